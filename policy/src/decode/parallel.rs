@@ -1,0 +1,83 @@
+//! OpenVLA-OFT-style parallel decoding: one forward pass over empty action slots, argmax.
+
+use ddvla_kernels::{ConfidenceMode, SamplingParams};
+use serde::{Deserialize, Serialize};
+
+use super::{DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits};
+use crate::Result;
+use crate::model::{AttentionMode, SlotInput};
+
+/// What fills the slots of the single pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmptySlots {
+    /// The `[MASK]` embedding (a DD-VLA model decoded in one round).
+    #[default]
+    Mask,
+    /// Zero embeddings (OpenVLA-OFT).
+    Zeros,
+}
+
+/// Settings of [`Parallel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParallelConfig {
+    /// Slot inputs.
+    pub empty_slots: EmptySlots,
+    /// Attention mode override (default: the model's).
+    pub attention: Option<AttentionMode>,
+}
+
+/// The single-pass decoder.
+pub struct Parallel {
+    cfg: ParallelConfig,
+}
+
+impl Parallel {
+    /// A decoder with `cfg`.
+    pub fn new(cfg: ParallelConfig) -> Self {
+        Self { cfg }
+    }
+}
+
+impl Decoder for Parallel {
+    fn name(&self) -> &'static str {
+        "parallel"
+    }
+
+    fn decode(&mut self, ctx: &DecodeContext<'_>) -> Result<DecodeOutput> {
+        let _span = tracing::debug_span!("parallel_decode").entered();
+        let model_cfg = ctx.model.config();
+        let l = model_cfg.action_tokens;
+        let n_bins = model_cfg.file.action.n_bins;
+        let mode = self.cfg.attention.unwrap_or(model_cfg.file.attention_mode);
+        let t0 = ctx.clock.elapsed();
+        let mask_ids = vec![model_cfg.file.tokens.mask_token_id; l];
+        let slots = match self.cfg.empty_slots {
+            EmptySlots::Mask => SlotInput::Tokens(&mask_ids),
+            EmptySlots::Zeros => SlotInput::Zeros,
+        };
+        let logits = host_logits(&ctx.model.logits_full(ctx.prefix, slots, mode, None)?)?;
+        let params = SamplingParams { temperature: 0.0, mode: ConfidenceMode::MaxProb };
+        let stats = ctx.kernels.row_stats(&logits, n_bins, &params, &vec![0.0; l], &vec![None; l])?;
+        let bins: Vec<u32> = stats.iter().map(|s| s.sampled).collect();
+        let trace = DecodeTrace {
+            decoder: self.name().to_owned(),
+            forward_passes: 1,
+            rounds: vec![RoundTrace {
+                round: 0,
+                committed: stats
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| SlotEvent { slot: i, bin: s.sampled, confidence: s.confidence })
+                    .collect(),
+                remasked: Vec::new(),
+                masked_after: 0,
+                cached_pass: false,
+                duration_us: ctx.clock.elapsed().saturating_sub(t0).as_micros() as u64,
+            }],
+            ..DecodeTrace::default()
+        };
+        finish(ctx, &bins, trace)
+    }
+}

@@ -1,0 +1,25 @@
+//! ddvla-policy: the Discrete Diffusion VLA model and its decoders in candle.
+//!
+//! - [`model`]: vision encoder(s), projectors and a Llama-style backbone with bidirectional,
+//!   prefix and causal attention; presets `tiny`, `small`, `base`, `openvla-7b`.
+//! - [`action_tokens`]: OpenVLA action binning with q01/q99 normalisation.
+//! - [`decode`]: masked diffusion (DD-VLA), autoregressive (OpenVLA) and parallel (OFT).
+//! - [`checkpoint`]: safetensors + `config.json` + `tokenizer.json` + statistics.
+//! - [`policy::Policy`]: observation in, action chunk out.
+//!
+//! Reference: Liang et al., "Discrete Diffusion VLA" (arXiv 2508.20072) and its released code;
+//! see `../shared/docs/ddvla-algorithm.md` in the development notes for the conventions kept.
+
+pub mod action_tokens;
+pub mod checkpoint;
+pub mod decode;
+mod error;
+pub mod kv_cache;
+pub mod model;
+pub mod observation;
+pub mod policy;
+pub mod stats;
+pub mod text;
+
+pub use error::{PolicyError, Result};
+pub use policy::Policy;

@@ -1,0 +1,119 @@
+//! [`Policy`]: model + prompt tokenizer + action tokenizer + statistics + decode kernels;
+//! observation in, action chunk out.
+
+use std::path::Path;
+use std::time::Duration;
+
+use candle_core::Device;
+use ddvla_kernels::{CpuKernels, DecodeKernels};
+
+use crate::action_tokens::ActionTokenizer;
+use crate::checkpoint::{self, files};
+use crate::decode::{DecodeContext, DecodeOutput, Decoder, StartedAt, Stopwatch};
+use crate::model::{Config, Prefix, VlaModel};
+use crate::observation::{Observation, prepare};
+use crate::stats::{DatasetStatistics, NormStats};
+use crate::text::PromptTokenizer;
+use crate::{PolicyError, Result};
+
+/// A runnable policy.
+pub struct Policy {
+    model: VlaModel,
+    prompt: PromptTokenizer,
+    actions: ActionTokenizer,
+    proprio_stats: Option<NormStats>,
+    kernels: Box<dyn DecodeKernels>,
+    trained: bool,
+}
+
+impl Policy {
+    /// Load a checkpoint directory (`config.json`, `model.safetensors`, `tokenizer.json`,
+    /// `dataset_statistics.json`); `unnorm_key` picks the dataset in the statistics (may be
+    /// `None` when there is only one).
+    pub fn from_checkpoint(dir: &Path, unnorm_key: Option<&str>, device: &Device) -> Result<Self> {
+        let stats_path = dir.join(files::STATISTICS);
+        if !stats_path.exists() {
+            return Err(PolicyError::Io {
+                path: stats_path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "dataset statistics not found"),
+            });
+        }
+        let stats = DatasetStatistics::load(&stats_path)?;
+        let model = checkpoint::load_model(dir, device)?;
+        let prompt = PromptTokenizer::from_file(&dir.join(files::TOKENIZER), model.config())?;
+        Self::assemble(model, prompt, stats.select(unnorm_key)?, true)
+    }
+
+    /// A policy with random weights, identity statistics and the byte-level tokenizer. It is
+    /// untrained: its actions are meaningless and [`Self::is_trained`] says so.
+    pub fn random(cfg: Config, device: &Device) -> Result<Self> {
+        let prompt = PromptTokenizer::byte_level(&cfg)?;
+        let stats = DatasetStatistics::identity(cfg.file.action.action_dim, cfg.file.proprio_dim);
+        let (model, _varmap) = checkpoint::random_model(cfg, device)?;
+        Self::assemble(model, prompt, stats.select(None)?, false)
+    }
+
+    fn assemble(model: VlaModel, prompt: PromptTokenizer, stats: &crate::stats::DatasetStats, trained: bool) -> Result<Self> {
+        let cfg = model.config();
+        let actions = ActionTokenizer::new(cfg, &stats.action)?;
+        let proprio_stats = if cfg.file.use_proprio {
+            stats.proprio.as_ref().map(|p| p.validate(cfg.file.proprio_dim, "proprio").map(|()| p.clone())).transpose()?
+        } else {
+            None
+        };
+        Ok(Self {
+            model,
+            prompt,
+            actions,
+            proprio_stats,
+            kernels: Box::new(CpuKernels),
+            trained,
+        })
+    }
+
+    /// Whether the weights came from a (trained) checkpoint.
+    pub fn is_trained(&self) -> bool {
+        self.trained
+    }
+
+    /// The model.
+    pub fn model(&self) -> &VlaModel {
+        &self.model
+    }
+
+    /// The action tokenizer.
+    pub fn action_tokenizer(&self) -> &ActionTokenizer {
+        &self.actions
+    }
+
+    /// Check and embed an observation (vision runs here, once per observation).
+    pub fn encode(&self, obs: &Observation) -> Result<Prefix> {
+        let inputs = prepare(self.model.config(), obs, self.proprio_stats.as_ref(), &self.prompt, self.model.device())?;
+        self.model.encode_prefix(&inputs)
+    }
+
+    /// Decode a chunk from an encoded prefix.
+    pub fn decode(&self, prefix: &Prefix, decoder: &mut dyn Decoder, budget: Option<Duration>, clock: &dyn Stopwatch) -> Result<DecodeOutput> {
+        let ctx = DecodeContext {
+            model: &self.model,
+            prefix,
+            actions: &self.actions,
+            kernels: self.kernels.as_ref(),
+            clock,
+            budget,
+        };
+        let out = decoder.decode(&ctx)?;
+        if let Some(i) = out.actions.iter().position(|a| !a.is_finite()) {
+            tracing::error!(index = i, "decoded action is not finite");
+            return Err(PolicyError::NonFiniteOutput { what: "actions" });
+        }
+        Ok(out)
+    }
+
+    /// Observation → action chunk, with an optional time budget (anytime mode).
+    pub fn act(&self, obs: &Observation, decoder: &mut dyn Decoder, budget: Option<Duration>) -> Result<DecodeOutput> {
+        let clock = StartedAt::now();
+        let prefix = self.encode(obs)?;
+        self.decode(&prefix, decoder, budget, &clock)
+    }
+}
