@@ -1,2 +1,156 @@
-//! placeholder
-fn main() {}
+//! The `ddvla` command line.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ddvla::bench::{PolicyBenchArgs, PolicyBenchReport, run_policy_bench};
+use ddvla_policy::decode::DecoderKind;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// ddvla: a realtime runtime for Discrete Diffusion VLA robot policies.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Decoder latency side by side on one random-weight model (ar, parallel, diffusion,
+    /// diffusion-cached). Threads: candle uses RAYON_NUM_THREADS, else every core.
+    Policy(BenchPolicyArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DecoderArg {
+    Ar,
+    Parallel,
+    Diffusion,
+    DiffusionCached,
+}
+
+impl From<DecoderArg> for DecoderKind {
+    fn from(d: DecoderArg) -> Self {
+        match d {
+            DecoderArg::Ar => Self::Ar,
+            DecoderArg::Parallel => Self::Parallel,
+            DecoderArg::Diffusion => Self::Diffusion,
+            DecoderArg::DiffusionCached => Self::DiffusionCached,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct BenchPolicyArgs {
+    /// Model preset: tiny, small, base, openvla-7b.
+    #[arg(long, default_value = "base")]
+    preset: String,
+    /// Decoders to compare.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ar,parallel,diffusion,diffusion-cached"
+    )]
+    decoders: Vec<DecoderArg>,
+    /// Timed chunks per decoder.
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+    /// Untimed warm-up chunks per decoder.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn print_report(r: &PolicyBenchReport) {
+    println!(
+        "preset {} ({:.1}M params, random weights), {} threads, {} build, {}",
+        r.preset,
+        r.parameters as f64 / 1e6,
+        r.threads,
+        r.build_profile,
+        r.cpu
+    );
+    println!(
+        "prefix {} tokens + {} action tokens; encode p50 {:.1} ms",
+        r.prefix_len, r.action_tokens, r.encode.p50_ms
+    );
+    println!(
+        "backbone: full pass ({} tok) p50 {:.1} ms; cached suffix pass ({} tok over {} cached) p50 {:.1} ms",
+        r.backbone.full_seq_len,
+        r.backbone.full_pass.p50_ms,
+        r.backbone.suffix_len,
+        r.backbone.suffix_past_len,
+        r.backbone.suffix_pass.p50_ms
+    );
+    println!(
+        "{:<18} {:>7} {:>12} {:>12} {:>12}",
+        "decoder", "passes", "chunk p50", "chunk p95", "decode p50"
+    );
+    for d in &r.decoders {
+        println!(
+            "{:<18} {:>7} {:>9.1} ms {:>9.1} ms {:>9.1} ms{}",
+            d.name,
+            d.forward_passes,
+            d.chunk.p50_ms,
+            d.chunk.p95_ms,
+            d.decode.p50_ms,
+            if d.approximate_cache {
+                "  (approximate cache)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(x) = r.cached_over_uncached {
+        println!("diffusion-cached / diffusion = {x:.3} (target <= 0.35)");
+    }
+    if let Some(x) = r.cached_over_ar {
+        println!("diffusion-cached / ar        = {x:.3} (target < 1)");
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Bench(BenchCommand::Policy(a)) => {
+            let args = PolicyBenchArgs {
+                preset: a.preset,
+                decoders: a.decoders.into_iter().map(Into::into).collect(),
+                iters: a.iters.max(1),
+                warmup: a.warmup,
+            };
+            let report = run_policy_bench(&args)?;
+            print_report(&report);
+            if let Some(path) = a.json {
+                let text = serde_json::to_string_pretty(&report)?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    ddvla::alloc::keep_freed_memory();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    run(Cli::parse())
+}

@@ -22,7 +22,12 @@ impl DecodeKernels for CpuKernels {
         crate::row_stats(logits, n_bins, params, uniforms, current)
     }
 
-    fn top_k(&self, scores: &[f32], eligible: &[bool], k: usize) -> Result<Vec<usize>, KernelError> {
+    fn top_k(
+        &self,
+        scores: &[f32],
+        eligible: &[bool],
+        k: usize,
+    ) -> Result<Vec<usize>, KernelError> {
         crate::select_top_k(scores, eligible, k)
     }
 

@@ -25,7 +25,12 @@ const NORM_EPS: f32 = 1e-8;
 impl BinCodec {
     /// A codec with `n_edges` bin edges and the given statistics (all of length `action_dim`).
     /// `mask[d] == false` passes dimension `d` through unnormalised (the gripper in LIBERO).
-    pub fn new(n_edges: usize, q01: Vec<f32>, q99: Vec<f32>, mask: Vec<bool>) -> Result<Self, KernelError> {
+    pub fn new(
+        n_edges: usize,
+        q01: Vec<f32>,
+        q99: Vec<f32>,
+        mask: Vec<bool>,
+    ) -> Result<Self, KernelError> {
         const OP: &str = "BinCodec::new";
         if n_edges < 3 {
             return Err(KernelError::BadParameter {
@@ -48,7 +53,9 @@ impl BinCodec {
             }
         }
         let step = 2.0 / (n_edges - 1) as f64;
-        let edges: Vec<f32> = (0..n_edges).map(|i| (-1.0 + step * i as f64) as f32).collect();
+        let edges: Vec<f32> = (0..n_edges)
+            .map(|i| (-1.0 + step * i as f64) as f32)
+            .collect();
         let centers = edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
         Ok(Self {
             n_edges,
@@ -93,7 +100,11 @@ impl BinCodec {
 
     /// `np.digitize(clip(x_n, -1, 1), edges)` → action-vocabulary index `k = n_edges - idx`.
     pub fn bin_of_normalized(&self, x_n: f32) -> u32 {
-        let x = if x_n.is_nan() { 0.0 } else { x_n.clamp(-1.0, 1.0) };
+        let x = if x_n.is_nan() {
+            0.0
+        } else {
+            x_n.clamp(-1.0, 1.0)
+        };
         // digitize (right=False): number of edges <= x, in [1, n_edges].
         let idx = self.edges.partition_point(|&e| e <= x);
         (self.n_edges - idx) as u32

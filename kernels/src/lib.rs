@@ -44,7 +44,8 @@ pub trait DecodeKernels: Send + Sync {
     ) -> Result<Vec<RowStats>, KernelError>;
 
     /// Indices of the `k` highest `scores` among `eligible` rows (ties broken by lower index).
-    fn top_k(&self, scores: &[f32], eligible: &[bool], k: usize) -> Result<Vec<usize>, KernelError>;
+    fn top_k(&self, scores: &[f32], eligible: &[bool], k: usize)
+    -> Result<Vec<usize>, KernelError>;
 
     /// Action-vocabulary bin indices → unnormalised actions (`rows × action_dim`).
     fn detokenize(&self, codec: &BinCodec, bins: &[u32]) -> Result<Vec<f32>, KernelError>;

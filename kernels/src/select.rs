@@ -5,7 +5,11 @@ use crate::stats::check_len;
 
 /// CPU reference of [`crate::DecodeKernels::top_k`]: the `k` highest scores among eligible
 /// rows, highest first; ties go to the lower index. NaN scores are an error.
-pub fn select_top_k(scores: &[f32], eligible: &[bool], k: usize) -> Result<Vec<usize>, KernelError> {
+pub fn select_top_k(
+    scores: &[f32],
+    eligible: &[bool],
+    k: usize,
+) -> Result<Vec<usize>, KernelError> {
     const OP: &str = "top_k";
     check_len(OP, "eligible", scores.len(), eligible.len())?;
     if let Some((row, &value)) = scores.iter().enumerate().find(|(_, s)| s.is_nan()) {
@@ -73,7 +77,10 @@ mod tests {
         let scores = [0.5, 0.9, 0.9, 0.1, 2.0];
         let eligible = [true, true, true, true, false];
         assert_eq!(select_top_k(&scores, &eligible, 2).unwrap(), vec![1, 2]);
-        assert_eq!(select_top_k(&scores, &eligible, 0).unwrap(), Vec::<usize>::new());
+        assert_eq!(
+            select_top_k(&scores, &eligible, 0).unwrap(),
+            Vec::<usize>::new()
+        );
         assert!(select_top_k(&scores, &eligible, 5).is_err());
         assert!(select_top_k(&[f32::NAN], &[true], 1).is_err());
     }
@@ -87,13 +94,23 @@ mod tests {
             threshold: Some(0.4),
             drop_margin: None,
         };
-        assert_eq!(select_remask(&eligible, &current, &at_commit, &thr).unwrap(), vec![0]);
+        assert_eq!(
+            select_remask(&eligible, &current, &at_commit, &thr).unwrap(),
+            vec![0]
+        );
         let drop = RemaskRule {
             threshold: None,
             drop_margin: Some(0.2),
         };
-        assert_eq!(select_remask(&eligible, &current, &at_commit, &drop).unwrap(), vec![1]);
+        assert_eq!(
+            select_remask(&eligible, &current, &at_commit, &drop).unwrap(),
+            vec![1]
+        );
         let none = RemaskRule::default();
-        assert!(select_remask(&eligible, &current, &at_commit, &none).unwrap().is_empty());
+        assert!(
+            select_remask(&eligible, &current, &at_commit, &none)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -220,7 +220,10 @@ mod tests {
         assert_eq!(s[0].sampled, 1, "ties go to the lower index");
         assert!((s[0].p_max - s[0].p_sampled).abs() < 1e-7);
         assert!(s[0].margin.abs() < 1e-6, "two equal maxima have no margin");
-        let sum: f32 = [0.0_f32, 3.0, 1.0, 3.0].iter().map(|z| (z - 3.0).exp()).sum();
+        let sum: f32 = [0.0_f32, 3.0, 1.0, 3.0]
+            .iter()
+            .map(|z| (z - 3.0).exp())
+            .sum();
         assert!((s[0].p_current.unwrap() - (1.0_f32 - 3.0).exp() / sum).abs() < 1e-6);
     }
 
@@ -242,23 +245,48 @@ mod tests {
         let p = SamplingParams::default();
         for u in [0.0, 0.25, 0.5, 0.75, 0.999_999] {
             let s = row_stats(&logits, 4, &p, &[u], &[None]).unwrap();
-            assert!(s[0].sampled == 1 || s[0].sampled == 3, "u={u} picked {}", s[0].sampled);
+            assert!(
+                s[0].sampled == 1 || s[0].sampled == 3,
+                "u={u} picked {}",
+                s[0].sampled
+            );
         }
     }
 
     #[test]
     fn nan_is_an_error_naming_the_cell() {
         let logits = [0.0, 1.0, f32::NAN, 0.0];
-        let err = row_stats(&logits, 2, &SamplingParams::default(), &[0.5, 0.5], &[None, None])
-            .unwrap_err();
-        assert!(matches!(err, KernelError::NonFinite { row: 1, col: 0, .. }), "{err}");
+        let err = row_stats(
+            &logits,
+            2,
+            &SamplingParams::default(),
+            &[0.5, 0.5],
+            &[None, None],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, KernelError::NonFinite { row: 1, col: 0, .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn length_mismatch_is_an_error() {
-        let err = row_stats(&[0.0; 8], 4, &SamplingParams::default(), &[0.5], &[None, None])
-            .unwrap_err();
-        assert!(matches!(err, KernelError::LengthMismatch { what: "uniforms", .. }));
+        let err = row_stats(
+            &[0.0; 8],
+            4,
+            &SamplingParams::default(),
+            &[0.5],
+            &[None, None],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            KernelError::LengthMismatch {
+                what: "uniforms",
+                ..
+            }
+        ));
     }
 
     proptest::proptest! {

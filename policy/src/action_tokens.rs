@@ -21,7 +21,12 @@ impl ActionTokenizer {
     pub fn new(cfg: &Config, stats: &NormStats) -> Result<Self> {
         let a = &cfg.file.action;
         stats.validate(a.action_dim, "action")?;
-        let codec = BinCodec::new(a.n_bins, stats.q01.clone(), stats.q99.clone(), stats.mask_or_all())?;
+        let codec = BinCodec::new(
+            a.n_bins,
+            stats.q01.clone(),
+            stats.q99.clone(),
+            stats.mask_or_all(),
+        )?;
         Ok(Self {
             codec,
             begin: cfg.action_token_begin,
@@ -58,12 +63,23 @@ impl ActionTokenizer {
     pub fn encode(&self, actions: &[f32]) -> Result<Vec<u32>> {
         let expected = self.chunk_len * self.action_dim();
         if actions.len() != expected {
-            return Err(PolicyError::bad_input("action chunk", format!("{} values, expected {expected}", actions.len())));
+            return Err(PolicyError::bad_input(
+                "action chunk",
+                format!("{} values, expected {expected}", actions.len()),
+            ));
         }
         if let Some(i) = actions.iter().position(|v| !v.is_finite()) {
-            return Err(PolicyError::bad_input("action chunk", format!("value {i} is {}", actions[i])));
+            return Err(PolicyError::bad_input(
+                "action chunk",
+                format!("value {i} is {}", actions[i]),
+            ));
         }
-        Ok(self.codec.encode(actions)?.into_iter().map(|k| self.begin + k).collect())
+        Ok(self
+            .codec
+            .encode(actions)?
+            .into_iter()
+            .map(|k| self.begin + k)
+            .collect())
     }
 
     /// Token ids → raw actions (`H × D`). Non-action ids are an error.
@@ -75,7 +91,10 @@ impl ActionTokenizer {
                 if self.is_action_token(t) {
                     Ok(t - self.begin)
                 } else {
-                    Err(PolicyError::bad_input("action tokens", format!("slot {i} holds non-action id {t}")))
+                    Err(PolicyError::bad_input(
+                        "action tokens",
+                        format!("slot {i} holds non-action id {t}"),
+                    ))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
@@ -92,7 +111,11 @@ mod tests {
 
     fn tokenizer() -> ActionTokenizer {
         let cfg = presets::preset("tiny").unwrap();
-        let mut stats = DatasetStatistics::identity(7, 8).select(None).unwrap().action.clone();
+        let mut stats = DatasetStatistics::identity(7, 8)
+            .select(None)
+            .unwrap()
+            .action
+            .clone();
         stats.q01 = vec![-0.9375, -0.8, -0.9, -0.1, -0.2, -0.3, 0.0];
         stats.q99 = vec![0.9375, 0.85, 0.95, 0.12, 0.2, 0.33, 1.0];
         ActionTokenizer::new(&cfg, &stats).unwrap()

@@ -38,17 +38,24 @@ struct CheckedSafetensors {
 impl CheckedSafetensors {
     fn fail(&self, err: PolicyError) -> candle_core::Error {
         let msg = err.to_string();
-        if let Ok(mut slot) = self.first_error.lock() {
-            if slot.is_none() {
-                *slot = Some(err);
-            }
+        if let Ok(mut slot) = self.first_error.lock()
+            && slot.is_none()
+        {
+            *slot = Some(err);
         }
         candle_core::Error::Msg(msg)
     }
 }
 
 impl SimpleBackend for CheckedSafetensors {
-    fn get(&self, s: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+    fn get(
+        &self,
+        s: Shape,
+        name: &str,
+        _: Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
         let Ok(view) = self.inner.get(name) else {
             return Err(self.fail(PolicyError::MissingTensor {
                 path: self.path.clone(),
@@ -65,8 +72,12 @@ impl SimpleBackend for CheckedSafetensors {
             }));
         }
         let t = self.inner.load(name, dev)?.to_dtype(dtype)?;
-        // x - x is NaN exactly where x is NaN or ±inf.
-        let probe = (&t - &t)?.to_dtype(DType::F32)?.sum_all()?.to_scalar::<f32>()?;
+        // 0·x is NaN exactly where x is NaN or ±inf.
+        let probe = t
+            .affine(0.0, 0.0)?
+            .to_dtype(DType::F32)?
+            .sum_all()?
+            .to_scalar::<f32>()?;
         if probe.is_nan() {
             return Err(self.fail(PolicyError::NonFiniteWeights {
                 path: self.path.clone(),
@@ -108,14 +119,20 @@ pub fn with_checked_weights<T>(
     let vb = VarBuilder::from_backend(Box::new(backend), DType::F32, device.clone());
     match build(&vb) {
         Ok(v) => Ok(v),
-        Err(e) => Err(first_error.lock().ok().and_then(|mut s| s.take()).unwrap_or(e)),
+        Err(e) => Err(first_error
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or(e)),
     }
 }
 
 /// Load the model of a checkpoint directory.
 pub fn load_model(dir: &Path, device: &Device) -> Result<VlaModel> {
     let cfg = Config::load(&dir.join(files::CONFIG))?;
-    with_checked_weights(&dir.join(files::WEIGHTS), device, |vb| VlaModel::load(vb, cfg))
+    with_checked_weights(&dir.join(files::WEIGHTS), device, |vb| {
+        VlaModel::load(vb, cfg)
+    })
 }
 
 /// A model with freshly initialised (random) weights held in a [`VarMap`] (for training and

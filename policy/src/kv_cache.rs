@@ -36,7 +36,12 @@ impl KvCache {
     }
 
     /// Append `k`, `v` for `layer` and return the full keys and values.
-    pub(crate) fn append(&mut self, layer: usize, k: Tensor, v: Tensor) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn append(
+        &mut self,
+        layer: usize,
+        k: Tensor,
+        v: Tensor,
+    ) -> Result<(Tensor, Tensor)> {
         let slot = &mut self.layers[layer];
         let (k, v) = match slot.take() {
             Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
@@ -49,11 +54,14 @@ impl KvCache {
     /// Keep only the first `len` positions.
     pub fn truncate(&mut self, len: usize) -> Result<()> {
         for slot in &mut self.layers {
-            if let Some((k, v)) = slot.take() {
-                if len > 0 {
-                    let keep = len.min(k.dims()[2]);
-                    *slot = Some((k.narrow(2, 0, keep)?.contiguous()?, v.narrow(2, 0, keep)?.contiguous()?));
-                }
+            if let Some((k, v)) = slot.take()
+                && len > 0
+            {
+                let keep = len.min(k.dims()[2]);
+                *slot = Some((
+                    k.narrow(2, 0, keep)?.contiguous()?,
+                    v.narrow(2, 0, keep)?.contiguous()?,
+                ));
             }
         }
         Ok(())

@@ -26,7 +26,12 @@ impl CameraImage {
         Self {
             width,
             height,
-            rgb: rgb.iter().copied().cycle().take(width * height * 3).collect(),
+            rgb: rgb
+                .iter()
+                .copied()
+                .cycle()
+                .take(width * height * 3)
+                .collect(),
         }
     }
 
@@ -102,7 +107,11 @@ pub fn prepare(
     if obs.images.len() != f.num_images_in_input {
         return Err(PolicyError::bad_input(
             "images",
-            format!("{} cameras given, the model takes {}", obs.images.len(), f.num_images_in_input),
+            format!(
+                "{} cameras given, the model takes {}",
+                obs.images.len(),
+                f.num_images_in_input
+            ),
         ));
     }
     let mut raw = Vec::with_capacity(obs.images.len() * 3 * side * side);
@@ -140,13 +149,21 @@ pub fn prepare(
         if obs.proprio.len() != f.proprio_dim {
             return Err(PolicyError::bad_input(
                 "proprio",
-                format!("has {} values, the model takes {}", obs.proprio.len(), f.proprio_dim),
+                format!(
+                    "has {} values, the model takes {}",
+                    obs.proprio.len(),
+                    f.proprio_dim
+                ),
             ));
         }
         if let Some(i) = obs.proprio.iter().position(|v| !v.is_finite()) {
-            return Err(PolicyError::bad_input("proprio", format!("value {i} is {}", obs.proprio[i])));
+            return Err(PolicyError::bad_input(
+                "proprio",
+                format!("value {i} is {}", obs.proprio[i]),
+            ));
         }
-        let normed = proprio_stats.map_or_else(|| obs.proprio.clone(), |s| s.normalize(&obs.proprio));
+        let normed =
+            proprio_stats.map_or_else(|| obs.proprio.clone(), |s| s.normalize(&obs.proprio));
         Some(Tensor::from_vec(normed, (1, f.proprio_dim), device)?)
     } else {
         None

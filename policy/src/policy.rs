@@ -35,7 +35,10 @@ impl Policy {
         if !stats_path.exists() {
             return Err(PolicyError::Io {
                 path: stats_path,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "dataset statistics not found"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "dataset statistics not found",
+                ),
             });
         }
         let stats = DatasetStatistics::load(&stats_path)?;
@@ -53,11 +56,23 @@ impl Policy {
         Self::assemble(model, prompt, stats.select(None)?, false)
     }
 
-    fn assemble(model: VlaModel, prompt: PromptTokenizer, stats: &crate::stats::DatasetStats, trained: bool) -> Result<Self> {
+    fn assemble(
+        model: VlaModel,
+        prompt: PromptTokenizer,
+        stats: &crate::stats::DatasetStats,
+        trained: bool,
+    ) -> Result<Self> {
         let cfg = model.config();
         let actions = ActionTokenizer::new(cfg, &stats.action)?;
         let proprio_stats = if cfg.file.use_proprio {
-            stats.proprio.as_ref().map(|p| p.validate(cfg.file.proprio_dim, "proprio").map(|()| p.clone())).transpose()?
+            stats
+                .proprio
+                .as_ref()
+                .map(|p| {
+                    p.validate(cfg.file.proprio_dim, "proprio")
+                        .map(|()| p.clone())
+                })
+                .transpose()?
         } else {
             None
         };
@@ -88,12 +103,24 @@ impl Policy {
 
     /// Check and embed an observation (vision runs here, once per observation).
     pub fn encode(&self, obs: &Observation) -> Result<Prefix> {
-        let inputs = prepare(self.model.config(), obs, self.proprio_stats.as_ref(), &self.prompt, self.model.device())?;
+        let inputs = prepare(
+            self.model.config(),
+            obs,
+            self.proprio_stats.as_ref(),
+            &self.prompt,
+            self.model.device(),
+        )?;
         self.model.encode_prefix(&inputs)
     }
 
     /// Decode a chunk from an encoded prefix.
-    pub fn decode(&self, prefix: &Prefix, decoder: &mut dyn Decoder, budget: Option<Duration>, clock: &dyn Stopwatch) -> Result<DecodeOutput> {
+    pub fn decode(
+        &self,
+        prefix: &Prefix,
+        decoder: &mut dyn Decoder,
+        budget: Option<Duration>,
+        clock: &dyn Stopwatch,
+    ) -> Result<DecodeOutput> {
         let ctx = DecodeContext {
             model: &self.model,
             prefix,
@@ -111,7 +138,12 @@ impl Policy {
     }
 
     /// Observation → action chunk, with an optional time budget (anytime mode).
-    pub fn act(&self, obs: &Observation, decoder: &mut dyn Decoder, budget: Option<Duration>) -> Result<DecodeOutput> {
+    pub fn act(
+        &self,
+        obs: &Observation,
+        decoder: &mut dyn Decoder,
+        budget: Option<Duration>,
+    ) -> Result<DecodeOutput> {
         let clock = StartedAt::now();
         let prefix = self.encode(obs)?;
         self.decode(&prefix, decoder, budget, &clock)

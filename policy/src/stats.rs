@@ -35,12 +35,15 @@ pub struct NormStats {
 impl NormStats {
     /// The normalisation mask, all-true when absent.
     pub fn mask_or_all(&self) -> Vec<bool> {
-        self.mask.clone().unwrap_or_else(|| vec![true; self.q01.len()])
+        self.mask
+            .clone()
+            .unwrap_or_else(|| vec![true; self.q01.len()])
     }
 
     /// Check lengths against `dim` and finiteness; `what` names the quantity in errors.
     pub fn validate(&self, dim: usize, what: &str) -> Result<()> {
-        let bad = |reason: String| PolicyError::config(format!("dataset_statistics.{what}"), reason);
+        let bad =
+            |reason: String| PolicyError::config(format!("dataset_statistics.{what}"), reason);
         if self.q01.len() != dim || self.q99.len() != dim {
             return Err(bad(format!(
                 "q01/q99 have {}/{} entries, the model needs {dim}",
@@ -126,14 +129,24 @@ impl DatasetStatistics {
     pub fn select(&self, key: Option<&str>) -> Result<&DatasetStats> {
         let names = || self.0.keys().cloned().collect::<Vec<_>>().join(", ");
         match key {
-            Some(k) => self
+            Some(k) => self.0.get(k).ok_or_else(|| {
+                PolicyError::config(
+                    "unnorm_key",
+                    format!("{k:?} not in statistics (have: {})", names()),
+                )
+            }),
+            None if self.0.len() == 1 => Ok(self
                 .0
-                .get(k)
-                .ok_or_else(|| PolicyError::config("unnorm_key", format!("{k:?} not in statistics (have: {})", names()))),
-            None if self.0.len() == 1 => Ok(self.0.values().next().ok_or_else(|| PolicyError::config("unnorm_key", "empty"))?),
+                .values()
+                .next()
+                .ok_or_else(|| PolicyError::config("unnorm_key", "empty"))?),
             None => Err(PolicyError::config(
                 "unnorm_key",
-                format!("statistics hold {} datasets ({}); name one", self.0.len(), names()),
+                format!(
+                    "statistics hold {} datasets ({}); name one",
+                    self.0.len(),
+                    names()
+                ),
             )),
         }
     }
@@ -171,7 +184,10 @@ mod tests {
     #[test]
     fn missing_file_names_the_path() {
         let err = DatasetStatistics::load(Path::new("/nope/dataset_statistics.json")).unwrap_err();
-        assert!(err.to_string().contains("/nope/dataset_statistics.json"), "{err}");
+        assert!(
+            err.to_string().contains("/nope/dataset_statistics.json"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -184,6 +200,11 @@ mod tests {
         e.action.validate(2, "action").unwrap();
         assert!(e.action.validate(3, "action").is_err());
         assert_eq!(e.proprio.as_ref().unwrap().normalize(&[0.75]), vec![0.5]);
-        assert!(s.select(Some("bridge")).unwrap_err().to_string().contains("libero_spatial_no_noops"));
+        assert!(
+            s.select(Some("bridge"))
+                .unwrap_err()
+                .to_string()
+                .contains("libero_spatial_no_noops")
+        );
     }
 }

@@ -70,9 +70,11 @@ impl PromptTokenizer {
     /// The built-in byte-level tokenizer.
     pub fn byte_level(cfg: &Config) -> Result<Self> {
         let source = PathBuf::from("<byte-level tokenizer>");
-        let tokenizer = Tokenizer::from_str(&byte_level_tokenizer_json()).map_err(|e| PolicyError::Tokenizer {
-            path: source.clone(),
-            reason: e.to_string(),
+        let tokenizer = Tokenizer::from_str(&byte_level_tokenizer_json()).map_err(|e| {
+            PolicyError::Tokenizer {
+                path: source.clone(),
+                reason: e.to_string(),
+            }
         })?;
         Ok(Self::with(tokenizer, source, cfg))
     }
@@ -95,21 +97,30 @@ impl PromptTokenizer {
         if instruction.is_empty() {
             return Err(PolicyError::bad_input("instruction", "is empty"));
         }
-        let prompt = self.template.replace("{instruction}", &instruction.to_lowercase());
-        let enc = self.tokenizer.encode(prompt, false).map_err(|e| PolicyError::Tokenizer {
-            path: self.source.clone(),
-            reason: e.to_string(),
-        })?;
+        let prompt = self
+            .template
+            .replace("{instruction}", &instruction.to_lowercase());
+        let enc = self
+            .tokenizer
+            .encode(prompt, false)
+            .map_err(|e| PolicyError::Tokenizer {
+                path: self.source.clone(),
+                reason: e.to_string(),
+            })?;
         let mut ids = enc.get_ids().to_vec();
-        if let Some(t) = self.trailing {
-            if ids.last() != Some(&t) {
-                ids.push(t);
-            }
+        if let Some(t) = self.trailing
+            && ids.last() != Some(&t)
+        {
+            ids.push(t);
         }
         if ids.len() > self.max_tokens {
             return Err(PolicyError::bad_input(
                 "instruction",
-                format!("prompt is {} tokens, the model accepts at most {}", ids.len(), self.max_tokens),
+                format!(
+                    "prompt is {} tokens, the model accepts at most {}",
+                    ids.len(),
+                    self.max_tokens
+                ),
             ));
         }
         Ok(ids)

@@ -1,4 +1,5 @@
 //! Decoder behaviour on the `tiny` preset with random weights.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 mod common;
 
@@ -7,8 +8,8 @@ use std::time::Duration;
 
 use common::{observation, tiny_config, tiny_policy};
 use ddvla_policy::decode::{
-    self, Autoregressive, AutoregressiveConfig, CacheMode, CommitRule, DecoderKind, DiffusionConfig,
-    MaskedDiffusion, RemaskConfig, StartedAt, Stopwatch, schedule,
+    self, Autoregressive, AutoregressiveConfig, CacheMode, CommitRule, DecoderKind,
+    DiffusionConfig, MaskedDiffusion, RemaskConfig, StartedAt, Stopwatch, schedule,
 };
 use ddvla_policy::model::{AttentionMode, SlotInput};
 
@@ -20,7 +21,11 @@ fn diffusion_commits_follow_the_schedule_and_fill_every_slot() {
     let out = policy.act(&obs, &mut dec, None).unwrap();
     assert_eq!(out.tokens.len(), 56);
     assert_eq!(out.actions.len(), 56);
-    assert!(out.tokens.iter().all(|&t| policy.action_tokenizer().is_action_token(t)));
+    assert!(
+        out.tokens
+            .iter()
+            .all(|&t| policy.action_tokenizer().is_action_token(t))
+    );
     let per_round: Vec<usize> = out.trace.rounds.iter().map(|r| r.committed.len()).collect();
     assert_eq!(per_round, schedule::commits_per_round(56, 12));
     assert_eq!(out.trace.forward_passes, 12);
@@ -40,11 +45,18 @@ fn seeded_decoding_is_deterministic_and_seed_dependent() {
     let policy = tiny_policy(AttentionMode::Bidirectional);
     let obs = observation(policy.model().config());
     let run = |seed| {
-        let mut dec = MaskedDiffusion::new(DiffusionConfig { seed, ..DiffusionConfig::default() });
+        let mut dec = MaskedDiffusion::new(DiffusionConfig {
+            seed,
+            ..DiffusionConfig::default()
+        });
         policy.act(&obs, &mut dec, None).unwrap().tokens
     };
     assert_eq!(run(7), run(7));
-    assert_ne!(run(7), run(8), "random weights are near-uniform, so seeds must differ");
+    assert_ne!(
+        run(7),
+        run(8),
+        "random weights are near-uniform, so seeds must differ"
+    );
 }
 
 #[test]
@@ -54,16 +66,29 @@ fn secondary_remasking_never_happens_in_the_last_round_and_all_slots_end_committ
     // A random model's confidences are ~1/256, far under η, so the threshold check fires in
     // every round but the last; drop-margin at 0 fires on any decrease.
     let cfg = DiffusionConfig {
-        remask: RemaskConfig { threshold_scale: Some(0.5), drop_margin: Some(0.0), ..RemaskConfig::default() },
+        remask: RemaskConfig {
+            threshold_scale: Some(0.5),
+            drop_margin: Some(0.0),
+            ..RemaskConfig::default()
+        },
         ..DiffusionConfig::default()
     };
-    let out = policy.act(&obs, &mut MaskedDiffusion::new(cfg), None).unwrap();
+    let out = policy
+        .act(&obs, &mut MaskedDiffusion::new(cfg), None)
+        .unwrap();
     let rounds = &out.trace.rounds;
     assert_eq!(rounds.len(), 12);
-    assert!(rounds[1..11].iter().any(|r| !r.remasked.is_empty()), "remasking must fire");
+    assert!(
+        rounds[1..11].iter().any(|r| !r.remasked.is_empty()),
+        "remasking must fire"
+    );
     assert!(rounds.last().unwrap().remasked.is_empty());
     assert_eq!(rounds.last().unwrap().masked_after, 0);
-    assert!(out.tokens.iter().all(|&t| policy.action_tokenizer().is_action_token(t)));
+    assert!(
+        out.tokens
+            .iter()
+            .all(|&t| policy.action_tokenizer().is_action_token(t))
+    );
     // Round 0 has nothing earlier to re-mask.
     assert!(rounds[0].remasked.is_empty());
 }
@@ -73,12 +98,22 @@ fn threshold_commits_finish_early_when_confident() {
     let policy = tiny_policy(AttentionMode::Bidirectional);
     let obs = observation(policy.model().config());
     // Threshold 0: every masked slot qualifies in round 0.
-    let cfg = DiffusionConfig { commit: CommitRule::Threshold { threshold: 0.0 }, ..DiffusionConfig::default() };
-    let out = policy.act(&obs, &mut MaskedDiffusion::new(cfg), None).unwrap();
+    let cfg = DiffusionConfig {
+        commit: CommitRule::Threshold { threshold: 0.0 },
+        ..DiffusionConfig::default()
+    };
+    let out = policy
+        .act(&obs, &mut MaskedDiffusion::new(cfg), None)
+        .unwrap();
     assert_eq!(out.trace.forward_passes, 1);
     // Threshold 1: one per round, the last round commits the rest.
-    let cfg = DiffusionConfig { commit: CommitRule::Threshold { threshold: 1.0 }, ..DiffusionConfig::default() };
-    let out = policy.act(&obs, &mut MaskedDiffusion::new(cfg), None).unwrap();
+    let cfg = DiffusionConfig {
+        commit: CommitRule::Threshold { threshold: 1.0 },
+        ..DiffusionConfig::default()
+    };
+    let out = policy
+        .act(&obs, &mut MaskedDiffusion::new(cfg), None)
+        .unwrap();
     let per_round: Vec<usize> = out.trace.rounds.iter().map(|r| r.committed.len()).collect();
     assert_eq!(per_round, [vec![1; 11], vec![45]].concat());
 }
@@ -91,24 +126,78 @@ fn cached_and_uncached_logits_agree_under_prefix_attention() {
     let mask = model.config().file.tokens.mask_token_id;
     let begin = model.config().action_token_begin;
     // Some slots committed, some masked.
-    let ids: Vec<u32> = (0..56).map(|i| if i % 3 == 0 { begin + (i * 7) % 256 } else { mask }).collect();
+    let ids: Vec<u32> = (0..56)
+        .map(|i| {
+            if i % 3 == 0 {
+                begin + (i * 7) % 256
+            } else {
+                mask
+            }
+        })
+        .collect();
     let mut cache = model.new_cache();
-    let full0 = model.logits_full(&prefix, SlotInput::Tokens(&ids), AttentionMode::Prefix, Some(&mut cache)).unwrap();
+    let full0 = model
+        .logits_full(
+            &prefix,
+            SlotInput::Tokens(&ids),
+            AttentionMode::Prefix,
+            Some(&mut cache),
+        )
+        .unwrap();
     assert_eq!(cache.len(), model.suffix_start(&prefix));
-    let ids2: Vec<u32> = ids.iter().enumerate().map(|(i, &t)| if i % 5 == 1 { begin + 3 } else { t }).collect();
-    let cached = model.logits_suffix(&prefix, SlotInput::Tokens(&ids2), AttentionMode::Prefix, &mut cache).unwrap();
-    let uncached = model.logits_full(&prefix, SlotInput::Tokens(&ids2), AttentionMode::Prefix, None).unwrap();
-    let diff = (cached - &uncached).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    let ids2: Vec<u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| if i % 5 == 1 { begin + 3 } else { t })
+        .collect();
+    let cached = model
+        .logits_suffix(
+            &prefix,
+            SlotInput::Tokens(&ids2),
+            AttentionMode::Prefix,
+            &mut cache,
+        )
+        .unwrap();
+    let uncached = model
+        .logits_full(
+            &prefix,
+            SlotInput::Tokens(&ids2),
+            AttentionMode::Prefix,
+            None,
+        )
+        .unwrap();
+    let diff = (cached - &uncached)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
     assert!(diff < 1e-4, "max |cached - uncached| = {diff}");
-    let moved = (full0 - uncached).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-    assert!(moved > 1e-4, "changing slots must change logits (got {moved})");
+    let moved = (full0 - uncached)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(
+        moved > 1e-4,
+        "changing slots must change logits (got {moved})"
+    );
     // Under bidirectional attention the cache is approximate and the decoder says so.
     let bi = tiny_policy(AttentionMode::Bidirectional);
     let mut dec = decode::build(DecoderKind::DiffusionCached, 0);
-    let out = bi.act(&observation(bi.model().config()), dec.as_mut(), None).unwrap();
+    let out = bi
+        .act(&observation(bi.model().config()), dec.as_mut(), None)
+        .unwrap();
     assert!(out.trace.approximate_cache);
     assert!(out.trace.rounds[1..].iter().all(|r| r.cached_pass));
-    let out = policy.act(&observation(model.config()), dec.as_mut(), None).unwrap();
+    let out = policy
+        .act(&observation(model.config()), dec.as_mut(), None)
+        .unwrap();
     assert!(!out.trace.approximate_cache);
 }
 
@@ -117,8 +206,15 @@ fn cached_diffusion_decodes_the_same_tokens_as_uncached_under_prefix_attention()
     let policy = tiny_policy(AttentionMode::Prefix);
     let obs = observation(policy.model().config());
     let run = |cache| {
-        let cfg = DiffusionConfig { cache, seed: 3, ..DiffusionConfig::default() };
-        policy.act(&obs, &mut MaskedDiffusion::new(cfg), None).unwrap().tokens
+        let cfg = DiffusionConfig {
+            cache,
+            seed: 3,
+            ..DiffusionConfig::default()
+        };
+        policy
+            .act(&obs, &mut MaskedDiffusion::new(cfg), None)
+            .unwrap()
+            .tokens
     };
     assert_eq!(run(CacheMode::None), run(CacheMode::Prefix));
 }
@@ -128,7 +224,10 @@ fn autoregressive_with_and_without_cache_produce_identical_tokens() {
     let policy = tiny_policy(AttentionMode::Causal);
     let obs = observation(policy.model().config());
     let run = |use_cache| {
-        let mut dec = Autoregressive::new(AutoregressiveConfig { use_cache, ..AutoregressiveConfig::default() });
+        let mut dec = Autoregressive::new(AutoregressiveConfig {
+            use_cache,
+            ..AutoregressiveConfig::default()
+        });
         policy.act(&obs, &mut dec, None).unwrap()
     };
     let (a, b) = (run(true), run(false));
@@ -140,7 +239,9 @@ fn autoregressive_with_and_without_cache_produce_identical_tokens() {
 fn parallel_is_one_pass() {
     let policy = tiny_policy(AttentionMode::Bidirectional);
     let mut dec = decode::build(DecoderKind::Parallel, 0);
-    let out = policy.act(&observation(policy.model().config()), dec.as_mut(), None).unwrap();
+    let out = policy
+        .act(&observation(policy.model().config()), dec.as_mut(), None)
+        .unwrap();
     assert_eq!(out.trace.forward_passes, 1);
     assert_eq!(out.tokens.len(), 56);
 }
@@ -160,24 +261,39 @@ impl Stopwatch for TickClock {
 #[test]
 fn deadline_commits_everything_from_the_current_logits() {
     let policy = tiny_policy(AttentionMode::Bidirectional);
-    let prefix = policy.encode(&observation(policy.model().config())).unwrap();
+    let prefix = policy
+        .encode(&observation(policy.model().config()))
+        .unwrap();
     // Each clock read advances 1 ms; a round reads it twice plus once for the overrun check.
-    let clock = TickClock { now_us: AtomicU64::new(0), step_us: 1000 };
+    let clock = TickClock {
+        now_us: AtomicU64::new(0),
+        step_us: 1000,
+    };
     let mut dec = MaskedDiffusion::new(DiffusionConfig::default());
-    let out = policy.decode(&prefix, &mut dec, Some(Duration::from_millis(8)), &clock).unwrap();
+    let out = policy
+        .decode(&prefix, &mut dec, Some(Duration::from_millis(8)), &clock)
+        .unwrap();
     assert!(out.trace.deadline_hit);
     let rounds = out.trace.rounds.len();
     assert!((1..12).contains(&rounds), "ran {rounds} rounds");
     assert_eq!(out.trace.forward_passes, rounds);
     assert_eq!(out.trace.rounds.last().unwrap().masked_after, 0);
-    assert!(out.tokens.iter().all(|&t| policy.action_tokenizer().is_action_token(t)));
+    assert!(
+        out.tokens
+            .iter()
+            .all(|&t| policy.action_tokenizer().is_action_token(t))
+    );
     // A zero budget still returns a full chunk after one round.
     let clock = StartedAt::now();
-    let out = policy.decode(&prefix, &mut dec, Some(Duration::ZERO), &clock).unwrap();
+    let out = policy
+        .decode(&prefix, &mut dec, Some(Duration::ZERO), &clock)
+        .unwrap();
     assert_eq!(out.trace.forward_passes, 1);
     assert_eq!(out.tokens.len(), 56);
     // A generous budget runs every round.
-    let out = policy.decode(&prefix, &mut dec, Some(Duration::from_secs(3600)), &clock).unwrap();
+    let out = policy
+        .decode(&prefix, &mut dec, Some(Duration::from_hours(1)), &clock)
+        .unwrap();
     assert!(!out.trace.deadline_hit);
     assert_eq!(out.trace.forward_passes, 12);
 }
@@ -188,7 +304,8 @@ fn config_round_trips_through_json() {
     let json = serde_json::to_string(&cfg.file).unwrap();
     let back: ddvla_policy::model::ConfigFile = serde_json::from_str(&json).unwrap();
     assert_eq!(back, cfg.file);
-    let dc: DiffusionConfig = serde_json::from_str(r#"{"confidence": "margin", "rounds": 8}"#).unwrap();
+    let dc: DiffusionConfig =
+        serde_json::from_str(r#"{"confidence": "margin", "rounds": 8}"#).unwrap();
     assert_eq!(dc.rounds, 8);
     assert!(serde_json::from_str::<DiffusionConfig>(r#"{"confidence": "best"}"#).is_err());
 }

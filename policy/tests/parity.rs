@@ -1,6 +1,7 @@
 //! Parity with independent implementations: HF `transformers` `LlamaModel` and
 //! `SiglipVisionModel` on tiny random configs, float32, within 1e-4. The goldens and the
 //! script that made them are in `tests/golden/` (see its README); no PyTorch is needed here.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::PathBuf;
 
@@ -16,14 +17,24 @@ const TOL: f32 = 1e-4;
 
 fn golden(name: &str) -> (BufferedSafetensors, serde_json::Value) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let st = BufferedSafetensors::new(std::fs::read(dir.join(format!("{name}.safetensors"))).unwrap()).unwrap();
+    let st =
+        BufferedSafetensors::new(std::fs::read(dir.join(format!("{name}.safetensors"))).unwrap())
+            .unwrap();
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
+            .unwrap();
     (st, json)
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 fn us(v: &serde_json::Value, k: &str) -> usize {
@@ -46,7 +57,11 @@ fn llama_backbone_matches_hf_transformers_in_every_attention_mode() {
     };
     let dev = Device::Cpu;
     let x = st.load("input.inputs_embeds", &dev).unwrap();
-    let backbone = Backbone::load(VarBuilder::from_backend(Box::new(st), DType::F32, dev.clone()), &cfg).unwrap();
+    let backbone = Backbone::load(
+        VarBuilder::from_backend(Box::new(st), DType::F32, dev.clone()),
+        &cfg,
+    )
+    .unwrap();
     let (st, _) = golden("llama_tiny");
     let s = us(&j, "seq_len");
     let prefix_len = us(&j, "prefix_len");
@@ -65,10 +80,30 @@ fn llama_backbone_matches_hf_transformers_in_every_attention_mode() {
     let mut cache = ddvla_policy::kv_cache::KvCache::new(backbone.num_layers());
     let head = x.narrow(1, 0, prefix_len).unwrap();
     let tail = x.narrow(1, prefix_len, s - prefix_len).unwrap();
-    let m0 = attention_mask::build(AttentionMode::Prefix, 0, prefix_len, prefix_len, prefix_len, &dev).unwrap();
-    let h0 = backbone.forward(&head, 0, m0.as_ref(), Some(&mut cache)).unwrap();
-    let m1 = attention_mask::build(AttentionMode::Prefix, prefix_len, s - prefix_len, s, prefix_len, &dev).unwrap();
-    let h1 = backbone.forward(&tail, prefix_len, m1.as_ref(), Some(&mut cache)).unwrap();
+    let m0 = attention_mask::build(
+        AttentionMode::Prefix,
+        0,
+        prefix_len,
+        prefix_len,
+        prefix_len,
+        &dev,
+    )
+    .unwrap();
+    let h0 = backbone
+        .forward(&head, 0, m0.as_ref(), Some(&mut cache))
+        .unwrap();
+    let m1 = attention_mask::build(
+        AttentionMode::Prefix,
+        prefix_len,
+        s - prefix_len,
+        s,
+        prefix_len,
+        &dev,
+    )
+    .unwrap();
+    let h1 = backbone
+        .forward(&tail, prefix_len, m1.as_ref(), Some(&mut cache))
+        .unwrap();
     let want = st.load("output.prefix", &dev).unwrap();
     let d = max_abs_diff(&Tensor::cat(&[h0, h1], 1).unwrap(), &want);
     assert!(d < TOL, "cached prefix pass: {d}");
@@ -96,7 +131,10 @@ fn siglip_encoder_matches_hf_transformers() {
     let vb = VarBuilder::from_backend(Box::new(st), DType::F32, dev.clone());
     let (st, _) = golden("siglip_tiny");
     let full = VisionEncoder::load(vb.clone(), &cfg(layers)).unwrap();
-    let d = max_abs_diff(&full.forward(&pixels).unwrap(), &st.load("output.last_hidden_state", &dev).unwrap());
+    let d = max_abs_diff(
+        &full.forward(&pixels).unwrap(),
+        &st.load("output.last_hidden_state", &dev).unwrap(),
+    );
     assert!(d < TOL, "last_hidden_state: {d}");
     for (k, h) in full.hidden_states(&pixels).unwrap().iter().enumerate() {
         let want = st.load(&format!("output.hidden_state_{k}"), &dev).unwrap();
@@ -105,7 +143,9 @@ fn siglip_encoder_matches_hf_transformers() {
     }
     // Prismatic's feature: the second-to-last block's output, no post-norm.
     let penultimate = VisionEncoder::load(vb, &cfg(layers - 1)).unwrap();
-    let want = st.load(&format!("output.hidden_state_{}", layers - 1), &dev).unwrap();
+    let want = st
+        .load(&format!("output.hidden_state_{}", layers - 1), &dev)
+        .unwrap();
     let d = max_abs_diff(&penultimate.forward(&pixels).unwrap(), &want);
     assert!(d < TOL, "penultimate feature: {d}");
 }

@@ -6,7 +6,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits};
+use super::{
+    DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits,
+};
 use crate::Result;
 
 /// Settings of [`Autoregressive`].
@@ -71,15 +73,25 @@ impl Decoder for Autoregressive {
         };
         for j in 0..l {
             let t0 = ctx.clock.elapsed();
-            let logits = host_logits(&ctx.model.logits_next(ctx.prefix, &generated, cache.as_mut())?)?;
+            let logits = host_logits(&ctx.model.logits_next(
+                ctx.prefix,
+                &generated,
+                cache.as_mut(),
+            )?)?;
             trace.forward_passes += 1;
             let u: f32 = self.rng.random();
-            let s = ctx.kernels.row_stats(&logits, n_bins, &params, &[u], &[None])?[0];
+            let s = ctx
+                .kernels
+                .row_stats(&logits, n_bins, &params, &[u], &[None])?[0];
             generated.push(begin + s.sampled);
             bins.push(s.sampled);
             trace.rounds.push(RoundTrace {
                 round: j,
-                committed: vec![SlotEvent { slot: j, bin: s.sampled, confidence: s.confidence }],
+                committed: vec![SlotEvent {
+                    slot: j,
+                    bin: s.sampled,
+                    confidence: s.confidence,
+                }],
                 remasked: Vec::new(),
                 masked_after: l - j - 1,
                 cached_pass: self.cfg.use_cache && j > 0,

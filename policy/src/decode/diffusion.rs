@@ -18,7 +18,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::{choice_temperature, cosine_mask_len};
-use super::{DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits};
+use super::{
+    DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits,
+};
 use crate::Result;
 use crate::kv_cache::KvCache;
 use crate::model::{AttentionMode, SlotInput};
@@ -121,11 +123,12 @@ mod confidence_serde {
     use ddvla_kernels::ConfidenceMode;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `with` signature
     pub fn serialize<S: Serializer>(m: &ConfidenceMode, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(match m {
             ConfidenceMode::MaxProb => "max-prob",
             ConfidenceMode::Margin => "margin",
-            _ => "sampled-prob",
+            ConfidenceMode::SampledProb => "sampled-prob",
         })
     }
 
@@ -213,16 +216,29 @@ impl MaskedDiffusion {
         }
     }
 
-    fn forward(&mut self, ctx: &DecodeContext<'_>, ids: &[u32], step: usize, mode: AttentionMode) -> Result<(Vec<f32>, bool)> {
+    fn forward(
+        &mut self,
+        ctx: &DecodeContext<'_>,
+        ids: &[u32],
+        step: usize,
+        mode: AttentionMode,
+    ) -> Result<(Vec<f32>, bool)> {
         let slots = SlotInput::Tokens(ids);
         let (logits, cached) = match self.cfg.cache {
             CacheMode::Prefix if step > 0 => {
                 let cache = self.cache.get_or_insert_with(|| ctx.model.new_cache());
-                (ctx.model.logits_suffix(ctx.prefix, slots, mode, cache)?, true)
+                (
+                    ctx.model.logits_suffix(ctx.prefix, slots, mode, cache)?,
+                    true,
+                )
             }
             CacheMode::Prefix => {
                 let cache = self.cache.get_or_insert_with(|| ctx.model.new_cache());
-                (ctx.model.logits_full(ctx.prefix, slots, mode, Some(cache))?, false)
+                (
+                    ctx.model
+                        .logits_full(ctx.prefix, slots, mode, Some(cache))?,
+                    false,
+                )
             }
             CacheMode::None => (ctx.model.logits_full(ctx.prefix, slots, mode, None)?, false),
         };
@@ -231,7 +247,9 @@ impl MaskedDiffusion {
 
     /// Whether the next round would overrun the budget.
     fn would_overrun(&self, ctx: &DecodeContext<'_>, this_round: Duration) -> bool {
-        let Some(budget) = ctx.budget else { return false };
+        let Some(budget) = ctx.budget else {
+            return false;
+        };
         let next = match self.cfg.cache {
             CacheMode::Prefix => self.suffix_round_cost,
             CacheMode::None => self.full_round_cost,
@@ -241,7 +259,11 @@ impl MaskedDiffusion {
     }
 
     fn learn_cost(&mut self, cached: bool, d: Duration) {
-        let slot = if cached { &mut self.suffix_round_cost } else { &mut self.full_round_cost };
+        let slot = if cached {
+            &mut self.suffix_round_cost
+        } else {
+            &mut self.full_round_cost
+        };
         // Exponential average that reacts quickly to slow rounds (never under-estimate much).
         *slot = Some(match *slot {
             Some(prev) if d < prev => prev.mul_f64(0.7) + d.mul_f64(0.3),
@@ -250,13 +272,22 @@ impl MaskedDiffusion {
     }
 
     /// Commit the chosen slots and re-mask failing earlier commits; returns the round trace.
-    fn apply_round(&mut self, ctx: &DecodeContext<'_>, st: &mut State, stats: &[RowStats], step: usize, last: bool) -> Result<RoundTrace> {
+    fn apply_round(
+        &mut self,
+        ctx: &DecodeContext<'_>,
+        st: &mut State,
+        stats: &[RowStats],
+        step: usize,
+        last: bool,
+    ) -> Result<RoundTrace> {
         let l = st.bins.len();
         let masked: Vec<bool> = st.bins.iter().map(Option::is_none).collect();
         let n_commit = self.commit_count(stats, &masked, step, last);
         // Threshold commits rank by confidence alone (Fast-dLLM); the schedule adds Gumbel noise.
         let noise = match self.cfg.commit {
-            CommitRule::Schedule => choice_temperature(self.cfg.choice_temperature, step, self.cfg.rounds),
+            CommitRule::Schedule => {
+                choice_temperature(self.cfg.choice_temperature, step, self.cfg.rounds)
+            }
             CommitRule::Threshold { .. } => 0.0,
         };
         let scores: Vec<f32> = stats
@@ -273,15 +304,31 @@ impl MaskedDiffusion {
             st.bins[i] = Some(stats[i].sampled);
             st.commit_conf[i] = stats[i].confidence;
             st.committed_round[i] = step;
-            committed.push(SlotEvent { slot: i, bin: stats[i].sampled, confidence: stats[i].confidence });
+            committed.push(SlotEvent {
+                slot: i,
+                bin: stats[i].sampled,
+                confidence: stats[i].confidence,
+            });
         }
         let mut remasked = Vec::new();
-        let rule = RemaskRule { threshold: self.eta(step), drop_margin: self.cfg.remask.drop_margin };
+        let rule = RemaskRule {
+            threshold: self.eta(step),
+            drop_margin: self.cfg.remask.drop_margin,
+        };
         if !last && (rule.threshold.is_some() || rule.drop_margin.is_some()) {
-            let earlier: Vec<bool> = (0..l).map(|i| !masked[i] && st.committed_round[i] < step).collect();
-            let current: Vec<f32> = stats.iter().map(|s| s.committed_confidence(self.cfg.confidence)).collect();
+            let earlier: Vec<bool> = (0..l)
+                .map(|i| !masked[i] && st.committed_round[i] < step)
+                .collect();
+            let current: Vec<f32> = stats
+                .iter()
+                .map(|s| s.committed_confidence(self.cfg.confidence))
+                .collect();
             for i in select_remask(&earlier, &current, &st.commit_conf, &rule)? {
-                remasked.push(SlotEvent { slot: i, bin: st.bins[i].unwrap_or(0), confidence: current[i] });
+                remasked.push(SlotEvent {
+                    slot: i,
+                    bin: st.bins[i].unwrap_or(0),
+                    confidence: current[i],
+                });
                 st.bins[i] = None;
             }
         }
@@ -315,18 +362,32 @@ impl Decoder for MaskedDiffusion {
         let rounds = self.cfg.rounds.max(1);
         let mut trace = DecodeTrace {
             decoder: self.name().to_owned(),
-            approximate_cache: self.cfg.cache == CacheMode::Prefix && mode == AttentionMode::Bidirectional,
+            approximate_cache: self.cfg.cache == CacheMode::Prefix
+                && mode == AttentionMode::Bidirectional,
             ..DecodeTrace::default()
         };
-        let mut st = State { bins: vec![None; l], commit_conf: vec![0.0; l], committed_round: vec![0; l] };
+        let mut st = State {
+            bins: vec![None; l],
+            commit_conf: vec![0.0; l],
+            committed_round: vec![0; l],
+        };
         for step in 0..rounds {
             let t0 = ctx.clock.elapsed();
-            let ids: Vec<u32> = st.bins.iter().map(|b| b.map_or(mask_id, |k| begin + k)).collect();
+            let ids: Vec<u32> = st
+                .bins
+                .iter()
+                .map(|b| b.map_or(mask_id, |k| begin + k))
+                .collect();
             let (logits, cached) = self.forward(ctx, &ids, step, mode)?;
             trace.forward_passes += 1;
             let uniforms: Vec<f32> = (0..l).map(|_| self.rng.random::<f32>()).collect();
-            let params = SamplingParams { temperature: self.sampling_temperature(step), mode: self.cfg.confidence };
-            let stats = ctx.kernels.row_stats(&logits, n_bins, &params, &uniforms, &st.bins)?;
+            let params = SamplingParams {
+                temperature: self.sampling_temperature(step),
+                mode: self.cfg.confidence,
+            };
+            let stats = ctx
+                .kernels
+                .row_stats(&logits, n_bins, &params, &uniforms, &st.bins)?;
             let last = step + 1 == rounds;
             let mut round = self.apply_round(ctx, &mut st, &stats, step, last)?;
             round.cached_pass = cached;
@@ -339,7 +400,11 @@ impl Decoder for MaskedDiffusion {
                 for (i, b) in st.bins.iter_mut().enumerate() {
                     if b.is_none() {
                         *b = Some(stats[i].sampled);
-                        round.committed.push(SlotEvent { slot: i, bin: stats[i].sampled, confidence: stats[i].confidence });
+                        round.committed.push(SlotEvent {
+                            slot: i,
+                            bin: stats[i].sampled,
+                            confidence: stats[i].confidence,
+                        });
                     }
                 }
                 round.masked_after = 0;

@@ -20,7 +20,9 @@ use ddvla_kernels::DecodeKernels;
 use serde::{Deserialize, Serialize};
 
 pub use autoregressive::{Autoregressive, AutoregressiveConfig};
-pub use diffusion::{CacheMode, CommitRule, DiffusionConfig, MaskedDiffusion, RemaskConfig, ThresholdDirection};
+pub use diffusion::{
+    CacheMode, CommitRule, DiffusionConfig, MaskedDiffusion, RemaskConfig, ThresholdDirection,
+};
 pub use parallel::{EmptySlots, Parallel, ParallelConfig};
 pub use trace::{DecodeTrace, RoundTrace, SlotEvent};
 

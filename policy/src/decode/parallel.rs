@@ -3,7 +3,9 @@
 use ddvla_kernels::{ConfidenceMode, SamplingParams};
 use serde::{Deserialize, Serialize};
 
-use super::{DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits};
+use super::{
+    DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits,
+};
 use crate::Result;
 use crate::model::{AttentionMode, SlotInput};
 
@@ -58,8 +60,13 @@ impl Decoder for Parallel {
             EmptySlots::Zeros => SlotInput::Zeros,
         };
         let logits = host_logits(&ctx.model.logits_full(ctx.prefix, slots, mode, None)?)?;
-        let params = SamplingParams { temperature: 0.0, mode: ConfidenceMode::MaxProb };
-        let stats = ctx.kernels.row_stats(&logits, n_bins, &params, &vec![0.0; l], &vec![None; l])?;
+        let params = SamplingParams {
+            temperature: 0.0,
+            mode: ConfidenceMode::MaxProb,
+        };
+        let stats =
+            ctx.kernels
+                .row_stats(&logits, n_bins, &params, &vec![0.0; l], &vec![None; l])?;
         let bins: Vec<u32> = stats.iter().map(|s| s.sampled).collect();
         let trace = DecodeTrace {
             decoder: self.name().to_owned(),
@@ -69,7 +76,11 @@ impl Decoder for Parallel {
                 committed: stats
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| SlotEvent { slot: i, bin: s.sampled, confidence: s.confidence })
+                    .map(|(i, s)| SlotEvent {
+                        slot: i,
+                        bin: s.sampled,
+                        confidence: s.confidence,
+                    })
                     .collect(),
                 remasked: Vec::new(),
                 masked_after: 0,

@@ -37,7 +37,10 @@ mod tests {
 
     #[test]
     fn libero_schedule_matches_the_released_code() {
-        assert_eq!(commits_per_round(56, 12), vec![1, 1, 3, 3, 4, 5, 5, 6, 7, 7, 7, 7]);
+        assert_eq!(
+            commits_per_round(56, 12),
+            vec![1, 1, 3, 3, 4, 5, 5, 6, 7, 7, 7, 7]
+        );
         let lens: Vec<usize> = (0..12).map(|s| cosine_mask_len(56, s, 12)).collect();
         assert_eq!(lens, vec![55, 54, 51, 48, 44, 39, 34, 28, 21, 14, 7, 0]);
     }
@@ -46,14 +49,21 @@ mod tests {
     fn bridge_schedule_matches_the_released_code() {
         let lens: Vec<usize> = (0..12).map(|s| cosine_mask_len(21, s, 12)).collect();
         assert_eq!(lens, vec![20, 20, 19, 18, 16, 14, 12, 10, 8, 5, 2, 0]);
-        assert_eq!(commits_per_round(21, 12)[1], 0, "round 2 commits nothing new");
+        assert_eq!(
+            commits_per_round(21, 12)[1],
+            0,
+            "round 2 commits nothing new"
+        );
     }
 
     #[test]
     fn every_token_is_committed_for_any_length_and_rounds() {
         for total in 1..80 {
             for rounds in 1..20 {
-                assert_eq!(commits_per_round(total, rounds).iter().sum::<usize>(), total);
+                assert_eq!(
+                    commits_per_round(total, rounds).iter().sum::<usize>(),
+                    total
+                );
             }
         }
         assert!((choice_temperature(1.0, 0, 12) - 11.0 / 12.0).abs() < 1e-6);

@@ -47,24 +47,48 @@ mod tests {
     fn pattern(mode: AttentionMode) -> Vec<String> {
         // 3 prefix tokens, actions start at 3, 5 tokens total.
         (0..5)
-            .map(|q| (0..5).map(|k| if allowed(mode, q, k, 3) { '1' } else { '.' }).collect())
+            .map(|q| {
+                (0..5)
+                    .map(|k| if allowed(mode, q, k, 3) { '1' } else { '.' })
+                    .collect()
+            })
             .collect()
     }
 
     #[test]
     fn masks_per_mode() {
-        assert!(pattern(AttentionMode::Bidirectional).iter().all(|r| r == "11111"));
-        assert_eq!(pattern(AttentionMode::Causal), ["1....", "11...", "111..", "1111.", "11111"]);
-        assert_eq!(pattern(AttentionMode::Prefix), ["111..", "111..", "111..", "11111", "11111"]);
+        assert!(
+            pattern(AttentionMode::Bidirectional)
+                .iter()
+                .all(|r| r == "11111")
+        );
+        assert_eq!(
+            pattern(AttentionMode::Causal),
+            ["1....", "11...", "111..", "1111.", "11111"]
+        );
+        assert_eq!(
+            pattern(AttentionMode::Prefix),
+            ["111..", "111..", "111..", "11111", "11111"]
+        );
     }
 
     #[test]
     fn build_returns_none_when_nothing_is_blocked() {
         let dev = Device::Cpu;
-        assert!(build(AttentionMode::Bidirectional, 0, 5, 5, 3, &dev).unwrap().is_none());
+        assert!(
+            build(AttentionMode::Bidirectional, 0, 5, 5, 3, &dev)
+                .unwrap()
+                .is_none()
+        );
         // Suffix queries of a prefix-mode model after position 3 see everything.
-        assert!(build(AttentionMode::Prefix, 3, 2, 5, 3, &dev).unwrap().is_none());
-        let m = build(AttentionMode::Prefix, 2, 3, 5, 3, &dev).unwrap().unwrap();
+        assert!(
+            build(AttentionMode::Prefix, 3, 2, 5, 3, &dev)
+                .unwrap()
+                .is_none()
+        );
+        let m = build(AttentionMode::Prefix, 2, 3, 5, 3, &dev)
+            .unwrap()
+            .unwrap();
         let rows: Vec<Vec<f32>> = m.to_vec2().unwrap();
         assert!(rows[0][3].is_infinite() && rows[0][2] == 0.0);
         assert!(rows[1].iter().all(|v| *v == 0.0));

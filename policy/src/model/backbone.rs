@@ -70,17 +70,6 @@ impl Attention {
         })
     }
 
-    fn repeat_kv(&self, x: Tensor) -> Result<Tensor> {
-        let groups = self.num_heads / self.num_kv_heads;
-        if groups == 1 {
-            return Ok(x);
-        }
-        let (b, kv, s, hd) = x.dims4()?;
-        Ok(x.unsqueeze(2)?
-            .expand((b, kv, groups, s, hd))?
-            .reshape((b, kv * groups, s, hd))?)
-    }
-
     fn forward(
         &self,
         x: &Tensor,
@@ -91,7 +80,9 @@ impl Attention {
     ) -> Result<Tensor> {
         let (b, s, _) = x.dims3()?;
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
-            Ok(t.reshape((b, s, n, self.head_dim))?.transpose(1, 2)?.contiguous()?)
+            Ok(t.reshape((b, s, n, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()?)
         };
         let q = heads(self.q_proj.forward(x)?, self.num_heads)?;
         let k = heads(self.k_proj.forward(x)?, self.num_kv_heads)?;
@@ -102,16 +93,24 @@ impl Attention {
             Some((c, layer)) => c.append(layer, k, v)?,
             None => (k, v),
         };
-        let k = self.repeat_kv(k)?;
-        let v = self.repeat_kv(v)?;
+        // Grouped-query attention without copying K/V: the `groups` query heads sharing a KV
+        // head are stacked along the row axis, [B, kv, groups·S, hd] (HF repeat_kv order).
+        let groups = self.num_heads / self.num_kv_heads;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        let q = (q * scale)?.reshape((b, self.num_kv_heads, groups * s, self.head_dim))?;
+        let mut scores = q.matmul(&k.t()?)?;
         if let Some(m) = mask {
-            scores = scores.broadcast_add(m)?;
+            let m = if groups > 1 {
+                m.repeat((groups, 1))?
+            } else {
+                m.clone()
+            };
+            scores = scores.broadcast_add(&m)?;
         }
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let out = probs
-            .matmul(&v.contiguous()?)?
+            .matmul(&v)?
+            .reshape((b, self.num_heads, s, self.head_dim))?
             .transpose(1, 2)?
             .reshape((b, s, self.num_heads * self.head_dim))?;
         Ok(self.o_proj.forward(&out)?)
@@ -135,8 +134,8 @@ impl Mlp {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let gate = candle_nn::ops::silu(&self.gate_proj.forward(x)?)?;
-        Ok(self.down_proj.forward(&(gate * self.up_proj.forward(x)?)?)?)
+        let h = super::fused::swiglu(&self.gate_proj.forward(x)?, &self.up_proj.forward(x)?)?;
+        Ok(self.down_proj.forward(&h)?)
     }
 }
 
@@ -177,7 +176,11 @@ impl Backbone {
     pub fn load(vb: VarBuilder, cfg: &TextConfig) -> Result<Self> {
         let head_dim = cfg.hidden_size / cfg.num_attention_heads;
         Ok(Self {
-            embed_tokens: candle_nn::embedding(cfg.vocab_size, cfg.hidden_size, vb.pp("embed_tokens"))?,
+            embed_tokens: candle_nn::embedding(
+                cfg.vocab_size,
+                cfg.hidden_size,
+                vb.pp("embed_tokens"),
+            )?,
             layers: (0..cfg.num_hidden_layers)
                 .map(|i| DecoderLayer::load(vb.pp(format!("layers.{i}")), cfg))
                 .collect::<Result<Vec<_>>>()?,
@@ -219,11 +222,17 @@ impl Backbone {
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
             let c = cache.as_deref_mut().map(|c| (c, i));
-            let a = layer
-                .self_attn
-                .forward(&layer.input_layernorm.forward(&h)?, &self.rope, pos0, mask, c)?;
+            let a = layer.self_attn.forward(
+                &layer.input_layernorm.forward(&h)?,
+                &self.rope,
+                pos0,
+                mask,
+                c,
+            )?;
             h = (h + a)?;
-            let m = layer.mlp.forward(&layer.post_attention_layernorm.forward(&h)?)?;
+            let m = layer
+                .mlp
+                .forward(&layer.post_attention_layernorm.forward(&h)?)?;
             h = (h + m)?;
         }
         Ok(self.norm.forward(&h)?.to_dtype(DType::F32)?)

@@ -305,11 +305,13 @@ impl Config {
         super::validate::validate(&file)?;
         let t = &file.text;
         let v = &file.vision;
-        let projector_type = file.projector_type.unwrap_or(if file.fused_vision.is_some() {
-            ProjectorType::FusedGeluMlp
-        } else {
-            ProjectorType::GeluMlp
-        });
+        let projector_type = file
+            .projector_type
+            .unwrap_or(if file.fused_vision.is_some() {
+                ProjectorType::FusedGeluMlp
+            } else {
+                ProjectorType::GeluMlp
+            });
         let grid = v.image_size / v.patch_size;
         Ok(Self {
             projector_type,

@@ -9,6 +9,7 @@
 pub mod attention_mask;
 pub mod backbone;
 pub mod config;
+mod fused;
 pub mod presets;
 pub mod projector;
 mod validate;
@@ -71,8 +72,14 @@ impl VlaModel {
     pub fn load(vb: &VarBuilder, cfg: Config) -> Result<Self> {
         let f = &cfg.file;
         let d = f.text.hidden_size;
-        let vision = VisionBackbone::load(vb.pp("vision_backbone"), &f.vision, f.fused_vision.as_ref())?;
-        let projector = Projector::load(vb.pp("projector"), cfg.projector_type, cfg.vision_feature_dim, d)?;
+        let vision =
+            VisionBackbone::load(vb.pp("vision_backbone"), &f.vision, f.fused_vision.as_ref())?;
+        let projector = Projector::load(
+            vb.pp("projector"),
+            cfg.projector_type,
+            cfg.vision_feature_dim,
+            d,
+        )?;
         let proprio_projector = f
             .use_proprio
             .then(|| ProprioProjector::load(vb.pp("proprio_projector"), f.proprio_dim, d))
@@ -82,7 +89,10 @@ impl VlaModel {
         let lm_head = lm.pp("lm_head").get_with_hints(
             (f.text.vocab_size, d),
             "weight",
-            candle_nn::Init::Randn { mean: 0.0, stdev: 0.02 },
+            candle_nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
         )?;
         // Only the action rows are ever scored: 256 × hidden instead of vocab × hidden.
         let lm_head_actions = lm_head
@@ -128,7 +138,12 @@ impl VlaModel {
         parts.push(self.projector.forward(&patches)?);
         match (&self.proprio_projector, &inputs.proprio) {
             (Some(p), Some(x)) => parts.push(p.forward(x)?),
-            (Some(_), None) => return Err(PolicyError::bad_input("proprio", "the model needs proprioception")),
+            (Some(_), None) => {
+                return Err(PolicyError::bad_input(
+                    "proprio",
+                    "the model needs proprioception",
+                ));
+            }
             (None, _) => {}
         }
         if inputs.prompt_ids.is_empty() {
@@ -143,7 +158,11 @@ impl VlaModel {
     /// Absolute position of the first token a suffix pass recomputes: the last prompt token
     /// when slots are read with the logit shift, else the first slot.
     pub fn suffix_start(&self, prefix: &Prefix) -> usize {
-        if self.cfg.file.logit_shift { prefix.len - 1 } else { prefix.len }
+        if self.cfg.file.logit_shift {
+            prefix.len - 1
+        } else {
+            prefix.len
+        }
     }
 
     fn slot_embeds(&self, slots: SlotInput<'_>) -> Result<Tensor> {
@@ -153,12 +172,19 @@ impl VlaModel {
         match slots {
             SlotInput::Tokens(ids) => {
                 if ids.len() != l {
-                    return Err(PolicyError::bad_input("action slots", format!("{} ids, expected {l}", ids.len())));
+                    return Err(PolicyError::bad_input(
+                        "action slots",
+                        format!("{} ids, expected {l}", ids.len()),
+                    ));
                 }
                 parts.push(self.backbone.embed(ids)?);
             }
             SlotInput::Zeros => {
-                parts.push(Tensor::zeros((1, l, f.text.hidden_size), DType::F32, &self.device)?);
+                parts.push(Tensor::zeros(
+                    (1, l, f.text.hidden_size),
+                    DType::F32,
+                    &self.device,
+                )?);
             }
         }
         if f.append_stop_token {
@@ -170,8 +196,14 @@ impl VlaModel {
     /// Action logits `[L, n_bins]` from hidden states `[1, S, d]` whose first row is absolute
     /// position `pos0`.
     fn slot_logits(&self, hidden: &Tensor, pos0: usize, prefix: &Prefix) -> Result<Tensor> {
-        let first = if self.cfg.file.logit_shift { prefix.len - 1 } else { prefix.len };
-        let h = hidden.narrow(1, first - pos0, self.cfg.action_tokens)?.squeeze(0)?;
+        let first = if self.cfg.file.logit_shift {
+            prefix.len - 1
+        } else {
+            prefix.len
+        };
+        let h = hidden
+            .narrow(1, first - pos0, self.cfg.action_tokens)?
+            .squeeze(0)?;
         Ok(h.matmul(&self.lm_head_actions.t()?)?)
     }
 
@@ -216,14 +248,19 @@ impl VlaModel {
         if cache.len() != start {
             return Err(PolicyError::bad_input(
                 "kv cache",
-                format!("holds {} positions, the suffix starts at {start}", cache.len()),
+                format!(
+                    "holds {} positions, the suffix starts at {start}",
+                    cache.len()
+                ),
             ));
         }
         let head = prefix.embeds.narrow(1, start, prefix.len - start)?;
         let x = Tensor::cat(&[&head, &self.slot_embeds(slots)?], 1)?;
         let s = x.dims()[1];
         let mask = attention_mask::build(mode, start, s, start + s, prefix.len, &self.device)?;
-        let hidden = self.backbone.forward(&x, start, mask.as_ref(), Some(&mut *cache));
+        let hidden = self
+            .backbone
+            .forward(&x, start, mask.as_ref(), Some(&mut *cache));
         // Restore the cache to the prefix whatever happened.
         cache.truncate(start)?;
         self.slot_logits(&hidden?, start, prefix)
@@ -232,12 +269,20 @@ impl VlaModel {
     /// Next-token action logits `[n_bins]` for autoregressive decoding (causal attention):
     /// the prefix followed by `generated` action tokens. With `cache`, only positions not yet
     /// cached are computed and then cached.
-    pub fn logits_next(&self, prefix: &Prefix, generated: &[u32], cache: Option<&mut KvCache>) -> Result<Tensor> {
+    pub fn logits_next(
+        &self,
+        prefix: &Prefix,
+        generated: &[u32],
+        cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
         let _span = tracing::trace_span!("logits_next").entered();
         let total = prefix.len + generated.len();
         let start = cache.as_ref().map_or(0, |c| c.len());
         if start >= total {
-            return Err(PolicyError::bad_input("kv cache", format!("holds {start} positions, nothing new to run")));
+            return Err(PolicyError::bad_input(
+                "kv cache",
+                format!("holds {start} positions, nothing new to run"),
+            ));
         }
         let mut parts = Vec::with_capacity(2);
         if start < prefix.len {
@@ -249,7 +294,14 @@ impl VlaModel {
         }
         let x = Tensor::cat(&parts, 1)?;
         let s = x.dims()[1];
-        let mask = attention_mask::build(AttentionMode::Causal, start, s, start + s, prefix.len, &self.device)?;
+        let mask = attention_mask::build(
+            AttentionMode::Causal,
+            start,
+            s,
+            start + s,
+            prefix.len,
+            &self.device,
+        )?;
         let hidden = self.backbone.forward(&x, start, mask.as_ref(), cache)?;
         let last = hidden.narrow(1, s - 1, 1)?.squeeze(0)?;
         Ok(last.matmul(&self.lm_head_actions.t()?)?.squeeze(0)?)

@@ -25,7 +25,10 @@ pub fn preset(name: &str) -> Result<Config> {
         other => {
             return Err(PolicyError::config(
                 "preset",
-                format!("unknown preset {other:?}; known: {}", PRESET_NAMES.join(", ")),
+                format!(
+                    "unknown preset {other:?}; known: {}",
+                    PRESET_NAMES.join(", ")
+                ),
             ));
         }
     };
@@ -184,11 +187,17 @@ mod tests {
         let params = |n: &str| preset(n).unwrap().parameter_count();
         assert!(params("tiny") < 1_000_000);
         let small = params("small");
-        assert!((10_000_000..=30_000_000).contains(&small), "small = {small}");
+        assert!(
+            (10_000_000..=30_000_000).contains(&small),
+            "small = {small}"
+        );
         let base = params("base");
         assert!((100_000_000..=150_000_000).contains(&base), "base = {base}");
         let big = params("openvla-7b");
-        assert!((7_000_000_000..8_000_000_000).contains(&big), "openvla-7b = {big}");
+        assert!(
+            (7_000_000_000..8_000_000_000).contains(&big),
+            "openvla-7b = {big}"
+        );
         let c = preset("openvla-7b").unwrap();
         assert_eq!(c.vision_tokens(), 513, "256 patches × 2 cameras + proprio");
         assert_eq!(c.action_token_begin, 31744);

@@ -17,7 +17,12 @@ pub struct Projector {
 
 impl Projector {
     /// Load `fc1`, `fc2` (and `fc3`) for features of width `vision_dim` → `llm_dim`.
-    pub fn load(vb: VarBuilder, kind: ProjectorType, vision_dim: usize, llm_dim: usize) -> Result<Self> {
+    pub fn load(
+        vb: VarBuilder,
+        kind: ProjectorType,
+        vision_dim: usize,
+        llm_dim: usize,
+    ) -> Result<Self> {
         Ok(match kind {
             ProjectorType::GeluMlp => Self {
                 fc1: candle_nn::linear(vision_dim, llm_dim, vb.pp("fc1"))?,
@@ -62,6 +67,9 @@ impl ProprioProjector {
 
     /// `[B, proprio_dim]` (normalised) → `[B, 1, llm_dim]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.fc2.forward(&self.fc1.forward(x)?.gelu_erf()?)?.unsqueeze(1)?)
+        Ok(self
+            .fc2
+            .forward(&self.fc1.forward(x)?.gelu_erf()?)?
+            .unsqueeze(1)?)
     }
 }

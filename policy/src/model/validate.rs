@@ -20,14 +20,30 @@ fn validate_vision(v: &VisionConfig, name: &str) -> Result<()> {
         ("num_hidden_layers", v.num_hidden_layers),
         ("num_attention_heads", v.num_attention_heads),
     ] {
-        require(value > 0, &format!("{name}.{field}"), || "must be > 0".into())?;
+        require(value > 0, &format!("{name}.{field}"), || {
+            "must be > 0".into()
+        })?;
     }
-    require(v.image_size.is_multiple_of(v.patch_size), &format!("{name}.image_size"), || {
-        format!("{} is not a multiple of patch_size {}", v.image_size, v.patch_size)
-    })?;
-    require(v.hidden_size.is_multiple_of(v.num_attention_heads), &format!("{name}.hidden_size"), || {
-        format!("{} is not divisible by num_attention_heads {}", v.hidden_size, v.num_attention_heads)
-    })?;
+    require(
+        v.image_size.is_multiple_of(v.patch_size),
+        &format!("{name}.image_size"),
+        || {
+            format!(
+                "{} is not a multiple of patch_size {}",
+                v.image_size, v.patch_size
+            )
+        },
+    )?;
+    require(
+        v.hidden_size.is_multiple_of(v.num_attention_heads),
+        &format!("{name}.hidden_size"),
+        || {
+            format!(
+                "{} is not divisible by num_attention_heads {}",
+                v.hidden_size, v.num_attention_heads
+            )
+        },
+    )?;
     require(
         (1..=v.num_hidden_layers).contains(&v.feature_layer),
         &format!("{name}.feature_layer"),
@@ -38,16 +54,20 @@ fn validate_vision(v: &VisionConfig, name: &str) -> Result<()> {
         &format!("{name}.use_post_layernorm"),
         || "only applies when feature_layer is the last layer".into(),
     )?;
-    require(v.layer_norm_eps > 0.0, &format!("{name}.layer_norm_eps"), || "must be > 0".into())?;
     require(
-        v.image_std.iter().all(|s| *s > 0.0 && s.is_finite()) && v.image_mean.iter().all(|m| m.is_finite()),
+        v.layer_norm_eps > 0.0,
+        &format!("{name}.layer_norm_eps"),
+        || "must be > 0".into(),
+    )?;
+    require(
+        v.image_std.iter().all(|s| *s > 0.0 && s.is_finite())
+            && v.image_mean.iter().all(|m| m.is_finite()),
         &format!("{name}.image_std"),
         || "mean must be finite and std > 0".into(),
     )
 }
 
-/// Check every invariant the model code relies on; the error names the field.
-pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
+fn validate_text(f: &ConfigFile) -> Result<()> {
     require(f.model_type == "ddvla", "model_type", || {
         format!("is {:?}, expected \"ddvla\"", f.model_type)
     })?;
@@ -66,19 +86,43 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
     ] {
         require(value > 0, field, || "must be > 0".into())?;
     }
-    require(t.hidden_size.is_multiple_of(t.num_attention_heads), "text.hidden_size", || {
-        format!("{} is not divisible by num_attention_heads {}", t.hidden_size, t.num_attention_heads)
-    })?;
-    require((t.hidden_size / t.num_attention_heads).is_multiple_of(2), "text.hidden_size", || {
-        "head_dim must be even for RoPE".into()
-    })?;
+    require(
+        t.hidden_size.is_multiple_of(t.num_attention_heads),
+        "text.hidden_size",
+        || {
+            format!(
+                "{} is not divisible by num_attention_heads {}",
+                t.hidden_size, t.num_attention_heads
+            )
+        },
+    )?;
+    require(
+        (t.hidden_size / t.num_attention_heads).is_multiple_of(2),
+        "text.hidden_size",
+        || "head_dim must be even for RoPE".into(),
+    )?;
     require(
         t.num_attention_heads.is_multiple_of(t.num_key_value_heads),
         "text.num_key_value_heads",
-        || format!("{} does not divide num_attention_heads {}", t.num_key_value_heads, t.num_attention_heads),
+        || {
+            format!(
+                "{} does not divide num_attention_heads {}",
+                t.num_key_value_heads, t.num_attention_heads
+            )
+        },
     )?;
-    require(t.rms_norm_eps > 0.0, "text.rms_norm_eps", || "must be > 0".into())?;
-    require(t.rope_theta > 0.0, "text.rope_theta", || "must be > 0".into())?;
+    require(t.rms_norm_eps > 0.0, "text.rms_norm_eps", || {
+        "must be > 0".into()
+    })?;
+    require(t.rope_theta > 0.0, "text.rope_theta", || {
+        "must be > 0".into()
+    })?;
+    Ok(())
+}
+
+/// Check every invariant the model code relies on; the error names the field.
+pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
+    validate_text(f)?;
     validate_vision(&f.vision, "vision")?;
     if let Some(fv) = &f.fused_vision {
         validate_vision(fv, "fused_vision")?;
@@ -93,13 +137,27 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
             "fused-gelu-mlp needs fused_vision".into()
         })?;
     }
-    require(!f.use_proprio || f.proprio_dim > 0, "proprio_dim", || "must be > 0 when use_proprio".into())?;
+    require(!f.use_proprio || f.proprio_dim > 0, "proprio_dim", || {
+        "must be > 0 when use_proprio".into()
+    })?;
+    validate_action_and_tokens(f)
+}
+
+fn validate_action_and_tokens(f: &ConfigFile) -> Result<()> {
+    let t = &f.text;
     let a = &f.action;
-    require(a.n_bins >= 3, "action.n_bins", || "needs at least 3 bin edges".into())?;
+    require(a.n_bins >= 3, "action.n_bins", || {
+        "needs at least 3 bin edges".into()
+    })?;
     require(
         a.vocab_end as usize >= a.n_bins && a.vocab_end as usize <= t.vocab_size,
         "action.vocab_end",
-        || format!("{} must be in n_bins..=text.vocab_size ({}..={})", a.vocab_end, a.n_bins, t.vocab_size),
+        || {
+            format!(
+                "{} must be in n_bins..=text.vocab_size ({}..={})",
+                a.vocab_end, a.n_bins, t.vocab_size
+            )
+        },
     )?;
     let begin = a.vocab_end - a.n_bins as u32;
     let tok = &f.tokens;
@@ -113,14 +171,21 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
             format!("{id} is outside the vocabulary (size {})", t.vocab_size)
         })?;
         require(!(begin..a.vocab_end).contains(&id), field, || {
-            format!("{id} collides with the action tokens {begin}..{}", a.vocab_end)
+            format!(
+                "{id} collides with the action tokens {begin}..{}",
+                a.vocab_end
+            )
         })?;
     }
-    require(f.prompt_template.contains("{instruction}"), "prompt_template", || {
-        "must contain {instruction}".into()
-    })?;
+    require(
+        f.prompt_template.contains("{instruction}"),
+        "prompt_template",
+        || "must contain {instruction}".into(),
+    )?;
     if let Some(c) = f.center_crop_area {
-        require(c > 0.0 && c <= 1.0, "center_crop_area", || format!("{c} must be in (0, 1]"))?;
+        require(c > 0.0 && c <= 1.0, "center_crop_area", || {
+            format!("{c} must be in (0, 1]")
+        })?;
     }
     let grid = f.vision.image_size / f.vision.patch_size;
     let longest = 1
@@ -129,16 +194,25 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
         + f.max_prompt_tokens
         + a.chunk_len * a.action_dim
         + 1;
-    require(longest <= t.max_position_embeddings, "text.max_position_embeddings", || {
-        format!("{} is shorter than the longest sequence ({longest} tokens)", t.max_position_embeddings)
-    })
+    require(
+        longest <= t.max_position_embeddings,
+        "text.max_position_embeddings",
+        || {
+            format!(
+                "{} is shorter than the longest sequence ({longest} tokens)",
+                t.max_position_embeddings
+            )
+        },
+    )
 }
 
 fn vision_params(v: &VisionConfig) -> usize {
     let d = v.hidden_size;
     let n = (v.image_size / v.patch_size).pow(2);
     let patch = 3 * v.patch_size * v.patch_size * d + d + n * d;
-    let block = 4 * (d * d + d) + 4 * d + (d * v.intermediate_size + v.intermediate_size)
+    let block = 4 * (d * d + d)
+        + 4 * d
+        + (d * v.intermediate_size + v.intermediate_size)
         + (v.intermediate_size * d + d);
     patch + v.feature_layer * block + if v.use_post_layernorm { 2 * d } else { 0 }
 }

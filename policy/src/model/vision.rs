@@ -173,7 +173,10 @@ impl VisionEncoder {
     /// embedding output, index `k` the output of block `k - 1`. Used by the parity tests.
     pub fn hidden_states(&self, pixels: &Tensor) -> Result<Vec<Tensor>> {
         let x = self.patch_embedding.forward(pixels)?;
-        let mut x = x.flatten_from(2)?.transpose(1, 2)?.broadcast_add(&self.position_embedding)?;
+        let mut x = x
+            .flatten_from(2)?
+            .transpose(1, 2)?
+            .broadcast_add(&self.position_embedding)?;
         let mut out = vec![x.clone()];
         for layer in &self.layers {
             x = layer.forward(&x)?;
@@ -191,7 +194,11 @@ pub struct VisionBackbone {
 
 impl VisionBackbone {
     /// Load `featurizer` (and `fused_featurizer` when configured).
-    pub fn load(vb: VarBuilder, primary: &VisionConfig, fused: Option<&VisionConfig>) -> Result<Self> {
+    pub fn load(
+        vb: VarBuilder,
+        primary: &VisionConfig,
+        fused: Option<&VisionConfig>,
+    ) -> Result<Self> {
         Ok(Self {
             featurizer: VisionEncoder::load(vb.pp("featurizer"), primary)?,
             fused_featurizer: fused
@@ -203,12 +210,14 @@ impl VisionBackbone {
     /// Per-encoder normalised pixels `[cameras, 3, H, W]` → patch features
     /// `[1, cameras · N, feature_dim]` (cameras in order, channel concat across encoders).
     pub fn forward(&self, pixels: &[Tensor]) -> Result<Tensor> {
-        let first = pixels.first().ok_or_else(|| crate::PolicyError::bad_input("pixels", "no encoder input"))?;
+        let first = pixels
+            .first()
+            .ok_or_else(|| crate::PolicyError::bad_input("pixels", "no encoder input"))?;
         let mut feats = self.featurizer.forward(first)?;
         if let Some(fused) = &self.fused_featurizer {
-            let second = pixels
-                .get(1)
-                .ok_or_else(|| crate::PolicyError::bad_input("pixels", "fused encoder input missing"))?;
+            let second = pixels.get(1).ok_or_else(|| {
+                crate::PolicyError::bad_input("pixels", "fused encoder input missing")
+            })?;
             feats = Tensor::cat(&[feats, fused.forward(second)?], D::Minus1)?;
         }
         let (cams, n, f) = feats.dims3()?;

@@ -1,13 +1,18 @@
 //! Shared fixtures for the policy integration tests.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 #![allow(dead_code)]
 
 use candle_core::Device;
 use ddvla_policy::Policy;
-use ddvla_policy::model::{ConfigFile, presets, Config, AttentionMode};
+use ddvla_policy::model::{AttentionMode, Config, ConfigFile, presets};
 use ddvla_policy::observation::{CameraImage, Observation};
 
 pub fn tiny_config(mode: AttentionMode) -> Config {
-    Config::new(ConfigFile { attention_mode: mode, ..presets::tiny() }).unwrap()
+    Config::new(ConfigFile {
+        attention_mode: mode,
+        ..presets::tiny()
+    })
+    .unwrap()
 }
 
 pub fn tiny_policy(mode: AttentionMode) -> Policy {
@@ -26,8 +31,12 @@ pub fn frame(side: usize, seed: u8) -> CameraImage {
 pub fn observation(cfg: &Config) -> Observation {
     let side = cfg.file.vision.image_size;
     Observation {
-        images: (0..cfg.file.num_images_in_input).map(|i| frame(side, i as u8)).collect(),
+        images: (0..cfg.file.num_images_in_input)
+            .map(|i| frame(side, i as u8))
+            .collect(),
         instruction: "Pick up the black bowl and place it on the plate".to_owned(),
-        proprio: (0..cfg.file.proprio_dim).map(|i| 0.1 * i as f32 - 0.3).collect(),
+        proprio: (0..cfg.file.proprio_dim)
+            .map(|i| 0.1 * i as f32 - 0.3)
+            .collect(),
     }
 }
