@@ -34,6 +34,13 @@ fn rewrite_weights(dir: &Path, edit: impl FnOnce(&mut HashMap<String, Tensor>)) 
     candle_core::safetensors::save(&tensors, &path).unwrap();
 }
 
+fn load_error(dir: &Path) -> String {
+    match Policy::from_checkpoint(dir, None, &Device::Cpu) {
+        Ok(_) => panic!("{} loaded but should not have", dir.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
 const SOME_TENSOR: &str = "language_model.model.layers.1.self_attn.k_proj.weight";
 
 #[test]
@@ -124,10 +131,7 @@ fn unknown_config_key_and_missing_files_are_clear_errors() {
         text.replacen("\"logit_shift\"", "\"logit_shfit\"", 1),
     )
     .unwrap();
-    let err = Policy::from_checkpoint(dir.path(), None, &Device::Cpu)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(dir.path());
     assert!(
         err.contains("logit_shfit") && err.contains("config.json"),
         "{err}"
@@ -136,19 +140,13 @@ fn unknown_config_key_and_missing_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     write_checkpoint(dir.path());
     std::fs::remove_file(dir.path().join(files::STATISTICS)).unwrap();
-    let err = Policy::from_checkpoint(dir.path(), None, &Device::Cpu)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(dir.path());
     assert!(err.contains("dataset_statistics.json"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
     write_checkpoint(dir.path());
     std::fs::remove_file(dir.path().join(files::TOKENIZER)).unwrap();
-    let err = Policy::from_checkpoint(dir.path(), None, &Device::Cpu)
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_error(dir.path());
     assert!(err.contains("tokenizer.json"), "{err}");
 
     let cfg_err = ddvla_policy::model::Config::new(ddvla_policy::model::ConfigFile {

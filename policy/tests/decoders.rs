@@ -166,23 +166,9 @@ fn cached_and_uncached_logits_agree_under_prefix_attention() {
             None,
         )
         .unwrap();
-    let diff = (cached - &uncached)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = common::max_abs_diff(&cached, &uncached);
     assert!(diff < 1e-4, "max |cached - uncached| = {diff}");
-    let moved = (full0 - uncached)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let moved = common::max_abs_diff(&full0, &uncached);
     assert!(
         moved > 1e-4,
         "changing slots must change logits (got {moved})"
@@ -217,6 +203,19 @@ fn cached_diffusion_decodes_the_same_tokens_as_uncached_under_prefix_attention()
             .tokens
     };
     assert_eq!(run(CacheMode::None), run(CacheMode::Prefix));
+    assert_eq!(run(CacheMode::None), run(CacheMode::ApproximatePrefix));
+    // The exact cache is refused where it would not be exact.
+    let bi = tiny_policy(AttentionMode::Bidirectional);
+    let cfg = DiffusionConfig {
+        cache: CacheMode::Prefix,
+        ..DiffusionConfig::default()
+    };
+    let err = bi
+        .act(&obs, &mut MaskedDiffusion::new(cfg), None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("approximate-prefix"), "{err}");
 }
 
 #[test]

@@ -3,7 +3,11 @@
 //! script that made them are in `tests/golden/` (see its README); no PyTorch is needed here.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::max_abs_diff;
 
 use candle_core::safetensors::BufferedSafetensors;
 use candle_core::{DType, Device, Tensor};
@@ -24,17 +28,6 @@ fn golden(name: &str) -> (BufferedSafetensors, serde_json::Value) {
         serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
             .unwrap();
     (st, json)
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 fn us(v: &serde_json::Value, k: &str) -> usize {

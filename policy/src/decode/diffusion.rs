@@ -71,8 +71,13 @@ pub enum CacheMode {
     #[default]
     None,
     /// Round 0 is a full pass; later rounds recompute only the suffix from the last prompt
-    /// token. Exact under `prefix`/`causal` attention, approximate under `bidirectional`.
+    /// token. Exact, so only allowed under `prefix`/`causal` attention (an error under
+    /// `bidirectional`, where the prefix sees the action slots).
     Prefix,
+    /// The same, also under `bidirectional` attention, where it is approximate (Fast-dLLM
+    /// style: the cached prefix keys/values are stale w.r.t. the updated slots). Traces of
+    /// such decodes carry `approximate_cache = true`.
+    ApproximatePrefix,
 }
 
 /// Settings of [`MaskedDiffusion`].
@@ -225,14 +230,14 @@ impl MaskedDiffusion {
     ) -> Result<(Vec<f32>, bool)> {
         let slots = SlotInput::Tokens(ids);
         let (logits, cached) = match self.cfg.cache {
-            CacheMode::Prefix if step > 0 => {
+            CacheMode::Prefix | CacheMode::ApproximatePrefix if step > 0 => {
                 let cache = self.cache.get_or_insert_with(|| ctx.model.new_cache());
                 (
                     ctx.model.logits_suffix(ctx.prefix, slots, mode, cache)?,
                     true,
                 )
             }
-            CacheMode::Prefix => {
+            CacheMode::Prefix | CacheMode::ApproximatePrefix => {
                 let cache = self.cache.get_or_insert_with(|| ctx.model.new_cache());
                 (
                     ctx.model
@@ -251,7 +256,7 @@ impl MaskedDiffusion {
             return false;
         };
         let next = match self.cfg.cache {
-            CacheMode::Prefix => self.suffix_round_cost,
+            CacheMode::Prefix | CacheMode::ApproximatePrefix => self.suffix_round_cost,
             CacheMode::None => self.full_round_cost,
         }
         .unwrap_or(this_round);
@@ -347,7 +352,7 @@ impl Decoder for MaskedDiffusion {
     fn name(&self) -> &'static str {
         match self.cfg.cache {
             CacheMode::None => "diffusion",
-            CacheMode::Prefix => "diffusion-cached",
+            CacheMode::Prefix | CacheMode::ApproximatePrefix => "diffusion-cached",
         }
     }
 
@@ -360,9 +365,16 @@ impl Decoder for MaskedDiffusion {
         let begin = model_cfg.action_token_begin;
         let mode = self.cfg.attention.unwrap_or(model_cfg.file.attention_mode);
         let rounds = self.cfg.rounds.max(1);
+        if self.cfg.cache == CacheMode::Prefix && mode == AttentionMode::Bidirectional {
+            return Err(crate::PolicyError::config(
+                "decoder.cache",
+                "prefix is exact only under prefix or causal attention; the model attends \
+                 bidirectionally, so choose approximate-prefix (or none)",
+            ));
+        }
         let mut trace = DecodeTrace {
             decoder: self.name().to_owned(),
-            approximate_cache: self.cfg.cache == CacheMode::Prefix
+            approximate_cache: self.cfg.cache == CacheMode::ApproximatePrefix
                 && mode == AttentionMode::Bidirectional,
             ..DecodeTrace::default()
         };

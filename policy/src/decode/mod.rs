@@ -90,7 +90,8 @@ pub struct DecodeOutput {
 pub enum DecoderKind {
     /// [`MaskedDiffusion`] without cache.
     Diffusion,
-    /// [`MaskedDiffusion`] with the prefix KV cache.
+    /// [`MaskedDiffusion`] with the prefix KV cache (approximate under bidirectional
+    /// attention, exact otherwise; the trace says which).
     DiffusionCached,
     /// [`Autoregressive`].
     Ar,
@@ -116,7 +117,7 @@ pub fn build(kind: DecoderKind, seed: u64) -> Box<dyn Decoder> {
         })),
         DecoderKind::DiffusionCached => Box::new(MaskedDiffusion::new(DiffusionConfig {
             seed,
-            cache: CacheMode::Prefix,
+            cache: CacheMode::ApproximatePrefix,
             ..DiffusionConfig::default()
         })),
         DecoderKind::Ar => Box::new(Autoregressive::new(AutoregressiveConfig {

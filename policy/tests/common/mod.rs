@@ -40,3 +40,15 @@ pub fn observation(cfg: &Config) -> Observation {
             .collect(),
     }
 }
+
+/// Largest absolute element-wise difference.
+pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
