@@ -1,6 +1,6 @@
 //! The CPU reference implementation of [`DecodeKernels`].
 
-use crate::{BinCodec, DecodeKernels, KernelError, RowStats, SamplingParams};
+use crate::{BinCodec, DecodeKernels, KernelError, RemaskRule, RowStats, SamplingParams};
 
 /// Plain-Rust implementations; the reference every device implementation is compared to.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,6 +29,16 @@ impl DecodeKernels for CpuKernels {
         k: usize,
     ) -> Result<Vec<usize>, KernelError> {
         crate::select_top_k(scores, eligible, k)
+    }
+
+    fn remask(
+        &self,
+        eligible: &[bool],
+        current: &[f32],
+        at_commit: &[f32],
+        rule: &RemaskRule,
+    ) -> Result<Vec<usize>, KernelError> {
+        crate::select_remask(eligible, current, at_commit, rule)
     }
 
     fn detokenize(&self, codec: &BinCodec, bins: &[u32]) -> Result<Vec<f32>, KernelError> {

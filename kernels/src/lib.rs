@@ -47,6 +47,16 @@ pub trait DecodeKernels: Send + Sync {
     fn top_k(&self, scores: &[f32], eligible: &[bool], k: usize)
     -> Result<Vec<usize>, KernelError>;
 
+    /// Rows to re-mask: `eligible` rows whose confidence fails a check of `rule` (see
+    /// [`select_remask`]).
+    fn remask(
+        &self,
+        eligible: &[bool],
+        current: &[f32],
+        at_commit: &[f32],
+        rule: &RemaskRule,
+    ) -> Result<Vec<usize>, KernelError>;
+
     /// Action-vocabulary bin indices → unnormalised actions (`rows × action_dim`).
     fn detokenize(&self, codec: &BinCodec, bins: &[u32]) -> Result<Vec<f32>, KernelError>;
 }

@@ -57,11 +57,12 @@ impl Policy {
     }
 
     fn assemble(
-        model: VlaModel,
+        mut model: VlaModel,
         prompt: PromptTokenizer,
         stats: &crate::stats::DatasetStats,
         trained: bool,
     ) -> Result<Self> {
+        model.fuse_for_inference()?;
         let cfg = model.config();
         let actions = ActionTokenizer::new(cfg, &stats.action)?;
         let proprio_stats = if cfg.file.use_proprio {

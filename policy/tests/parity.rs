@@ -50,7 +50,7 @@ fn llama_backbone_matches_hf_transformers_in_every_attention_mode() {
     };
     let dev = Device::Cpu;
     let x = st.load("input.inputs_embeds", &dev).unwrap();
-    let backbone = Backbone::load(
+    let mut backbone = Backbone::load(
         VarBuilder::from_backend(Box::new(st), DType::F32, dev.clone()),
         &cfg,
     )
@@ -69,6 +69,12 @@ fn llama_backbone_matches_hf_transformers_in_every_attention_mode() {
         let d = max_abs_diff(&ours, &want);
         assert!(d < TOL, "{name}: max |ours - hf| = {d}");
     }
+    // The inference-time fused projections compute the same thing.
+    backbone.fuse_projections().unwrap();
+    let mask = attention_mask::build(AttentionMode::Prefix, 0, s, s, prefix_len, &dev).unwrap();
+    let fused = backbone.forward(&x, 0, mask.as_ref(), None).unwrap();
+    let d = max_abs_diff(&fused, &st.load("output.prefix", &dev).unwrap());
+    assert!(d < TOL, "fused projections: {d}");
     // The KV-cached path gives the same prefix-mode result: prefix first, then the rest.
     let mut cache = ddvla_policy::kv_cache::KvCache::new(backbone.num_layers());
     let head = x.narrow(1, 0, prefix_len).unwrap();

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use ddvla_kernels::{ConfidenceMode, RemaskRule, RowStats, SamplingParams, select_remask};
+use ddvla_kernels::{ConfidenceMode, RemaskRule, RowStats, SamplingParams};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -328,7 +328,10 @@ impl MaskedDiffusion {
                 .iter()
                 .map(|s| s.committed_confidence(self.cfg.confidence))
                 .collect();
-            for i in select_remask(&earlier, &current, &st.commit_conf, &rule)? {
+            for i in ctx
+                .kernels
+                .remask(&earlier, &current, &st.commit_conf, &rule)?
+            {
                 remasked.push(SlotEvent {
                     slot: i,
                     bin: st.bins[i].unwrap_or(0),

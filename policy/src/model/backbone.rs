@@ -44,10 +44,23 @@ impl Rope {
     }
 }
 
+/// Q/K/V projections: as in the checkpoint, or concatenated into one matrix for inference
+/// (one larger GEMM instead of three; the separate weights are dropped).
+enum Qkv {
+    Separate {
+        q_proj: Linear,
+        k_proj: Linear,
+        v_proj: Linear,
+    },
+    Fused {
+        qkv: Linear,
+        q_dim: usize,
+        kv_dim: usize,
+    },
+}
+
 struct Attention {
-    q_proj: Linear,
-    k_proj: Linear,
-    v_proj: Linear,
+    qkv: Qkv,
     o_proj: Linear,
     num_heads: usize,
     num_kv_heads: usize,
@@ -60,14 +73,37 @@ impl Attention {
         let hd = d / cfg.num_attention_heads;
         let kv = cfg.num_key_value_heads * hd;
         Ok(Self {
-            q_proj: candle_nn::linear_no_bias(d, cfg.num_attention_heads * hd, vb.pp("q_proj"))?,
-            k_proj: candle_nn::linear_no_bias(d, kv, vb.pp("k_proj"))?,
-            v_proj: candle_nn::linear_no_bias(d, kv, vb.pp("v_proj"))?,
+            qkv: Qkv::Separate {
+                q_proj: candle_nn::linear_no_bias(
+                    d,
+                    cfg.num_attention_heads * hd,
+                    vb.pp("q_proj"),
+                )?,
+                k_proj: candle_nn::linear_no_bias(d, kv, vb.pp("k_proj"))?,
+                v_proj: candle_nn::linear_no_bias(d, kv, vb.pp("v_proj"))?,
+            },
             o_proj: candle_nn::linear_no_bias(cfg.num_attention_heads * hd, d, vb.pp("o_proj"))?,
             num_heads: cfg.num_attention_heads,
             num_kv_heads: cfg.num_key_value_heads,
             head_dim: hd,
         })
+    }
+
+    fn fuse(&mut self) -> Result<()> {
+        if let Qkv::Separate {
+            q_proj,
+            k_proj,
+            v_proj,
+        } = &self.qkv
+        {
+            let w = Tensor::cat(&[q_proj.weight(), k_proj.weight(), v_proj.weight()], 0)?;
+            self.qkv = Qkv::Fused {
+                qkv: Linear::new(w, None),
+                q_dim: q_proj.weight().dims()[0],
+                kv_dim: k_proj.weight().dims()[0],
+            };
+        }
+        Ok(())
     }
 
     fn forward(
@@ -84,9 +120,24 @@ impl Attention {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q = heads(self.q_proj.forward(x)?, self.num_heads)?;
-        let k = heads(self.k_proj.forward(x)?, self.num_kv_heads)?;
-        let v = heads(self.v_proj.forward(x)?, self.num_kv_heads)?;
+        let (q, k, v) = match &self.qkv {
+            Qkv::Separate {
+                q_proj,
+                k_proj,
+                v_proj,
+            } => (q_proj.forward(x)?, k_proj.forward(x)?, v_proj.forward(x)?),
+            Qkv::Fused { qkv, q_dim, kv_dim } => {
+                let y = qkv.forward(x)?;
+                (
+                    y.narrow(2, 0, *q_dim)?,
+                    y.narrow(2, *q_dim, *kv_dim)?,
+                    y.narrow(2, q_dim + kv_dim, *kv_dim)?,
+                )
+            }
+        };
+        let q = heads(q, self.num_heads)?;
+        let k = heads(k, self.num_kv_heads)?;
+        let v = heads(v, self.num_kv_heads)?;
         let q = rope.apply(&q, pos0)?;
         let k = rope.apply(&k, pos0)?;
         let (k, v) = match cache {
@@ -117,9 +168,14 @@ impl Attention {
     }
 }
 
+/// Gate/up projections: as in the checkpoint, or concatenated for inference.
+enum GateUp {
+    Separate { gate_proj: Linear, up_proj: Linear },
+    Fused { gate_up: Linear, inner: usize },
+}
+
 struct Mlp {
-    gate_proj: Linear,
-    up_proj: Linear,
+    gate_up: GateUp,
     down_proj: Linear,
 }
 
@@ -127,15 +183,36 @@ impl Mlp {
     fn load(vb: VarBuilder, cfg: &TextConfig) -> Result<Self> {
         let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
         Ok(Self {
-            gate_proj: candle_nn::linear_no_bias(d, i, vb.pp("gate_proj"))?,
-            up_proj: candle_nn::linear_no_bias(d, i, vb.pp("up_proj"))?,
+            gate_up: GateUp::Separate {
+                gate_proj: candle_nn::linear_no_bias(d, i, vb.pp("gate_proj"))?,
+                up_proj: candle_nn::linear_no_bias(d, i, vb.pp("up_proj"))?,
+            },
             down_proj: candle_nn::linear_no_bias(i, d, vb.pp("down_proj"))?,
         })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let h = super::fused::swiglu(&self.gate_proj.forward(x)?, &self.up_proj.forward(x)?)?;
+        let h = match &self.gate_up {
+            GateUp::Separate { gate_proj, up_proj } => {
+                super::fused::swiglu(&gate_proj.forward(x)?, &up_proj.forward(x)?)?
+            }
+            GateUp::Fused { gate_up, inner } => {
+                let y = gate_up.forward(x)?;
+                super::fused::swiglu(&y.narrow(2, 0, *inner)?, &y.narrow(2, *inner, *inner)?)?
+            }
+        };
         Ok(self.down_proj.forward(&h)?)
+    }
+
+    fn fuse(&mut self) -> Result<()> {
+        if let GateUp::Separate { gate_proj, up_proj } = &self.gate_up {
+            let w = Tensor::cat(&[gate_proj.weight(), up_proj.weight()], 0)?;
+            self.gate_up = GateUp::Fused {
+                gate_up: Linear::new(w, None),
+                inner: gate_proj.weight().dims()[0],
+            };
+        }
+        Ok(())
     }
 }
 
@@ -188,6 +265,17 @@ impl Backbone {
             rope: Rope::new(cfg, head_dim, vb.device())?,
             span: tracing::trace_span!("backbone"),
         })
+    }
+
+    /// Concatenate Q/K/V and gate/up weights into single matrices (fewer, larger GEMMs).
+    /// For inference only: afterwards the backbone no longer reads the separate weights, so
+    /// training through a `VarMap` must not call this.
+    pub fn fuse_projections(&mut self) -> Result<()> {
+        for layer in &mut self.layers {
+            layer.self_attn.fuse()?;
+            layer.mlp.fuse()?;
+        }
+        Ok(())
     }
 
     /// Number of decoder blocks (= layers a [`KvCache`] needs).

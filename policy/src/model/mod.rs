@@ -119,6 +119,11 @@ impl VlaModel {
         &self.device
     }
 
+    /// Fuse the backbone's projections for inference (see [`Backbone::fuse_projections`]).
+    pub fn fuse_for_inference(&mut self) -> Result<()> {
+        self.backbone.fuse_projections()
+    }
+
     /// The language backbone.
     pub fn backbone(&self) -> &Backbone {
         &self.backbone
