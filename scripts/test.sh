@@ -8,6 +8,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"
 export RERUN_ANALYTICS=off
 echo "== format" && cargo fmt --all --check
 echo "== file sizes" && scripts/check_file_sizes.sh
+echo "== architecture" && scripts/check_architecture.sh
 echo "== clippy" && cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== clippy (no default features)" && cargo clippy --workspace --all-targets --locked --no-default-features -- -D warnings
 echo "== clippy (all features)" && cargo clippy --workspace --all-targets --locked --all-features -- -D warnings

@@ -1,0 +1,60 @@
+//! Model assembly: fused encoders, several cameras, prefix layout and the analytic
+//! parameter count against the real weights.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+mod common;
+
+use candle_core::Device;
+use ddvla_policy::checkpoint;
+use ddvla_policy::model::config::{ProjectorType, VisionConfig};
+use ddvla_policy::model::{Config, ConfigFile, presets};
+use ddvla_policy::text::PromptTokenizer;
+
+fn fused_two_camera() -> Config {
+    Config::new(ConfigFile {
+        num_images_in_input: 2,
+        fused_vision: Some(VisionConfig {
+            hidden_size: 24,
+            intermediate_size: 48,
+            num_attention_heads: 3,
+            num_hidden_layers: 3,
+            feature_layer: 2,
+            use_post_layernorm: false,
+            ..VisionConfig::default()
+        }),
+        ..presets::tiny()
+    })
+    .unwrap()
+}
+
+#[test]
+fn parameter_count_matches_the_weights() {
+    for cfg in [presets::preset("tiny").unwrap(), fused_two_camera()] {
+        let expected = cfg.parameter_count();
+        let (_model, varmap) = checkpoint::random_model(cfg, &Device::Cpu).unwrap();
+        let actual: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
+        assert_eq!(actual, expected);
+    }
+}
+
+#[test]
+fn fused_encoders_and_cameras_lay_out_the_prefix() {
+    let cfg = fused_two_camera();
+    assert_eq!(cfg.projector_type, ProjectorType::FusedGeluMlp);
+    assert_eq!(cfg.vision_feature_dim, 32 + 24);
+    assert_eq!(cfg.vision_tokens(), 2 * 16 + 1);
+    let obs = common::observation(&cfg);
+    let prompt = PromptTokenizer::byte_level(&cfg)
+        .unwrap()
+        .encode(&obs.instruction)
+        .unwrap();
+    let policy = ddvla_policy::Policy::random(cfg, &Device::Cpu).unwrap();
+    let prefix = policy.encode(&obs).unwrap();
+    assert_eq!(prefix.len, 1 + 2 * 16 + 1 + prompt.len());
+    assert_eq!(prefix.embeds.dims(), &[1, prefix.len, 64]);
+    // Swapping the cameras changes the prefix (each camera has its own tokens).
+    let mut swapped = obs.clone();
+    swapped.images.swap(0, 1);
+    let other = policy.encode(&swapped).unwrap();
+    assert!(common::max_abs_diff(&prefix.embeds, &other.embeds) > 1e-4);
+}
