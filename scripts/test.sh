@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 # One target dir outside the clone so reruns are incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"
 export RERUN_ANALYTICS=off
+echo "== setup (MuJoCo, Panda assets)" && scripts/setup.sh
 echo "== format" && cargo fmt --all --check
 echo "== file sizes" && scripts/check_file_sizes.sh
 echo "== architecture" && scripts/check_architecture.sh

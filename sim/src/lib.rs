@@ -1,4 +1,14 @@
-//! ddvla-sim: MuJoCo harness via mujoco-rs: models, stepping, OSC control, offscreen cameras.
+//! ddvla-sim: a MuJoCo harness (mujoco-rs, MuJoCo 3.17.0) with the LIBERO-style OSC
+//! controller, headless offscreen cameras and typed observations.
 //!
-//! Not written yet: this crate is filled by its own issue (see `issues`). It exists so the
-//! workspace has its final shape.
+//! MuJoCo and the Panda model come from PyPI wheels fetched by `scripts/setup.sh`.
+
+mod camera;
+mod env;
+mod error;
+pub mod osc;
+pub mod scene;
+
+pub use camera::{Camera, CameraFrame, ImageConvention};
+pub use env::{Env, EnvConfig, LIBERO_INIT_QPOS, Observation, Proprio};
+pub use error::{Result, SimError};

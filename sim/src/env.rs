@@ -1,0 +1,399 @@
+//! [`Env`]: a MuJoCo scene with the Panda, the LIBERO-style OSC controller at 20 Hz
+//! (25 substeps of 2 ms), offscreen cameras and typed observations.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mujoco_rs::prelude::*;
+use nalgebra::{DMatrix, DVector, Matrix3, Vector3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::camera::{Camera, CameraFrame, ImageConvention};
+use crate::error::{Result, SimError};
+use crate::osc::{ArmState, Osc, OscGains};
+use crate::scene;
+
+/// LIBERO's Panda reset pose (robosuite `init_qpos`).
+pub const LIBERO_INIT_QPOS: [f64; 7] = [
+    0.0,
+    -0.161,
+    0.0,
+    -2.4446,
+    0.0,
+    2.2268,
+    std::f64::consts::FRAC_PI_4,
+];
+
+/// Environment settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvConfig {
+    /// Built-in scene name.
+    pub scene: String,
+    /// Directory with the Panda MJCF (see `scripts/setup.sh`).
+    pub assets_dir: PathBuf,
+    /// Cameras rendered into each observation, in order.
+    pub cameras: Vec<String>,
+    /// Square image side in pixels (≤ the scene's offscreen buffer, 256).
+    pub image_size: u32,
+    /// Row order of returned images.
+    pub image_convention: ImageConvention,
+    /// Policy (control) rate in Hz; substeps = 1 / (rate · timestep).
+    pub control_hz: f64,
+    /// Arm reset pose.
+    pub init_qpos: [f64; 7],
+    /// Uniform jitter of free objects' x/y at reset (m), seeded.
+    pub object_jitter_m: f64,
+    /// Controller gains.
+    pub gains: OscGains,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        Self {
+            scene: "tabletop".into(),
+            assets_dir: scene::default_assets_dir(),
+            cameras: vec!["agentview".into(), "handcam_rgb".into()],
+            image_size: 128,
+            image_convention: ImageConvention::TopDown,
+            control_hz: 20.0,
+            init_qpos: LIBERO_INIT_QPOS,
+            object_jitter_m: 0.02,
+            gains: OscGains::default(),
+        }
+    }
+}
+
+/// Proprioception.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proprio {
+    /// End-effector position, world frame (m).
+    pub ee_pos: [f64; 3],
+    /// End-effector orientation quaternion (w, x, y, z), world_from_ee.
+    pub ee_quat_wxyz: [f64; 4],
+    /// Gripper joint positions.
+    pub gripper_qpos: Vec<f64>,
+    /// Arm joint positions (rad).
+    pub joint_pos: [f64; 7],
+    /// Arm joint velocities (rad/s).
+    pub joint_vel: [f64; 7],
+}
+
+/// What the environment returns after reset and each step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// One frame per configured camera.
+    pub images: Vec<CameraFrame>,
+    /// Robot state.
+    pub proprio: Proprio,
+    /// Simulation time (s).
+    pub time_s: f64,
+}
+
+struct ArmIds {
+    qpos: Vec<usize>,
+    dof: Vec<usize>,
+    ctrl: Vec<usize>,
+    limits: Vec<(f64, f64)>,
+}
+
+/// A running simulation.
+pub struct Env {
+    cfg: EnvConfig,
+    data: MjData<Arc<MjModel>>,
+    model: Arc<MjModel>,
+    cameras: Vec<Camera>,
+    arm: ArmIds,
+    ee_site: usize,
+    gripper_ctrl: usize,
+    gripper_range: (f64, f64),
+    gripper_qpos: Vec<usize>,
+    free_qpos: Vec<usize>,
+    osc: Option<Osc>,
+    gripper_cmd: f64,
+    substeps: usize,
+}
+
+fn id(model: &MjModel, kind: MjtObjBase, kind_name: &'static str, name: &str) -> Result<usize> {
+    model
+        .name_to_id(kind, name)
+        .ok_or_else(|| SimError::UnknownName {
+            kind: kind_name,
+            name: name.to_owned(),
+            known: String::new(),
+        })
+}
+
+impl Env {
+    /// Build the scene, its cameras and the controller.
+    pub fn new(cfg: EnvConfig) -> Result<Self> {
+        if !(cfg.control_hz > 0.0 && cfg.control_hz.is_finite()) {
+            return Err(SimError::Config {
+                field: "control_hz",
+                reason: format!("{} must be > 0", cfg.control_hz),
+            });
+        }
+        let mut model = scene::load(&cfg.scene, &cfg.assets_dir)?;
+        // Fast rendering by default: no shadows, no reflections, no multisampling.
+        model.vis_mut().quality.shadowsize = 0;
+        model.vis_mut().quality.offsamples = 0;
+        for r in model.mat_reflectance_mut() {
+            *r = 0.0;
+        }
+        let model = Arc::new(model);
+        let timestep = model.opt().timestep;
+        let substeps = (1.0 / (cfg.control_hz * timestep)).round().max(1.0) as usize;
+        let mut arm = ArmIds {
+            qpos: vec![],
+            dof: vec![],
+            ctrl: vec![],
+            limits: vec![],
+        };
+        for i in 1..=7 {
+            let j = id(
+                &model,
+                MjtObjBase::mjOBJ_JOINT,
+                "joint",
+                &format!("joint{i}"),
+            )?;
+            arm.qpos.push(model.jnt_qposadr()[j] as usize);
+            arm.dof.push(model.jnt_dofadr()[j] as usize);
+            let a = id(
+                &model,
+                MjtObjBase::mjOBJ_ACTUATOR,
+                "actuator",
+                &format!("actuator{i}"),
+            )?;
+            arm.ctrl.push(a);
+            let r = model.actuator_ctrlrange()[a];
+            arm.limits.push((r[0], r[1]));
+        }
+        let gripper_ctrl = id(
+            &model,
+            MjtObjBase::mjOBJ_ACTUATOR,
+            "actuator",
+            "fingers_actuator",
+        )?;
+        let gr = model.actuator_ctrlrange()[gripper_ctrl];
+        let gripper_qpos = ["left_driver_joint", "right_driver_joint"]
+            .iter()
+            .map(|n| {
+                id(&model, MjtObjBase::mjOBJ_JOINT, "joint", n)
+                    .map(|j| model.jnt_qposadr()[j] as usize)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let free_qpos = (0..model.njnt() as usize)
+            .filter(|&j| model.jnt_type()[j] == MjtJoint::mjJNT_FREE)
+            .map(|j| model.jnt_qposadr()[j] as usize)
+            .collect();
+        let ee_site = id(&model, MjtObjBase::mjOBJ_SITE, "site", "pinch")?;
+        let cameras = cfg
+            .cameras
+            .iter()
+            .map(|c| Camera::new(&model, c, cfg.image_size, cfg.image_convention))
+            .collect::<Result<Vec<_>>>()?;
+        let data = MjData::new(Arc::clone(&model));
+        Ok(Self {
+            cfg,
+            data,
+            model,
+            cameras,
+            arm,
+            ee_site,
+            gripper_ctrl,
+            gripper_range: (gr[0], gr[1]),
+            gripper_qpos,
+            free_qpos,
+            osc: None,
+            gripper_cmd: -1.0,
+            substeps,
+        })
+    }
+
+    /// The compiled model.
+    pub fn model(&self) -> &MjModel {
+        &self.model
+    }
+
+    /// The simulation state (for predicates: contacts, site poses, joint values).
+    pub fn data(&self) -> &MjData<Arc<MjModel>> {
+        &self.data
+    }
+
+    /// Physics substeps per control step.
+    pub fn substeps(&self) -> usize {
+        self.substeps
+    }
+
+    /// Reset to the arm's init pose with free objects jittered by a `seed`-determined offset.
+    pub fn reset(&mut self, seed: u64) -> Result<Observation> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        self.data.reset();
+        let qpos = self.data.qpos_mut();
+        for (adr, q) in self.arm.qpos.iter().zip(self.cfg.init_qpos) {
+            qpos[*adr] = q;
+        }
+        let j = self.cfg.object_jitter_m;
+        for &adr in &self.free_qpos {
+            if j > 0.0 {
+                qpos[adr] += rng.random_range(-j..=j);
+                qpos[adr + 1] += rng.random_range(-j..=j);
+            }
+        }
+        self.data.forward();
+        let state = self.arm_state()?;
+        self.osc = Some(Osc::new(
+            self.cfg.gains.clone(),
+            &state,
+            self.arm.limits.clone(),
+        ));
+        self.gripper_cmd = -1.0;
+        self.apply_gripper();
+        self.observe()
+    }
+
+    /// One control step with a LIBERO 7-D action `[dx dy dz dax day daz g]` in [-1, 1]
+    /// (clipped; `g` = +1 closes, −1 opens). Wrong length or non-finite values are errors and
+    /// never reach MuJoCo.
+    pub fn step(&mut self, action: &[f32]) -> Result<Observation> {
+        if action.len() != 7 {
+            return Err(SimError::BadAction {
+                reason: format!("{} values, expected 7", action.len()),
+            });
+        }
+        if let Some(i) = action.iter().position(|a| !a.is_finite()) {
+            return Err(SimError::BadAction {
+                reason: format!("value {i} is {}", action[i]),
+            });
+        }
+        let a: Vec<f64> = action
+            .iter()
+            .map(|v| f64::from(v.clamp(-1.0, 1.0)))
+            .collect();
+        let state = self.arm_state()?;
+        let osc = self.osc.as_mut().ok_or(SimError::Config {
+            field: "env",
+            reason: "step before reset".into(),
+        })?;
+        osc.set_delta_goal(&[a[0], a[1], a[2], a[3], a[4], a[5]], &state);
+        let grip_dir = if a[6] == 0.0 { 0.0 } else { a[6].signum() };
+        self.run_substeps(grip_dir)?;
+        self.observe()
+    }
+
+    /// Set an absolute end-effector goal (world frame) for the controller (experts, tests).
+    pub fn set_ee_goal(&mut self, pos: Vector3<f64>, rot: Matrix3<f64>) -> Result<()> {
+        let osc = self.osc.as_mut().ok_or(SimError::Config {
+            field: "env",
+            reason: "set_ee_goal before reset".into(),
+        })?;
+        osc.set_goal(pos, rot);
+        Ok(())
+    }
+
+    /// One control step toward the controller's current goal (no re-targeting), gripper
+    /// direction `g` (+1 close, −1 open, 0 keep).
+    pub fn hold(&mut self, g: f32) -> Result<Observation> {
+        if !g.is_finite() {
+            return Err(SimError::BadAction {
+                reason: format!("gripper command is {g}"),
+            });
+        }
+        self.run_substeps(f64::from(g.clamp(-1.0, 1.0)).signum() * f64::from(u8::from(g != 0.0)))?;
+        self.observe()
+    }
+
+    fn run_substeps(&mut self, grip_dir: f64) -> Result<()> {
+        for _ in 0..self.substeps {
+            self.data.step1();
+            let state = self.arm_state()?;
+            let tau = self
+                .osc
+                .as_ref()
+                .map(|o| o.torques(&state))
+                .unwrap_or_default();
+            self.gripper_cmd = (self.gripper_cmd + 0.01 * grip_dir).clamp(-1.0, 1.0);
+            let ctrl = self.data.ctrl_mut();
+            for (c, t) in self.arm.ctrl.iter().zip(tau.iter()) {
+                ctrl[*c] = *t;
+            }
+            self.apply_gripper();
+            self.data.step2();
+        }
+        if self.data.warning()[MjtWarning::mjWARN_BADQACC as usize].number > 0 {
+            return Err(SimError::Unstable {
+                time_s: self.data.time(),
+            });
+        }
+        Ok(())
+    }
+
+    fn apply_gripper(&mut self) {
+        let (lo, hi) = self.gripper_range;
+        let mid = 0.5 * (lo + hi);
+        let half = 0.5 * (hi - lo);
+        self.data.ctrl_mut()[self.gripper_ctrl] = mid + half * self.gripper_cmd;
+    }
+
+    fn arm_state(&self) -> Result<ArmState> {
+        let d = &self.data;
+        let nv = self.model.nv() as usize;
+        let (jp, jr) = d.jac_site(true, true, self.ee_site);
+        let jp = DMatrix::from_row_slice(3, nv, &jp).select_columns(&self.arm.dof);
+        let jr = DMatrix::from_row_slice(3, nv, &jr).select_columns(&self.arm.dof);
+        let mut m = vec![0.0; nv * nv];
+        d.full_m(&mut m).map_err(|e| SimError::Config {
+            field: "mass matrix",
+            reason: e.to_string(),
+        })?;
+        let m = DMatrix::from_row_slice(nv, nv, &m)
+            .select_rows(&self.arm.dof)
+            .select_columns(&self.arm.dof);
+        let bias = DVector::from_iterator(7, self.arm.dof.iter().map(|&i| d.qfrc_bias()[i]));
+        let q = DVector::from_iterator(7, self.arm.qpos.iter().map(|&i| d.qpos()[i]));
+        let qdot = DVector::from_iterator(7, self.arm.dof.iter().map(|&i| d.qvel()[i]));
+        let p = d.site_xpos()[self.ee_site];
+        let r = d.site_xmat()[self.ee_site];
+        Ok(ArmState {
+            q,
+            qdot,
+            ee_pos: Vector3::new(p[0], p[1], p[2]),
+            ee_rot: Matrix3::from_row_slice(&r),
+            jac_pos: jp,
+            jac_rot: jr,
+            mass: m,
+            bias,
+        })
+    }
+
+    /// Render the cameras and read the robot state.
+    pub fn observe(&mut self) -> Result<Observation> {
+        let mut images = Vec::with_capacity(self.cameras.len());
+        for cam in &mut self.cameras {
+            images.push(cam.render(&mut self.data)?);
+        }
+        let state = self.arm_state()?;
+        let q = nalgebra::UnitQuaternion::from_matrix(&state.ee_rot);
+        let mut joint_pos = [0.0; 7];
+        let mut joint_vel = [0.0; 7];
+        for i in 0..7 {
+            joint_pos[i] = state.q[i];
+            joint_vel[i] = state.qdot[i];
+        }
+        Ok(Observation {
+            images,
+            proprio: Proprio {
+                ee_pos: [state.ee_pos.x, state.ee_pos.y, state.ee_pos.z],
+                ee_quat_wxyz: [q.w, q.i, q.j, q.k],
+                gripper_qpos: self
+                    .gripper_qpos
+                    .iter()
+                    .map(|&i| self.data.qpos()[i])
+                    .collect(),
+                joint_pos,
+                joint_vel,
+            },
+            time_s: self.data.time(),
+        })
+    }
+}
