@@ -24,4 +24,6 @@ fn main() {
     std::fs::copy(&src, &dst)
         .unwrap_or_else(|e| panic!("copying {} to {}: {e}", src.display(), dst.display()));
     println!("cargo:rustc-link-search=native={}", out.display());
+    // Dependents' build scripts read this as DEP_DDVLA_MUJOCO_LIBDIR (rpath for binaries).
+    println!("cargo:libdir={}", out.display());
 }

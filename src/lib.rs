@@ -7,3 +7,4 @@
 pub mod alloc;
 pub mod bench;
 pub mod latency;
+pub mod sim_cli;

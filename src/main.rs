@@ -23,6 +23,46 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// MuJoCo simulation tools.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Render one camera frame after reset to a PNG file.
+    Render {
+        /// Scene name.
+        #[arg(long, default_value = "tabletop")]
+        scene: String,
+        /// Camera name (e.g. agentview, handcam_rgb).
+        #[arg(long, default_value = "agentview")]
+        camera: String,
+        /// Square image side in pixels.
+        #[arg(long, default_value_t = 128)]
+        size: u32,
+        /// Reset seed (object placement).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output PNG path.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run a scripted motion and report timing.
+    Run {
+        /// Scene name.
+        #[arg(long, default_value = "tabletop")]
+        scene: String,
+        /// Control steps (20 Hz).
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+        /// Cameras rendered each step (none: physics and control only).
+        #[arg(long, value_delimiter = ',')]
+        cameras: Vec<String>,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 128)]
+        size: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +164,19 @@ fn print_report(r: &PolicyBenchReport) {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Sim(SimCommand::Render {
+            scene,
+            camera,
+            size,
+            seed,
+            out,
+        }) => ddvla::sim_cli::render(&scene, &camera, size, seed, &out),
+        Command::Sim(SimCommand::Run {
+            scene,
+            steps,
+            cameras,
+            size,
+        }) => ddvla::sim_cli::run(&scene, steps, &cameras, size),
         Command::Bench(BenchCommand::Policy(a)) => {
             let args = PolicyBenchArgs {
                 preset: a.preset,

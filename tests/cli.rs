@@ -1,0 +1,77 @@
+//! End-to-end: the `ddvla` binary's commands run and write real outputs.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::process::Command;
+
+fn ddvla() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+}
+
+#[test]
+fn sim_render_writes_a_real_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("agentview.png");
+    let status = ddvla()
+        .args([
+            "sim",
+            "render",
+            "--camera",
+            "agentview",
+            "--size",
+            "64",
+            "--out",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(
+        bytes.len() > 1000,
+        "a 64x64 scene PNG is not tiny ({} bytes)",
+        bytes.len()
+    );
+}
+
+#[test]
+fn sim_render_unknown_camera_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ddvla()
+        .args(["sim", "render", "--camera", "ceiling", "--out"])
+        .arg(dir.path().join("x.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ceiling") && err.contains("agentview"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bench_policy_tiny_writes_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let status = ddvla()
+        .args([
+            "bench", "policy", "--preset", "tiny", "--iters", "1", "--warmup", "0", "--json",
+        ])
+        .arg(&json)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let names: Vec<&str> = report["decoders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ar", "parallel", "diffusion", "diffusion-cached"]);
+    assert_eq!(report["trained"], false);
+    assert_eq!(report["decoders"][2]["forward_passes"], 12);
+}
