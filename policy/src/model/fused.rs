@@ -87,6 +87,11 @@ mod tests {
     use super::*;
     use candle_core::{Device, Var};
 
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        let d = (a - b).and_then(|d| d.abs()).and_then(|d| d.max_all());
+        d.and_then(|d| d.to_scalar::<f32>()).unwrap()
+    }
+
     #[test]
     fn matches_candle_ops_forward_and_backward() {
         let dev = Device::Cpu;
@@ -94,28 +99,14 @@ mod tests {
         let u = Var::from_tensor(&Tensor::randn(0.0_f32, 1.0, (3, 40_000), &dev).unwrap()).unwrap();
         let fused = swiglu(g.as_tensor(), u.as_tensor()).unwrap();
         let reference = (candle_nn::ops::silu(g.as_tensor()).unwrap() * u.as_tensor()).unwrap();
-        let d = (&fused - &reference)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let d = max_diff(&fused, &reference);
         assert!(d < 1e-5, "forward {d}");
         let gf = fused.sum_all().unwrap().backward().unwrap();
         let gr = reference.sum_all().unwrap().backward().unwrap();
         for v in [&g, &u] {
             let a = gf.get(v.as_tensor()).unwrap();
             let b = gr.get(v.as_tensor()).unwrap();
-            let d = (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let d = max_diff(a, b);
             assert!(d < 1e-4, "backward {d}");
         }
     }
