@@ -70,6 +70,24 @@ enum BenchCommand {
     /// Decoder latency side by side on one random-weight model (ar, parallel, diffusion,
     /// diffusion-cached). Threads: candle uses RAYON_NUM_THREADS, else every core.
     Policy(BenchPolicyArgs),
+    /// Physics steps/s, control steps/s and render fps on a Panda tabletop scene.
+    Sim {
+        /// Scene name.
+        #[arg(long, default_value = "tabletop")]
+        scene: String,
+        /// Raw physics steps timed.
+        #[arg(long, default_value_t = 5000)]
+        physics_steps: usize,
+        /// Control steps timed.
+        #[arg(long, default_value_t = 200)]
+        control_steps: usize,
+        /// Observations rendered per configuration.
+        #[arg(long, default_value_t = 30)]
+        frames: usize,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -177,6 +195,35 @@ fn run(cli: Cli) -> Result<()> {
             cameras,
             size,
         }) => ddvla::sim_cli::run(&scene, steps, &cameras, size),
+        Command::Bench(BenchCommand::Sim {
+            scene,
+            physics_steps,
+            control_steps,
+            frames,
+            json,
+        }) => {
+            let r = ddvla::bench::sim::run_sim_bench(&scene, physics_steps, control_steps, frames)?;
+            println!(
+                "{}: {:.0} physics steps/s, {:.1} control steps/s (x{} substeps = {:.2} of raw physics)",
+                r.scene,
+                r.physics_steps_per_s,
+                r.control_steps_per_s,
+                r.substeps,
+                r.control_over_physics
+            );
+            for x in &r.render {
+                println!(
+                    "render {} camera(s) at {}px: {:.1} frames/s",
+                    x.cameras, x.size, x.frames_per_s
+                );
+            }
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&r)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Command::Bench(BenchCommand::Policy(a)) => {
             let args = PolicyBenchArgs {
                 preset: a.preset,

@@ -1,4 +1,7 @@
-//! `ddvla bench policy`: decoder latency side by side on one model (random weights).
+//! `ddvla bench policy`: decoder latency side by side on one model (random weights), and
+//! `ddvla bench sim` (see [`sim`]).
+
+pub mod sim;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,109 @@
+//! `ddvla bench sim`: physics, control and rendering rates on the tabletop Panda scene.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use ddvla_sim::{Env, EnvConfig, scene};
+use mujoco_rs::prelude::MjData;
+use serde::Serialize;
+
+/// Results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimBenchReport {
+    /// Scene name.
+    pub scene: String,
+    /// Raw `mj_step` per second (no controller, no rendering).
+    pub physics_steps_per_s: f64,
+    /// `Env::step` per second without cameras (25 substeps + OSC each).
+    pub control_steps_per_s: f64,
+    /// Physics substeps per control step.
+    pub substeps: usize,
+    /// `control_steps_per_s × substeps / physics_steps_per_s` (target ≥ 0.9).
+    pub control_over_physics: f64,
+    /// Frames per second per configuration: (cameras, size, fps).
+    pub render: Vec<RenderRate>,
+    /// `release` or `debug`.
+    pub build_profile: &'static str,
+}
+
+/// One render measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderRate {
+    /// Cameras rendered per observation.
+    pub cameras: usize,
+    /// Image side (px).
+    pub size: u32,
+    /// Frames per second (all cameras of one observation count as that many frames).
+    pub frames_per_s: f64,
+}
+
+/// Run the benchmark on `scene_name`.
+pub fn run_sim_bench(
+    scene_name: &str,
+    physics_steps: usize,
+    control_steps: usize,
+    frames: usize,
+) -> Result<SimBenchReport> {
+    let model =
+        scene::load(scene_name, &scene::default_assets_dir()).context("loading the scene")?;
+    let mut data = MjData::new(&model);
+    for _ in 0..100 {
+        data.step();
+    }
+    let t = Instant::now();
+    for _ in 0..physics_steps {
+        data.step();
+    }
+    let physics_steps_per_s = physics_steps as f64 / t.elapsed().as_secs_f64();
+    let mut env = Env::new(EnvConfig {
+        scene: scene_name.to_owned(),
+        cameras: vec![],
+        ..EnvConfig::default()
+    })?;
+    env.reset(0)?;
+    let t = Instant::now();
+    for i in 0..control_steps {
+        let s = (i as f32 * 0.1).sin() * 0.3;
+        env.step(&[s, -s, 0.0, 0.0, 0.0, 0.0, 0.0])?;
+    }
+    let control_steps_per_s = control_steps as f64 / t.elapsed().as_secs_f64();
+    let substeps = env.substeps() as f64;
+    let mut render = Vec::new();
+    for size in [128_u32, 224] {
+        for cams in [
+            vec!["agentview".to_owned()],
+            vec!["agentview".to_owned(), "handcam_rgb".to_owned()],
+        ] {
+            let n = cams.len();
+            let mut env = Env::new(EnvConfig {
+                scene: scene_name.to_owned(),
+                cameras: cams,
+                image_size: size,
+                ..EnvConfig::default()
+            })?;
+            env.reset(0)?;
+            let t = Instant::now();
+            for _ in 0..frames {
+                env.observe()?;
+            }
+            render.push(RenderRate {
+                cameras: n,
+                size,
+                frames_per_s: (frames * n) as f64 / t.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    Ok(SimBenchReport {
+        scene: scene_name.to_owned(),
+        physics_steps_per_s,
+        control_steps_per_s,
+        control_over_physics: control_steps_per_s * substeps / physics_steps_per_s,
+        substeps: env.substeps(),
+        render,
+        build_profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    })
+}
