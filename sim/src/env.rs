@@ -9,8 +9,10 @@ use nalgebra::{DMatrix, DVector, Matrix3, Vector3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::camera::{Camera, CameraFrame, ImageConvention};
+use crate::camera::{Camera, ImageConvention};
 use crate::error::{Result, SimError};
+use crate::joint_control::{JointPd, dls_targets};
+pub use crate::observation::{Observation, Proprio};
 use crate::osc::{ArmState, Osc, OscGains};
 use crate::scene;
 
@@ -24,6 +26,31 @@ pub const LIBERO_INIT_QPOS: [f64; 7] = [
     2.2268,
     std::f64::consts::FRAC_PI_4,
 ];
+
+/// How actions drive the arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ControlMode {
+    /// LIBERO's OSC_POSE: 7-D `[dx dy dz dax day daz g]` deltas in [-1, 1].
+    #[default]
+    OscPose,
+    /// Joint positions: 8-D `[q1 … q7 g]`, absolute targets in rad (ROS 2 joint trajectories).
+    JointPosition,
+    /// Same 7-D deltas as OSC_POSE, solved by damped-least-squares IK into joint targets
+    /// tracked by the joint PD (SimplerEnv-style arms).
+    IkPose,
+}
+
+/// The active arm controller.
+#[derive(Debug, Clone)]
+enum Controller {
+    Osc(Osc),
+    Joint(JointPd),
+    Ik {
+        pd: JointPd,
+        goal_pos: Vector3<f64>,
+        goal_rot: Matrix3<f64>,
+    },
+}
 
 /// Environment settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +71,14 @@ pub struct EnvConfig {
     pub init_qpos: [f64; 7],
     /// Uniform jitter of free objects' x/y at reset (m), seeded.
     pub object_jitter_m: f64,
-    /// Controller gains.
+    /// How actions drive the arm.
+    pub control: ControlMode,
+    /// OSC gains (and the per-step delta scales used by `IkPose` too).
     pub gains: OscGains,
+    /// Joint PD stiffness for `JointPosition` and `IkPose` (1/s²).
+    pub joint_kp: f64,
+    /// Damping λ of the DLS IK step.
+    pub ik_damping: f64,
 }
 
 impl Default for EnvConfig {
@@ -59,35 +92,12 @@ impl Default for EnvConfig {
             control_hz: 20.0,
             init_qpos: LIBERO_INIT_QPOS,
             object_jitter_m: 0.02,
+            control: ControlMode::OscPose,
             gains: OscGains::default(),
+            joint_kp: 400.0,
+            ik_damping: 0.05,
         }
     }
-}
-
-/// Proprioception.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Proprio {
-    /// End-effector position, world frame (m).
-    pub ee_pos: [f64; 3],
-    /// End-effector orientation quaternion (w, x, y, z), world_from_ee.
-    pub ee_quat_wxyz: [f64; 4],
-    /// Gripper joint positions.
-    pub gripper_qpos: Vec<f64>,
-    /// Arm joint positions (rad).
-    pub joint_pos: [f64; 7],
-    /// Arm joint velocities (rad/s).
-    pub joint_vel: [f64; 7],
-}
-
-/// What the environment returns after reset and each step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observation {
-    /// One frame per configured camera.
-    pub images: Vec<CameraFrame>,
-    /// Robot state.
-    pub proprio: Proprio,
-    /// Simulation time (s).
-    pub time_s: f64,
 }
 
 struct ArmIds {
@@ -109,7 +119,7 @@ pub struct Env {
     gripper_range: (f64, f64),
     gripper_qpos: Vec<usize>,
     free_qpos: Vec<usize>,
-    osc: Option<Osc>,
+    controller: Option<Controller>,
     gripper_cmd: f64,
     substeps: usize,
 }
@@ -204,7 +214,7 @@ impl Env {
             gripper_range: (gr[0], gr[1]),
             gripper_qpos,
             free_qpos,
-            osc: None,
+            controller: None,
             gripper_cmd: -1.0,
             substeps,
         })
@@ -242,23 +252,42 @@ impl Env {
         }
         self.data.forward();
         let state = self.arm_state()?;
-        self.osc = Some(Osc::new(
-            self.cfg.gains.clone(),
-            &state,
-            self.arm.limits.clone(),
-        ));
+        let limits = self.arm.limits.clone();
+        self.controller = Some(match self.cfg.control {
+            ControlMode::OscPose => {
+                Controller::Osc(Osc::new(self.cfg.gains.clone(), &state, limits))
+            }
+            ControlMode::JointPosition => {
+                Controller::Joint(JointPd::new(state.q.clone(), self.cfg.joint_kp, limits))
+            }
+            ControlMode::IkPose => Controller::Ik {
+                pd: JointPd::new(state.q.clone(), self.cfg.joint_kp, limits),
+                goal_pos: state.ee_pos,
+                goal_rot: state.ee_rot,
+            },
+        });
         self.gripper_cmd = -1.0;
         self.apply_gripper();
         self.observe()
     }
 
-    /// One control step with a LIBERO 7-D action `[dx dy dz dax day daz g]` in [-1, 1]
-    /// (clipped; `g` = +1 closes, −1 opens). Wrong length or non-finite values are errors and
-    /// never reach MuJoCo.
+    /// One control step. `OscPose`/`IkPose`: LIBERO 7-D action `[dx dy dz dax day daz g]` in
+    /// [-1, 1] (clipped; 5 cm / 0.5 rad per unit; `g` = +1 closes, −1 opens).
+    /// `JointPosition`: `[q1 … q7 g]`. Wrong length or non-finite values are errors and never
+    /// reach MuJoCo.
     pub fn step(&mut self, action: &[f32]) -> Result<Observation> {
-        if action.len() != 7 {
+        let expected = if self.cfg.control == ControlMode::JointPosition {
+            8
+        } else {
+            7
+        };
+        if action.len() != expected {
             return Err(SimError::BadAction {
-                reason: format!("{} values, expected 7", action.len()),
+                reason: format!(
+                    "{} values, expected {expected} for {:?}",
+                    action.len(),
+                    self.cfg.control
+                ),
             });
         }
         if let Some(i) = action.iter().position(|a| !a.is_finite()) {
@@ -266,28 +295,67 @@ impl Env {
                 reason: format!("value {i} is {}", action[i]),
             });
         }
-        let a: Vec<f64> = action
-            .iter()
-            .map(|v| f64::from(v.clamp(-1.0, 1.0)))
-            .collect();
         let state = self.arm_state()?;
-        let osc = self.osc.as_mut().ok_or(SimError::Config {
+        let g = action[expected - 1].clamp(-1.0, 1.0);
+        let gains = self.cfg.gains.clone();
+        let controller = self.controller.as_mut().ok_or(SimError::Config {
             field: "env",
             reason: "step before reset".into(),
         })?;
-        osc.set_delta_goal(&[a[0], a[1], a[2], a[3], a[4], a[5]], &state);
-        let grip_dir = if a[6] == 0.0 { 0.0 } else { a[6].signum() };
+        let delta = || -> Vec<f64> {
+            action[..6]
+                .iter()
+                .map(|v| f64::from(v.clamp(-1.0, 1.0)))
+                .collect()
+        };
+        match controller {
+            Controller::Osc(osc) => {
+                let a = delta();
+                osc.set_delta_goal(&[a[0], a[1], a[2], a[3], a[4], a[5]], &state);
+            }
+            Controller::Joint(pd) => {
+                pd.target = DVector::from_iterator(7, action[..7].iter().map(|v| f64::from(*v)));
+            }
+            Controller::Ik {
+                goal_pos, goal_rot, ..
+            } => {
+                let a = delta();
+                *goal_pos = state.ee_pos + Vector3::new(a[0], a[1], a[2]) * gains.max_step_pos_m;
+                let aa = Vector3::new(a[3], a[4], a[5]) * gains.max_step_rot_rad;
+                if aa.iter().any(|v| *v != 0.0) {
+                    *goal_rot =
+                        nalgebra::Rotation3::from_scaled_axis(aa).into_inner() * state.ee_rot;
+                }
+            }
+        }
+        let grip_dir = if g == 0.0 { 0.0 } else { f64::from(g.signum()) };
         self.run_substeps(grip_dir)?;
         self.observe()
     }
 
     /// Set an absolute end-effector goal (world frame) for the controller (experts, tests).
     pub fn set_ee_goal(&mut self, pos: Vector3<f64>, rot: Matrix3<f64>) -> Result<()> {
-        let osc = self.osc.as_mut().ok_or(SimError::Config {
-            field: "env",
-            reason: "set_ee_goal before reset".into(),
-        })?;
-        osc.set_goal(pos, rot);
+        match self.controller.as_mut() {
+            Some(Controller::Osc(osc)) => osc.set_goal(pos, rot),
+            Some(Controller::Ik {
+                goal_pos, goal_rot, ..
+            }) => {
+                *goal_pos = pos;
+                *goal_rot = rot;
+            }
+            Some(Controller::Joint(_)) => {
+                return Err(SimError::Config {
+                    field: "control",
+                    reason: "end-effector goals need OscPose or IkPose".into(),
+                });
+            }
+            None => {
+                return Err(SimError::Config {
+                    field: "env",
+                    reason: "set_ee_goal before reset".into(),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -304,14 +372,26 @@ impl Env {
     }
 
     fn run_substeps(&mut self, grip_dir: f64) -> Result<()> {
+        if matches!(self.controller, Some(Controller::Ik { .. })) {
+            let state = self.arm_state()?;
+            let damping = self.cfg.ik_damping;
+            if let Some(Controller::Ik {
+                pd,
+                goal_pos,
+                goal_rot,
+            }) = &mut self.controller
+            {
+                pd.target = dls_targets(&state, goal_pos, goal_rot, damping);
+            }
+        }
         for _ in 0..self.substeps {
             self.data.step1();
             let state = self.arm_state()?;
-            let tau = self
-                .osc
-                .as_ref()
-                .map(|o| o.torques(&state))
-                .unwrap_or_default();
+            let tau = match &self.controller {
+                Some(Controller::Osc(o)) => o.torques(&state),
+                Some(Controller::Joint(pd) | Controller::Ik { pd, .. }) => pd.torques(&state),
+                None => DVector::zeros(0),
+            };
             self.gripper_cmd = (self.gripper_cmd + 0.01 * grip_dir).clamp(-1.0, 1.0);
             let ctrl = self.data.ctrl_mut();
             for (c, t) in self.arm.ctrl.iter().zip(tau.iter()) {

@@ -6,9 +6,11 @@
 mod camera;
 mod env;
 mod error;
+pub mod joint_control;
+mod observation;
 pub mod osc;
 pub mod scene;
 
 pub use camera::{Camera, CameraFrame, ImageConvention};
-pub use env::{Env, EnvConfig, LIBERO_INIT_QPOS, Observation, Proprio};
+pub use env::{ControlMode, Env, EnvConfig, LIBERO_INIT_QPOS, Observation, Proprio};
 pub use error::{Result, SimError};
