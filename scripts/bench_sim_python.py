@@ -4,9 +4,12 @@
 settings (no shadows, reflections or multisampling).
 
     pip install mujoco==3.17.0     # e.g. from .cache/wheels after scripts/setup.sh
-    MUJOCO_GL=egl python3 scripts/bench_sim_python.py [--json out.json]
+    cargo run --release -- bench sim --ctrl-log /tmp/ctrl.json --json ddvla.json
+    MUJOCO_GL=egl python3 scripts/bench_sim_python.py --replay /tmp/ctrl.json [--json out.json]
 
-Run it back to back with `cargo run --release -- bench sim` on the same machine.
+With --replay, raw mj_step/s is measured on the trajectory ddvla just ran (same initial state,
+same per-substep controls, same library), so it compares like with like; without it, from the
+scene's default state (the arm falls, which changes contact counts and speed).
 """
 import argparse
 import json
@@ -40,15 +43,28 @@ def main():
     ap.add_argument("--physics-steps", type=int, default=5000)
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--json")
+    ap.add_argument("--replay", help="ctrl log written by `ddvla bench sim --ctrl-log`")
     a = ap.parse_args()
     model = load_scene()
     data = mujoco.MjData(model)
-    for _ in range(100):
-        mujoco.mj_step(model, data)
-    t = time.perf_counter()
-    for _ in range(a.physics_steps):
-        mujoco.mj_step(model, data)
-    physics = a.physics_steps / (time.perf_counter() - t)
+    if a.replay:
+        log = json.loads(pathlib.Path(a.replay).read_text())
+        data.qpos[:] = log["qpos0"]
+        data.qvel[:] = log["qvel0"]
+        mujoco.mj_forward(model, data)
+        ctrls = log["ctrl"]
+        t = time.perf_counter()
+        for c in ctrls:
+            data.ctrl[:] = c
+            mujoco.mj_step(model, data)
+        physics = len(ctrls) / (time.perf_counter() - t)
+    else:
+        for _ in range(100):
+            mujoco.mj_step(model, data)
+        t = time.perf_counter()
+        for _ in range(a.physics_steps):
+            mujoco.mj_step(model, data)
+        physics = a.physics_steps / (time.perf_counter() - t)
     render = []
     for size in (128, 224):
         for cams in (["agentview"], ["agentview", "handcam_rgb"]):
@@ -62,7 +78,7 @@ def main():
             fps = a.frames * len(cams) / (time.perf_counter() - t)
             r.close()
             render.append({"cameras": len(cams), "size": size, "frames_per_s": fps})
-    out = {"impl": "mujoco-python", "mujoco_version": mujoco.__version__, "physics_steps_per_s": physics, "render": render}
+    out = {"impl": "mujoco-python", "replayed": bool(a.replay), "mujoco_version": mujoco.__version__, "physics_steps_per_s": physics, "render": render}
     print(json.dumps(out, indent=1))
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(out, indent=1))

@@ -75,9 +75,6 @@ enum BenchCommand {
         /// Scene name.
         #[arg(long, default_value = "tabletop")]
         scene: String,
-        /// Raw physics steps timed.
-        #[arg(long, default_value_t = 5000)]
-        physics_steps: usize,
         /// Control steps timed.
         #[arg(long, default_value_t = 200)]
         control_steps: usize,
@@ -87,6 +84,10 @@ enum BenchCommand {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Write the control run's initial state and per-substep controls (JSON) for
+        /// `scripts/bench_sim_python.py --replay`.
+        #[arg(long)]
+        ctrl_log: Option<PathBuf>,
     },
 }
 
@@ -197,12 +198,17 @@ fn run(cli: Cli) -> Result<()> {
         }) => ddvla::sim_cli::run(&scene, steps, &cameras, size),
         Command::Bench(BenchCommand::Sim {
             scene,
-            physics_steps,
             control_steps,
             frames,
             json,
+            ctrl_log,
         }) => {
-            let r = ddvla::bench::sim::run_sim_bench(&scene, physics_steps, control_steps, frames)?;
+            let r = ddvla::bench::sim::run_sim_bench(
+                &scene,
+                control_steps,
+                frames,
+                ctrl_log.as_deref(),
+            )?;
             println!(
                 "{}: {:.0} physics steps/s, {:.1} control steps/s (x{} substeps = {:.2} of raw physics)",
                 r.scene,

@@ -120,6 +120,7 @@ pub struct Env {
     gripper_qpos: Vec<usize>,
     free_qpos: Vec<usize>,
     controller: Option<Controller>,
+    ctrl_log: Option<Vec<Vec<f64>>>,
     gripper_cmd: f64,
     substeps: usize,
 }
@@ -215,6 +216,7 @@ impl Env {
             gripper_qpos,
             free_qpos,
             controller: None,
+            ctrl_log: None,
             gripper_cmd: -1.0,
             substeps,
         })
@@ -398,6 +400,9 @@ impl Env {
                 ctrl[*c] = *t;
             }
             self.apply_gripper();
+            if let Some(log) = &mut self.ctrl_log {
+                log.push(self.data.ctrl().to_vec());
+            }
             self.data.step2();
         }
         if self.data.warning()[MjtWarning::mjWARN_BADQACC as usize].number > 0 {
@@ -444,6 +449,43 @@ impl Env {
             mass: m,
             bias,
         })
+    }
+
+    /// Start recording the actuator controls of every substep (benchmarks, replay).
+    pub fn start_ctrl_log(&mut self) {
+        self.ctrl_log = Some(Vec::new());
+    }
+
+    /// Stop recording and return the controls, one vector of length `nu` per substep.
+    pub fn take_ctrl_log(&mut self) -> Vec<Vec<f64>> {
+        self.ctrl_log.take().unwrap_or_default()
+    }
+
+    /// Positions and velocities (for replaying a recorded trajectory elsewhere).
+    pub fn qpos_qvel(&self) -> (Vec<f64>, Vec<f64>) {
+        (self.data.qpos().to_vec(), self.data.qvel().to_vec())
+    }
+
+    /// Reset with `seed`, then replay recorded controls with plain `mj_step` (no controller,
+    /// no rendering); returns the time spent stepping. With the controls recorded from the
+    /// same seed, this is the same trajectory, so it measures raw physics on it.
+    pub fn replay_raw(&mut self, seed: u64, log: &[Vec<f64>]) -> Result<std::time::Duration> {
+        let cams = std::mem::take(&mut self.cameras);
+        let reset = self.reset(seed);
+        self.cameras = cams;
+        reset?;
+        let nu = self.data.ctrl().len();
+        if let Some(bad) = log.iter().position(|c| c.len() != nu) {
+            return Err(SimError::BadAction {
+                reason: format!("recorded control {bad} has the wrong length (nu = {nu})"),
+            });
+        }
+        let t = std::time::Instant::now();
+        for c in log {
+            self.data.ctrl_mut().copy_from_slice(c);
+            self.data.step();
+        }
+        Ok(t.elapsed())
     }
 
     /// Render the cameras and read the robot state.

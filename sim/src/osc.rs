@@ -70,6 +70,14 @@ pub fn orientation_error(desired: &Matrix3<f64>, current: &Matrix3<f64>) -> Vect
     })
 }
 
+/// Inverse of a symmetric positive-definite matrix by Cholesky (fast path every substep),
+/// falling back to the SVD pseudo-inverse (robosuite uses `pinv`) when it is singular.
+fn spd_inverse(m: &DMatrix<f64>) -> DMatrix<f64> {
+    m.clone()
+        .cholesky()
+        .map_or_else(|| pinv(m), |c| c.inverse())
+}
+
 fn pinv(m: &DMatrix<f64>) -> DMatrix<f64> {
     m.clone()
         .pseudo_inverse(1e-10)
@@ -130,8 +138,8 @@ impl Osc {
                 .iter()
                 .copied(),
         );
-        let m_inv = pinv(&s.mass);
-        let lambda = |j: &DMatrix<f64>| pinv(&(j * &m_inv * j.transpose()));
+        let m_inv = spd_inverse(&s.mass);
+        let lambda = |j: &DMatrix<f64>| spd_inverse(&(j * &m_inv * j.transpose()));
         let n = s.q.len();
         let mut jac = DMatrix::zeros(6, n);
         jac.rows_mut(0, 3).copy_from(&s.jac_pos);

@@ -3,8 +3,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use ddvla_sim::{Env, EnvConfig, scene};
-use mujoco_rs::prelude::MjData;
+use ddvla_sim::{Env, EnvConfig};
 use serde::Serialize;
 
 /// Results.
@@ -12,7 +11,8 @@ use serde::Serialize;
 pub struct SimBenchReport {
     /// Scene name.
     pub scene: String,
-    /// Raw `mj_step` per second (no controller, no rendering).
+    /// Raw `mj_step` per second replaying the control run's recorded controls (same
+    /// trajectory, no controller, no rendering).
     pub physics_steps_per_s: f64,
     /// `Env::step` per second without cameras (25 substeps + OSC each).
     pub control_steps_per_s: f64,
@@ -40,33 +40,42 @@ pub struct RenderRate {
 /// Run the benchmark on `scene_name`.
 pub fn run_sim_bench(
     scene_name: &str,
-    physics_steps: usize,
     control_steps: usize,
     frames: usize,
+    ctrl_log_out: Option<&std::path::Path>,
 ) -> Result<SimBenchReport> {
-    let model =
-        scene::load(scene_name, &scene::default_assets_dir()).context("loading the scene")?;
-    let mut data = MjData::new(&model);
-    for _ in 0..100 {
-        data.step();
-    }
-    let t = Instant::now();
-    for _ in 0..physics_steps {
-        data.step();
-    }
-    let physics_steps_per_s = physics_steps as f64 / t.elapsed().as_secs_f64();
     let mut env = Env::new(EnvConfig {
         scene: scene_name.to_owned(),
         cameras: vec![],
         ..EnvConfig::default()
     })?;
     env.reset(0)?;
+    let (qpos0, qvel0) = env.qpos_qvel();
+    env.start_ctrl_log();
     let t = Instant::now();
     for i in 0..control_steps {
         let s = (i as f32 * 0.1).sin() * 0.3;
-        env.step(&[s, -s, 0.0, 0.0, 0.0, 0.0, 0.0])?;
+        env.step(&[
+            s,
+            -s,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            if i % 40 < 20 { 1.0 } else { -1.0 },
+        ])?;
     }
     let control_steps_per_s = control_steps as f64 / t.elapsed().as_secs_f64();
+    let log = env.take_ctrl_log();
+    // Raw mj_step over the very same trajectory (same seed, same recorded controls).
+    let raw_s = env.replay_raw(0, &log)?.as_secs_f64();
+    let physics_steps_per_s = log.len() as f64 / raw_s;
+    if let Some(path) = ctrl_log_out {
+        let doc =
+            serde_json::json!({"scene": scene_name, "qpos0": qpos0, "qvel0": qvel0, "ctrl": log});
+        std::fs::write(path, doc.to_string())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let substeps = env.substeps() as f64;
     let mut render = Vec::new();
     for size in [128_u32, 224] {
