@@ -49,15 +49,19 @@ def main():
     data = mujoco.MjData(model)
     if a.replay:
         log = json.loads(pathlib.Path(a.replay).read_text())
-        data.qpos[:] = log["qpos0"]
-        data.qvel[:] = log["qvel0"]
-        mujoco.mj_forward(model, data)
         ctrls = log["ctrl"]
-        t = time.perf_counter()
-        for c in ctrls:
-            data.ctrl[:] = c
-            mujoco.mj_step(model, data)
-        physics = len(ctrls) / (time.perf_counter() - t)
+        best = float("inf")
+        for _ in range(5):  # best of five, as `ddvla bench sim` does
+            mujoco.mj_resetData(model, data)
+            data.qpos[:] = log["qpos0"]
+            data.qvel[:] = log["qvel0"]
+            mujoco.mj_forward(model, data)
+            t = time.perf_counter()
+            for c in ctrls:
+                data.ctrl[:] = c
+                mujoco.mj_step(model, data)
+            best = min(best, time.perf_counter() - t)
+        physics = len(ctrls) / best
     else:
         for _ in range(100):
             mujoco.mj_step(model, data)

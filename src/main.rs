@@ -75,8 +75,8 @@ enum BenchCommand {
         /// Scene name.
         #[arg(long, default_value = "tabletop")]
         scene: String,
-        /// Control steps timed.
-        #[arg(long, default_value_t = 200)]
+        /// Control steps timed per round (five rounds, best kept).
+        #[arg(long, default_value_t = 400)]
         control_steps: usize,
         /// Observations rendered per configuration.
         #[arg(long, default_value_t = 30)]

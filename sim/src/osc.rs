@@ -138,21 +138,28 @@ impl Osc {
                 .iter()
                 .copied(),
         );
-        let m_inv = spd_inverse(&s.mass);
-        let lambda = |j: &DMatrix<f64>| spd_inverse(&(j * &m_inv * j.transpose()));
         let n = s.q.len();
         let mut jac = DMatrix::zeros(6, n);
         jac.rows_mut(0, 3).copy_from(&s.jac_pos);
         jac.rows_mut(3, 3).copy_from(&s.jac_rot);
-        let lambda_full = lambda(&jac);
-        let wrench_pos = lambda(&s.jac_pos) * f_pos;
-        let wrench_rot = lambda(&s.jac_rot) * f_rot;
+        // X = M⁻¹ Jᵀ by one Cholesky solve; J X holds the inverse operational-space inertias
+        // of the full task (6×6) and, as diagonal blocks, of position and orientation (3×3).
+        let m_inv_jt = s.mass.clone().cholesky().map_or_else(
+            || pinv(&s.mass) * jac.transpose(),
+            |c| c.solve(&jac.transpose()),
+        );
+        let inv_lambda = &jac * &m_inv_jt;
+        let lambda_full = spd_inverse(&inv_lambda);
+        let lambda_pos = spd_inverse(&inv_lambda.view((0, 0), (3, 3)).into_owned());
+        let lambda_rot = spd_inverse(&inv_lambda.view((3, 3), (3, 3)).into_owned());
+        let wrench_pos = lambda_pos * f_pos;
+        let wrench_rot = lambda_rot * f_rot;
         let mut tau =
             s.jac_pos.transpose() * wrench_pos + s.jac_rot.transpose() * wrench_rot + &s.bias;
         // Nullspace: pull toward the rest pose without disturbing the task.
         let kd_null = 2.0 * g.kp_null.sqrt();
         let pose = &s.mass * ((&self.q_rest - &s.q) * g.kp_null - &s.qdot * kd_null);
-        let jbar = &m_inv * jac.transpose() * &lambda_full;
+        let jbar = m_inv_jt * &lambda_full;
         let null = DMatrix::identity(n, n) - jac.transpose() * jbar.transpose();
         tau += null * pose;
         for (t, (lo, hi)) in tau.iter_mut().zip(&self.torque_limits) {

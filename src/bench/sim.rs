@@ -49,27 +49,30 @@ pub fn run_sim_bench(
         cameras: vec![],
         ..EnvConfig::default()
     })?;
-    env.reset(0)?;
-    let (qpos0, qvel0) = env.qpos_qvel();
-    env.start_ctrl_log();
-    let t = Instant::now();
-    for i in 0..control_steps {
-        let s = (i as f32 * 0.1).sin() * 0.3;
-        env.step(&[
-            s,
-            -s,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            if i % 40 < 20 { 1.0 } else { -1.0 },
-        ])?;
+    // Five interleaved rounds of (controlled run, raw replay of its controls); the best of
+    // each side is kept, which is robust to the noisy neighbours of a shared VM.
+    let mut best_control_s = f64::INFINITY;
+    let mut best_raw_s = f64::INFINITY;
+    let mut recorded = None;
+    for _ in 0..5 {
+        env.reset(0)?;
+        let (qpos0, qvel0) = env.qpos_qvel();
+        env.start_ctrl_log();
+        let t = Instant::now();
+        for i in 0..control_steps {
+            let s = (i as f32 * 0.1).sin() * 0.3;
+            let g = if i % 40 < 20 { 1.0 } else { -1.0 };
+            env.step(&[s, -s, 0.0, 0.0, 0.0, 0.0, g])?;
+        }
+        best_control_s = best_control_s.min(t.elapsed().as_secs_f64());
+        let log = env.take_ctrl_log();
+        // Raw mj_step over the very same trajectory (same seed, same recorded controls).
+        best_raw_s = best_raw_s.min(env.replay_raw(0, &log)?.as_secs_f64());
+        recorded = Some((qpos0, qvel0, log));
     }
-    let control_steps_per_s = control_steps as f64 / t.elapsed().as_secs_f64();
-    let log = env.take_ctrl_log();
-    // Raw mj_step over the very same trajectory (same seed, same recorded controls).
-    let raw_s = env.replay_raw(0, &log)?.as_secs_f64();
-    let physics_steps_per_s = log.len() as f64 / raw_s;
+    let (qpos0, qvel0, log) = recorded.context("no round ran")?;
+    let control_steps_per_s = control_steps as f64 / best_control_s;
+    let physics_steps_per_s = log.len() as f64 / best_raw_s;
     if let Some(path) = ctrl_log_out {
         let doc =
             serde_json::json!({"scene": scene_name, "qpos0": qpos0, "qvel0": qvel0, "ctrl": log});
