@@ -3,6 +3,7 @@
 //!
 //! MuJoCo and the Panda model come from PyPI wheels fetched by `scripts/setup.sh`.
 
+pub mod builder;
 mod camera;
 mod env;
 mod error;

@@ -43,6 +43,12 @@ static LOAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// The composed MJCF is written next to the Panda files (MuJoCo resolves `<include>` and mesh
 /// paths relative to the main file), loaded, and removed.
 pub fn load(name: &str, assets_dir: &Path) -> Result<MjModel> {
+    load_template(name, template(name)?, assets_dir)
+}
+
+/// Compile an MJCF template with `{PANDA}` / `{ASSETS}` placeholders (a built-in scene or one
+/// made by [`crate::builder::SceneBuilder`]); `name` is used in errors and the temp file name.
+pub fn load_template(name: &str, xml: &str, assets_dir: &Path) -> Result<MjModel> {
     let panda = assets_dir.join("panda.xml");
     if !panda.exists() {
         return Err(SimError::MissingFile {
@@ -56,11 +62,15 @@ pub fn load(name: &str, assets_dir: &Path) -> Result<MjModel> {
             path: assets_dir.to_owned(),
             hint: String::new(),
         })?;
-    let xml = template(name)?
+    let xml = xml
         .replace("{PANDA}", "panda.xml")
         .replace("{ASSETS}", &assets.to_string_lossy());
     let n = LOAD_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = assets.join(format!(".ddvla_{name}_{}_{n}.xml", std::process::id()));
+    let safe: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = assets.join(format!(".ddvla_{safe}_{}_{n}.xml", std::process::id()));
     std::fs::write(&path, xml).map_err(|e| SimError::Load {
         what: format!("scene {name}"),
         message: format!("writing {}: {e}", path.display()),

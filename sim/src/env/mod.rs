@@ -16,6 +16,8 @@ pub use crate::observation::{Observation, Proprio};
 use crate::osc::{ArmState, Osc, OscGains};
 use crate::scene;
 
+mod query;
+
 /// LIBERO's Panda reset pose (robosuite `init_qpos`).
 pub const LIBERO_INIT_QPOS: [f64; 7] = [
     0.0,
@@ -55,8 +57,10 @@ enum Controller {
 /// Environment settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvConfig {
-    /// Built-in scene name.
+    /// Built-in scene name (or the name of `scene_mjcf`).
     pub scene: String,
+    /// A scene template from [`crate::builder::SceneBuilder::to_mjcf`]; overrides the built-in.
+    pub scene_mjcf: Option<String>,
     /// Directory with the Panda MJCF (see `scripts/setup.sh`).
     pub assets_dir: PathBuf,
     /// Cameras rendered into each observation, in order.
@@ -85,6 +89,7 @@ impl Default for EnvConfig {
     fn default() -> Self {
         Self {
             scene: "tabletop".into(),
+            scene_mjcf: None,
             assets_dir: scene::default_assets_dir(),
             cameras: vec!["agentview".into(), "handcam_rgb".into()],
             image_size: 128,
@@ -144,7 +149,10 @@ impl Env {
                 reason: format!("{} must be > 0", cfg.control_hz),
             });
         }
-        let mut model = scene::load(&cfg.scene, &cfg.assets_dir)?;
+        let mut model = match &cfg.scene_mjcf {
+            Some(xml) => scene::load_template(&cfg.scene, xml, &cfg.assets_dir)?,
+            None => scene::load(&cfg.scene, &cfg.assets_dir)?,
+        };
         // Fast rendering by default: no shadows, no reflections, no multisampling.
         model.vis_mut().quality.shadowsize = 0;
         model.vis_mut().quality.offsamples = 0;
@@ -449,43 +457,6 @@ impl Env {
             mass: m,
             bias,
         })
-    }
-
-    /// Start recording the actuator controls of every substep (benchmarks, replay).
-    pub fn start_ctrl_log(&mut self) {
-        self.ctrl_log = Some(Vec::new());
-    }
-
-    /// Stop recording and return the controls, one vector of length `nu` per substep.
-    pub fn take_ctrl_log(&mut self) -> Vec<Vec<f64>> {
-        self.ctrl_log.take().unwrap_or_default()
-    }
-
-    /// Positions and velocities (for replaying a recorded trajectory elsewhere).
-    pub fn qpos_qvel(&self) -> (Vec<f64>, Vec<f64>) {
-        (self.data.qpos().to_vec(), self.data.qvel().to_vec())
-    }
-
-    /// Reset with `seed`, then replay recorded controls with plain `mj_step` (no controller,
-    /// no rendering); returns the time spent stepping. With the controls recorded from the
-    /// same seed, this is the same trajectory, so it measures raw physics on it.
-    pub fn replay_raw(&mut self, seed: u64, log: &[Vec<f64>]) -> Result<std::time::Duration> {
-        let cams = std::mem::take(&mut self.cameras);
-        let reset = self.reset(seed);
-        self.cameras = cams;
-        reset?;
-        let nu = self.data.ctrl().len();
-        if let Some(bad) = log.iter().position(|c| c.len() != nu) {
-            return Err(SimError::BadAction {
-                reason: format!("recorded control {bad} has the wrong length (nu = {nu})"),
-            });
-        }
-        let t = std::time::Instant::now();
-        for c in log {
-            self.data.ctrl_mut().copy_from_slice(c);
-            self.data.step();
-        }
-        Ok(t.elapsed())
     }
 
     /// Render the cameras and read the robot state.
