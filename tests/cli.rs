@@ -75,3 +75,22 @@ fn bench_policy_tiny_writes_json() {
     assert_eq!(report["trained"], false);
     assert_eq!(report["decoders"][2]["forward_passes"], 12);
 }
+
+#[test]
+fn sim_render_without_gl_is_a_clear_error() {
+    // glvnd finds no EGL vendor through this path: the same as a machine without EGL.
+    let dir = tempfile::tempdir().unwrap();
+    let out = ddvla()
+        .env(
+            "__EGL_VENDOR_LIBRARY_FILENAMES",
+            "/nonexistent/egl_vendor.json",
+        )
+        .args(["sim", "render", "--out"])
+        .arg(dir.path().join("x.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("EGL") && err.contains("libegl1"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

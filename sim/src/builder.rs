@@ -27,6 +27,12 @@ pub enum Shape {
         /// Radius (m).
         radius_m: f64,
     },
+    /// Our own MJCF: the children of the object's `<body>` (geoms, sites, child bodies,
+    /// joints), e.g. from a file in `sim/objects/`. Geom names should start with `<name>_`.
+    Mjcf {
+        /// MJCF elements placed inside `<body name="<name>_main">`.
+        body_children: String,
+    },
 }
 
 /// A movable object (free joint) or a fixed one.
@@ -163,6 +169,7 @@ impl SceneBuilder {
 
     fn object_xml(&self, o: &ObjectSpec, out: &mut String) {
         let geom = match &o.shape {
+            Shape::Mjcf { .. } => String::new(),
             Shape::Box { half_extents_m } => {
                 format!(r#"type="box" size="{}""#, fmt3(half_extents_m))
             }
@@ -187,11 +194,15 @@ impl SceneBuilder {
         if o.free {
             let _ = writeln!(out, r#"      <freejoint name="{}_joint0"/>"#, o.name);
         }
-        let _ = writeln!(
-            out,
-            r#"      <geom name="{}_g0" {geom} mass="{}" rgba="{rgba}" friction="1.5 0.01 0.001"/>"#,
-            o.name, o.mass_kg
-        );
+        if let Shape::Mjcf { body_children } = &o.shape {
+            let _ = writeln!(out, "      {}", body_children.replace("{name}", &o.name));
+        } else {
+            let _ = writeln!(
+                out,
+                r#"      <geom name="{}_g0" {geom} mass="{}" rgba="{rgba}" friction="1.5 0.01 0.001"/>"#,
+                o.name, o.mass_kg
+            );
+        }
         for s in self
             .sites
             .iter()

@@ -110,3 +110,49 @@ fn invalid_scenes_are_rejected_before_mujoco() {
     b.objects[0].name = "bad name".into();
     assert!(b.to_mjcf().is_err());
 }
+
+#[test]
+fn our_own_mjcf_objects_compose_and_contain() {
+    let mut b = scene();
+    b.objects.push(ObjectSpec {
+        name: "basket_1".into(),
+        shape: Shape::Mjcf {
+            body_children: include_str!("../objects/basket.xml").into(),
+        },
+        pos_m: [0.45, -0.2, 0.1],
+        rgba: [1.0; 4],
+        mass_kg: 0.4,
+        free: true,
+    });
+    b.objects.push(ObjectSpec {
+        name: "ball_1".into(),
+        shape: Shape::Sphere { radius_m: 0.02 },
+        pos_m: [0.45, -0.2, 0.2],
+        rgba: [0.2, 0.4, 0.9, 1.0],
+        mass_kg: 0.03,
+        free: true,
+    });
+    let cfg = EnvConfig {
+        scene: "basket".into(),
+        scene_mjcf: Some(b.to_mjcf().unwrap()),
+        cameras: vec![],
+        object_jitter_m: 0.0,
+        ..EnvConfig::default()
+    };
+    let mut env = Env::new(cfg).unwrap();
+    env.reset(0).unwrap();
+    for _ in 0..15 {
+        env.step(&[0.0; 7]).unwrap();
+    }
+    // The ball dropped into the basket: inside the contain region, touching the basket.
+    let (c, _) = env.site_pose("basket_1_contain_region").unwrap();
+    let h = env.site_size("basket_1_contain_region").unwrap();
+    let p = env.body_pos("ball_1_main").unwrap();
+    for i in 0..3 {
+        assert!(
+            (p[i] - c[i]).abs() <= h[i] + 0.01,
+            "axis {i}: ball {p:?}, region {c:?} ± {h:?}"
+        );
+    }
+    assert!(env.in_contact("ball_1_main", "basket_1_main").unwrap());
+}
