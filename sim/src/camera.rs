@@ -34,38 +34,55 @@ pub struct CameraFrame {
     pub rgb: Vec<u8>,
 }
 
-/// A named camera with its renderer.
-pub struct Camera {
-    name: String,
-    renderer: MjRenderer,
+/// The configured cameras, rendered through one offscreen context (switching the fixed
+/// camera between frames, as `mujoco.Renderer.update_scene(camera=…)` does) — one GL context
+/// instead of one per camera.
+#[derive(Default)]
+pub struct CameraRig {
+    renderer: Option<MjRenderer>,
+    cams: Vec<(String, usize)>,
     size: usize,
     convention: ImageConvention,
 }
 
-impl Camera {
-    /// A `size × size` renderer for camera `name` of `model`.
+impl CameraRig {
+    /// Renderers for cameras `names` of `model` at `size × size` (none: nothing is created).
     pub fn new(
         model: &MjModel,
-        name: &str,
+        names: &[String],
         size: u32,
         convention: ImageConvention,
     ) -> Result<Self> {
-        let cam = model
-            .name_to_id(MjtObjBase::mjOBJ_CAMERA, name)
-            .ok_or_else(|| {
-                let known: Vec<String> = (0..model.ncam() as usize)
-                    .filter_map(|i| {
-                        model
-                            .id_to_name(MjtObjBase::mjOBJ_CAMERA, i)
-                            .map(str::to_owned)
+        let cams = names
+            .iter()
+            .map(|name| {
+                model
+                    .name_to_id(MjtObjBase::mjOBJ_CAMERA, name)
+                    .map(|id| (name.clone(), id))
+                    .ok_or_else(|| {
+                        let known: Vec<String> = (0..model.ncam() as usize)
+                            .filter_map(|i| {
+                                model
+                                    .id_to_name(MjtObjBase::mjOBJ_CAMERA, i)
+                                    .map(str::to_owned)
+                            })
+                            .collect();
+                        SimError::UnknownName {
+                            kind: "camera",
+                            name: name.clone(),
+                            known: format!(" (known: {})", known.join(", ")),
+                        }
                     })
-                    .collect();
-                SimError::UnknownName {
-                    kind: "camera",
-                    name: name.to_owned(),
-                    known: format!(" (known: {})", known.join(", ")),
-                }
-            })?;
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let Some((first_name, first)) = cams.first().cloned() else {
+            return Ok(Self {
+                renderer: None,
+                cams,
+                size: size as usize,
+                convention,
+            });
+        };
         let global = &model.vis().global;
         if size == 0 || size > global.offwidth as u32 || size > global.offheight as u32 {
             return Err(SimError::Config {
@@ -81,43 +98,61 @@ impl Camera {
             .height(size)
             .rgb(true)
             .depth(false)
-            .camera(MjvCamera::new_fixed(cam))
+            .camera(MjvCamera::new_fixed(first))
             .build(model)
             .map_err(|e| SimError::Render {
                 reason: format!(
-                    "could not create an offscreen OpenGL context for camera {name} ({e:?}); \
+                    "could not create an offscreen OpenGL context for camera {first_name} ({e:?}); \
                      headless rendering needs EGL (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri)"
                 ),
             })?;
         Ok(Self {
-            name: name.to_owned(),
-            renderer,
+            renderer: Some(renderer),
+            cams,
             size: size as usize,
             convention,
         })
     }
 
-    /// Render the current state of `data`.
-    pub fn render(&mut self, data: &mut MjData<std::sync::Arc<MjModel>>) -> Result<CameraFrame> {
-        let fail = |e: &dyn std::fmt::Debug| SimError::Render {
-            reason: format!("camera {}: {e:?}", self.name),
+    /// Number of cameras.
+    pub fn len(&self) -> usize {
+        self.cams.len()
+    }
+
+    /// Whether there are no cameras.
+    pub fn is_empty(&self) -> bool {
+        self.cams.is_empty()
+    }
+
+    /// Render every camera for the current state of `data`, in configuration order.
+    pub fn render_all(
+        &mut self,
+        data: &mut MjData<std::sync::Arc<MjModel>>,
+    ) -> Result<Vec<CameraFrame>> {
+        let Some(renderer) = self.renderer.as_mut() else {
+            return Ok(Vec::new());
         };
-        self.renderer.sync_data(data).map_err(|e| fail(&e))?;
-        self.renderer.render().map_err(|e| fail(&e))?;
-        let rgb = self
-            .renderer
-            .rgb_flat()
-            .ok_or_else(|| fail(&"no RGB buffer"))?;
         let row = self.size * 3;
-        let rgb = match self.convention {
-            ImageConvention::TopDown => rgb.to_vec(),
-            ImageConvention::OpenGl => rgb.chunks_exact(row).rev().flatten().copied().collect(),
-        };
-        Ok(CameraFrame {
-            camera: self.name.clone(),
-            width: self.size,
-            height: self.size,
-            rgb,
-        })
+        let mut frames = Vec::with_capacity(self.cams.len());
+        for (name, id) in &self.cams {
+            let fail = |e: &dyn std::fmt::Debug| SimError::Render {
+                reason: format!("camera {name}: {e:?}"),
+            };
+            renderer.set_camera(MjvCamera::new_fixed(*id));
+            renderer.sync_data(data).map_err(|e| fail(&e))?;
+            renderer.render().map_err(|e| fail(&e))?;
+            let rgb = renderer.rgb_flat().ok_or_else(|| fail(&"no RGB buffer"))?;
+            let rgb = match self.convention {
+                ImageConvention::TopDown => rgb.to_vec(),
+                ImageConvention::OpenGl => rgb.chunks_exact(row).rev().flatten().copied().collect(),
+            };
+            frames.push(CameraFrame {
+                camera: name.clone(),
+                width: self.size,
+                height: self.size,
+                rgb,
+            });
+        }
+        Ok(frames)
     }
 }

@@ -12,6 +12,6 @@ mod observation;
 pub mod osc;
 pub mod scene;
 
-pub use camera::{Camera, CameraFrame, ImageConvention};
+pub use camera::{CameraFrame, CameraRig, ImageConvention};
 pub use env::{ControlMode, Env, EnvConfig, LIBERO_INIT_QPOS, Observation, Proprio};
 pub use error::{Result, SimError};

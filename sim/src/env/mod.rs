@@ -9,7 +9,7 @@ use nalgebra::{DMatrix, DVector, Matrix3, Vector3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::camera::{Camera, ImageConvention};
+use crate::camera::{CameraRig, ImageConvention};
 use crate::error::{Result, SimError};
 use crate::joint_control::{JointPd, dls_targets};
 pub use crate::observation::{Observation, Proprio};
@@ -117,7 +117,7 @@ pub struct Env {
     cfg: EnvConfig,
     data: MjData<Arc<MjModel>>,
     model: Arc<MjModel>,
-    cameras: Vec<Camera>,
+    cameras: CameraRig,
     arm: ArmIds,
     ee_site: usize,
     gripper_ctrl: usize,
@@ -206,11 +206,7 @@ impl Env {
             .map(|j| model.jnt_qposadr()[j] as usize)
             .collect();
         let ee_site = id(&model, MjtObjBase::mjOBJ_SITE, "site", "pinch")?;
-        let cameras = cfg
-            .cameras
-            .iter()
-            .map(|c| Camera::new(&model, c, cfg.image_size, cfg.image_convention))
-            .collect::<Result<Vec<_>>>()?;
+        let cameras = CameraRig::new(&model, &cfg.cameras, cfg.image_size, cfg.image_convention)?;
         let data = MjData::new(Arc::clone(&model));
         Ok(Self {
             cfg,
@@ -461,10 +457,7 @@ impl Env {
 
     /// Render the cameras and read the robot state.
     pub fn observe(&mut self) -> Result<Observation> {
-        let mut images = Vec::with_capacity(self.cameras.len());
-        for cam in &mut self.cameras {
-            images.push(cam.render(&mut self.data)?);
-        }
+        let images = self.cameras.render_all(&mut self.data)?;
         let state = self.arm_state()?;
         let q = nalgebra::UnitQuaternion::from_matrix(&state.ee_rot);
         let mut joint_pos = [0.0; 7];
