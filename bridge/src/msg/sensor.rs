@@ -1,0 +1,180 @@
+//! `sensor_msgs`: Image, CompressedImage, JointState.
+
+use serde::{Deserialize, Serialize};
+
+use super::RosMessage;
+use super::std::Header;
+use crate::error::{BridgeError, Result};
+
+/// `sensor_msgs/msg/Image`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Image {
+    /// Header.
+    pub header: Header,
+    /// Rows.
+    pub height: u32,
+    /// Columns.
+    pub width: u32,
+    /// Pixel encoding (`rgb8`, `bgr8`, `mono8`, `rgba8`, `bgra8`).
+    pub encoding: String,
+    /// 1 if big-endian multi-byte pixels.
+    pub is_bigendian: u8,
+    /// Bytes per row (≥ width × bytes per pixel; rows may be padded).
+    pub step: u32,
+    /// `step × height` bytes, rows top to bottom.
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+/// Bytes per pixel of the 8-bit encodings we read.
+pub fn bytes_per_pixel(encoding: &str) -> Option<usize> {
+    match encoding {
+        "rgb8" | "bgr8" => Some(3),
+        "rgba8" | "bgra8" => Some(4),
+        "mono8" | "8UC1" => Some(1),
+        _ => None,
+    }
+}
+
+impl Image {
+    /// A tightly packed `rgb8` image from top-down HWC bytes.
+    pub fn rgb8(header: Header, width: u32, height: u32, data: Vec<u8>) -> Self {
+        Self {
+            header,
+            height,
+            width,
+            encoding: "rgb8".into(),
+            is_bigendian: 0,
+            step: width * 3,
+            data,
+        }
+    }
+
+    /// Convert to tightly packed top-down RGB8 (honours `step` padding and the encoding).
+    pub fn to_rgb8(&self) -> Result<Vec<u8>> {
+        self.check()?;
+        let bpp = bytes_per_pixel(&self.encoding).unwrap_or(3);
+        let (w, h, step) = (
+            self.width as usize,
+            self.height as usize,
+            self.step as usize,
+        );
+        let mut out = Vec::with_capacity(w * h * 3);
+        for row in self.data.chunks_exact(step).take(h) {
+            for px in row[..w * bpp].chunks_exact(bpp) {
+                match self.encoding.as_str() {
+                    "rgb8" | "rgba8" => out.extend_from_slice(&px[..3]),
+                    "bgr8" | "bgra8" => out.extend_from_slice(&[px[2], px[1], px[0]]),
+                    _ => out.extend_from_slice(&[px[0], px[0], px[0]]),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |reason: String| BridgeError::Invalid {
+            type_name: Self::TYPE_NAME,
+            reason,
+        };
+        let bpp = bytes_per_pixel(&self.encoding)
+            .ok_or_else(|| bad(format!("unknown encoding {:?}", self.encoding)))?;
+        let (w, h, step) = (
+            self.width as usize,
+            self.height as usize,
+            self.step as usize,
+        );
+        if step < w * bpp {
+            return Err(bad(format!("step {step} < width {w} × {bpp} bytes")));
+        }
+        if self.data.len() != step * h {
+            return Err(bad(format!(
+                "{} data bytes, step {step} × height {h} = {}",
+                self.data.len(),
+                step * h
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `sensor_msgs/msg/CompressedImage` (decoding JPEG/PNG is not implemented yet).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CompressedImage {
+    /// Header.
+    pub header: Header,
+    /// `jpeg` or `png`.
+    pub format: String,
+    /// Compressed bytes.
+    #[serde(with = "serde_bytes")]
+    pub data: Vec<u8>,
+}
+
+/// `sensor_msgs/msg/JointState`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JointState {
+    /// Header.
+    pub header: Header,
+    /// Joint names.
+    pub name: Vec<String>,
+    /// Positions (rad or m).
+    pub position: Vec<f64>,
+    /// Velocities.
+    pub velocity: Vec<f64>,
+    /// Efforts.
+    pub effort: Vec<f64>,
+}
+
+impl RosMessage for Image {
+    const TYPE_NAME: &'static str = "sensor_msgs/msg/Image";
+    const DEFINITION: &'static str = concat!(
+        "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n",
+        "================================================================================\n",
+        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
+        "================================================================================\n",
+        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+    );
+
+    fn validate(&self) -> Result<()> {
+        self.check()
+    }
+}
+
+impl RosMessage for CompressedImage {
+    const TYPE_NAME: &'static str = "sensor_msgs/msg/CompressedImage";
+    const DEFINITION: &'static str = concat!(
+        "std_msgs/Header header\nstring format\nuint8[] data\n",
+        "================================================================================\n",
+        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
+        "================================================================================\n",
+        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+    );
+}
+
+impl RosMessage for JointState {
+    const TYPE_NAME: &'static str = "sensor_msgs/msg/JointState";
+    const DEFINITION: &'static str = concat!(
+        "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n",
+        "================================================================================\n",
+        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
+        "================================================================================\n",
+        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+    );
+
+    fn validate(&self) -> Result<()> {
+        let n = self.name.len();
+        for (what, len) in [
+            ("position", self.position.len()),
+            ("velocity", self.velocity.len()),
+            ("effort", self.effort.len()),
+        ] {
+            if len != 0 && len != n {
+                return Err(BridgeError::Invalid {
+                    type_name: Self::TYPE_NAME,
+                    reason: format!("{len} {what} values for {n} names"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
