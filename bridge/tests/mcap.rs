@@ -136,3 +136,58 @@ fn independent_readers_decode_our_bags() {
         assert_eq!(r["/ddvla/action_chunk"]["last"]["n"], 56, "{reader}");
     }
 }
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn we_decode_bytes_serialized_by_rosbags() {
+    let py = python();
+    assert!(
+        py.exists(),
+        "{} missing: run scripts/setup.sh",
+        py.display()
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/rosbags_emit.py");
+    let out = std::process::Command::new(&py)
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let js: JointState = decode(&unhex(v["sensor_msgs/msg/JointState"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        js.header.stamp,
+        Time {
+            sec: 12,
+            nanosec: 345
+        }
+    );
+    assert_eq!(js.header.frame_id, "base_link");
+    assert_eq!(js.name, ["a", "bb"]);
+    assert_eq!(js.position, [0.5, -1.25]);
+    assert!(js.velocity.is_empty());
+    assert_eq!(js.effort, [3.0, 4.0]);
+    let img: Image = decode(&unhex(v["sensor_msgs/msg/Image"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        (img.width, img.height, img.step, img.encoding.as_str()),
+        (3, 2, 9, "bgr8")
+    );
+    assert_eq!(&img.to_rgb8().unwrap()[..6], &[2, 1, 0, 5, 4, 3]);
+    let s: ddvla_bridge::msg::std::StringMsg =
+        decode(&unhex(v["std_msgs/msg/String"].as_str().unwrap())).unwrap();
+    assert_eq!(s.data, "héllo");
+    // And our bytes for the same JointState are byte-identical to theirs.
+    assert_eq!(
+        ddvla_bridge::encode(&js).unwrap(),
+        unhex(v["sensor_msgs/msg/JointState"].as_str().unwrap())
+    );
+}
