@@ -91,10 +91,7 @@ impl RosMessage for PoseStamped {
     const TYPE_NAME: &'static str = "geometry_msgs/msg/PoseStamped";
     const DEFINITION: &'static str = concat!(
         "std_msgs/Header header\nPose pose\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n",
+        header_deps!(),
         "================================================================================\n",
         "MSG: geometry_msgs/Pose\nPoint position\nQuaternion orientation\n",
         "================================================================================\n",
@@ -108,10 +105,7 @@ impl RosMessage for TwistStamped {
     const TYPE_NAME: &'static str = "geometry_msgs/msg/TwistStamped";
     const DEFINITION: &'static str = concat!(
         "std_msgs/Header header\nTwist twist\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n",
+        header_deps!(),
         "================================================================================\n",
         "MSG: geometry_msgs/Twist\nVector3 linear\nVector3 angular\n",
         "================================================================================\n",

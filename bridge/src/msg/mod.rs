@@ -1,6 +1,19 @@
 //! ROS 2 messages in CDR (XCDR1 little-endian with the 4-byte encapsulation header, body
 //! alignment relative to the byte after it), serde-based.
 
+/// The `ros2msg` dependency blocks of `std_msgs/Header` (and its `builtin_interfaces/Time`),
+/// shared by every stamped message's definition.
+macro_rules! header_deps {
+    () => {
+        concat!(
+            "================================================================================\n",
+            "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
+            "================================================================================\n",
+            "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+        )
+    };
+}
+
 pub mod geometry;
 pub mod sensor;
 pub mod std;

@@ -129,10 +129,7 @@ impl RosMessage for Image {
     const TYPE_NAME: &'static str = "sensor_msgs/msg/Image";
     const DEFINITION: &'static str = concat!(
         "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+        header_deps!()
     );
 
     fn validate(&self) -> Result<()> {
@@ -144,10 +141,7 @@ impl RosMessage for CompressedImage {
     const TYPE_NAME: &'static str = "sensor_msgs/msg/CompressedImage";
     const DEFINITION: &'static str = concat!(
         "std_msgs/Header header\nstring format\nuint8[] data\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+        header_deps!()
     );
 }
 
@@ -155,10 +149,7 @@ impl RosMessage for JointState {
     const TYPE_NAME: &'static str = "sensor_msgs/msg/JointState";
     const DEFINITION: &'static str = concat!(
         "std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+        header_deps!()
     );
 
     fn validate(&self) -> Result<()> {

@@ -35,10 +35,7 @@ impl RosMessage for JointTrajectory {
     const TYPE_NAME: &'static str = "trajectory_msgs/msg/JointTrajectory";
     const DEFINITION: &'static str = concat!(
         "std_msgs/Header header\nstring[] joint_names\nJointTrajectoryPoint[] points\n",
-        "================================================================================\n",
-        "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
-        "================================================================================\n",
-        "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n",
+        header_deps!(),
         "================================================================================\n",
         "MSG: trajectory_msgs/JointTrajectoryPoint\n",
         "float64[] positions\nfloat64[] velocities\nfloat64[] accelerations\nfloat64[] effort\n",
