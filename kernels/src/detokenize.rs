@@ -22,6 +22,15 @@ pub struct BinCodec {
 /// OpenVLA's epsilon in the q01/q99 normaliser.
 const NORM_EPS: f32 = 1e-8;
 
+/// OpenVLA's BOUNDS_Q99 normalisation of one value to [-1, 1]: `2(x − q01)/(q99 − q01 + ε) − 1`,
+/// clipped; a constant dimension (`q99 <= q01`) maps to 0. Shared by actions and proprio.
+pub fn normalize_bounds_q99(x: f32, q01: f32, q99: f32) -> f32 {
+    if q99 <= q01 {
+        return 0.0;
+    }
+    (2.0 * (x - q01) / (q99 - q01 + NORM_EPS) - 1.0).clamp(-1.0, 1.0)
+}
+
 impl BinCodec {
     /// A codec with `n_edges` bin edges and the given statistics (all of length `action_dim`).
     /// `mask[d] == false` passes dimension `d` through unnormalised (the gripper in LIBERO).
@@ -79,14 +88,11 @@ impl BinCodec {
 
     /// Normalise one value of dimension `d` to [-1, 1] (BOUNDS_Q99; constant dims → 0).
     pub fn normalize(&self, d: usize, x: f32) -> f32 {
-        if !self.mask[d] {
-            return x;
+        if self.mask[d] {
+            normalize_bounds_q99(x, self.q01[d], self.q99[d])
+        } else {
+            x
         }
-        let (lo, hi) = (self.q01[d], self.q99[d]);
-        if hi <= lo {
-            return 0.0;
-        }
-        (2.0 * (x - lo) / (hi - lo + NORM_EPS) - 1.0).clamp(-1.0, 1.0)
     }
 
     /// Inverse of [`Self::normalize`] for values in [-1, 1].

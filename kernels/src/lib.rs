@@ -17,7 +17,7 @@ mod select;
 mod stats;
 
 pub use cpu::CpuKernels;
-pub use detokenize::BinCodec;
+pub use detokenize::{BinCodec, normalize_bounds_q99};
 pub use error::KernelError;
 pub use select::{RemaskRule, select_remask, select_top_k};
 pub use stats::{ConfidenceMode, RowStats, SamplingParams, row_stats};

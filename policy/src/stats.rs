@@ -66,13 +66,10 @@ impl NormStats {
         x.iter()
             .enumerate()
             .map(|(d, &v)| {
-                let (lo, hi) = (self.q01[d], self.q99[d]);
-                if !mask[d] {
-                    v
-                } else if hi <= lo {
-                    0.0
+                if mask[d] {
+                    ddvla_kernels::normalize_bounds_q99(v, self.q01[d], self.q99[d])
                 } else {
-                    (2.0 * (v - lo) / (hi - lo + 1e-8) - 1.0).clamp(-1.0, 1.0)
+                    v
                 }
             })
             .collect()
