@@ -29,6 +29,7 @@ pub enum Shape {
     },
     /// Our own MJCF: the children of the object's `<body>` (geoms, sites, child bodies,
     /// joints), e.g. from a file in `sim/objects/`. Geom names should start with `<name>_`.
+    /// The object's `mass_kg` and `rgba` do not apply: masses and colours come from the MJCF.
     Mjcf {
         /// MJCF elements placed inside `<body name="<name>_main">`.
         body_children: String,

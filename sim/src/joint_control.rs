@@ -69,16 +69,7 @@ mod tests {
     use super::*;
 
     fn point_mass() -> ArmState {
-        ArmState {
-            q: DVector::zeros(3),
-            qdot: DVector::zeros(3),
-            ee_pos: Vector3::zeros(),
-            ee_rot: Matrix3::identity(),
-            jac_pos: DMatrix::identity(3, 3),
-            jac_rot: DMatrix::zeros(3, 3),
-            mass: DMatrix::identity(3, 3) * 2.0,
-            bias: DVector::from_vec(vec![0.0, 0.0, 9.81]),
-        }
+        crate::osc::point_mass(2.0, [0.0, 0.0, 9.81])
     }
 
     #[test]

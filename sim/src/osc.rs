@@ -169,6 +169,21 @@ impl Osc {
     }
 }
 
+/// A 3-DoF Cartesian point mass (J = [I; 0], M = mass·I) for the controllers' unit tests.
+#[cfg(test)]
+pub(crate) fn point_mass(mass: f64, bias: [f64; 3]) -> ArmState {
+    ArmState {
+        q: DVector::zeros(3),
+        qdot: DVector::zeros(3),
+        ee_pos: Vector3::zeros(),
+        ee_rot: Matrix3::identity(),
+        jac_pos: DMatrix::identity(3, 3),
+        jac_rot: DMatrix::zeros(3, 3),
+        mass: DMatrix::identity(3, 3) * mass,
+        bias: DVector::from_row_slice(&bias),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,17 +198,7 @@ mod tests {
 
     #[test]
     fn point_mass_is_pushed_toward_the_goal_and_clipped() {
-        // A 3-DoF Cartesian point mass: J = [I; 0], M = I.
-        let s = ArmState {
-            q: DVector::zeros(3),
-            qdot: DVector::zeros(3),
-            ee_pos: Vector3::zeros(),
-            ee_rot: Matrix3::identity(),
-            jac_pos: DMatrix::identity(3, 3),
-            jac_rot: DMatrix::zeros(3, 3),
-            mass: DMatrix::identity(3, 3),
-            bias: DVector::zeros(3),
-        };
+        let s = point_mass(1.0, [0.0; 3]);
         let mut osc = Osc::new(OscGains::default(), &s, vec![(-5.0, 5.0); 3]);
         osc.set_delta_goal(&[0.2, 0.0, -1.0, 0.0, 0.0, 0.0], &s);
         let tau = osc.torques(&s);

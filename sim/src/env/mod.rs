@@ -334,8 +334,7 @@ impl Env {
                 }
             }
         }
-        let grip_dir = if g == 0.0 { 0.0 } else { f64::from(g.signum()) };
-        self.run_substeps(grip_dir)?;
+        self.run_substeps(g)?;
         self.observe()
     }
 
@@ -373,11 +372,14 @@ impl Env {
                 reason: format!("gripper command is {g}"),
             });
         }
-        self.run_substeps(f64::from(g.clamp(-1.0, 1.0)).signum() * f64::from(u8::from(g != 0.0)))?;
+        self.run_substeps(g)?;
         self.observe()
     }
 
-    fn run_substeps(&mut self, grip_dir: f64) -> Result<()> {
+    /// Run one control step of substeps; the gripper command ramps toward the sign of `g`
+    /// (+1 close, −1 open, 0 keep), 0.01 per substep.
+    fn run_substeps(&mut self, g: f32) -> Result<()> {
+        let grip_dir = if g == 0.0 { 0.0 } else { f64::from(g.signum()) };
         if matches!(self.controller, Some(Controller::Ik { .. })) {
             let state = self.arm_state()?;
             let damping = self.cfg.ik_damping;
