@@ -38,10 +38,10 @@ if ! ldconfig -p | grep -q 'libEGL.so.1'; then
     echo "setup: libEGL.so.1 not found; install libegl1 libegl-mesa0 libgl1-mesa-dri for rendering" >&2
   fi
 fi
-# Independent ROS 2 readers for the bridge's interop tests (rosbags, mcap-ros2-support).
+# Independent ROS 2 implementations for the bridge's interop tests (rosbags, mcap-ros2-support, zenoh-python).
 venv="$cache/venv-bridge"
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import rosbags, mcap_ros2' 2> /dev/null; then
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c 'import rosbags, mcap_ros2, zenoh' 2> /dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet rosbags==0.11.9 mcap==1.6.0 mcap-ros2-support==0.6.0
+  "$venv/bin/pip" install --quiet rosbags==0.11.9 mcap==1.6.0 mcap-ros2-support==0.6.0 eclipse-zenoh==1.10.2
 fi
 echo "setup: MuJoCo 3.17.0 in $lib, Panda assets in $assets/gym_hil/assets"

@@ -42,6 +42,46 @@ pub enum BridgeError {
         /// Limit.
         limit: usize,
     },
+    /// A type description (ros2msg text) could not be turned into a type hash.
+    #[error("{type_name}: bad type description: {reason}")]
+    TypeDescription {
+        /// The type being described.
+        type_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An rmw_zenoh attachment does not have the 33-byte layout.
+    #[error("bad rmw_zenoh attachment ({len} bytes): {reason}")]
+    Attachment {
+        /// Attachment length.
+        len: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A topic name is not a valid ROS 2 name.
+    #[error("topic {topic:?}: {reason}")]
+    Topic {
+        /// The topic as given.
+        topic: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A configuration value is invalid.
+    #[error("config {what}: {reason}")]
+    Config {
+        /// Which setting.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The transport (zenoh session, ROS 2 node, channel) failed.
+    #[error("transport {what}: {reason}")]
+    Transport {
+        /// What was being done, e.g. `declare publisher on 0/chatter/...`.
+        what: String,
+        /// The underlying error.
+        reason: String,
+    },
     /// Recording or replay failed.
     #[error("{path}: {reason}")]
     Bag {

@@ -98,7 +98,7 @@ impl Image {
     }
 }
 
-/// `sensor_msgs/msg/CompressedImage` (decoding JPEG/PNG is not implemented yet).
+/// `sensor_msgs/msg/CompressedImage` (JPEG or PNG; see [`CompressedImage::to_rgb8`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CompressedImage {
     /// Header.
@@ -108,6 +108,96 @@ pub struct CompressedImage {
     /// Compressed bytes.
     #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
+}
+
+/// Largest decoded image side accepted from a compressed image (pixels).
+pub const MAX_DECODED_SIDE: u32 = 8192;
+
+/// A decoded RGB8 image: top-down rows, tightly packed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rgb8 {
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width × height × 3` bytes.
+    pub data: Vec<u8>,
+}
+
+impl CompressedImage {
+    /// The container format named by `format`: `jpeg`/`png`, or image_transport's
+    /// `"<encoding>; jpeg compressed <encoding>"`; empty means "sniff the bytes".
+    fn image_format(&self) -> Result<image::ImageFormat> {
+        let format = self.format.to_ascii_lowercase();
+        if format.contains("jpeg") || format.contains("jpg") {
+            Ok(image::ImageFormat::Jpeg)
+        } else if format.contains("png") {
+            Ok(image::ImageFormat::Png)
+        } else if format.trim().is_empty() {
+            image::guess_format(&self.data).map_err(|e| BridgeError::Invalid {
+                type_name: Self::TYPE_NAME,
+                reason: format!("empty format and unrecognised bytes: {e}"),
+            })
+        } else {
+            Err(BridgeError::Invalid {
+                type_name: Self::TYPE_NAME,
+                reason: format!("unsupported format {:?} (want jpeg or png)", self.format),
+            })
+        }
+    }
+
+    /// Decode to RGB8 (grey and RGBA images are converted). Images larger than
+    /// [`MAX_DECODED_SIDE`] on a side and corrupt data are errors, never panics.
+    pub fn to_rgb8(&self) -> Result<Rgb8> {
+        let format = self.image_format()?;
+        let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&self.data), format);
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(MAX_DECODED_SIDE);
+        limits.max_image_height = Some(MAX_DECODED_SIDE);
+        limits.max_alloc = Some(512 * 1024 * 1024);
+        reader.limits(limits);
+        let decoded = reader.decode().map_err(|e| BridgeError::Invalid {
+            type_name: Self::TYPE_NAME,
+            reason: format!("cannot decode {format:?} ({} bytes): {e}", self.data.len()),
+        })?;
+        let rgb = decoded.into_rgb8();
+        Ok(Rgb8 {
+            width: rgb.width(),
+            height: rgb.height(),
+            data: rgb.into_raw(),
+        })
+    }
+
+    /// Compress top-down RGB8 bytes as `png` (lossless) or `jpeg` (quality 90).
+    pub fn from_rgb8(header: Header, image: &Rgb8, format: image::ImageFormat) -> Result<Self> {
+        let fail = |reason: String| BridgeError::Encode {
+            type_name: Self::TYPE_NAME,
+            reason,
+        };
+        let buffer = image::RgbImage::from_raw(image.width, image.height, image.data.clone())
+            .ok_or_else(|| fail("data length is not width × height × 3".into()))?;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let name = match format {
+            image::ImageFormat::Png => {
+                buffer
+                    .write_to(&mut out, format)
+                    .map_err(|e| fail(e.to_string()))?;
+                "png"
+            }
+            image::ImageFormat::Jpeg => {
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+                    .encode_image(&buffer)
+                    .map_err(|e| fail(e.to_string()))?;
+                "jpeg"
+            }
+            other => return Err(fail(format!("{other:?} is not jpeg or png"))),
+        };
+        Ok(Self {
+            header,
+            format: name.into(),
+            data: out.into_inner(),
+        })
+    }
 }
 
 /// `sensor_msgs/msg/JointState`.

@@ -82,6 +82,18 @@ pub struct Float32MultiArray {
     pub data: Vec<f32>,
 }
 
+/// `std_msgs/msg/Bool` (e.g. an e-stop flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Bool {
+    /// The value.
+    pub data: bool,
+}
+
+impl RosMessage for Bool {
+    const TYPE_NAME: &'static str = "std_msgs/msg/Bool";
+    const DEFINITION: &'static str = "bool data\n";
+}
+
 impl RosMessage for StringMsg {
     const TYPE_NAME: &'static str = "std_msgs/msg/String";
     const DEFINITION: &'static str = "string data\n";
