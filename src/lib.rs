@@ -7,4 +7,5 @@
 pub mod alloc;
 pub mod bench;
 pub mod latency;
+pub mod record_cli;
 pub mod sim_cli;

@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Record ROS 2 topics (over zenoh, rmw_zenoh wire format) to a rosbag2 MCAP file.
+    Record(RecordArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -65,8 +67,49 @@ enum SimCommand {
     },
 }
 
+#[derive(Debug, Args)]
+struct RecordArgs {
+    /// Output MCAP file.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// TOPIC=TYPE to record (repeatable); default: the runtime's topics.
+    #[arg(long = "topic")]
+    topics: Vec<String>,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    duration_s: Option<f64>,
+    /// zenoh endpoints to listen on.
+    #[arg(long, default_value = "tcp/127.0.0.1:0")]
+    listen: Vec<String>,
+    /// zenoh endpoints to connect to (a router or peers).
+    #[arg(long, default_value = "tcp/127.0.0.1:7447")]
+    connect: Vec<String>,
+    /// ROS domain (default: ROS_DOMAIN_ID, else 0).
+    #[arg(long)]
+    domain: Option<u32>,
+    /// A zenoh JSON5 config file (TLS, access control) applied first.
+    #[arg(long)]
+    zenoh_config: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Image latency over zenoh on loopback (224x224 and 640x480 RGB) and MCAP write
+    /// throughput.
+    Bridge {
+        /// Frames per image size.
+        #[arg(long, default_value_t = 300)]
+        frames: usize,
+        /// Publish rate (Hz).
+        #[arg(long, default_value_t = 30.0)]
+        rate_hz: f64,
+        /// A zenoh JSON5 config file for both sessions (e.g. launch/zenoh-lowlatency.json5).
+        #[arg(long)]
+        zenoh_config: Option<PathBuf>,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Decoder latency side by side on one random-weight model (ar, parallel, diffusion,
     /// diffusion-cached). Threads: candle uses RAYON_NUM_THREADS, else every core.
     Policy(BenchPolicyArgs),
@@ -181,6 +224,61 @@ fn print_report(r: &PolicyBenchReport) {
     }
 }
 
+fn run_record(a: RecordArgs) -> Result<()> {
+    let topics = a
+        .topics
+        .iter()
+        .map(|t| ddvla::record_cli::parse_topic(t))
+        .collect::<Result<Vec<_>>>()?;
+    let zenoh = ddvla_bridge::transport::zenoh::ZenohConfig {
+        domain_id: a.domain,
+        node_name: "ddvla_record".into(),
+        listen: a.listen,
+        connect: a.connect,
+        config_file: a.zenoh_config,
+        ..Default::default()
+    };
+    let duration = a
+        .duration_s
+        .map(std::time::Duration::try_from_secs_f64)
+        .transpose()
+        .context("--duration-s must be a non-negative number of seconds")?;
+    ddvla::record_cli::record(&a.out, &topics, &zenoh, duration)
+}
+
+fn run_bench_bridge(
+    frames: usize,
+    rate_hz: f64,
+    zenoh_config: Option<&std::path::Path>,
+    json: Option<&std::path::Path>,
+) -> Result<()> {
+    let r = ddvla::bench::bridge::run_bridge_bench(frames.max(1), rate_hz, zenoh_config)?;
+    for x in &r.zenoh {
+        println!(
+            "zenoh {}x{} rgb8 ({} B) at {} Hz: {}/{} received, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            x.width,
+            x.height,
+            x.payload_bytes,
+            x.rate_hz,
+            x.received,
+            x.published,
+            x.latency.p50_ms,
+            x.latency.p99_ms,
+            x.latency.max_ms
+        );
+    }
+    println!(
+        "mcap 224x224 rgb8: {:.0} msg/s, {:.0} MB/s ({} build)",
+        r.mcap_224.messages_per_s, r.mcap_224.megabytes_per_s, r.build_profile
+    );
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&r)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sim(SimCommand::Render {
@@ -230,6 +328,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Record(a) => run_record(a),
+        Command::Bench(BenchCommand::Bridge {
+            frames,
+            rate_hz,
+            zenoh_config,
+            json,
+        }) => run_bench_bridge(frames, rate_hz, zenoh_config.as_deref(), json.as_deref()),
         Command::Bench(BenchCommand::Policy(a)) => {
             let args = PolicyBenchArgs {
                 preset: a.preset,

@@ -4,6 +4,7 @@
 mod error;
 pub mod msg;
 pub mod record;
+pub mod replay;
 pub mod rmw;
 pub mod transport;
 

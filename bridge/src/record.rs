@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{BridgeError, Result};
 use crate::msg::{RosMessage, encode};
+use crate::transport::TopicSpec;
 
 /// Default flush interval: one second of log time.
 pub const DEFAULT_FLUSH_INTERVAL_NS: u64 = 1_000_000_000;
@@ -19,7 +20,7 @@ pub const DEFAULT_FLUSH_INTERVAL_NS: u64 = 1_000_000_000;
 pub struct Recorder {
     path: PathBuf,
     writer: Option<mcap::Writer<BufWriter<File>>>,
-    channels: BTreeMap<String, (u16, &'static str)>,
+    channels: BTreeMap<String, (u16, String)>,
     sequence: u32,
     last_flush_ns: u64,
     flush_interval_ns: u64,
@@ -62,12 +63,11 @@ impl Recorder {
         }
     }
 
-    fn channel<M: RosMessage>(&mut self, topic: &str) -> Result<u16> {
+    fn channel(&mut self, topic: &str, type_name: &str, definition: &str) -> Result<u16> {
         if let Some((id, ty)) = self.channels.get(topic) {
-            if *ty != M::TYPE_NAME {
+            if ty != type_name {
                 return Err(self.bag_err(format!(
-                    "topic {topic} already carries {ty}, not {}",
-                    M::TYPE_NAME
+                    "topic {topic} already carries {ty}, not {type_name}"
                 )));
             }
             return Ok(*id);
@@ -78,7 +78,7 @@ impl Recorder {
             reason: "recorder is finished".into(),
         })?;
         let schema = writer
-            .add_schema(M::TYPE_NAME, "ros2msg", M::DEFINITION.as_bytes())
+            .add_schema(type_name, "ros2msg", definition.as_bytes())
             .map_err(|e| BridgeError::Bag {
                 path: path.clone(),
                 reason: e.to_string(),
@@ -89,7 +89,8 @@ impl Recorder {
                 path,
                 reason: e.to_string(),
             })?;
-        self.channels.insert(topic.to_owned(), (id, M::TYPE_NAME));
+        self.channels
+            .insert(topic.to_owned(), (id, type_name.to_owned()));
         Ok(id)
     }
 
@@ -113,7 +114,29 @@ impl Recorder {
         log_time_ns: u64,
         publish_time_ns: u64,
     ) -> Result<()> {
-        let channel_id = self.channel::<M>(topic)?;
+        let channel_id = self.channel(topic, M::TYPE_NAME, M::DEFINITION)?;
+        self.write_to_channel(channel_id, cdr, log_time_ns, publish_time_ns)
+    }
+
+    /// Record a CDR payload received on (or sent to) `topic`.
+    pub fn write_payload(
+        &mut self,
+        topic: &TopicSpec,
+        cdr: &[u8],
+        log_time_ns: u64,
+        publish_time_ns: u64,
+    ) -> Result<()> {
+        let channel_id = self.channel(&topic.name, &topic.type_name, &topic.definition)?;
+        self.write_to_channel(channel_id, cdr, log_time_ns, publish_time_ns)
+    }
+
+    fn write_to_channel(
+        &mut self,
+        channel_id: u16,
+        cdr: &[u8],
+        log_time_ns: u64,
+        publish_time_ns: u64,
+    ) -> Result<()> {
         self.sequence = self.sequence.wrapping_add(1);
         let header = mcap::records::MessageHeader {
             channel_id,
@@ -176,6 +199,8 @@ pub struct RecordedMessage {
     pub topic: String,
     /// ROS 2 type name from the schema.
     pub type_name: String,
+    /// The schema's `ros2msg` definition.
+    pub definition: String,
     /// Log time (ns).
     pub log_time_ns: u64,
     /// Publish time (ns).
@@ -221,6 +246,12 @@ pub fn read_bag_lenient(
                 .schema
                 .as_ref()
                 .map(|s| s.name.clone())
+                .unwrap_or_default(),
+            definition: m
+                .channel
+                .schema
+                .as_ref()
+                .map(|s| String::from_utf8_lossy(&s.data).into_owned())
                 .unwrap_or_default(),
             log_time_ns: m.log_time,
             publish_time_ns: m.publish_time,

@@ -158,3 +158,58 @@ proptest! {
         let _ = decode::<StringMsg>(&framed);
     }
 }
+
+#[test]
+fn compressed_images_decode_png_exactly_and_jpeg_closely() {
+    use ddvla_bridge::msg::sensor::Rgb8;
+    let rgb = Rgb8 {
+        width: 32,
+        height: 16,
+        data: (0..32 * 16)
+            .flat_map(|i| [(i % 32 * 8) as u8, (i / 32 * 16) as u8, 128])
+            .collect(),
+    };
+    let png = CompressedImage::from_rgb8(Header::default(), &rgb, image::ImageFormat::Png).unwrap();
+    assert_eq!(png.format, "png");
+    let wire: CompressedImage = decode(&encode(&png).unwrap()).unwrap();
+    assert_eq!(wire.to_rgb8().unwrap(), rgb);
+    let jpeg =
+        CompressedImage::from_rgb8(Header::default(), &rgb, image::ImageFormat::Jpeg).unwrap();
+    let back = jpeg.to_rgb8().unwrap();
+    assert_eq!((back.width, back.height), (32, 16));
+    let max_err = back
+        .data
+        .iter()
+        .zip(&rgb.data)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(max_err < 40, "jpeg error {max_err}");
+    // image_transport's format string, and sniffing when the format is empty.
+    let named = CompressedImage {
+        format: "rgb8; jpeg compressed bgr8".into(),
+        ..jpeg.clone()
+    };
+    assert!(named.to_rgb8().is_ok());
+    let sniffed = CompressedImage {
+        format: String::new(),
+        ..png.clone()
+    };
+    assert_eq!(sniffed.to_rgb8().unwrap(), rgb);
+    // Unknown formats, corrupt bytes and a format that disagrees with the bytes are errors.
+    let unknown = CompressedImage {
+        format: "tiff".into(),
+        ..png.clone()
+    };
+    assert!(unknown.to_rgb8().unwrap_err().to_string().contains("tiff"));
+    let corrupt = CompressedImage {
+        data: png.data[..png.data.len() / 2].to_vec(),
+        ..png.clone()
+    };
+    assert!(corrupt.to_rgb8().is_err());
+    let mismatched = CompressedImage {
+        format: "jpeg".into(),
+        ..png
+    };
+    assert!(mismatched.to_rgb8().is_err());
+}

@@ -1,6 +1,7 @@
 //! `ddvla bench policy`: decoder latency side by side on one model (random weights), and
-//! `ddvla bench sim` (see [`sim`]).
+//! `ddvla bench sim` (see [`sim`]) and `ddvla bench bridge` (see [`bridge`]).
 
+pub mod bridge;
 pub mod sim;
 
 use std::time::{Duration, Instant};

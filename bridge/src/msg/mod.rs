@@ -93,3 +93,37 @@ pub fn decode_limited<M: RosMessage>(bytes: &[u8], max_len: usize) -> Result<M> 
 pub fn decode<M: RosMessage>(bytes: &[u8]) -> Result<M> {
     decode_limited(bytes, DEFAULT_MAX_PAYLOAD)
 }
+
+/// Every message type this crate knows: `(type name, ros2msg definition)`.
+pub fn known_types() -> [(&'static str, &'static str); 10] {
+    fn entry<M: RosMessage>() -> (&'static str, &'static str) {
+        (M::TYPE_NAME, M::DEFINITION)
+    }
+    [
+        entry::<std::StringMsg>(),
+        entry::<std::Bool>(),
+        entry::<std::Header>(),
+        entry::<std::Float32MultiArray>(),
+        entry::<geometry::PoseStamped>(),
+        entry::<geometry::TwistStamped>(),
+        entry::<sensor::Image>(),
+        entry::<sensor::CompressedImage>(),
+        entry::<sensor::JointState>(),
+        entry::<trajectory::JointTrajectory>(),
+    ]
+}
+
+/// The definition of a known type, by name (`sensor_msgs/msg/Image`).
+pub fn definition_of(type_name: &str) -> Result<&'static str> {
+    known_types()
+        .into_iter()
+        .find(|(name, _)| *name == type_name)
+        .map(|(_, definition)| definition)
+        .ok_or_else(|| BridgeError::Config {
+            what: format!("message type {type_name}"),
+            reason: format!(
+                "unknown; known types: {}",
+                known_types().map(|(n, _)| n).join(", ")
+            ),
+        })
+}

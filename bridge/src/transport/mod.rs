@@ -45,6 +45,22 @@ impl TopicSpec {
             definition: M::DEFINITION.to_owned(),
         })
     }
+
+    /// The spec of topic `name` with a type given by name and definition (from a bag's schema).
+    pub fn from_definition(name: &str, type_name: &str, definition: &str) -> Result<Self> {
+        strip_topic(name)?;
+        Ok(Self {
+            name: format!("/{}", name.trim_matches('/')),
+            type_name: type_name.to_owned(),
+            type_hash: type_hash(type_name, definition)?,
+            definition: definition.to_owned(),
+        })
+    }
+
+    /// The spec of topic `name` carrying one of the [known types](crate::msg::known_types).
+    pub fn known(name: &str, type_name: &str) -> Result<Self> {
+        Self::from_definition(name, type_name, crate::msg::definition_of(type_name)?)
+    }
 }
 
 /// One received sample: the CDR payload and what came with it.
@@ -65,6 +81,10 @@ pub struct Sample {
 pub trait Publisher: Send + Sync {
     /// Send one CDR payload (with encapsulation header).
     fn publish(&self, cdr: &[u8]) -> Result<()>;
+    /// Send an owned payload (transports that can take ownership avoid a copy).
+    fn publish_owned(&self, cdr: Vec<u8>) -> Result<()> {
+        self.publish(&cdr)
+    }
     /// The topic this publisher sends on.
     fn topic(&self) -> &TopicSpec;
 }
@@ -81,7 +101,7 @@ pub trait Transport: Send + Sync {
 
 /// Encode `msg` and publish it.
 pub fn publish_msg<M: RosMessage>(publisher: &dyn Publisher, msg: &M) -> Result<()> {
-    publisher.publish(&encode(msg)?)
+    publisher.publish_owned(encode(msg)?)
 }
 
 /// A live subscription; dropping it undeclares it.

@@ -49,7 +49,7 @@ fn gone(what: &str) -> BridgeError {
 
 /// A ROS 2 node through r2r, spun on a dedicated thread.
 pub struct R2rTransport {
-    commands: Mutex<mpsc::Sender<Command>>,
+    commands: Mutex<mpsc::SyncSender<Command>>,
     stop: Arc<AtomicBool>,
     spinner: Option<thread::JoinHandle<()>>,
 }
@@ -57,7 +57,7 @@ pub struct R2rTransport {
 impl R2rTransport {
     /// Create the node `name` in `namespace` and start spinning it.
     pub fn open(name: &str, namespace: &str) -> Result<Self> {
-        let (commands, inbox) = mpsc::channel::<Command>();
+        let (commands, inbox) = mpsc::sync_channel::<Command>(64);
         let (ready_tx, ready_rx) = mpsc::sync_channel::<r2r::Result<()>>(1);
         let stop = Arc::new(AtomicBool::new(false));
         let (name, namespace, stopping) = (name.to_owned(), namespace.to_owned(), stop.clone());

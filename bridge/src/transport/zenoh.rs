@@ -178,13 +178,17 @@ struct ZenohPublisher {
 
 impl Publisher for ZenohPublisher {
     fn publish(&self, cdr: &[u8]) -> Result<()> {
+        self.publish_owned(cdr.to_vec())
+    }
+
+    fn publish_owned(&self, cdr: Vec<u8>) -> Result<()> {
         let attachment = Attachment {
             sequence: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_time_ns: unix_time_ns(),
             gid: self.gid,
         };
         self.publisher
-            .put(cdr.to_vec())
+            .put(cdr)
             .attachment(attachment.to_bytes().to_vec())
             .wait()
             .map_err(transport_error(format!("put on {}", self.topic.name)))
