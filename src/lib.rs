@@ -8,4 +8,5 @@ pub mod alloc;
 pub mod bench;
 pub mod latency;
 pub mod record_cli;
+pub mod runtime;
 pub mod sim_cli;
