@@ -23,6 +23,7 @@ fetch() { # name==version
 }
 fetch mujoco==3.17.0
 fetch gym-hil==0.1.14
+scripts/fetch_libero_bddl.sh # LIBERO's 130 BDDL task files -> .cache/libero_bddl/
 if [[ ! -f "$lib/libmujoco.so.3.17.0" ]]; then
   unzip -o -q -j "$wheels"/mujoco-3.17.0-*.whl 'mujoco/libmujoco.so.3.17.0' -d "$lib"
 fi

@@ -1,4 +1,17 @@
-//! ddvla-tasks: BDDL parsing, goal predicates, suites, scripted experts and the evaluation protocol.
+//! ddvla-tasks: BDDL parsing, goal predicates, suites, scripted experts and the evaluation
+//! protocol for LIBERO-style manipulation tasks.
 //!
-//! Not written yet: this crate is filled by its own issue (see `issues`). It exists so the
-//! workspace has its final shape.
+//! What exists today:
+//! - [`bddl`]: a port of LIBERO's BDDL reader (`bddl.parsing.scan_tokens` +
+//!   `robosuite_parse_problem`) into typed structs ([`bddl::Problem`]), with line-numbered
+//!   errors and a writer whose output parses back to the same value. It is tested against
+//!   the 130 BDDL files of the four LIBERO suites plus LIBERO-90 (`scripts/setup.sh` fetches
+//!   them into `.cache/libero_bddl/`).
+//!
+//! Not written yet: goal-predicate evaluation, suite tables, scripted experts and the
+//! evaluation protocol (see `../shared/docs/libero-protocol.md` for the reference behaviour).
+//!
+//! Reference: Liu et al., "LIBERO: Benchmarking Knowledge Transfer for Lifelong Robot
+//! Learning" (arXiv 2306.03310), <https://github.com/Lifelong-Robot-Learning/LIBERO> (MIT).
+
+pub mod bddl;
