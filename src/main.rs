@@ -94,6 +94,25 @@ struct RecordArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Control-loop tick jitter at a fixed rate while a random-weight policy runs on the
+    /// inference worker (run with RAYON_NUM_THREADS=1 to leave the other core to the loop).
+    Loop {
+        /// Model preset (`tiny` decodes faster than a chunk lasts on 2 cores).
+        #[arg(long, default_value = "tiny")]
+        preset: String,
+        /// Decoder on the worker.
+        #[arg(long, value_enum, default_value = "diffusion-cached")]
+        decoder: DecoderArg,
+        /// Control rate (Hz).
+        #[arg(long, default_value_t = 50.0)]
+        rate_hz: f64,
+        /// Duration (s).
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Image latency over zenoh on loopback (224x224 and 640x480 RGB) and MCAP write
     /// throughput.
     Bridge {
@@ -279,6 +298,15 @@ fn run_bench_bridge(
     Ok(())
 }
 
+fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, serde_json::to_string_pretty(value)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sim(SimCommand::Render {
@@ -321,14 +349,43 @@ fn run(cli: Cli) -> Result<()> {
                     x.cameras, x.size, x.frames_per_s
                 );
             }
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&r)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                println!("wrote {}", path.display());
-            }
-            Ok(())
+            write_json(json.as_deref(), &r)
         }
         Command::Record(a) => run_record(a),
+        Command::Bench(BenchCommand::Loop {
+            preset,
+            decoder,
+            rate_hz,
+            seconds,
+            json,
+        }) => {
+            let r = ddvla::bench::control_loop::run_loop_bench(
+                &preset,
+                decoder.into(),
+                rate_hz,
+                seconds,
+            )?;
+            println!(
+                "{} ticks at {} Hz ({} build): lateness p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                r.ticks,
+                r.rate_hz,
+                r.build_profile,
+                r.tick_lateness.p50_ms,
+                r.tick_lateness.p99_ms,
+                r.tick_lateness.max_ms
+            );
+            println!(
+                "{} {:?}: inference p95 {:.0} ms; frame to action p50 {:.0} ms, p99 {:.0} ms; {} chunks, {} holds waiting",
+                r.preset,
+                r.decoder,
+                r.inference_p95_ms,
+                r.frame_to_action.p50_ms,
+                r.frame_to_action.p99_ms,
+                r.loop_counts.chunks,
+                r.safety.no_action
+            );
+            write_json(json.as_deref(), &r)
+        }
         Command::Bench(BenchCommand::Bridge {
             frames,
             rate_hz,
@@ -344,13 +401,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let report = run_policy_bench(&args)?;
             print_report(&report);
-            if let Some(path) = a.json {
-                let text = serde_json::to_string_pretty(&report)?;
-                std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                println!("wrote {}", path.display());
-            }
-            Ok(())
+            write_json(a.json.as_deref(), &report)
         }
     }
 }

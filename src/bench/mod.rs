@@ -2,6 +2,7 @@
 //! `ddvla bench sim` (see [`sim`]) and `ddvla bench bridge` (see [`bridge`]).
 
 pub mod bridge;
+pub mod control_loop;
 pub mod sim;
 
 use std::time::{Duration, Instant};

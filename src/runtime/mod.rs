@@ -2,7 +2,9 @@
 //! latency, chunk scheduling and the safety layer. The loop that ties them to the policy and
 //! the transports is built on these.
 
+pub mod control_loop;
 pub mod latency_tracker;
 pub mod safety;
 pub mod schedule;
 pub mod time;
+pub mod worker;

@@ -33,16 +33,27 @@ pub trait Clock: Send + Sync {
     fn sleep_until(&self, t: MonoNs);
 }
 
-/// The OS monotonic clock (`Instant`), origin at construction.
+/// The OS monotonic clock (`Instant`), origin at construction. `sleep_until` sleeps to
+/// `spin` before the target and busy-waits the rest: OS sleeps overshoot by 0.1–2 ms under
+/// load, which is a control period's jitter budget.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
     origin: Instant,
+    spin: Duration,
 }
 
 impl Default for SystemClock {
     fn default() -> Self {
+        Self::with_spin(Duration::from_millis(2))
+    }
+}
+
+impl SystemClock {
+    /// A clock that busy-waits the last `spin` of every sleep (zero: plain sleeps).
+    pub fn with_spin(spin: Duration) -> Self {
         Self {
             origin: Instant::now(),
+            spin,
         }
     }
 }
@@ -54,8 +65,15 @@ impl Clock for SystemClock {
 
     fn sleep_until(&self, t: MonoNs) {
         let now = self.now();
-        if t > now {
-            std::thread::sleep(t.since(now));
+        if t <= now {
+            return;
+        }
+        let left = t.since(now);
+        if left > self.spin {
+            std::thread::sleep(left - self.spin);
+        }
+        while self.now() < t {
+            std::hint::spin_loop();
         }
     }
 }
