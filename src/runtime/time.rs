@@ -68,9 +68,8 @@ impl Clock for SystemClock {
         if t <= now {
             return;
         }
-        let left = t.since(now);
-        if left > self.spin {
-            std::thread::sleep(left - self.spin);
+        if let Some(rest) = t.since(now).checked_sub(self.spin) {
+            std::thread::sleep(rest);
         }
         while self.now() < t {
             std::hint::spin_loop();
