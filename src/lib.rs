@@ -9,4 +9,5 @@ pub mod bench;
 pub mod latency;
 pub mod record_cli;
 pub mod runtime;
+pub mod serve;
 pub mod sim_cli;

@@ -20,6 +20,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the ROS 2 node over zenoh (rmw_zenoh wire format): cameras, instruction, joint
+    /// states and e-stop in; commands, chunks and status out.
+    Serve {
+        /// Launch config (see launch/robot.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Stop after this many control ticks (default: until Ctrl-C).
+        #[arg(long)]
+        max_ticks: Option<u64>,
+    },
     /// Record ROS 2 topics (over zenoh, rmw_zenoh wire format) to a rosbag2 MCAP file.
     Record(RecordArgs),
     /// Benchmarks.
@@ -298,6 +308,36 @@ fn run_bench_bridge(
     Ok(())
 }
 
+fn run_bench_loop(
+    preset: &str,
+    decoder: DecoderArg,
+    rate_hz: f64,
+    seconds: f64,
+    json: Option<&std::path::Path>,
+) -> Result<()> {
+    let r = ddvla::bench::control_loop::run_loop_bench(preset, decoder.into(), rate_hz, seconds)?;
+    println!(
+        "{} ticks at {} Hz ({} build): lateness p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        r.ticks,
+        r.rate_hz,
+        r.build_profile,
+        r.tick_lateness.p50_ms,
+        r.tick_lateness.p99_ms,
+        r.tick_lateness.max_ms
+    );
+    println!(
+        "{} {:?}: inference p95 {:.0} ms; frame to action p50 {:.0} ms, p99 {:.0} ms; {} chunks, {} holds waiting",
+        r.preset,
+        r.decoder,
+        r.inference_p95_ms,
+        r.frame_to_action.p50_ms,
+        r.frame_to_action.p99_ms,
+        r.loop_counts.chunks,
+        r.safety.no_action
+    );
+    write_json(json, &r)
+}
+
 fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> Result<()> {
     if let Some(path) = path {
         std::fs::write(path, serde_json::to_string_pretty(value)?)
@@ -352,40 +392,21 @@ fn run(cli: Cli) -> Result<()> {
             write_json(json.as_deref(), &r)
         }
         Command::Record(a) => run_record(a),
+        Command::Serve { config, max_ticks } => {
+            let config = ddvla::serve::config::ServeConfig::load(&config)?;
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let on_signal = std::sync::Arc::clone(&stop);
+            ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
+                .context("installing the Ctrl-C handler")?;
+            ddvla::serve::serve(&config, &stop, max_ticks)
+        }
         Command::Bench(BenchCommand::Loop {
             preset,
             decoder,
             rate_hz,
             seconds,
             json,
-        }) => {
-            let r = ddvla::bench::control_loop::run_loop_bench(
-                &preset,
-                decoder.into(),
-                rate_hz,
-                seconds,
-            )?;
-            println!(
-                "{} ticks at {} Hz ({} build): lateness p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-                r.ticks,
-                r.rate_hz,
-                r.build_profile,
-                r.tick_lateness.p50_ms,
-                r.tick_lateness.p99_ms,
-                r.tick_lateness.max_ms
-            );
-            println!(
-                "{} {:?}: inference p95 {:.0} ms; frame to action p50 {:.0} ms, p99 {:.0} ms; {} chunks, {} holds waiting",
-                r.preset,
-                r.decoder,
-                r.inference_p95_ms,
-                r.frame_to_action.p50_ms,
-                r.frame_to_action.p99_ms,
-                r.loop_counts.chunks,
-                r.safety.no_action
-            );
-            write_json(json.as_deref(), &r)
-        }
+        }) => run_bench_loop(&preset, decoder, rate_hz, seconds, json.as_deref()),
         Command::Bench(BenchCommand::Bridge {
             frames,
             rate_hz,

@@ -173,6 +173,16 @@ impl<O> ControlLoop<O> {
         tracing::info!(why, "flushed queued actions");
     }
 
+    /// The instruction in force.
+    pub fn instruction(&self) -> &str {
+        &self.instruction
+    }
+
+    /// The newest accepted chunk (after RTC blending: what will execute).
+    pub fn newest_chunk(&self) -> Option<&Chunk> {
+        self.scheduler.newest()
+    }
+
     /// Loop counters.
     pub fn counts(&self) -> LoopCounts {
         self.counts

@@ -171,6 +171,11 @@ impl ChunkScheduler {
         self.strategy
     }
 
+    /// The newest chunk held.
+    pub fn newest(&self) -> Option<&Chunk> {
+        self.chunks.back()
+    }
+
     /// Forget every queued action (a new instruction, an e-stop).
     pub fn flush(&mut self) {
         self.chunks.clear();

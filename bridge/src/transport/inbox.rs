@@ -43,9 +43,9 @@ impl SubscriptionStats {
         self.rejected_attachment.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Count one payload that did not decode.
-    pub fn count_decode_failure(&self) {
-        self.rejected_decode.fetch_add(1, Ordering::Relaxed);
+    /// Count one payload that did not decode; returns the count so far.
+    pub fn count_decode_failure(&self) -> u64 {
+        self.rejected_decode.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Read every counter.

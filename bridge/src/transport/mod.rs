@@ -168,8 +168,11 @@ impl Subscription {
         match decode::<M>(&sample.payload) {
             Ok(msg) => Some(msg),
             Err(e) => {
-                self.inbox.stats.count_decode_failure();
-                tracing::warn!(topic = %self.topic.name, error = %e, "rejected a payload");
+                let n = self.inbox.stats.count_decode_failure();
+                // Log the 1st, 2nd, 4th, 8th… so a bad publisher cannot flood the log.
+                if n.is_power_of_two() {
+                    tracing::warn!(topic = %self.topic.name, error = %e, rejected = n, "rejected a payload");
+                }
                 None
             }
         }

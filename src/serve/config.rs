@@ -1,0 +1,206 @@
+//! `ddvla serve` configuration (launch/robot.toml): typed, every field defaulted and
+//! documented, unknown fields rejected.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use ddvla_bridge::transport::zenoh::ZenohConfig;
+use ddvla_policy::decode::DecoderKind;
+use serde::Deserialize;
+
+use crate::runtime::safety::SafetyConfig;
+use crate::runtime::schedule::Strategy;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Control loop timing.
+    #[serde(default)]
+    pub control: ControlConfig,
+    /// The policy.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Chunk scheduling strategy.
+    #[serde(default = "default_strategy")]
+    pub schedule: Strategy,
+    /// Safety limits (required: they depend on the robot).
+    pub safety: SafetyConfig,
+    /// Topic names.
+    #[serde(default)]
+    pub topics: Topics,
+    /// Per-step command output.
+    #[serde(default)]
+    pub output: OutputConfig,
+    /// zenoh session (rmw_zenoh defaults).
+    #[serde(default)]
+    pub zenoh: ZenohConfig,
+    /// Record every message in and out to this MCAP file.
+    #[serde(default)]
+    pub record: Option<PathBuf>,
+}
+
+fn default_strategy() -> Strategy {
+    Strategy::RecedingHorizon { replan_every: 4 }
+}
+
+/// Control loop timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// Output rate (Hz).
+    pub rate_hz: f64,
+    /// An inference longer than this is a stall (ms).
+    pub max_inference_ms: f64,
+    /// Back-off after a policy error (ms).
+    pub retry_after_error_ms: f64,
+    /// Latency assumed before the first measurement (ms); pessimistic on purpose.
+    pub initial_latency_ms: f64,
+    /// Status publication period (ms).
+    pub status_period_ms: f64,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            rate_hz: 20.0,
+            max_inference_ms: 2000.0,
+            retry_after_error_ms: 1000.0,
+            initial_latency_ms: 500.0,
+            status_period_ms: 1000.0,
+        }
+    }
+}
+
+/// Which policy to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// A checkpoint directory; when absent, a random-weight `preset` (says so in the log).
+    pub checkpoint: Option<PathBuf>,
+    /// Dataset key for un-normalisation in a multi-dataset checkpoint.
+    pub unnorm_key: Option<String>,
+    /// Preset for a random-weight policy.
+    pub preset: String,
+    /// Decoder.
+    pub decoder: DecoderKind,
+    /// Decoder seed.
+    pub seed: u64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint: None,
+            unnorm_key: None,
+            preset: "tiny".into(),
+            decoder: DecoderKind::DiffusionCached,
+            seed: 0,
+        }
+    }
+}
+
+/// Topic names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topics {
+    /// Camera image topics (`sensor_msgs/Image`), in the model's camera order.
+    pub cameras: Vec<String>,
+    /// Instruction (`std_msgs/String`).
+    pub instruction: String,
+    /// Proprioception (`sensor_msgs/JointState`; positions, in order, are the proprio vector).
+    pub joint_states: String,
+    /// E-stop (`std_msgs/Bool`: true latches, false clears).
+    pub estop: String,
+    /// Action chunks out (`std_msgs/Float32MultiArray`, dims [horizon, action_dim]).
+    pub action_chunk: String,
+    /// Per-step end-effector delta out (`geometry_msgs/TwistStamped`).
+    pub cmd_ee_delta: String,
+    /// Per-step joint command out (`trajectory_msgs/JointTrajectory`).
+    pub cmd_joint: String,
+    /// Status JSON out (`std_msgs/String`).
+    pub status: String,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Self {
+            cameras: vec![
+                "/camera/agentview/image_raw".into(),
+                "/camera/wrist/image_raw".into(),
+            ],
+            instruction: "/instruction".into(),
+            joint_states: "/joint_states".into(),
+            estop: "/ddvla/estop".into(),
+            action_chunk: "/ddvla/action_chunk".into(),
+            cmd_ee_delta: "/ddvla/cmd_ee_delta".into(),
+            cmd_joint: "/ddvla/cmd_joint".into(),
+            status: "/ddvla/status".into(),
+        }
+    }
+}
+
+/// The per-step command message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    /// `TwistStamped`: action dims 0–2 linear, 3–5 angular (the gripper goes in the chunk).
+    #[default]
+    EeDelta,
+    /// `JointTrajectory` with one point: every action dim is a joint position.
+    JointPosition,
+}
+
+/// Per-step command output.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Which message carries each step's command.
+    pub command: CommandKind,
+    /// Joint names for `joint_position`.
+    pub joint_names: Vec<String>,
+    /// `header.frame_id` of stamped outputs.
+    pub frame_id: String,
+}
+
+impl ServeConfig {
+    /// Read and check a TOML file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        config
+            .check()
+            .with_context(|| format!("checking {}", path.display()))?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<()> {
+        let c = &self.control;
+        for (name, v) in [
+            ("control.rate_hz", c.rate_hz),
+            ("control.max_inference_ms", c.max_inference_ms),
+            ("control.retry_after_error_ms", c.retry_after_error_ms),
+            ("control.initial_latency_ms", c.initial_latency_ms),
+            ("control.status_period_ms", c.status_period_ms),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("{name} = {v}: must be a positive number");
+            }
+        }
+        if self.topics.cameras.is_empty() {
+            bail!("topics.cameras: at least one camera topic");
+        }
+        if self.output.command == CommandKind::JointPosition
+            && self.output.joint_names.len() != self.safety.lower.len()
+        {
+            bail!(
+                "output.joint_names has {} names, the action has {} dims",
+                self.output.joint_names.len(),
+                self.safety.lower.len()
+            );
+        }
+        Ok(())
+    }
+}

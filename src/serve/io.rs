@@ -1,0 +1,130 @@
+//! `ddvla serve`'s edges: turning received messages into the policy's observation, and
+//! publishing commands, chunks and status (recording both directions when asked).
+
+use anyhow::Result;
+use ddvla_bridge::msg::geometry::{Twist, TwistStamped, Vector3};
+use ddvla_bridge::msg::std::{Duration as RosDuration, Float32MultiArray, Header, Time};
+use ddvla_bridge::msg::trajectory::{JointTrajectory, JointTrajectoryPoint};
+use ddvla_bridge::record::Recorder;
+use ddvla_bridge::transport::unix_time_ns;
+use ddvla_bridge::{Publisher, RosMessage, encode};
+use ddvla_policy::observation::CameraImage;
+
+use super::config::CommandKind;
+use crate::runtime::control_loop::ActuatorSink;
+use crate::runtime::safety::HoldReason;
+use crate::runtime::schedule::Chunk;
+
+/// Convert a ROS image to the policy's RGB frame (any supported encoding, padded rows).
+pub fn camera_image(image: &ddvla_bridge::msg::sensor::Image) -> Result<CameraImage> {
+    Ok(CameraImage {
+        width: image.width as usize,
+        height: image.height as usize,
+        rgb: image.to_rgb8()?,
+    })
+}
+
+/// Publishes and optionally records.
+pub struct Outputs {
+    /// Per-step command publisher.
+    pub command: Box<dyn Publisher>,
+    /// Which message the command is.
+    pub command_kind: CommandKind,
+    /// Joint names for joint commands.
+    pub joint_names: Vec<String>,
+    /// Frame id of stamped messages.
+    pub frame_id: String,
+    /// Action chunk publisher.
+    pub chunk: Box<dyn Publisher>,
+    /// Status publisher.
+    pub status: Box<dyn Publisher>,
+    /// The recording, if any.
+    pub recorder: Option<Recorder>,
+    /// Publish or record failures (logged, never fatal).
+    pub errors: u64,
+}
+
+impl Outputs {
+    /// Encode, publish and record `msg` on the `which` output.
+    pub fn publish<M: RosMessage>(&mut self, which: Which, msg: &M) {
+        let result = encode(msg).and_then(|cdr| {
+            let publisher = match which {
+                Which::Command => &self.command,
+                Which::Chunk => &self.chunk,
+                Which::Status => &self.status,
+            };
+            if let Some(recorder) = &mut self.recorder {
+                let now = u64::try_from(unix_time_ns()).unwrap_or(0);
+                recorder.write_payload(publisher.topic(), &cdr, now, now)?;
+            }
+            publisher.publish_owned(cdr)
+        });
+        if let Err(e) = result {
+            self.errors += 1;
+            tracing::warn!(error = %e, "output failed");
+        }
+    }
+
+    fn header(&self) -> Header {
+        Header {
+            stamp: Time::from_ns(u64::try_from(unix_time_ns()).unwrap_or(0)),
+            frame_id: self.frame_id.clone(),
+        }
+    }
+
+    /// Publish a chunk as `Float32MultiArray` with dims `[horizon, action_dim]`.
+    pub fn send_chunk(&mut self, chunk: &Chunk) {
+        let msg = Float32MultiArray::action_chunk(chunk.horizon, chunk.dim, chunk.actions.clone());
+        self.publish(Which::Chunk, &msg);
+    }
+}
+
+/// Which output.
+#[derive(Debug, Clone, Copy)]
+pub enum Which {
+    /// Per-step command.
+    Command,
+    /// Action chunk.
+    Chunk,
+    /// Status.
+    Status,
+}
+
+impl ActuatorSink for Outputs {
+    fn send(&mut self, _tick: u64, command: &[f32], _held: Option<HoldReason>) {
+        let header = self.header();
+        match self.command_kind {
+            CommandKind::EeDelta => {
+                let v = |i: usize| f64::from(command.get(i).copied().unwrap_or(0.0));
+                let msg = TwistStamped {
+                    header,
+                    twist: Twist {
+                        linear: Vector3 {
+                            x: v(0),
+                            y: v(1),
+                            z: v(2),
+                        },
+                        angular: Vector3 {
+                            x: v(3),
+                            y: v(4),
+                            z: v(5),
+                        },
+                    },
+                };
+                self.publish(Which::Command, &msg);
+            }
+            CommandKind::JointPosition => {
+                let msg = JointTrajectory {
+                    header,
+                    joint_names: self.joint_names.clone(),
+                    points: vec![JointTrajectoryPoint {
+                        positions: command.iter().map(|v| f64::from(*v)).collect(),
+                        time_from_start: RosDuration::default(),
+                        ..JointTrajectoryPoint::default()
+                    }],
+                };
+                self.publish(Which::Command, &msg);
+            }
+        }
+    }
+}
