@@ -1,8 +1,8 @@
 //! ddvla: the realtime runtime for Discrete Diffusion VLA policies.
 //!
-//! This crate will hold the realtime control loop, chunk scheduling and the safety layer
-//! (tracked by the runtime issue). Today it provides the benchmark harness behind
-//! `ddvla bench policy` and the latency statistics it reports.
+//! The control loop, chunk scheduling and safety layer ([`runtime`]), the ROS 2 node over
+//! zenoh ([`serve`]), recording ([`record_cli`]) and the benchmark harnesses behind
+//! `ddvla bench policy|sim|bridge|loop`.
 
 pub mod alloc;
 pub mod bench;
