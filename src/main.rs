@@ -30,6 +30,17 @@ enum Command {
         #[arg(long)]
         max_ticks: Option<u64>,
     },
+    /// Replay a `ddvla serve` recording through the policy and compare the chunks.
+    Replay {
+        /// The MCAP recording.
+        recording: PathBuf,
+        /// The launch config the run used (policy, topics).
+        #[arg(long)]
+        config: PathBuf,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Record ROS 2 topics (over zenoh, rmw_zenoh wire format) to a rosbag2 MCAP file.
     Record(RecordArgs),
     /// Benchmarks.
@@ -392,6 +403,28 @@ fn run(cli: Cli) -> Result<()> {
             write_json(json.as_deref(), &r)
         }
         Command::Record(a) => run_record(a),
+        Command::Replay {
+            recording,
+            config,
+            json,
+        } => {
+            let config = ddvla::serve::config::ServeConfig::load(&config)?;
+            let r = ddvla::replay_cli::replay(&recording, &config)?;
+            println!(
+                "{} requests replayed, {} chunks compared: {}; max |diff| per dim {:?}",
+                r.requests,
+                r.chunks_compared,
+                if r.exact { "identical" } else { "DIFFERENT" },
+                r.max_abs_diff
+            );
+            if let Some(d) = &r.first_divergence {
+                println!(
+                    "first divergence: chunk {} (tick {}), step {}, dim {}: recorded {} replayed {}",
+                    d.chunk, d.start_tick, d.step, d.dim, d.recorded, d.replayed
+                );
+            }
+            write_json(json.as_deref(), &r)
+        }
         Command::Serve { config, max_ticks } => {
             let config = ddvla::serve::config::ServeConfig::load(&config)?;
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

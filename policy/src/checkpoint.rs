@@ -135,11 +135,15 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<VlaModel> {
     })
 }
 
+/// Seed of [`random_model`]'s weights.
+pub const RANDOM_WEIGHTS_SEED: u64 = 0;
+
 /// A model with freshly initialised (random) weights held in a [`VarMap`] (for training and
-/// for benchmarks; such a model is untrained and its actions mean nothing).
+/// for benchmarks; such a model is untrained and its actions mean nothing). The weights are
+/// the same in every process ([`crate::seeded_init`] with [`RANDOM_WEIGHTS_SEED`]).
 pub fn random_model(cfg: Config, device: &Device) -> Result<(VlaModel, VarMap)> {
     let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let vb = crate::seeded_init::var_builder(&varmap, RANDOM_WEIGHTS_SEED, DType::F32, device);
     let model = VlaModel::load(&vb, cfg)?;
     Ok((model, varmap))
 }

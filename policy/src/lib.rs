@@ -18,6 +18,7 @@ pub mod kv_cache;
 pub mod model;
 pub mod observation;
 pub mod policy;
+pub mod seeded_init;
 pub mod stats;
 pub mod text;
 

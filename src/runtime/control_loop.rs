@@ -105,6 +105,7 @@ pub struct ControlLoop<O> {
     last_error: bool,
     action: Vec<f32>,
     command: Vec<f32>,
+    raw_chunk: Option<Chunk>,
     tick: u64,
     counts: LoopCounts,
 }
@@ -136,6 +137,7 @@ impl<O> ControlLoop<O> {
             last_error: false,
             action: vec![0.0; dim],
             command: vec![0.0; dim],
+            raw_chunk: None,
             tick: 0,
             counts: LoopCounts::default(),
         }
@@ -178,6 +180,11 @@ impl<O> ControlLoop<O> {
         &self.instruction
     }
 
+    /// The policy's output for the newest accepted chunk, before any blending.
+    pub fn last_raw_chunk(&self) -> Option<&Chunk> {
+        self.raw_chunk.as_ref()
+    }
+
     /// The newest accepted chunk (after RTC blending: what will execute).
     pub fn newest_chunk(&self) -> Option<&Chunk> {
         self.scheduler.newest()
@@ -217,11 +224,12 @@ impl<O> ControlLoop<O> {
                 self.latency.record(now.since(sent));
             }
             match result.chunk {
-                Ok(chunk) => match self.scheduler.accept(chunk, self.tick) {
+                Ok(chunk) => match self.scheduler.accept(chunk.clone(), self.tick) {
                     Ok(_) => {
                         self.counts.chunks += 1;
                         self.last_error = false;
                         accepted = Some(result.start_tick);
+                        self.raw_chunk = Some(chunk);
                     }
                     Err(e) => {
                         self.counts.rejected_chunks += 1;

@@ -120,6 +120,9 @@ pub struct Topics {
     pub cmd_joint: String,
     /// Status JSON out (`std_msgs/String`).
     pub status: String,
+    /// Runtime events out (`std_msgs/String`, JSON): inference requests with the inputs they
+    /// used, chunk arrivals. `ddvla replay` reads them back.
+    pub events: String,
 }
 
 impl Default for Topics {
@@ -136,6 +139,7 @@ impl Default for Topics {
             cmd_ee_delta: "/ddvla/cmd_ee_delta".into(),
             cmd_joint: "/ddvla/cmd_joint".into(),
             status: "/ddvla/status".into(),
+            events: "/ddvla/events".into(),
         }
     }
 }

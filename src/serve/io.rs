@@ -38,6 +38,8 @@ pub struct Outputs {
     pub chunk: Box<dyn Publisher>,
     /// Status publisher.
     pub status: Box<dyn Publisher>,
+    /// Runtime events publisher (JSON: inference requests and chunk arrivals).
+    pub events: Box<dyn Publisher>,
     /// The recording, if any.
     pub recorder: Option<Recorder>,
     /// Publish or record failures (logged, never fatal).
@@ -52,6 +54,7 @@ impl Outputs {
                 Which::Command => &self.command,
                 Which::Chunk => &self.chunk,
                 Which::Status => &self.status,
+                Which::Events => &self.events,
             };
             if let Some(recorder) = &mut self.recorder {
                 let now = u64::try_from(unix_time_ns()).unwrap_or(0);
@@ -88,6 +91,8 @@ pub enum Which {
     Chunk,
     /// Status.
     Status,
+    /// Runtime events.
+    Events,
 }
 
 impl ActuatorSink for Outputs {

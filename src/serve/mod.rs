@@ -26,7 +26,7 @@ use ddvla_policy::model::presets;
 use ddvla_policy::observation::{CameraImage, Observation};
 use zenoh::Wait;
 
-use crate::runtime::control_loop::{ControlLoop, LoopConfig};
+use crate::runtime::control_loop::{ControlLoop, LoopConfig, TickReport};
 use crate::runtime::latency_tracker::LatencyTracker;
 use crate::runtime::safety::SafetyLayer;
 use crate::runtime::schedule::ChunkScheduler;
@@ -39,7 +39,8 @@ fn ms(v: f64) -> Result<Duration> {
     Ok(Duration::try_from_secs_f64(v / 1e3)?)
 }
 
-fn load_policy(config: &ServeConfig) -> Result<Policy> {
+/// The configured policy: a checkpoint, or a random-weight preset (with a warning).
+pub fn load_policy(config: &ServeConfig) -> Result<Policy> {
     let p = &config.policy;
     if let Some(dir) = &p.checkpoint {
         return Policy::from_checkpoint(dir, p.unnorm_key.as_deref(), &Device::Cpu)
@@ -56,7 +57,11 @@ struct Inputs {
     joints: Subscription,
     estop: Subscription,
     frames: Vec<Option<(CameraImage, MonoNs)>>,
+    /// Receive time (ns since the epoch; the recording's log time) of each camera's frame.
+    frame_receive_ns: Vec<u64>,
     proprio: Vec<f32>,
+    /// Receive time of the joint state behind `proprio`.
+    joints_receive_ns: Option<u64>,
     rejected: u64,
 }
 
@@ -78,6 +83,7 @@ impl Inputs {
             {
                 Some(Ok(frame)) => {
                     self.frames[i] = Some((frame, now));
+                    self.frame_receive_ns[i] = u64::try_from(sample.receive_time_ns).unwrap_or(0);
                     fresh = true;
                 }
                 Some(Err(e)) => {
@@ -91,6 +97,7 @@ impl Inputs {
         if let Some(sample) = self.joints.latest() {
             if let Some(js) = self.joints.decode_counted::<JointState>(&sample) {
                 self.proprio = js.position.iter().map(|v| *v as f32).collect();
+                self.joints_receive_ns = u64::try_from(sample.receive_time_ns).ok();
             }
             log.push((self.joints.topic().clone(), sample));
         }
@@ -168,7 +175,9 @@ fn open_inputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Input
         )?,
         estop: sub(&t.estop, TopicSpec::of::<Bool>(&t.estop), 16)?,
         frames: vec![None; t.cameras.len()],
+        frame_receive_ns: vec![0; t.cameras.len()],
         proprio: Vec::new(),
+        joints_receive_ns: None,
         rejected: 0,
     })
 }
@@ -192,6 +201,7 @@ fn open_outputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Outp
             &t.action_chunk,
         )?)?,
         status: transport.publisher(&TopicSpec::of::<StringMsg>(&t.status)?)?,
+        events: transport.publisher(&TopicSpec::of::<StringMsg>(&t.events)?)?,
         recorder: match &config.record {
             Some(path) => Some(Recorder::create(path)?),
             None => None,
@@ -220,6 +230,45 @@ fn declare_status(
         })
         .wait()
         .map_err(|e| anyhow::anyhow!("declaring the status queryable {status_key}: {e}"))
+}
+
+/// Runtime events, for `ddvla replay`: which observation each inference used, and the
+/// policy's raw chunk when it arrived.
+fn publish_events(
+    control: &ControlLoop<Observation>,
+    report: &TickReport,
+    provenance: &serde_json::Value,
+    requests: &mut u64,
+    outputs: &mut Outputs,
+) {
+    if control.counts().requests > *requests {
+        *requests = control.counts().requests;
+        let event = serde_json::json!({
+            "kind": "request",
+            "tick": report.tick,
+            "instruction": control.instruction(),
+            "observation": provenance,
+        });
+        outputs.publish(
+            Which::Events,
+            &StringMsg {
+                data: event.to_string(),
+            },
+        );
+    }
+    if let Some(start_tick) = report.accepted
+        && let Some(chunk) = control.last_raw_chunk().cloned()
+    {
+        let event =
+            serde_json::json!({"kind": "chunk", "start_tick": start_tick, "tick": report.tick});
+        outputs.publish(
+            Which::Events,
+            &StringMsg {
+                data: event.to_string(),
+            },
+        );
+        outputs.send_chunk(&chunk);
+    }
 }
 
 /// Run until `stop` is set (Ctrl-C) or `max_ticks` ticks ran.
@@ -268,6 +317,8 @@ pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) ->
     let start = clock.now();
     let status_every = (c.status_period_ms / 1e3 * c.rate_hz).ceil().max(1.0) as u64;
     let mut instruction = String::new();
+    let mut provenance = serde_json::Value::Null;
+    let mut requests = 0;
     tracing::info!(rate_hz = c.rate_hz, node = %config.zenoh.node_name, "serving");
     for i in 0.. {
         if stop.load(Ordering::Relaxed) || max_ticks.is_some_and(|m| i >= m) {
@@ -283,14 +334,15 @@ pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) ->
                 && let Some((obs, at)) = inputs.observation(&instruction, model.proprio_dim)
             {
                 control.observe(Arc::new(obs), at, None);
+                provenance = serde_json::json!({
+                    "frames_ns": inputs.frame_receive_ns,
+                    "joints_ns": inputs.joints_receive_ns,
+                    "instruction": instruction,
+                });
             }
         }
         let report = control.tick(now, &mut outputs);
-        if report.accepted.is_some()
-            && let Some(chunk) = control.newest_chunk().cloned()
-        {
-            outputs.send_chunk(&chunk);
-        }
+        publish_events(&control, &report, &provenance, &mut requests, &mut outputs);
         if i % status_every == 0 {
             let status = serde_json::json!({
                 "tick": report.tick,

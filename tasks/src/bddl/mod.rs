@@ -20,7 +20,9 @@
 //!
 //! As in LIBERO, `;` starts a comment to the end of the line, everything is lowercased, and the
 //! sections may come in any order. [`parse_str`] returns a [`Problem`];
-//! [`Problem::to_bddl_string`] writes one back, and `parse_str(&p.to_bddl_string(), _) == Ok(p)`.
+//! [`Problem::to_bddl_string`] writes one back, and
+//! `parse_str(&p.to_bddl_string(), &p.file) == Ok(p)` (a [`Problem`] keeps the file name it
+//! was parsed under, [`Problem::file`], for error messages).
 //!
 //! **Accepted:** exactly one `(define …)` holding `(problem NAME)`, `(:domain NAME)`,
 //! `(:language word …)`, `(:objects …)`, `(:init atom …)` and `(:goal …)`, plus the optional

@@ -261,6 +261,7 @@ pub(crate) fn problem(root: &Sexp, file: &Path) -> Result<Problem, BddlError> {
         goal,
     ] = found.map(|f| f.unwrap_or(empty));
     Ok(Problem {
+        file: file.to_path_buf(),
         name: cx.single_word(problem.body, problem.close_line, "a problem name")?,
         domain: cx.single_word(domain.body, domain.close_line, "a domain name")?,
         language: cx

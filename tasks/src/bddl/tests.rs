@@ -77,7 +77,8 @@ fn parses_every_section() {
     );
     assert_eq!(p.goal.len(), 2);
     assert_eq!(p.goal[1].predicate, Predicate::Close);
-    assert_eq!(parse_str(&p.to_bddl_string(), "w.bddl").unwrap(), p);
+    assert_eq!(p.file, std::path::Path::new("good.bddl"));
+    assert_eq!(parse_str(&p.to_bddl_string(), "good.bddl").unwrap(), p);
 }
 
 #[test]

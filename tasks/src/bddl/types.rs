@@ -5,10 +5,14 @@
 //! the order of MuJoCo free joints in LIBERO scenes.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// A parsed BDDL problem file (`(define (problem …) …)`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
+    /// The file it was parsed from (the name given to [`parse_str`](super::parse_str)); errors
+    /// about the problem, such as a goal naming an object the scene lacks, name it.
+    pub file: PathBuf,
     /// `(problem NAME)`: LIBERO's scene/problem class, e.g. `libero_tabletop_manipulation`.
     pub name: String,
     /// `(:domain NAME)`; `robosuite` in every LIBERO file.
@@ -195,6 +199,7 @@ mod tests {
     #[test]
     fn lookups() {
         let p = Problem {
+            file: "lookups.bddl".into(),
             name: "libero_tabletop_manipulation".into(),
             domain: "robosuite".into(),
             language: "put it there".into(),

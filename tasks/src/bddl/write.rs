@@ -1,6 +1,6 @@
 //! The BDDL writer: [`Problem::to_bddl_string`], laid out like LIBERO's generated files.
 //!
-//! For every `p` the parser returns, `parse_str(&p.to_bddl_string(), _) == Ok(p)`. The
+//! For every `p` the parser returns, `parse_str(&p.to_bddl_string(), &p.file) == Ok(p)`. The
 //! output of a real LIBERO file differs from the file only in letter case (the parser
 //! lowercases) and in numbers written as integers there (`0` comes back as `0.0`).
 
@@ -189,7 +189,7 @@ mod tests {
             goal in prop::collection::vec(atom(), 1..4),
         ) -> Problem {
             Problem {
-                name, domain, language: language.join(" "), regions, fixtures, objects,
+                file: "gen.bddl".into(), name, domain, language: language.join(" "), regions, fixtures, objects,
                 obj_of_interest, init, goal,
             }
         }
@@ -271,6 +271,7 @@ mod tests {
     #[test]
     fn empty_sections_round_trip() {
         let p = Problem {
+            file: "e.bddl".into(),
             name: "p".into(),
             domain: "robosuite".into(),
             language: String::new(),

@@ -1,0 +1,210 @@
+//! `ddvla replay RUN.mcap --config launch/robot.toml`: feed the observations each recorded
+//! inference used back through the policy (same checkpoint, decoder and seed, in the same
+//! order) and compare the new chunks with the recorded ones: max and mean absolute
+//! difference per action dimension and the first divergence. A run replayed with the same
+//! checkpoint and seed reproduces its chunks exactly.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use ddvla_bridge::decode;
+use ddvla_bridge::msg::sensor::{Image, JointState};
+use ddvla_bridge::msg::std::{Float32MultiArray, StringMsg};
+use ddvla_bridge::record::{RecordedMessage, read_bag};
+use ddvla_policy::decode as decoders;
+use ddvla_policy::observation::Observation;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::serve::config::ServeConfig;
+use crate::serve::io::camera_image;
+use crate::serve::load_policy;
+
+/// Where replayed and recorded chunks first differ.
+#[derive(Debug, Clone, Serialize)]
+pub struct Divergence {
+    /// Index among compared chunks.
+    pub chunk: usize,
+    /// Observation tick of that chunk.
+    pub start_tick: u64,
+    /// Action index in the chunk.
+    pub step: usize,
+    /// Action dimension.
+    pub dim: usize,
+    /// Recorded value.
+    pub recorded: f32,
+    /// Replayed value.
+    pub replayed: f32,
+}
+
+/// The comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// Inference requests replayed.
+    pub requests: usize,
+    /// Chunks compared (requests whose chunk was accepted in the run).
+    pub chunks_compared: usize,
+    /// Max |replayed − recorded| per action dimension.
+    pub max_abs_diff: Vec<f32>,
+    /// Mean |replayed − recorded| per action dimension.
+    pub mean_abs_diff: Vec<f32>,
+    /// The first differing value, if any.
+    pub first_divergence: Option<Divergence>,
+    /// Every compared value identical.
+    pub exact: bool,
+}
+
+fn by_log_time<'a>(bag: &'a [RecordedMessage], topic: &str) -> HashMap<u64, &'a [u8]> {
+    bag.iter()
+        .filter(|m| m.topic == topic)
+        .map(|m| (m.log_time_ns, m.data.as_slice()))
+        .collect()
+}
+
+fn observation(
+    event: &Value,
+    config: &ServeConfig,
+    frames: &[HashMap<u64, &[u8]>],
+    joints: &HashMap<u64, &[u8]>,
+    proprio_dim: usize,
+) -> Result<Observation> {
+    let provenance = &event["observation"];
+    let stamps = provenance["frames_ns"]
+        .as_array()
+        .context("request event without frames_ns")?;
+    let mut images = Vec::with_capacity(stamps.len());
+    for (i, (stamp, topic)) in stamps.iter().zip(&config.topics.cameras).enumerate() {
+        let t = stamp.as_u64().context("frames_ns entry is not a number")?;
+        let bytes = frames[i]
+            .get(&t)
+            .with_context(|| format!("{topic}: no recorded frame at log time {t}"))?;
+        images.push(camera_image(&decode::<Image>(bytes)?)?);
+    }
+    let mut proprio = match provenance["joints_ns"].as_u64() {
+        Some(t) => {
+            let bytes = joints
+                .get(&t)
+                .with_context(|| format!("no recorded joint state at log time {t}"))?;
+            let js: JointState = decode(bytes)?;
+            js.position.iter().map(|v| *v as f32).collect()
+        }
+        None => Vec::new(),
+    };
+    proprio.resize(proprio_dim, 0.0);
+    Ok(Observation {
+        images,
+        instruction: event["instruction"].as_str().unwrap_or_default().to_owned(),
+        proprio,
+    })
+}
+
+/// Replay `bag` with `config`'s policy.
+pub fn replay(bag_path: &Path, config: &ServeConfig) -> Result<ReplayReport> {
+    let bag =
+        read_bag(bag_path, None).with_context(|| format!("reading {}", bag_path.display()))?;
+    let t = &config.topics;
+    let events: Vec<Value> = bag
+        .iter()
+        .filter(|m| m.topic == t.events)
+        .map(|m| Ok(serde_json::from_str(&decode::<StringMsg>(&m.data)?.data)?))
+        .collect::<Result<_>>()?;
+    if events.is_empty() {
+        bail!(
+            "{}: no {} events (recorded by ddvla serve?)",
+            bag_path.display(),
+            t.events
+        );
+    }
+    let recorded: Vec<Float32MultiArray> = bag
+        .iter()
+        .filter(|m| m.topic == t.action_chunk)
+        .map(|m| Ok(decode(&m.data)?))
+        .collect::<Result<_>>()?;
+    let frames: Vec<_> = t.cameras.iter().map(|c| by_log_time(&bag, c)).collect();
+    let joints = by_log_time(&bag, &t.joint_states);
+    let accepted: Vec<u64> = events
+        .iter()
+        .filter(|e| e["kind"] == "chunk")
+        .filter_map(|e| e["start_tick"].as_u64())
+        .collect();
+    let policy = load_policy(config)?;
+    let proprio_dim = policy.model().config().file.proprio_dim;
+    let mut decoder = decoders::build(config.policy.decoder, config.policy.seed);
+    let mut replayed: HashMap<u64, Vec<f32>> = HashMap::new();
+    let mut requests = 0;
+    for event in events.iter().filter(|e| e["kind"] == "request") {
+        let tick = event["tick"]
+            .as_u64()
+            .context("request event without tick")?;
+        let obs = observation(event, config, &frames, &joints, proprio_dim)
+            .with_context(|| format!("rebuilding the observation of tick {tick}"))?;
+        // Every request is decoded, accepted or not: the decoder's random stream advances
+        // exactly as it did in the run.
+        let out = policy.act(&obs, decoder.as_mut(), None)?;
+        replayed.insert(tick, out.actions);
+        requests += 1;
+    }
+    compare(&accepted, &recorded, &replayed, requests)
+}
+
+fn compare(
+    accepted: &[u64],
+    recorded: &[Float32MultiArray],
+    replayed: &HashMap<u64, Vec<f32>>,
+    requests: usize,
+) -> Result<ReplayReport> {
+    if accepted.len() != recorded.len() {
+        bail!(
+            "{} chunk events but {} recorded chunks",
+            accepted.len(),
+            recorded.len()
+        );
+    }
+    let dim = recorded
+        .first()
+        .map_or(0, |c| c.layout.dim.get(1).map_or(0, |d| d.size as usize));
+    let mut max_abs_diff = vec![0.0_f32; dim];
+    let mut sum = vec![0.0_f64; dim];
+    let mut count = 0_usize;
+    let mut first_divergence = None;
+    for (k, (start_tick, chunk)) in accepted.iter().zip(recorded).enumerate() {
+        let new = replayed
+            .get(start_tick)
+            .with_context(|| format!("no request event for the chunk of tick {start_tick}"))?;
+        if new.len() != chunk.data.len() || dim == 0 {
+            bail!(
+                "chunk of tick {start_tick}: {} replayed vs {} recorded values",
+                new.len(),
+                chunk.data.len()
+            );
+        }
+        for (i, (a, b)) in new.iter().zip(&chunk.data).enumerate() {
+            let d = (a - b).abs();
+            max_abs_diff[i % dim] = max_abs_diff[i % dim].max(d);
+            sum[i % dim] += f64::from(d);
+            if first_divergence.is_none() && a.to_bits() != b.to_bits() {
+                first_divergence = Some(Divergence {
+                    chunk: k,
+                    start_tick: *start_tick,
+                    step: i / dim,
+                    dim: i % dim,
+                    recorded: *b,
+                    replayed: *a,
+                });
+            }
+        }
+        count += chunk.data.len() / dim;
+    }
+    Ok(ReplayReport {
+        requests,
+        chunks_compared: accepted.len(),
+        max_abs_diff,
+        mean_abs_diff: sum
+            .iter()
+            .map(|s| (s / count.max(1) as f64) as f32)
+            .collect(),
+        exact: first_divergence.is_none(),
+        first_divergence,
+    })
+}
