@@ -8,6 +8,7 @@ pub mod alloc;
 pub mod bench;
 pub mod latency;
 pub mod record_cli;
+pub mod remote;
 pub mod replay_cli;
 pub mod runtime;
 pub mod serve;

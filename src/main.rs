@@ -30,6 +30,12 @@ enum Command {
         #[arg(long)]
         max_ticks: Option<u64>,
     },
+    /// Serve a policy to robots over zenoh (`[policy] remote = PREFIX` in their config).
+    PolicyServer {
+        /// Server config (see launch/policy-server.toml).
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Replay a `ddvla serve` recording through the policy and compare the chunks.
     Replay {
         /// The MCAP recording.
@@ -349,6 +355,25 @@ fn run_bench_loop(
     write_json(json, &r)
 }
 
+fn run_policy_server(path: &std::path::Path) -> Result<()> {
+    let config = ddvla::serve::config::PolicyServerConfig::load(path)?;
+    let policy = ddvla::serve::load_policy(&config.policy)?;
+    let transport = ddvla_bridge::transport::zenoh::ZenohTransport::open(&config.zenoh)
+        .context("opening the zenoh session")?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let on_signal = std::sync::Arc::clone(&stop);
+    ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
+        .context("installing the Ctrl-C handler")?;
+    ddvla::remote::serve_policy(
+        transport.session(),
+        &config.prefix,
+        &policy,
+        config.policy.decoder,
+        config.policy.seed,
+        &stop,
+    )
+}
+
 fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> Result<()> {
     if let Some(path) = path {
         std::fs::write(path, serde_json::to_string_pretty(value)?)
@@ -403,6 +428,7 @@ fn run(cli: Cli) -> Result<()> {
             write_json(json.as_deref(), &r)
         }
         Command::Record(a) => run_record(a),
+        Command::PolicyServer { config } => run_policy_server(&config),
         Command::Replay {
             recording,
             config,

@@ -128,7 +128,7 @@ pub fn replay(bag_path: &Path, config: &ServeConfig) -> Result<ReplayReport> {
         .filter(|e| e["kind"] == "chunk")
         .filter_map(|e| e["start_tick"].as_u64())
         .collect();
-    let policy = load_policy(config)?;
+    let policy = load_policy(&config.policy)?;
     let proprio_dim = policy.model().config().file.proprio_dim;
     let mut decoder = decoders::build(config.policy.decoder, config.policy.seed);
     let mut replayed: HashMap<u64, Vec<f32>> = HashMap::new();

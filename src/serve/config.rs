@@ -86,6 +86,10 @@ pub struct PolicyConfig {
     pub decoder: DecoderKind,
     /// Decoder seed.
     pub seed: u64,
+    /// Use the policy server at this key prefix (e.g. `ddvla/gpu0`, see
+    /// `ddvla policy-server`) instead of a local policy; requests time out after
+    /// `control.max_inference_ms`.
+    pub remote: Option<String>,
 }
 
 impl Default for PolicyConfig {
@@ -96,6 +100,7 @@ impl Default for PolicyConfig {
             preset: "tiny".into(),
             decoder: DecoderKind::DiffusionCached,
             seed: 0,
+            remote: None,
         }
     }
 }
@@ -206,5 +211,37 @@ impl ServeConfig {
             );
         }
         Ok(())
+    }
+}
+
+/// `ddvla policy-server --config launch/policy-server.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyServerConfig {
+    /// Key prefix of the queryables (`<prefix>/describe`, `<prefix>/infer`).
+    pub prefix: String,
+    /// The policy.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// zenoh session.
+    #[serde(default)]
+    pub zenoh: ZenohConfig,
+}
+
+impl PolicyServerConfig {
+    /// Read and check a TOML file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if config.prefix.is_empty() || config.prefix.contains(['*', '$', '?', '#']) {
+            bail!(
+                "{}: prefix {:?} is not a zenoh key prefix",
+                path.display(),
+                config.prefix
+            );
+        }
+        Ok(config)
     }
 }

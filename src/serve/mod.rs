@@ -26,12 +26,13 @@ use ddvla_policy::model::presets;
 use ddvla_policy::observation::{CameraImage, Observation};
 use zenoh::Wait;
 
+use crate::remote::msgs::ModelShape;
 use crate::runtime::control_loop::{ControlLoop, LoopConfig, TickReport};
 use crate::runtime::latency_tracker::LatencyTracker;
 use crate::runtime::safety::SafetyLayer;
 use crate::runtime::schedule::ChunkScheduler;
 use crate::runtime::time::{Clock, MonoNs, SystemClock};
-use crate::runtime::worker::spawn_policy_worker;
+use crate::runtime::worker::{WorkerHandle, spawn_policy_worker};
 use config::{CommandKind, ServeConfig};
 use io::{Outputs, Which, camera_image};
 
@@ -40,8 +41,7 @@ fn ms(v: f64) -> Result<Duration> {
 }
 
 /// The configured policy: a checkpoint, or a random-weight preset (with a warning).
-pub fn load_policy(config: &ServeConfig) -> Result<Policy> {
-    let p = &config.policy;
+pub fn load_policy(p: &config::PolicyConfig) -> Result<Policy> {
     if let Some(dir) = &p.checkpoint {
         return Policy::from_checkpoint(dir, p.unnorm_key.as_deref(), &Device::Cpu)
             .with_context(|| format!("loading the checkpoint {}", dir.display()));
@@ -271,18 +271,38 @@ fn publish_events(
     }
 }
 
-/// Run until `stop` is set (Ctrl-C) or `max_ticks` ticks ran.
-pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) -> Result<()> {
-    let policy = load_policy(config)?;
-    let model = policy.model().config().file.clone();
-    if config.topics.cameras.len() != model.num_images_in_input {
+/// The inference worker: the remote policy server's, or a local policy's.
+fn start_worker(
+    config: &ServeConfig,
+    transport: &ZenohTransport,
+    max_inference: Duration,
+) -> Result<(ModelShape, WorkerHandle)> {
+    if let Some(prefix) = &config.policy.remote {
+        let shape = crate::remote::describe(transport.session(), prefix, max_inference)
+            .with_context(|| format!("asking the policy server {prefix} for its model"))?;
+        if !shape.trained {
+            tracing::warn!(%prefix, "the policy server runs an UNTRAINED random-weight policy");
+        }
+        let worker =
+            crate::remote::spawn_remote_worker(transport.session().clone(), prefix, max_inference)?;
+        return Ok((shape, worker));
+    }
+    let policy = load_policy(&config.policy)?;
+    let shape = crate::remote::shape_of(&policy);
+    let worker = spawn_policy_worker(policy, config.policy.decoder, config.policy.seed)?;
+    Ok((shape, worker))
+}
+
+/// The config must match the model: camera count, action dims, command kind.
+fn check_shapes(config: &ServeConfig, model: &ModelShape) -> Result<()> {
+    if config.topics.cameras.len() != model.cameras {
         bail!(
             "topics.cameras lists {} cameras, the model takes {}",
             config.topics.cameras.len(),
-            model.num_images_in_input
+            model.cameras
         );
     }
-    let (horizon, dim) = (model.action.chunk_len, model.action.action_dim);
+    let dim = model.action_dim;
     if config.safety.lower.len() != dim {
         bail!(
             "safety has {} dims, the model's actions have {dim}",
@@ -292,12 +312,20 @@ pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) ->
     if config.output.command == CommandKind::EeDelta && dim < 6 {
         bail!("output.command = ee_delta needs 6+ action dims, the model has {dim}");
     }
+    Ok(())
+}
+
+/// Run until `stop` is set (Ctrl-C) or `max_ticks` ticks ran.
+pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) -> Result<()> {
     let transport = ZenohTransport::open(&config.zenoh).context("opening the zenoh session")?;
+    let max_inference = ms(config.control.max_inference_ms)?;
+    let (model, worker) = start_worker(config, &transport, max_inference)?;
+    check_shapes(config, &model)?;
+    let (horizon, dim) = (model.chunk_len, model.action_dim);
     let mut inputs = open_inputs(&transport, config)?;
     let mut outputs = open_outputs(&transport, config)?;
     let status_json = Arc::new(Mutex::new(String::from("{}")));
     let _queryable = declare_status(&transport, config, Arc::clone(&status_json))?;
-    let worker = spawn_policy_worker(policy, config.policy.decoder, config.policy.seed)?;
     let c = &config.control;
     let period = Duration::try_from_secs_f64(1.0 / c.rate_hz)?;
     let mut control = ControlLoop::new(

@@ -1,0 +1,97 @@
+//! The policy server's wire messages: CDR with `ros2msg` schemas (like every other ddvla
+//! message: non-executable, recordable, decodable by stock ROS 2 tools), never pickle.
+
+use ddvla_bridge::RosMessage;
+use ddvla_bridge::msg::sensor::Image;
+use serde::{Deserialize, Serialize};
+
+/// The separator and header blocks of a definition that embeds `sensor_msgs/Image`.
+macro_rules! image_deps {
+    () => {
+        concat!(
+            "================================================================================\n",
+            "MSG: sensor_msgs/Image\n",
+            "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\nuint32 step\nuint8[] data\n",
+            "================================================================================\n",
+            "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n",
+            "================================================================================\n",
+            "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n"
+        )
+    };
+}
+
+/// `ddvla_msgs/msg/InferenceRequest`: one observation to decode a chunk from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct InferenceRequestMsg {
+    /// The robot loop's tick the observation belongs to.
+    pub start_tick: u64,
+    /// Time left before the robot's queue runs dry (anytime decoding budget; 0 = none).
+    pub budget_ns: u64,
+    /// Instruction.
+    pub instruction: String,
+    /// Proprioception in robot units.
+    pub proprio: Vec<f32>,
+    /// One frame per camera, in the model's camera order.
+    pub images: Vec<Image>,
+}
+
+impl RosMessage for InferenceRequestMsg {
+    const TYPE_NAME: &'static str = "ddvla_msgs/msg/InferenceRequest";
+    const DEFINITION: &'static str = concat!(
+        "uint64 start_tick\nuint64 budget_ns\nstring instruction\nfloat32[] proprio\nsensor_msgs/Image[] images\n",
+        image_deps!()
+    );
+}
+
+/// `ddvla_msgs/msg/InferenceResponse`: a chunk, or why there is none.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct InferenceResponseMsg {
+    /// The request's tick.
+    pub start_tick: u64,
+    /// Empty on success, else what failed.
+    pub error: String,
+    /// Actions in the chunk.
+    pub horizon: u32,
+    /// Values per action.
+    pub action_dim: u32,
+    /// `horizon × action_dim` values, row-major, in robot units.
+    pub actions: Vec<f32>,
+}
+
+impl RosMessage for InferenceResponseMsg {
+    const TYPE_NAME: &'static str = "ddvla_msgs/msg/InferenceResponse";
+    const DEFINITION: &'static str =
+        "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\n";
+
+    fn validate(&self) -> ddvla_bridge::Result<()> {
+        if self.error.is_empty()
+            && self.actions.len() != self.horizon as usize * self.action_dim as usize
+        {
+            return Err(ddvla_bridge::BridgeError::Invalid {
+                type_name: Self::TYPE_NAME,
+                reason: format!(
+                    "{} values for horizon {} × dim {}",
+                    self.actions.len(),
+                    self.horizon,
+                    self.action_dim
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the server's `describe` query answers (JSON): the model's input/output shapes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelShape {
+    /// Cameras the model takes.
+    pub cameras: usize,
+    /// Proprioception values.
+    pub proprio_dim: usize,
+    /// Actions per chunk.
+    pub chunk_len: usize,
+    /// Values per action.
+    pub action_dim: usize,
+    /// Whether the weights were trained (a random-weight server says so).
+    pub trained: bool,
+}
