@@ -13,3 +13,4 @@ pub mod replay_cli;
 pub mod runtime;
 pub mod serve;
 pub mod sim_cli;
+pub mod tasks_cli;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ddvla::bench::{PolicyBenchArgs, PolicyBenchReport, run_policy_bench};
+use ddvla::bench::{PolicyBenchArgs, run_policy_bench};
 use ddvla_policy::decode::DecoderKind;
 
 #[global_allocator]
@@ -30,6 +30,9 @@ enum Command {
         #[arg(long)]
         max_ticks: Option<u64>,
     },
+    /// Task files and suites.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
     /// Serve a policy to robots over zenoh (`[policy] remote = PREFIX` in their config).
     PolicyServer {
         /// Server config (see launch/policy-server.toml).
@@ -91,6 +94,16 @@ enum SimCommand {
         /// Image side in pixels.
         #[arg(long, default_value_t = 128)]
         size: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TasksCommand {
+    /// Parse BDDL files (or every .bddl under folders) and resolve their goals.
+    CheckBddl {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -222,54 +235,6 @@ struct BenchPolicyArgs {
     json: Option<PathBuf>,
 }
 
-fn print_report(r: &PolicyBenchReport) {
-    println!(
-        "preset {} ({:.1}M params, random weights), {} threads, {} build, {}",
-        r.preset,
-        r.parameters as f64 / 1e6,
-        r.threads,
-        r.build_profile,
-        r.cpu
-    );
-    println!(
-        "prefix {} tokens + {} action tokens; encode p50 {:.1} ms",
-        r.prefix_len, r.action_tokens, r.encode.p50_ms
-    );
-    println!(
-        "backbone: full pass ({} tok) p50 {:.1} ms; cached suffix pass ({} tok over {} cached) p50 {:.1} ms",
-        r.backbone.full_seq_len,
-        r.backbone.full_pass.p50_ms,
-        r.backbone.suffix_len,
-        r.backbone.suffix_past_len,
-        r.backbone.suffix_pass.p50_ms
-    );
-    println!(
-        "{:<18} {:>7} {:>12} {:>12} {:>12}",
-        "decoder", "passes", "chunk p50", "chunk p95", "decode p50"
-    );
-    for d in &r.decoders {
-        println!(
-            "{:<18} {:>7} {:>9.1} ms {:>9.1} ms {:>9.1} ms{}",
-            d.name,
-            d.forward_passes,
-            d.chunk.p50_ms,
-            d.chunk.p95_ms,
-            d.decode.p50_ms,
-            if d.approximate_cache {
-                "  (approximate cache)"
-            } else {
-                ""
-            }
-        );
-    }
-    if let Some(x) = r.cached_over_uncached {
-        println!("diffusion-cached / diffusion = {x:.3} (target <= 0.35)");
-    }
-    if let Some(x) = r.cached_over_ar {
-        println!("diffusion-cached / ar        = {x:.3} (target < 1)");
-    }
-}
-
 fn run_record(a: RecordArgs) -> Result<()> {
     let topics = a
         .topics
@@ -374,6 +339,29 @@ fn run_policy_server(path: &std::path::Path) -> Result<()> {
     )
 }
 
+fn run_replay(
+    recording: &std::path::Path,
+    config: &std::path::Path,
+    json: Option<&std::path::Path>,
+) -> Result<()> {
+    let config = ddvla::serve::config::ServeConfig::load(config)?;
+    let r = ddvla::replay_cli::replay(recording, &config)?;
+    println!(
+        "{} requests replayed, {} chunks compared: {}; max |diff| per dim {:?}",
+        r.requests,
+        r.chunks_compared,
+        if r.exact { "identical" } else { "DIFFERENT" },
+        r.max_abs_diff
+    );
+    if let Some(d) = &r.first_divergence {
+        println!(
+            "first divergence: chunk {} (tick {}), step {}, dim {}: recorded {} replayed {}",
+            d.chunk, d.start_tick, d.step, d.dim, d.recorded, d.replayed
+        );
+    }
+    write_json(json, &r)
+}
+
 fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> Result<()> {
     if let Some(path) = path {
         std::fs::write(path, serde_json::to_string_pretty(value)?)
@@ -428,29 +416,13 @@ fn run(cli: Cli) -> Result<()> {
             write_json(json.as_deref(), &r)
         }
         Command::Record(a) => run_record(a),
+        Command::Tasks(TasksCommand::CheckBddl { paths }) => ddvla::tasks_cli::check_bddl(&paths),
         Command::PolicyServer { config } => run_policy_server(&config),
         Command::Replay {
             recording,
             config,
             json,
-        } => {
-            let config = ddvla::serve::config::ServeConfig::load(&config)?;
-            let r = ddvla::replay_cli::replay(&recording, &config)?;
-            println!(
-                "{} requests replayed, {} chunks compared: {}; max |diff| per dim {:?}",
-                r.requests,
-                r.chunks_compared,
-                if r.exact { "identical" } else { "DIFFERENT" },
-                r.max_abs_diff
-            );
-            if let Some(d) = &r.first_divergence {
-                println!(
-                    "first divergence: chunk {} (tick {}), step {}, dim {}: recorded {} replayed {}",
-                    d.chunk, d.start_tick, d.step, d.dim, d.recorded, d.replayed
-                );
-            }
-            write_json(json.as_deref(), &r)
-        }
+        } => run_replay(&recording, &config, json.as_deref()),
         Command::Serve { config, max_ticks } => {
             let config = ddvla::serve::config::ServeConfig::load(&config)?;
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -480,7 +452,7 @@ fn run(cli: Cli) -> Result<()> {
                 warmup: a.warmup,
             };
             let report = run_policy_bench(&args)?;
-            print_report(&report);
+            ddvla::bench::print_policy_report(&report);
             write_json(a.json.as_deref(), &report)
         }
     }

@@ -94,3 +94,38 @@ fn sim_render_without_gl_is_a_clear_error() {
     assert!(err.contains("EGL") && err.contains("libegl1"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn tasks_check_bddl_accepts_libero_files_and_names_broken_ones() {
+    let libero =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/libero_bddl/libero_spatial");
+    assert!(
+        libero.exists(),
+        "run scripts/setup.sh (fetches LIBERO's BDDL files)"
+    );
+    let out = ddvla()
+        .args(["tasks", "check-bddl"])
+        .arg(&libero)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("10 files, 10 ok, 0 failed"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.bddl");
+    std::fs::write(
+        &broken,
+        "(define (problem p)\n  (:domain robosuite)\n  (:objects a - bowl\n",
+    )
+    .unwrap();
+    let out = ddvla()
+        .args(["tasks", "check-bddl"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("broken.bddl:"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -249,3 +249,52 @@ pub fn run_policy_bench(args: &PolicyBenchArgs) -> Result<PolicyBenchReport> {
         decoders,
     })
 }
+
+/// Print a policy benchmark report as a table.
+pub fn print_policy_report(r: &PolicyBenchReport) {
+    println!(
+        "preset {} ({:.1}M params, random weights), {} threads, {} build, {}",
+        r.preset,
+        r.parameters as f64 / 1e6,
+        r.threads,
+        r.build_profile,
+        r.cpu
+    );
+    println!(
+        "prefix {} tokens + {} action tokens; encode p50 {:.1} ms",
+        r.prefix_len, r.action_tokens, r.encode.p50_ms
+    );
+    println!(
+        "backbone: full pass ({} tok) p50 {:.1} ms; cached suffix pass ({} tok over {} cached) p50 {:.1} ms",
+        r.backbone.full_seq_len,
+        r.backbone.full_pass.p50_ms,
+        r.backbone.suffix_len,
+        r.backbone.suffix_past_len,
+        r.backbone.suffix_pass.p50_ms
+    );
+    println!(
+        "{:<18} {:>7} {:>12} {:>12} {:>12}",
+        "decoder", "passes", "chunk p50", "chunk p95", "decode p50"
+    );
+    for d in &r.decoders {
+        println!(
+            "{:<18} {:>7} {:>9.1} ms {:>9.1} ms {:>9.1} ms{}",
+            d.name,
+            d.forward_passes,
+            d.chunk.p50_ms,
+            d.chunk.p95_ms,
+            d.decode.p50_ms,
+            if d.approximate_cache {
+                "  (approximate cache)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(x) = r.cached_over_uncached {
+        println!("diffusion-cached / diffusion = {x:.3} (target <= 0.35)");
+    }
+    if let Some(x) = r.cached_over_ar {
+        println!("diffusion-cached / ar        = {x:.3} (target < 1)");
+    }
+}
