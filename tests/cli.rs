@@ -129,3 +129,30 @@ fn tasks_check_bddl_accepts_libero_files_and_names_broken_ones() {
     assert!(stdout.contains("broken.bddl:"), "{stdout}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn launch_configs_parse() {
+    // The shipped robot config loads with its documented values (typed, unknown fields
+    // rejected), and the ROS 2 launch file is valid Python.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let robot = ddvla::serve::config::ServeConfig::load(&root.join("launch/robot.toml")).unwrap();
+    assert_eq!(robot.topics.cameras.len(), 2);
+    assert!(robot.safety.workspace.is_some());
+    ddvla::serve::config::PolicyServerConfig::load(&root.join("launch/policy-server.toml"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
+    let err = ddvla::serve::config::ServeConfig::load(&bad).unwrap_err();
+    assert!(format!("{err:#}").contains("rate_hz"), "{err:#}");
+    let out = Command::new("python3")
+        .args(["-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())"])
+        .arg(root.join("launch/ddvla.launch.py"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
