@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod bench;
+pub mod commands;
 pub mod latency;
 pub mod record_cli;
 pub mod remote;
@@ -13,4 +14,6 @@ pub mod replay_cli;
 pub mod runtime;
 pub mod serve;
 pub mod sim_cli;
+pub mod sim_robot;
+pub mod sim_serve;
 pub mod tasks_cli;

@@ -29,6 +29,21 @@ enum Command {
         /// Stop after this many control ticks (default: until Ctrl-C).
         #[arg(long)]
         max_ticks: Option<u64>,
+        /// Close the loop on this MuJoCo scene in-process instead of a robot over zenoh.
+        #[arg(long)]
+        sim: Option<String>,
+        /// Scene cameras feeding topics.cameras, in order.
+        #[arg(long, value_delimiter = ',', default_value = "agentview,handcam_rgb")]
+        sim_cameras: Vec<String>,
+        /// Rendered image side (px) in sim mode.
+        #[arg(long, default_value_t = 128)]
+        sim_size: u32,
+        /// The instruction the simulated robot side sends.
+        #[arg(
+            long,
+            default_value = "pick up the red cube and place it in the basket"
+        )]
+        instruction: String,
     },
     /// Task files and suites.
     #[command(subcommand)]
@@ -257,39 +272,6 @@ fn run_record(a: RecordArgs) -> Result<()> {
     ddvla::record_cli::record(&a.out, &topics, &zenoh, duration)
 }
 
-fn run_bench_bridge(
-    frames: usize,
-    rate_hz: f64,
-    zenoh_config: Option<&std::path::Path>,
-    json: Option<&std::path::Path>,
-) -> Result<()> {
-    let r = ddvla::bench::bridge::run_bridge_bench(frames.max(1), rate_hz, zenoh_config)?;
-    for x in &r.zenoh {
-        println!(
-            "zenoh {}x{} rgb8 ({} B) at {} Hz: {}/{} received, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-            x.width,
-            x.height,
-            x.payload_bytes,
-            x.rate_hz,
-            x.received,
-            x.published,
-            x.latency.p50_ms,
-            x.latency.p99_ms,
-            x.latency.max_ms
-        );
-    }
-    println!(
-        "mcap 224x224 rgb8: {:.0} msg/s, {:.0} MB/s ({} build)",
-        r.mcap_224.messages_per_s, r.mcap_224.megabytes_per_s, r.build_profile
-    );
-    if let Some(path) = json {
-        std::fs::write(path, serde_json::to_string_pretty(&r)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
-}
-
 fn run_bench_loop(
     preset: &str,
     decoder: DecoderArg,
@@ -317,58 +299,7 @@ fn run_bench_loop(
         r.loop_counts.chunks,
         r.safety.no_action
     );
-    write_json(json, &r)
-}
-
-fn run_policy_server(path: &std::path::Path) -> Result<()> {
-    let config = ddvla::serve::config::PolicyServerConfig::load(path)?;
-    let policy = ddvla::serve::load_policy(&config.policy)?;
-    let transport = ddvla_bridge::transport::zenoh::ZenohTransport::open(&config.zenoh)
-        .context("opening the zenoh session")?;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let on_signal = std::sync::Arc::clone(&stop);
-    ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
-        .context("installing the Ctrl-C handler")?;
-    ddvla::remote::serve_policy(
-        transport.session(),
-        &config.prefix,
-        &policy,
-        config.policy.decoder,
-        config.policy.seed,
-        &stop,
-    )
-}
-
-fn run_replay(
-    recording: &std::path::Path,
-    config: &std::path::Path,
-    json: Option<&std::path::Path>,
-) -> Result<()> {
-    let config = ddvla::serve::config::ServeConfig::load(config)?;
-    let r = ddvla::replay_cli::replay(recording, &config)?;
-    println!(
-        "{} requests replayed, {} chunks compared: {}; max |diff| per dim {:?}",
-        r.requests,
-        r.chunks_compared,
-        if r.exact { "identical" } else { "DIFFERENT" },
-        r.max_abs_diff
-    );
-    if let Some(d) = &r.first_divergence {
-        println!(
-            "first divergence: chunk {} (tick {}), step {}, dim {}: recorded {} replayed {}",
-            d.chunk, d.start_tick, d.step, d.dim, d.recorded, d.replayed
-        );
-    }
-    write_json(json, &r)
-}
-
-fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize) -> Result<()> {
-    if let Some(path) = path {
-        std::fs::write(path, serde_json::to_string_pretty(value)?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    ddvla::commands::write_json(json, &r)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -413,24 +344,31 @@ fn run(cli: Cli) -> Result<()> {
                     x.cameras, x.size, x.frames_per_s
                 );
             }
-            write_json(json.as_deref(), &r)
+            ddvla::commands::write_json(json.as_deref(), &r)
         }
         Command::Record(a) => run_record(a),
         Command::Tasks(TasksCommand::CheckBddl { paths }) => ddvla::tasks_cli::check_bddl(&paths),
-        Command::PolicyServer { config } => run_policy_server(&config),
+        Command::PolicyServer { config } => ddvla::commands::run_policy_server(&config),
         Command::Replay {
             recording,
             config,
             json,
-        } => run_replay(&recording, &config, json.as_deref()),
-        Command::Serve { config, max_ticks } => {
-            let config = ddvla::serve::config::ServeConfig::load(&config)?;
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let on_signal = std::sync::Arc::clone(&stop);
-            ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
-                .context("installing the Ctrl-C handler")?;
-            ddvla::serve::serve(&config, &stop, max_ticks)
-        }
+        } => ddvla::commands::run_replay(&recording, &config, json.as_deref()),
+        Command::Serve {
+            config,
+            max_ticks,
+            sim,
+            sim_cameras,
+            sim_size,
+            instruction,
+        } => ddvla::commands::run_serve(
+            &config,
+            max_ticks,
+            sim.as_deref(),
+            &sim_cameras,
+            sim_size,
+            &instruction,
+        ),
         Command::Bench(BenchCommand::Loop {
             preset,
             decoder,
@@ -443,7 +381,12 @@ fn run(cli: Cli) -> Result<()> {
             rate_hz,
             zenoh_config,
             json,
-        }) => run_bench_bridge(frames, rate_hz, zenoh_config.as_deref(), json.as_deref()),
+        }) => ddvla::commands::run_bench_bridge(
+            frames,
+            rate_hz,
+            zenoh_config.as_deref(),
+            json.as_deref(),
+        ),
         Command::Bench(BenchCommand::Policy(a)) => {
             let args = PolicyBenchArgs {
                 preset: a.preset,
@@ -453,7 +396,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let report = run_policy_bench(&args)?;
             ddvla::bench::print_policy_report(&report);
-            write_json(a.json.as_deref(), &report)
+            ddvla::commands::write_json(a.json.as_deref(), &report)
         }
     }
 }

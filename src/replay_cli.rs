@@ -67,7 +67,7 @@ fn observation(
     config: &ServeConfig,
     frames: &[HashMap<u64, &[u8]>],
     joints: &HashMap<u64, &[u8]>,
-    proprio_dim: usize,
+    (proprio_dim, image_size): (usize, usize),
 ) -> Result<Observation> {
     let provenance = &event["observation"];
     let stamps = provenance["frames_ns"]
@@ -79,7 +79,7 @@ fn observation(
         let bytes = frames[i]
             .get(&t)
             .with_context(|| format!("{topic}: no recorded frame at log time {t}"))?;
-        images.push(camera_image(&decode::<Image>(bytes)?)?);
+        images.push(camera_image(&decode::<Image>(bytes)?, image_size)?);
     }
     let mut proprio = match provenance["joints_ns"].as_u64() {
         Some(t) => {
@@ -130,6 +130,7 @@ pub fn replay(bag_path: &Path, config: &ServeConfig) -> Result<ReplayReport> {
         .collect();
     let policy = load_policy(&config.policy)?;
     let proprio_dim = policy.model().config().file.proprio_dim;
+    let image_size = policy.model().config().file.vision.image_size;
     let mut decoder = decoders::build(config.policy.decoder, config.policy.seed);
     let mut replayed: HashMap<u64, Vec<f32>> = HashMap::new();
     let mut requests = 0;
@@ -137,7 +138,7 @@ pub fn replay(bag_path: &Path, config: &ServeConfig) -> Result<ReplayReport> {
         let tick = event["tick"]
             .as_u64()
             .context("request event without tick")?;
-        let obs = observation(event, config, &frames, &joints, proprio_dim)
+        let obs = observation(event, config, &frames, &joints, (proprio_dim, image_size))
             .with_context(|| format!("rebuilding the observation of tick {tick}"))?;
         // Every request is decoded, accepted or not: the decoder's random stream advances
         // exactly as it did in the run.

@@ -32,6 +32,7 @@ pub fn shape_of(policy: &Policy) -> ModelShape {
     let file = &policy.model().config().file;
     ModelShape {
         cameras: file.num_images_in_input,
+        image_size: file.vision.image_size,
         proprio_dim: file.proprio_dim,
         chunk_len: file.action.chunk_len,
         action_dim: file.action.action_dim,

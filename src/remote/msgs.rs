@@ -86,6 +86,8 @@ impl RosMessage for InferenceResponseMsg {
 pub struct ModelShape {
     /// Cameras the model takes.
     pub cameras: usize,
+    /// Side of the square images the model takes (px); larger frames are resized.
+    pub image_size: usize,
     /// Proprioception values.
     pub proprio_dim: usize,
     /// Actions per chunk.

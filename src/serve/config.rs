@@ -123,6 +123,9 @@ pub struct Topics {
     pub cmd_ee_delta: String,
     /// Per-step joint command out (`trajectory_msgs/JointTrajectory`).
     pub cmd_joint: String,
+    /// The whole command vector out every tick (`std_msgs/Float32MultiArray`, dims
+    /// `[action_dim]`; e.g. EE delta and gripper together, what `ddvla sim robot` applies).
+    pub command: String,
     /// Status JSON out (`std_msgs/String`).
     pub status: String,
     /// Runtime events out (`std_msgs/String`, JSON): inference requests with the inputs they
@@ -143,6 +146,7 @@ impl Default for Topics {
             action_chunk: "/ddvla/action_chunk".into(),
             cmd_ee_delta: "/ddvla/cmd_ee_delta".into(),
             cmd_joint: "/ddvla/cmd_joint".into(),
+            command: "/ddvla/command".into(),
             status: "/ddvla/status".into(),
             events: "/ddvla/events".into(),
         }

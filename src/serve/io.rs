@@ -15,12 +15,31 @@ use crate::runtime::control_loop::ActuatorSink;
 use crate::runtime::safety::HoldReason;
 use crate::runtime::schedule::Chunk;
 
-/// Convert a ROS image to the policy's RGB frame (any supported encoding, padded rows).
-pub fn camera_image(image: &ddvla_bridge::msg::sensor::Image) -> Result<CameraImage> {
+/// Convert a ROS image to the policy's RGB frame (any supported encoding, padded rows),
+/// resized (bilinear) to `side × side` when it has another size.
+pub fn camera_image(image: &ddvla_bridge::msg::sensor::Image, side: usize) -> Result<CameraImage> {
+    let rgb = image.to_rgb8()?;
+    let (w, h) = (image.width as usize, image.height as usize);
+    if (w, h) == (side, side) {
+        return Ok(CameraImage {
+            width: w,
+            height: h,
+            rgb,
+        });
+    }
+    let side32 = u32::try_from(side)?;
+    let buffer = image::RgbImage::from_raw(image.width, image.height, rgb)
+        .ok_or_else(|| anyhow::anyhow!("{w}x{h} image with a wrong byte count"))?;
+    let resized = image::imageops::resize(
+        &buffer,
+        side32,
+        side32,
+        image::imageops::FilterType::Triangle,
+    );
     Ok(CameraImage {
-        width: image.width as usize,
-        height: image.height as usize,
-        rgb: image.to_rgb8()?,
+        width: side,
+        height: side,
+        rgb: resized.into_raw(),
     })
 }
 
@@ -40,6 +59,8 @@ pub struct Outputs {
     pub status: Box<dyn Publisher>,
     /// Runtime events publisher (JSON: inference requests and chunk arrivals).
     pub events: Box<dyn Publisher>,
+    /// The whole command vector each tick (`Float32MultiArray`, dims `[action_dim]`).
+    pub raw_command: Box<dyn Publisher>,
     /// The recording, if any.
     pub recorder: Option<Recorder>,
     /// Publish or record failures (logged, never fatal).
@@ -55,6 +76,7 @@ impl Outputs {
                 Which::Chunk => &self.chunk,
                 Which::Status => &self.status,
                 Which::Events => &self.events,
+                Which::RawCommand => &self.raw_command,
             };
             if let Some(recorder) = &mut self.recorder {
                 let now = u64::try_from(unix_time_ns()).unwrap_or(0);
@@ -93,10 +115,16 @@ pub enum Which {
     Status,
     /// Runtime events.
     Events,
+    /// The whole command vector.
+    RawCommand,
 }
 
 impl ActuatorSink for Outputs {
     fn send(&mut self, _tick: u64, command: &[f32], _held: Option<HoldReason>) {
+        let mut raw = Float32MultiArray::action_chunk(1, command.len(), command.to_vec());
+        raw.layout.dim.remove(0);
+        raw.layout.dim[0].label = "action_dim".into();
+        self.publish(Which::RawCommand, &raw);
         let header = self.header();
         match self.command_kind {
             CommandKind::EeDelta => {

@@ -57,6 +57,8 @@ struct Inputs {
     joints: Subscription,
     estop: Subscription,
     frames: Vec<Option<(CameraImage, MonoNs)>>,
+    /// The model's image side (frames are resized to it).
+    image_size: usize,
     /// Receive time (ns since the epoch; the recording's log time) of each camera's frame.
     frame_receive_ns: Vec<u64>,
     proprio: Vec<f32>,
@@ -79,7 +81,7 @@ impl Inputs {
             let Some(sample) = sub.latest() else { continue };
             match sub
                 .decode_counted::<Image>(&sample)
-                .map(|img| camera_image(&img))
+                .map(|img| camera_image(&img, self.image_size))
             {
                 Some(Ok(frame)) => {
                     self.frames[i] = Some((frame, now));
@@ -150,7 +152,11 @@ impl Inputs {
     }
 }
 
-fn open_inputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Inputs> {
+fn open_inputs(
+    transport: &dyn Transport,
+    config: &ServeConfig,
+    image_size: usize,
+) -> Result<Inputs> {
     let t = &config.topics;
     let sub = |name: &str, spec: Result<TopicSpec, _>, depth| -> Result<Subscription> {
         transport
@@ -175,6 +181,7 @@ fn open_inputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Input
         )?,
         estop: sub(&t.estop, TopicSpec::of::<Bool>(&t.estop), 16)?,
         frames: vec![None; t.cameras.len()],
+        image_size,
         frame_receive_ns: vec![0; t.cameras.len()],
         proprio: Vec::new(),
         joints_receive_ns: None,
@@ -182,7 +189,7 @@ fn open_inputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Input
     })
 }
 
-fn open_outputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Outputs> {
+fn open_outputs(transport: &dyn Transport, config: &ServeConfig) -> Result<Outputs> {
     let t = &config.topics;
     let command = match config.output.command {
         CommandKind::EeDelta => transport.publisher(&TopicSpec::of::<
@@ -202,6 +209,9 @@ fn open_outputs(transport: &ZenohTransport, config: &ServeConfig) -> Result<Outp
         )?)?,
         status: transport.publisher(&TopicSpec::of::<StringMsg>(&t.status)?)?,
         events: transport.publisher(&TopicSpec::of::<StringMsg>(&t.events)?)?,
+        raw_command: transport.publisher(&TopicSpec::of::<
+            ddvla_bridge::msg::std::Float32MultiArray,
+        >(&t.command)?)?,
         recorder: match &config.record {
             Some(path) => Some(Recorder::create(path)?),
             None => None,
@@ -274,10 +284,13 @@ fn publish_events(
 /// The inference worker: the remote policy server's, or a local policy's.
 fn start_worker(
     config: &ServeConfig,
-    transport: &ZenohTransport,
+    zenoh: Option<&ZenohTransport>,
     max_inference: Duration,
 ) -> Result<(ModelShape, WorkerHandle)> {
     if let Some(prefix) = &config.policy.remote {
+        let Some(transport) = zenoh else {
+            bail!("policy.remote needs the zenoh transport");
+        };
         let shape = crate::remote::describe(transport.session(), prefix, max_inference)
             .with_context(|| format!("asking the policy server {prefix} for its model"))?;
         if !shape.trained {
@@ -318,14 +331,29 @@ fn check_shapes(config: &ServeConfig, model: &ModelShape) -> Result<()> {
 /// Run until `stop` is set (Ctrl-C) or `max_ticks` ticks ran.
 pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) -> Result<()> {
     let transport = ZenohTransport::open(&config.zenoh).context("opening the zenoh session")?;
+    serve_on(config, &transport, Some(&transport), stop, max_ticks)
+}
+
+/// [`serve`] on any transport (in-process for simulation); `zenoh` enables the status
+/// queryable and remote policies.
+pub fn serve_on(
+    config: &ServeConfig,
+    transport: &dyn Transport,
+    zenoh: Option<&ZenohTransport>,
+    stop: &AtomicBool,
+    max_ticks: Option<u64>,
+) -> Result<()> {
     let max_inference = ms(config.control.max_inference_ms)?;
-    let (model, worker) = start_worker(config, &transport, max_inference)?;
+    let (model, worker) = start_worker(config, zenoh, max_inference)?;
     check_shapes(config, &model)?;
     let (horizon, dim) = (model.chunk_len, model.action_dim);
-    let mut inputs = open_inputs(&transport, config)?;
-    let mut outputs = open_outputs(&transport, config)?;
+    let mut inputs = open_inputs(transport, config, model.image_size)?;
+    let mut outputs = open_outputs(transport, config)?;
     let status_json = Arc::new(Mutex::new(String::from("{}")));
-    let _queryable = declare_status(&transport, config, Arc::clone(&status_json))?;
+    let _queryable = match zenoh {
+        Some(z) => Some(declare_status(z, config, Arc::clone(&status_json))?),
+        None => None,
+    };
     let c = &config.control;
     let period = Duration::try_from_secs_f64(1.0 / c.rate_hz)?;
     let mut control = ControlLoop::new(

@@ -1,0 +1,171 @@
+//! A simulated robot on a transport: the MuJoCo harness publishes its camera frames and joint
+//! state like a real robot's drivers and applies the newest command vector (EE delta and
+//! gripper, LIBERO's OSC convention) at a fixed rate. `ddvla serve --sim` runs it in-process
+//! against the same serve loop a real robot gets; `ddvla sim robot` runs it over zenoh.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ddvla_bridge::msg::sensor::{Image, JointState};
+use ddvla_bridge::msg::std::{Float32MultiArray, Header, StringMsg, Time};
+use ddvla_bridge::transport::unix_time_ns;
+use ddvla_bridge::{Publisher, TopicSpec, Transport, publish_msg};
+use ddvla_sim::{Env, EnvConfig};
+use serde::Serialize;
+
+use crate::runtime::time::{Clock, SystemClock};
+
+/// What the simulated robot runs.
+#[derive(Debug, Clone)]
+pub struct SimRobotConfig {
+    /// Scene name (see `ddvla sim render`).
+    pub scene: String,
+    /// `(topic, camera name)` per published camera.
+    pub cameras: Vec<(String, String)>,
+    /// Image side (px).
+    pub image_size: u32,
+    /// Reset seed.
+    pub seed: u64,
+    /// Control rate (Hz).
+    pub rate_hz: f64,
+    /// Joint state topic.
+    pub joint_states: String,
+    /// Command topic (`Float32MultiArray`, 7 values: EE delta xyz, rpy, gripper).
+    pub command: String,
+    /// `(topic, text)`: an instruction the robot side repeats every second (the task's
+    /// language instruction in simulation).
+    pub instruction: Option<(String, String)>,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimRobotReport {
+    /// Control steps run.
+    pub steps: u64,
+    /// Steps that applied a received command (the rest held still).
+    pub commands_applied: u64,
+    /// Commands refused (wrong length, NaN).
+    pub commands_rejected: u64,
+    /// End-effector position at the start (m, base frame).
+    pub ee_start_m: [f64; 3],
+    /// End-effector position at the end.
+    pub ee_end_m: [f64; 3],
+}
+
+struct Publishers {
+    cameras: Vec<Box<dyn Publisher>>,
+    joints: Box<dyn Publisher>,
+}
+
+fn publish(p: &Publishers, obs: &ddvla_sim::Observation) -> Result<()> {
+    let header = Header {
+        stamp: Time::from_ns(u64::try_from(unix_time_ns()).unwrap_or(0)),
+        frame_id: "world".into(),
+    };
+    for (publisher, frame) in p.cameras.iter().zip(&obs.images) {
+        let image = Image::rgb8(
+            header.clone(),
+            u32::try_from(frame.width)?,
+            u32::try_from(frame.height)?,
+            frame.rgb.clone(),
+        );
+        publish_msg(publisher.as_ref(), &image)?;
+    }
+    let joints = JointState {
+        header,
+        name: (1..=7)
+            .map(|j| format!("joint{j}"))
+            .chain(["finger_left".into(), "finger_right".into()])
+            .take(7 + obs.proprio.gripper_qpos.len())
+            .collect(),
+        position: obs
+            .proprio
+            .joint_pos
+            .iter()
+            .chain(&obs.proprio.gripper_qpos)
+            .copied()
+            .collect(),
+        velocity: vec![],
+        effort: vec![],
+    };
+    publish_msg(p.joints.as_ref(), &joints)?;
+    Ok(())
+}
+
+/// Run the simulated robot on `transport` until `stop` or `max_steps`.
+pub fn run_sim_robot(
+    transport: &dyn Transport,
+    config: &SimRobotConfig,
+    stop: &AtomicBool,
+    max_steps: Option<u64>,
+) -> Result<SimRobotReport> {
+    if !(config.rate_hz.is_finite() && config.rate_hz > 0.0) {
+        bail!("sim robot rate {} Hz is not positive", config.rate_hz);
+    }
+    let mut env = Env::new(EnvConfig {
+        scene: config.scene.clone(),
+        cameras: config.cameras.iter().map(|(_, c)| c.clone()).collect(),
+        image_size: config.image_size,
+        ..EnvConfig::default()
+    })
+    .context("building the simulation")?;
+    let publishers = Publishers {
+        cameras: config
+            .cameras
+            .iter()
+            .map(|(topic, _)| transport.publisher(&TopicSpec::of::<Image>(topic)?))
+            .collect::<ddvla_bridge::Result<_>>()?,
+        joints: transport.publisher(&TopicSpec::of::<JointState>(&config.joint_states)?)?,
+    };
+    let commands = transport.subscribe(&TopicSpec::of::<Float32MultiArray>(&config.command)?, 4)?;
+    let instruction = match &config.instruction {
+        Some((topic, text)) => Some((
+            transport.publisher(&TopicSpec::of::<StringMsg>(topic)?)?,
+            StringMsg { data: text.clone() },
+        )),
+        None => None,
+    };
+    let steps_per_second = config.rate_hz.ceil().max(1.0) as u64;
+    let mut obs = env.reset(config.seed)?;
+    let ee_start_m = obs.proprio.ee_pos;
+    let clock = SystemClock::default();
+    let period = Duration::try_from_secs_f64(1.0 / config.rate_hz)?;
+    let start = clock.now();
+    let mut report = SimRobotReport {
+        steps: 0,
+        commands_applied: 0,
+        commands_rejected: 0,
+        ee_start_m,
+        ee_end_m: ee_start_m,
+    };
+    let mut action = [0.0_f32, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0];
+    while !stop.load(Ordering::Relaxed) && max_steps.is_none_or(|m| report.steps < m) {
+        if let Some((publisher, text)) = &instruction
+            && report.steps.is_multiple_of(steps_per_second)
+        {
+            publish_msg(publisher.as_ref(), text)?;
+        }
+        publish(&publishers, &obs)?;
+        clock.sleep_until(start.plus(period * u32::try_from(report.steps + 1)?));
+        let mut applied = false;
+        if let Some(sample) = commands.latest() {
+            match commands.decode_counted::<Float32MultiArray>(&sample) {
+                Some(cmd) if cmd.data.len() == 7 && cmd.data.iter().all(|v| v.is_finite()) => {
+                    action.copy_from_slice(&cmd.data);
+                    applied = true;
+                }
+                _ => report.commands_rejected += 1,
+            }
+        }
+        if !applied {
+            // No new command: stay still, gripper as last commanded.
+            action[..6].fill(0.0);
+        }
+        report.commands_applied += u64::from(applied);
+        obs = env.step(&action)?;
+        report.steps += 1;
+    }
+    report.ee_end_m = obs.proprio.ee_pos;
+    Ok(report)
+}

@@ -1,0 +1,119 @@
+//! Closed loop in simulation: the MuJoCo robot publishes frames and joint states, `ddvla
+//! serve` answers with commands, the arm moves. Once over zenoh between two processes, once
+//! in-process with `ddvla serve --sim`.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+use ddvla::sim_robot::{SimRobotConfig, run_sim_robot};
+use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport};
+
+fn config(zenoh: &str) -> String {
+    format!(
+        r#"
+[control]
+rate_hz = 20.0
+initial_latency_ms = 200.0
+
+[policy]
+preset = "tiny"
+
+[safety]
+lower = [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0]
+upper = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+max_step = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 2.0]
+hold_value = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0]
+hold_keep_last_dims = [6]
+max_observation_age_ms = 500.0
+
+[topics]
+cameras = ["/camera/agentview/image_raw"]
+{zenoh}
+"#
+    )
+}
+
+fn moved(a: [f64; 3], b: [f64; 3]) -> f64 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+#[test]
+fn the_arm_moves_under_serve_over_zenoh() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sim.toml");
+    let zenoh =
+        format!("[zenoh]\ndomain_id = 0\nlisten = [\"tcp/127.0.0.1:{port}\"]\nconnect = []\n");
+    std::fs::write(&cfg, config(&zenoh)).unwrap();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args(["serve", "--max-ticks", "200", "--config"])
+        .arg(&cfg)
+        .spawn()
+        .unwrap();
+    let robot = ZenohTransport::open(&ZenohConfig {
+        domain_id: Some(0),
+        node_name: "sim_robot".into(),
+        listen: vec![],
+        connect: vec![format!("tcp/127.0.0.1:{port}")],
+        ..ZenohConfig::default()
+    })
+    .unwrap();
+    let report = run_sim_robot(
+        &robot,
+        &SimRobotConfig {
+            scene: "tabletop".into(),
+            cameras: vec![("/camera/agentview/image_raw".into(), "agentview".into())],
+            image_size: 64,
+            seed: 0,
+            rate_hz: 20.0,
+            joint_states: "/joint_states".into(),
+            command: "/ddvla/command".into(),
+            instruction: Some(("/instruction".into(), "put the cube in the basket".into())),
+        },
+        &AtomicBool::new(false),
+        Some(120),
+    )
+    .unwrap();
+    assert!(serve.wait().unwrap().success());
+    assert!(report.commands_applied > 40, "{report:?}");
+    assert_eq!(report.commands_rejected, 0);
+    assert!(
+        moved(report.ee_start_m, report.ee_end_m) > 0.01,
+        "{report:?}"
+    );
+}
+
+#[test]
+fn serve_sim_closes_the_loop_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sim.toml");
+    std::fs::write(&cfg, config("")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args([
+            "serve",
+            "--max-ticks",
+            "100",
+            "--sim",
+            "tabletop",
+            "--sim-cameras",
+            "agentview",
+        ])
+        .args(["--sim-size", "64", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout.lines().find(|l| l.starts_with("sim: ")).unwrap();
+    let applied: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(applied > 30, "{line}");
+}
