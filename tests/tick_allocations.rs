@@ -1,0 +1,110 @@
+//! The control loop's tick does not allocate: a counting global allocator watches ticks that
+//! only execute queued actions (and ticks that hold), with the worker's channels idle.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+#![allow(unsafe_code)] // a counting global allocator: forwards to System, only counts
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+use ddvla::runtime::control_loop::{ActuatorSink, ControlLoop, InferenceResult, LoopConfig};
+use ddvla::runtime::latency_tracker::LatencyTracker;
+use ddvla::runtime::safety::{HoldReason, SafetyConfig, SafetyLayer};
+use ddvla::runtime::schedule::{Chunk, ChunkScheduler, Strategy};
+use ddvla::runtime::time::MonoNs;
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Sink(f32);
+
+impl ActuatorSink for Sink {
+    fn send(&mut self, _tick: u64, command: &[f32], _held: Option<HoldReason>) {
+        self.0 += command[0];
+    }
+}
+
+#[test]
+fn ticks_that_execute_or_hold_do_not_allocate() {
+    let (requests, _worker_inbox) = sync_channel(1);
+    let (results, inbox) = sync_channel(2);
+    let dim = 7;
+    let safety = SafetyLayer::new(
+        SafetyConfig {
+            lower: vec![-1.0; dim],
+            upper: vec![1.0; dim],
+            max_step: vec![0.5; dim],
+            hold_value: vec![0.0; dim],
+            hold_keep_last_dims: vec![6],
+            max_observation_age_ms: 1e9,
+            workspace: None,
+        },
+        &[0.0; 7],
+    )
+    .unwrap();
+    let mut lp: ControlLoop<u64> = ControlLoop::new(
+        LoopConfig {
+            period: Duration::from_millis(20),
+            max_inference: Duration::from_secs(1000),
+            retry_after_error: Duration::from_secs(1),
+        },
+        ChunkScheduler::new(Strategy::ExecuteThenReplan, 64, dim),
+        safety,
+        LatencyTracker::new(32, 0, Duration::from_millis(20)),
+        requests,
+        inbox,
+    );
+    let mut sink = Sink(0.0);
+    let t = |i: u64| MonoNs(1_000_000_000 + i * 20_000_000);
+    lp.observe(Arc::new(0), t(0), None);
+    lp.tick(t(0), &mut sink); // asks for a chunk (the request is allocation-free too, but set up here)
+    results
+        .send(InferenceResult {
+            start_tick: 0,
+            chunk: Ok(Chunk {
+                start_tick: 0,
+                horizon: 64,
+                dim,
+                actions: vec![0.1; 64 * dim],
+            }),
+        })
+        .unwrap();
+    lp.tick(t(1), &mut sink); // accepts the chunk
+    COUNTING.store(true, Ordering::SeqCst);
+    for i in 2..60 {
+        lp.tick(t(i), &mut sink); // executes queued actions; the worker stays busy
+    }
+    let executing = ALLOCATIONS.swap(0, Ordering::SeqCst);
+    for i in 60..100 {
+        lp.tick(t(i), &mut sink); // queue runs dry: holds
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    let holding = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(executing, 0, "allocations while executing");
+    assert_eq!(holding, 0, "allocations while holding");
+    assert!(sink.0 > 0.0);
+    assert!(lp.safety_counts().no_action > 0);
+}
