@@ -21,6 +21,7 @@ pub mod policy;
 pub mod seeded_init;
 pub mod stats;
 pub mod text;
+pub mod train;
 
 pub use error::{PolicyError, Result};
 pub use policy::Policy;

@@ -1,0 +1,125 @@
+//! Masked-token fine-tuning (DD-VLA's training objective) on the CPU with candle.
+//!
+//! One [`Trainer::step`]: per sample, draw a cosine-schedule mask ([`mask`]) over the `L`
+//! action tokens of the target chunk (tokenized with the policy's [`ActionTokenizer`]
+//! binning and the dataset's q01/q99 statistics), run the model on
+//! `[prefix | slots with [MASK] | STOP]` under the decoder's attention mode, take the
+//! cross-entropy on the masked slots (+ STOP) with the model's logit shift ([`loss`]),
+//! backpropagate through a differentiable twin of the backbone ([`forward`]), clip the
+//! global gradient norm and take an AdamW step with a warmup + cosine learning rate
+//! ([`optim`], [`lr`]). [`Trainer::save`] writes a checkpoint that [`crate::Policy`] loads,
+//! plus the optimiser moments, mask-RNG position and step, so [`Trainer::resume`] continues
+//! exactly.
+//!
+//! What is trained: the projectors, the proprio projector, the embeddings, the backbone and
+//! `lm_head` (full fine-tuning; the released code uses LoRA). The vision towers are frozen:
+//! their candle fast ops have no backward pass. See `../shared/docs/ddvla-algorithm.md` §3.
+//!
+//! [`ActionTokenizer`]: crate::action_tokens::ActionTokenizer
+
+pub(crate) mod forward;
+pub(crate) mod loss;
+pub mod lr;
+pub mod mask;
+pub mod optim;
+mod state;
+mod trainer;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::AttentionMode;
+use crate::observation::Observation;
+
+pub use lr::LrSchedule;
+pub use mask::{SampleMask, mask_count, mask_ratio};
+pub use optim::AdamWParams;
+pub use state::files;
+pub use trainer::Trainer;
+
+/// Training hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Seed of the mask draws.
+    pub seed: u64,
+    /// Learning-rate schedule.
+    pub lr: LrSchedule,
+    /// AdamW hyper-parameters.
+    pub adamw: AdamWParams,
+    /// Clip the global gradient L2 norm to this value (`None`: no clipping).
+    pub max_grad_norm: Option<f64>,
+    /// Attention mode (default: the model's, as the diffusion decoder uses).
+    pub attention: Option<AttentionMode>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            lr: LrSchedule::default(),
+            adamw: AdamWParams::default(),
+            max_grad_norm: Some(1.0),
+            attention: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Check the values.
+    pub fn validate(&self) -> crate::Result<()> {
+        self.lr.validate()?;
+        if let Some(c) = self.max_grad_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(crate::PolicyError::config(
+                "train.max_grad_norm",
+                "must be finite and > 0",
+            ));
+        }
+        let a = &self.adamw;
+        if !((0.0..1.0).contains(&a.beta1) && (0.0..1.0).contains(&a.beta2)) {
+            return Err(crate::PolicyError::config(
+                "train.adamw",
+                "beta1 and beta2 must be in [0, 1)",
+            ));
+        }
+        if !(a.eps > 0.0 && a.weight_decay >= 0.0) {
+            return Err(crate::PolicyError::config(
+                "train.adamw",
+                "eps must be > 0 and weight_decay ≥ 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One training example: an observation and the action chunk that followed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// What the policy saw.
+    pub observation: Observation,
+    /// Target chunk in robot units, `chunk_len × action_dim` row-major.
+    pub actions: Vec<f32>,
+}
+
+/// A mini-batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Batch {
+    /// The examples (at least one).
+    pub samples: Vec<Sample>,
+}
+
+/// What one optimiser step did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStats {
+    /// Steps completed, this one included.
+    pub step: u64,
+    /// Mean cross-entropy over the supervised positions of the batch (before the update).
+    pub loss: f32,
+    /// Global gradient L2 norm before clipping.
+    pub grad_norm: f32,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Supervised positions in the batch (masked slots + STOP labels).
+    pub supervised: usize,
+}

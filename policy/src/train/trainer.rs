@@ -1,0 +1,328 @@
+//! [`Trainer`]: weights, optimiser, schedule and mask RNG; one call per optimiser step.
+
+use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::forward::DiffBackbone;
+use super::loss::{sample_terms, slot_hidden};
+use super::mask::SampleMask;
+use super::optim::{AdamW, clip_grads, grad_norm};
+use super::{Batch, StepStats, TrainConfig};
+use crate::action_tokens::ActionTokenizer;
+use crate::checkpoint;
+use crate::model::{AttentionMode, Config, ModelInputs, VlaModel};
+use crate::observation::{Observation, prepare};
+use crate::stats::{DatasetStatistics, NormStats};
+use crate::text::{PromptTokenizer, byte_level_tokenizer_json};
+use crate::{PolicyError, Result};
+
+/// Variables under this prefix are not trained (no backward through the vision fast ops).
+const FROZEN_PREFIX: &str = "vision_backbone.";
+
+/// Masked-token fine-tuning of a [`VlaModel`] held in a [`VarMap`].
+pub struct Trainer {
+    pub(super) varmap: VarMap,
+    pub(super) model: VlaModel,
+    pub(super) net: DiffBackbone,
+    pub(super) opt: AdamW,
+    pub(super) cfg: TrainConfig,
+    pub(super) step: u64,
+    pub(super) rng: ChaCha8Rng,
+    pub(super) statistics: DatasetStatistics,
+    pub(super) unnorm_key: Option<String>,
+    pub(super) actions: ActionTokenizer,
+    pub(super) proprio_stats: Option<NormStats>,
+    pub(super) prompt: PromptTokenizer,
+    pub(super) tokenizer_json: String,
+}
+
+/// A sample turned into model inputs and target token ids.
+struct Prepared {
+    inputs: ModelInputs,
+    targets: Vec<u32>,
+}
+
+impl Trainer {
+    /// A trainer over a model with the reproducible random weights of
+    /// [`checkpoint::random_model`], the byte-level prompt tokenizer of the small presets and
+    /// `statistics` (`unnorm_key` picks the dataset; may be `None` when there is one).
+    pub fn new(
+        model_cfg: Config,
+        statistics: DatasetStatistics,
+        unnorm_key: Option<String>,
+        cfg: TrainConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let prompt = PromptTokenizer::byte_level(&model_cfg)?;
+        let (model, varmap) = checkpoint::random_model(model_cfg, device)?;
+        Self::assemble(
+            Weights { varmap, model },
+            statistics,
+            unnorm_key,
+            (prompt, byte_level_tokenizer_json()),
+            cfg,
+        )
+    }
+
+    /// Fine-tune from a checkpoint directory (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`, `dataset_statistics.json`), with fresh optimiser state.
+    pub fn from_checkpoint(
+        dir: &std::path::Path,
+        unnorm_key: Option<String>,
+        cfg: TrainConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let (weights, statistics, prompt) = super::state::load_checkpoint(dir, device)?;
+        Self::assemble(weights, statistics, unnorm_key, prompt, cfg)
+    }
+
+    pub(super) fn assemble(
+        weights: Weights,
+        statistics: DatasetStatistics,
+        unnorm_key: Option<String>,
+        (prompt, tokenizer_json): (PromptTokenizer, String),
+        cfg: TrainConfig,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let Weights { varmap, model } = weights;
+        let model_cfg = model.config();
+        let stats = statistics.select(unnorm_key.as_deref())?;
+        let actions = ActionTokenizer::new(model_cfg, &stats.action)?;
+        let proprio_stats = match (&stats.proprio, model_cfg.file.use_proprio) {
+            (Some(p), true) => {
+                p.validate(model_cfg.file.proprio_dim, "proprio")?;
+                Some(p.clone())
+            }
+            _ => None,
+        };
+        let net = DiffBackbone::new(&varmap, &model_cfg.file.text)?;
+        let mut trainable: Vec<(String, candle_core::Var)> = {
+            let data = varmap
+                .data()
+                .lock()
+                .map_err(|_| PolicyError::config("train", "the VarMap lock is poisoned"))?;
+            data.iter()
+                .filter(|(name, _)| !name.starts_with(FROZEN_PREFIX))
+                .map(|(name, var)| (name.clone(), var.clone()))
+                .collect()
+        };
+        // A fixed order: the gradient-norm sum must not depend on hash order.
+        trainable.sort_by(|a, b| a.0.cmp(&b.0));
+        let opt = AdamW::new(trainable, cfg.adamw.clone())?;
+        let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        Ok(Self {
+            varmap,
+            model,
+            net,
+            opt,
+            cfg,
+            step: 0,
+            rng,
+            statistics,
+            unnorm_key,
+            actions,
+            proprio_stats,
+            prompt,
+            tokenizer_json,
+        })
+    }
+
+    /// The model (shares its weights with the trainer: updates are visible).
+    pub fn model(&self) -> &VlaModel {
+        &self.model
+    }
+
+    /// The variables.
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// The training configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
+    /// The action tokenizer targets are encoded with.
+    pub fn action_tokenizer(&self) -> &ActionTokenizer {
+        &self.actions
+    }
+
+    /// The attention mode of the training forward pass.
+    pub fn attention_mode(&self) -> AttentionMode {
+        self.cfg
+            .attention
+            .unwrap_or(self.model.config().file.attention_mode)
+    }
+
+    /// Number of trained variables (everything but the vision towers).
+    pub fn trained_variables(&self) -> usize {
+        self.opt.vars().count()
+    }
+
+    fn prepare_batch(&self, batch: &Batch) -> Result<Vec<Prepared>> {
+        if batch.samples.is_empty() {
+            return Err(PolicyError::bad_input("batch", "is empty"));
+        }
+        let a = &self.model.config().file.action;
+        let expected = a.chunk_len * a.action_dim;
+        batch
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let what = || format!("batch sample {i} actions");
+                if s.actions.len() != expected {
+                    return Err(PolicyError::bad_input(
+                        what(),
+                        format!(
+                            "{} values, expected chunk_len {} × action_dim {} = {expected}",
+                            s.actions.len(),
+                            a.chunk_len,
+                            a.action_dim
+                        ),
+                    ));
+                }
+                if let Some(j) = s.actions.iter().position(|v| !v.is_finite()) {
+                    return Err(PolicyError::bad_input(
+                        what(),
+                        format!(
+                            "value {j} (action {}, dim {}) is {}",
+                            j / a.action_dim,
+                            j % a.action_dim,
+                            s.actions[j]
+                        ),
+                    ));
+                }
+                Ok(Prepared {
+                    inputs: self.inputs(&s.observation)?,
+                    targets: self.actions.encode(&s.actions)?,
+                })
+            })
+            .collect()
+    }
+
+    fn inputs(&self, obs: &Observation) -> Result<ModelInputs> {
+        prepare(
+            self.model.config(),
+            obs,
+            self.proprio_stats.as_ref(),
+            &self.prompt,
+            self.model.device(),
+        )
+    }
+
+    /// Mean cross-entropy (scalar tensor) of `prepared` under one mask per sample.
+    fn loss(&self, prepared: &[Prepared], masks: &[SampleMask]) -> Result<(Tensor, usize)> {
+        let mode = self.attention_mode();
+        let mut logits = Vec::with_capacity(prepared.len());
+        let mut labels = Vec::new();
+        for (p, m) in prepared.iter().zip(masks) {
+            let terms = sample_terms(&self.model, &self.net, &p.inputs, &p.targets, m, mode)?;
+            logits.push(terms.logits);
+            labels.extend(terms.labels);
+        }
+        let logits = Tensor::cat(&logits, 0)?;
+        let target = Tensor::from_slice(&labels, labels.len(), self.model.device())?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &target)?;
+        Ok((loss, labels.len()))
+    }
+
+    fn draw_masks(&mut self, n: usize) -> Vec<SampleMask> {
+        let l = self.model.config().action_tokens;
+        (0..n).map(|_| SampleMask::draw(l, &mut self.rng)).collect()
+    }
+
+    /// One optimiser step on `batch`. Bad input (an empty batch, a chunk of the wrong size,
+    /// a non-finite target, an unusable observation) is an error before anything changes; a
+    /// non-finite loss or gradient is an error and the weights are not updated.
+    pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
+        let _span = tracing::debug_span!("train_step", step = self.step).entered();
+        let prepared = self.prepare_batch(batch)?;
+        let masks = self.draw_masks(prepared.len());
+        let (loss, supervised) = self.loss(&prepared, &masks)?;
+        let loss_value = loss.to_scalar::<f32>()?;
+        if !loss_value.is_finite() {
+            return Err(PolicyError::NonFiniteOutput { what: "loss" });
+        }
+        let mut grads = loss.backward()?;
+        let norm = grad_norm(&grads, self.opt.vars().map(|(_, v)| v))?;
+        if !norm.is_finite() {
+            return Err(PolicyError::NonFiniteOutput {
+                what: "gradient norm",
+            });
+        }
+        if let Some(max) = self.cfg.max_grad_norm {
+            clip_grads(&mut grads, self.opt.vars().map(|(_, v)| v), norm, max)?;
+        }
+        let lr = self.cfg.lr.lr(self.step);
+        self.opt.step(&grads, lr)?;
+        self.step += 1;
+        tracing::debug!(
+            step = self.step,
+            loss = loss_value,
+            grad_norm = norm,
+            lr,
+            "step"
+        );
+        Ok(StepStats {
+            step: self.step,
+            loss: loss_value,
+            grad_norm: norm as f32,
+            lr,
+            supervised,
+        })
+    }
+
+    /// The loss of `batch` under masks drawn from `seed` (the trainer's own mask stream and
+    /// weights are untouched): a fixed-mask evaluation to compare weights over time.
+    pub fn eval_loss(&self, batch: &Batch, seed: u64) -> Result<f32> {
+        let prepared = self.prepare_batch(batch)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let l = self.model.config().action_tokens;
+        let masks: Vec<SampleMask> = prepared
+            .iter()
+            .map(|_| SampleMask::draw(l, &mut rng))
+            .collect();
+        let (loss, _) = self.loss(&prepared, &masks)?;
+        Ok(loss.detach().to_scalar::<f32>()?)
+    }
+
+    /// Action logits `[L, n_bins]` of the training forward pass for `obs` with `slot_ids` in
+    /// the slots (to check it against [`VlaModel::logits_full`]).
+    pub fn action_logits(&self, obs: &Observation, slot_ids: &[u32]) -> Result<Tensor> {
+        let l = self.model.config().action_tokens;
+        if slot_ids.len() != l {
+            return Err(PolicyError::bad_input(
+                "action slots",
+                format!("{} ids, expected {l}", slot_ids.len()),
+            ));
+        }
+        let inputs = self.inputs(obs)?;
+        let h = slot_hidden(
+            &self.model,
+            &self.net,
+            &inputs,
+            slot_ids,
+            self.attention_mode(),
+        )?;
+        let rows = h.states.narrow(0, h.first, l)?;
+        let cfg = self.model.config();
+        Ok(self
+            .net
+            .action_logits(&rows, cfg.action_token_begin, cfg.file.action.n_bins)?
+            .detach())
+    }
+}
+
+/// A model and the variables it was built from.
+pub(super) struct Weights {
+    pub varmap: VarMap,
+    pub model: VlaModel,
+}
