@@ -14,5 +14,6 @@ echo "== clippy" && cargo clippy --workspace --all-targets --locked -- -D warnin
 echo "== clippy (no default features)" && cargo clippy --workspace --all-targets --locked --no-default-features -- -D warnings
 echo "== clippy (all features)" && cargo clippy --workspace --all-targets --locked --all-features -- -D warnings
 echo "== tests" && cargo test --workspace --all-targets --locked
+echo "== rerun output (feature rerun)" && cargo test --locked --features rerun --lib replay_rrd
 echo "== doc tests" && cargo test --workspace --doc --locked
 echo "all checks passed"

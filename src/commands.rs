@@ -55,9 +55,10 @@ pub fn run_replay(
     recording: &std::path::Path,
     config: &std::path::Path,
     json: Option<&std::path::Path>,
+    rerun: Option<crate::replay_cli::RerunTarget>,
 ) -> Result<()> {
     let config = crate::serve::config::ServeConfig::load(config)?;
-    let r = crate::replay_cli::replay(recording, &config)?;
+    let r = crate::replay_cli::replay(recording, &config, rerun.as_ref())?;
     println!(
         "{} requests replayed, {} chunks compared: {}; max |diff| per dim {:?}",
         r.requests,
@@ -116,4 +117,26 @@ pub fn write_json(path: Option<&std::path::Path>, value: &impl serde::Serialize)
         println!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// See `ddvla bench sim --help`.
+pub fn run_bench_sim(
+    scene: &str,
+    control_steps: usize,
+    frames: usize,
+    json: Option<&std::path::Path>,
+    ctrl_log: Option<&std::path::Path>,
+) -> Result<()> {
+    let r = crate::bench::sim::run_sim_bench(scene, control_steps, frames, ctrl_log)?;
+    println!(
+        "{}: {:.0} physics steps/s, {:.1} control steps/s (x{} substeps = {:.2} of raw physics)",
+        r.scene, r.physics_steps_per_s, r.control_steps_per_s, r.substeps, r.control_over_physics
+    );
+    for x in &r.render {
+        println!(
+            "render {} camera(s) at {}px: {:.1} frames/s",
+            x.cameras, x.size, x.frames_per_s
+        );
+    }
+    write_json(json, &r)
 }

@@ -11,6 +11,8 @@ pub mod latency;
 pub mod record_cli;
 pub mod remote;
 pub mod replay_cli;
+#[cfg(feature = "rerun")]
+pub mod replay_rrd;
 pub mod runtime;
 pub mod serve;
 pub mod sim_cli;

@@ -64,6 +64,14 @@ enum Command {
         /// Also write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Write a rerun recording (camera frames, chunks, remasking traces) here
+        /// (needs a build with `--features rerun`).
+        #[arg(long, conflicts_with = "connect")]
+        rrd: Option<PathBuf>,
+        /// Stream to a running rerun viewer, e.g. rerun+http://127.0.0.1:9876/proxy
+        /// (needs a build with `--features rerun`).
+        #[arg(long)]
+        connect: Option<String>,
     },
     /// Record ROS 2 topics (over zenoh, rmw_zenoh wire format) to a rosbag2 MCAP file.
     Record(RecordArgs),
@@ -323,29 +331,13 @@ fn run(cli: Cli) -> Result<()> {
             frames,
             json,
             ctrl_log,
-        }) => {
-            let r = ddvla::bench::sim::run_sim_bench(
-                &scene,
-                control_steps,
-                frames,
-                ctrl_log.as_deref(),
-            )?;
-            println!(
-                "{}: {:.0} physics steps/s, {:.1} control steps/s (x{} substeps = {:.2} of raw physics)",
-                r.scene,
-                r.physics_steps_per_s,
-                r.control_steps_per_s,
-                r.substeps,
-                r.control_over_physics
-            );
-            for x in &r.render {
-                println!(
-                    "render {} camera(s) at {}px: {:.1} frames/s",
-                    x.cameras, x.size, x.frames_per_s
-                );
-            }
-            ddvla::commands::write_json(json.as_deref(), &r)
-        }
+        }) => ddvla::commands::run_bench_sim(
+            &scene,
+            control_steps,
+            frames,
+            json.as_deref(),
+            ctrl_log.as_deref(),
+        ),
         Command::Record(a) => run_record(a),
         Command::Tasks(TasksCommand::CheckBddl { paths }) => ddvla::tasks_cli::check_bddl(&paths),
         Command::PolicyServer { config } => ddvla::commands::run_policy_server(&config),
@@ -353,7 +345,15 @@ fn run(cli: Cli) -> Result<()> {
             recording,
             config,
             json,
-        } => ddvla::commands::run_replay(&recording, &config, json.as_deref()),
+            rrd,
+            connect,
+        } => ddvla::commands::run_replay(
+            &recording,
+            &config,
+            json.as_deref(),
+            rrd.map(ddvla::replay_cli::RerunTarget::File)
+                .or(connect.map(ddvla::replay_cli::RerunTarget::Connect)),
+        ),
         Command::Serve {
             config,
             max_ticks,

@@ -99,8 +99,38 @@ fn observation(
     })
 }
 
-/// Replay `bag` with `config`'s policy.
-pub fn replay(bag_path: &Path, config: &ServeConfig) -> Result<ReplayReport> {
+/// Where `ddvla replay` sends its rerun visualisation.
+#[derive(Debug, Clone)]
+pub enum RerunTarget {
+    /// An `.rrd` file.
+    File(std::path::PathBuf),
+    /// A running viewer's gRPC proxy URL.
+    Connect(String),
+}
+
+#[cfg(feature = "rerun")]
+fn open_rerun(target: Option<&RerunTarget>) -> Result<Option<crate::replay_rrd::RrdWriter>> {
+    Ok(match target {
+        None => None,
+        Some(RerunTarget::File(path)) => Some(crate::replay_rrd::RrdWriter::create(path)?),
+        Some(RerunTarget::Connect(url)) => Some(crate::replay_rrd::RrdWriter::connect(url)?),
+    })
+}
+
+/// Replay `bag` with `config`'s policy, visualising each inference in rerun when asked.
+pub fn replay(
+    bag_path: &Path,
+    config: &ServeConfig,
+    rerun: Option<&RerunTarget>,
+) -> Result<ReplayReport> {
+    #[cfg(feature = "rerun")]
+    let writer = open_rerun(rerun)?;
+    #[cfg(not(feature = "rerun"))]
+    if rerun.is_some() {
+        bail!(
+            "--rrd/--connect need a build with the rerun feature: cargo build --release --features rerun"
+        );
+    }
     let bag =
         read_bag(bag_path, None).with_context(|| format!("reading {}", bag_path.display()))?;
     let t = &config.topics;
@@ -143,8 +173,21 @@ pub fn replay(bag_path: &Path, config: &ServeConfig) -> Result<ReplayReport> {
         // Every request is decoded, accepted or not: the decoder's random stream advances
         // exactly as it did in the run.
         let out = policy.act(&obs, decoder.as_mut(), None)?;
+        #[cfg(feature = "rerun")]
+        if let Some(writer) = &writer {
+            let recorded_chunk = accepted
+                .iter()
+                .position(|t| *t == tick)
+                .and_then(|k| recorded.get(k))
+                .map(|c| c.data.as_slice());
+            writer.log_inference(tick, &obs, &out, recorded_chunk)?;
+        }
         replayed.insert(tick, out.actions);
         requests += 1;
+    }
+    #[cfg(feature = "rerun")]
+    if let Some(writer) = &writer {
+        writer.flush()?;
     }
     compare(&accepted, &recorded, &replayed, requests)
 }

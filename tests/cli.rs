@@ -156,3 +156,18 @@ fn launch_configs_parse() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[cfg(not(feature = "rerun"))]
+#[test]
+fn replay_rrd_without_the_rerun_feature_is_a_clear_error() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = ddvla()
+        .args(["replay", "missing.mcap", "--rrd", "out.rrd", "--config"])
+        .arg(root.join("launch/robot.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--features rerun"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
