@@ -4,8 +4,9 @@
 #![allow(unsafe_code)] // a counting global allocator: forwards to System, only counts
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
@@ -17,13 +18,16 @@ use ddvla::runtime::time::MonoNs;
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Count only this thread's allocations (the test harness has its own threads).
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if COUNTING.with(Cell::get) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.
@@ -93,7 +97,7 @@ fn ticks_that_execute_or_hold_do_not_allocate() {
         })
         .unwrap();
     lp.tick(t(1), &mut sink); // accepts the chunk
-    COUNTING.store(true, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
     for i in 2..60 {
         lp.tick(t(i), &mut sink); // executes queued actions; the worker stays busy
     }
@@ -101,7 +105,7 @@ fn ticks_that_execute_or_hold_do_not_allocate() {
     for i in 60..100 {
         lp.tick(t(i), &mut sink); // queue runs dry: holds
     }
-    COUNTING.store(false, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(false));
     let holding = ALLOCATIONS.load(Ordering::SeqCst);
     assert_eq!(executing, 0, "allocations while executing");
     assert_eq!(holding, 0, "allocations while holding");
