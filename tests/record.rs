@@ -8,16 +8,12 @@ use std::time::{Duration, Instant};
 use ddvla_bridge::msg::sensor::JointState;
 use ddvla_bridge::msg::std::StringMsg;
 use ddvla_bridge::record::read_bag;
-use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport};
+use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport, free_loopback_port};
 use ddvla_bridge::{TopicSpec, Transport, decode, publish_msg};
 
 #[test]
 fn record_writes_what_a_zenoh_peer_publishes() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_loopback_port().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bag = dir.path().join("run.mcap");
     let mut recorder = Command::new(env!("CARGO_BIN_EXE_ddvla"))
@@ -40,14 +36,7 @@ fn record_writes_what_a_zenoh_peer_publishes() {
         .arg(&bag)
         .spawn()
         .unwrap();
-    let robot = ZenohTransport::open(&ZenohConfig {
-        domain_id: Some(0),
-        node_name: "robot".into(),
-        listen: vec![],
-        connect: vec![format!("tcp/127.0.0.1:{port}")],
-        ..ZenohConfig::default()
-    })
-    .unwrap();
+    let robot = ZenohTransport::open(&ZenohConfig::loopback("robot", port, false)).unwrap();
     let joints = robot
         .publisher(&TopicSpec::of::<JointState>("/joint_states").unwrap())
         .unwrap();

@@ -11,35 +11,19 @@ use candle_core::Device;
 use ddvla::bench::synthetic_observation;
 use ddvla::remote::{describe, serve_policy, spawn_remote_worker};
 use ddvla::runtime::control_loop::InferenceRequest;
-use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport};
+use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport, free_loopback_port};
 use ddvla_policy::Policy;
 use ddvla_policy::decode::{self, DecoderKind};
 use ddvla_policy::model::presets;
 use zenoh::Wait;
 
 fn node(name: &str, port: u16, listen: bool) -> ZenohTransport {
-    let endpoint = format!("tcp/127.0.0.1:{port}");
-    ZenohTransport::open(&ZenohConfig {
-        domain_id: Some(0),
-        node_name: name.into(),
-        listen: if listen {
-            vec![endpoint.clone()]
-        } else {
-            vec![]
-        },
-        connect: if listen { vec![] } else { vec![endpoint] },
-        ..ZenohConfig::default()
-    })
-    .unwrap()
+    ZenohTransport::open(&ZenohConfig::loopback(name, port, listen)).unwrap()
 }
 
 #[test]
 fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_loopback_port().unwrap();
     let server_node = node("gpu", port, true);
     let robot = node("robot", port, false);
     let cfg = presets::preset("tiny").unwrap();

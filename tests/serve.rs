@@ -10,7 +10,7 @@ use ddvla_bridge::msg::geometry::TwistStamped;
 use ddvla_bridge::msg::sensor::{Image, JointState};
 use ddvla_bridge::msg::std::{Bool, Float32MultiArray, Header, StringMsg};
 use ddvla_bridge::record::read_bag;
-use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport};
+use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport, free_loopback_port};
 use ddvla_bridge::{TopicSpec, Transport, publish_msg};
 use zenoh::Wait;
 
@@ -56,11 +56,7 @@ connect = []
 
 #[test]
 fn serve_closes_the_loop_over_zenoh_and_holds_on_estop() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_loopback_port().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bag = dir.path().join("serve.mcap");
     let cfg = dir.path().join("robot.toml");
@@ -71,14 +67,7 @@ fn serve_closes_the_loop_over_zenoh_and_holds_on_estop() {
         .spawn()
         .unwrap();
 
-    let robot = ZenohTransport::open(&ZenohConfig {
-        domain_id: Some(0),
-        node_name: "robot".into(),
-        listen: vec![],
-        connect: vec![format!("tcp/127.0.0.1:{port}")],
-        ..ZenohConfig::default()
-    })
-    .unwrap();
+    let robot = ZenohTransport::open(&ZenohConfig::loopback("robot", port, false)).unwrap();
     let camera = robot
         .publisher(&TopicSpec::of::<Image>("/camera/agentview/image_raw").unwrap())
         .unwrap();

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 use ddvla::sim_robot::{SimRobotConfig, run_sim_robot};
-use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport};
+use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport, free_loopback_port};
 
 fn config(zenoh: &str) -> String {
     format!(
@@ -40,11 +40,7 @@ fn moved(a: [f64; 3], b: [f64; 3]) -> f64 {
 
 #[test]
 fn the_arm_moves_under_serve_over_zenoh() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_loopback_port().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("sim.toml");
     let zenoh =
@@ -55,14 +51,7 @@ fn the_arm_moves_under_serve_over_zenoh() {
         .arg(&cfg)
         .spawn()
         .unwrap();
-    let robot = ZenohTransport::open(&ZenohConfig {
-        domain_id: Some(0),
-        node_name: "sim_robot".into(),
-        listen: vec![],
-        connect: vec![format!("tcp/127.0.0.1:{port}")],
-        ..ZenohConfig::default()
-    })
-    .unwrap();
+    let robot = ZenohTransport::open(&ZenohConfig::loopback("sim_robot", port, false)).unwrap();
     let report = run_sim_robot(
         &robot,
         &SimRobotConfig {

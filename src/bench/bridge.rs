@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use ddvla_bridge::msg::sensor::Image;
 use ddvla_bridge::msg::std::{Header, Time};
 use ddvla_bridge::record::Recorder;
-use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport};
+use ddvla_bridge::transport::zenoh::{ZenohConfig, ZenohTransport, free_loopback_port};
 use ddvla_bridge::{TopicSpec, Transport, encode, publish_msg};
 use serde::Serialize;
 
@@ -58,25 +58,10 @@ pub struct BridgeBenchReport {
     pub build_profile: &'static str,
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 fn session(name: &str, port: u16, listen: bool, file: Option<&Path>) -> Result<ZenohTransport> {
-    let endpoint = format!("tcp/127.0.0.1:{port}");
     let config = ZenohConfig {
-        domain_id: Some(0),
-        node_name: name.into(),
-        listen: if listen {
-            vec![endpoint.clone()]
-        } else {
-            vec![]
-        },
-        connect: if listen { vec![] } else { vec![endpoint] },
         config_file: file.map(Path::to_path_buf),
-        ..ZenohConfig::default()
+        ..ZenohConfig::loopback(name, port, listen)
     };
     Ok(ZenohTransport::open(&config)?)
 }
@@ -109,7 +94,7 @@ fn bench_size(
     rate_hz: f64,
     zenoh_config: Option<&Path>,
 ) -> Result<ImageLatency> {
-    let port = free_port()?;
+    let port = free_loopback_port()?;
     let robot = session("bench_camera", port, true, zenoh_config)?;
     let ddvla = session("bench_ddvla", port, false, zenoh_config)?;
     let spec = TopicSpec::of::<Image>("/camera/agentview/image_raw")?;

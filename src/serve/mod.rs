@@ -75,6 +75,8 @@ impl Inputs {
         control: &mut ControlLoop<Observation>,
         recorder: Option<&mut Recorder>,
     ) -> bool {
+        // Received samples to record (kept only when recording: no work otherwise).
+        let recording = recorder.is_some();
         let mut log: Vec<(TopicSpec, Sample)> = Vec::new();
         let mut fresh = false;
         for (i, sub) in self.cameras.iter().enumerate() {
@@ -94,26 +96,34 @@ impl Inputs {
                 }
                 None => self.rejected += 1,
             }
-            log.push((sub.topic().clone(), sample));
+            if recording {
+                log.push((sub.topic().clone(), sample));
+            }
         }
         if let Some(sample) = self.joints.latest() {
             if let Some(js) = self.joints.decode_counted::<JointState>(&sample) {
                 self.proprio = js.position.iter().map(|v| *v as f32).collect();
                 self.joints_receive_ns = u64::try_from(sample.receive_time_ns).ok();
             }
-            log.push((self.joints.topic().clone(), sample));
+            if recording {
+                log.push((self.joints.topic().clone(), sample));
+            }
         }
         while let Some(sample) = self.instruction.try_recv() {
             if let Some(text) = self.instruction.decode_counted::<StringMsg>(&sample) {
                 control.set_instruction(&text.data);
             }
-            log.push((self.instruction.topic().clone(), sample));
+            if recording {
+                log.push((self.instruction.topic().clone(), sample));
+            }
         }
         while let Some(sample) = self.estop.try_recv() {
             if let Some(flag) = self.estop.decode_counted::<Bool>(&sample) {
                 control.set_estop(flag.data);
             }
-            log.push((self.estop.topic().clone(), sample));
+            if recording {
+                log.push((self.estop.topic().clone(), sample));
+            }
         }
         if let Some(recorder) = recorder {
             for (topic, s) in log {

@@ -58,6 +58,19 @@ impl Default for ZenohConfig {
 }
 
 impl ZenohConfig {
+    /// A domain-0 peer on loopback TCP `port`, with no router: it listens on the port
+    /// (`listen`) or connects to it. For tests, benchmarks and processes on one host.
+    pub fn loopback(node_name: &str, port: u16, listen: bool) -> Self {
+        let endpoint = vec![format!("tcp/127.0.0.1:{port}")];
+        Self {
+            domain_id: Some(0),
+            node_name: node_name.to_owned(),
+            listen: if listen { endpoint.clone() } else { vec![] },
+            connect: if listen { vec![] } else { endpoint },
+            ..Self::default()
+        }
+    }
+
     fn to_zenoh(&self) -> Result<zenoh::Config> {
         let bad = |what: &str, e: &dyn std::fmt::Display| BridgeError::Config {
             what: format!("zenoh {what}"),
@@ -84,6 +97,13 @@ impl ZenohConfig {
         }
         Ok(config)
     }
+}
+
+/// A loopback TCP port that was free a moment ago (bind port 0, read it, release it).
+pub fn free_loopback_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn serde_json_list(list: &[String]) -> String {

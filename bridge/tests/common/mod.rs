@@ -26,28 +26,12 @@ pub fn script(name: &str) -> PathBuf {
 
 /// A loopback TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    ddvla_bridge::transport::zenoh::free_loopback_port().unwrap()
 }
 
 /// A zenoh node listening on `port` (or connecting to it), no router, domain 0.
 pub fn node(name: &str, port: u16, listen: bool) -> ZenohTransport {
-    let endpoint = format!("tcp/127.0.0.1:{port}");
-    let config = ZenohConfig {
-        domain_id: Some(0),
-        node_name: name.into(),
-        listen: if listen {
-            vec![endpoint.clone()]
-        } else {
-            vec![]
-        },
-        connect: if listen { vec![] } else { vec![endpoint] },
-        ..ZenohConfig::default()
-    };
-    ZenohTransport::open(&config).unwrap()
+    ZenohTransport::open(&ZenohConfig::loopback(name, port, listen)).unwrap()
 }
 
 /// Call `attempt` every 20 ms until it returns `Some` or `timeout` passes (zenoh routes are
