@@ -176,13 +176,17 @@ pub struct OutputConfig {
     pub frame_id: String,
 }
 
+/// Read and parse a TOML file into `T`, naming the file in errors.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
 impl ServeConfig {
     /// Read and check a TOML file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let config: Self =
-            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let config: Self = read_toml(path)?;
         config
             .check()
             .with_context(|| format!("checking {}", path.display()))?;
@@ -235,10 +239,7 @@ pub struct PolicyServerConfig {
 impl PolicyServerConfig {
     /// Read and check a TOML file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let config: Self =
-            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let config: Self = read_toml(path)?;
         if config.prefix.is_empty() || config.prefix.contains(['*', '$', '?', '#']) {
             bail!(
                 "{}: prefix {:?} is not a zenoh key prefix",
