@@ -156,3 +156,31 @@ fn our_own_mjcf_objects_compose_and_contain() {
     }
     assert!(env.in_contact("ball_1_main", "basket_1_main").unwrap());
 }
+
+#[test]
+fn scene_joints_are_set_by_name() {
+    let cfg = EnvConfig {
+        scene: "built".into(),
+        scene_mjcf: Some(scene().to_mjcf().unwrap()),
+        cameras: vec![],
+        object_jitter_m: 0.0,
+        ..EnvConfig::default()
+    };
+    let mut env = Env::new(cfg).unwrap();
+    env.reset(0).unwrap();
+    let names = env.scene_joint_names();
+    assert!(names.iter().any(|n| n == "cube_1_joint0"), "{names:?}");
+    assert!(!names.iter().any(|n| n == "joint1" || n.contains("driver")));
+    // An unnormalised quaternion is normalised; the pose is visible after forward().
+    env.set_joint_qpos("cube_1_joint0", &[0.4, 0.1, 0.3, 2.0, 0.0, 0.0, 0.0])
+        .unwrap();
+    env.forward();
+    let p = env.body_pos("cube_1_main").unwrap();
+    assert!((p[0] - 0.4).abs() < 1e-12 && (p[2] - 0.3).abs() < 1e-12);
+    assert!((env.joint_qpos("cube_1_joint0").unwrap()[3] - 1.0).abs() < 1e-12);
+    assert!(env.set_joint_qpos("cube_1_joint0", &[0.0; 3]).is_err());
+    assert!(env.set_joint_qpos("cube_1_joint0", &[0.0; 7]).is_err());
+    assert!(env.set_joint_qpos("nope", &[0.0]).is_err());
+    let nan = [f64::NAN, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0];
+    assert!(env.set_joint_qpos("cube_1_joint0", &nan).is_err());
+}

@@ -17,6 +17,7 @@ use crate::osc::{ArmState, Osc, OscGains};
 use crate::scene;
 
 mod query;
+mod state;
 
 /// LIBERO's Panda reset pose (robosuite `init_qpos`).
 pub const LIBERO_INIT_QPOS: [f64; 7] = [
