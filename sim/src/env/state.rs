@@ -44,7 +44,9 @@ impl Env {
                     reason: format!("joint {name:?}: zero quaternion"),
                 });
             }
-            q.iter_mut().for_each(|x| *x /= norm);
+            for x in q.iter_mut() {
+                *x /= norm;
+            }
         }
         let qadr = self.model.jnt_qposadr()[j] as usize;
         let dadr = self.model.jnt_dofadr()[j] as usize;
