@@ -11,6 +11,10 @@
 //!   `TurnOff`) with LIBERO's thresholds and quirks, evaluated on any [`predicates::SceneState`]
 //!   (implemented for [`ddvla_sim::Env`]); [`predicates::evaluate_goal`] gives each goal
 //!   atom's truth and the conjunction.
+//! - [`catalog`]: the object and fixture categories of LIBERO's suites (bowls, cans, bottles,
+//!   the wooden cabinet with its drawers, the stove with its knob, …) authored from MuJoCo
+//!   primitives and `sim/objects/*.xml`, with LIBERO's body, joint and region names and the
+//!   geometric facts scene builders and scripted experts need.
 //!
 //! Not written yet: suite tables, scripted experts and the evaluation protocol (see
 //! `../shared/docs/libero-protocol.md` for the reference behaviour).
@@ -19,4 +23,5 @@
 //! Learning" (arXiv 2306.03310), <https://github.com/Lifelong-Robot-Learning/LIBERO> (MIT).
 
 pub mod bddl;
+pub mod catalog;
 pub mod predicates;
