@@ -15,7 +15,9 @@ pub enum CatalogError {
         known: String,
     },
     /// The instance name cannot be a MuJoCo name prefix.
-    #[error("instance name {instance:?} of category `{category}` must be non-empty ASCII letters, digits and `_`")]
+    #[error(
+        "instance name {instance:?} of category `{category}` must be non-empty ASCII letters, digits and `_`"
+    )]
     InvalidInstance {
         /// The instance name given.
         instance: String,

@@ -196,9 +196,8 @@ pub fn build(
     category: &str,
     pos_m: [f64; 3],
 ) -> Result<CatalogObject, CatalogError> {
-    let recipe = recipes()
-        .find(|r| r.info.name == category)
-        .ok_or_else(|| CatalogError::UnknownCategory {
+    let recipe = recipes().find(|r| r.info.name == category).ok_or_else(|| {
+        CatalogError::UnknownCategory {
             instance: instance.to_owned(),
             category: category.to_owned(),
             known: categories()
@@ -206,7 +205,8 @@ pub fn build(
                 .map(|c| c.name)
                 .collect::<Vec<_>>()
                 .join(", "),
-        })?;
+        }
+    })?;
     if instance.is_empty()
         || !instance
             .chars()

@@ -11,7 +11,13 @@ fn names_are_unique_and_builds_follow_libero_naming() {
         let o = build(&inst, c.name, [0.1, 0.2, 0.3]).unwrap();
         assert_eq!(o.object.name, inst);
         assert_eq!(o.object.free, c.kind == Kind::Object);
-        assert_eq!(o.object.pos_m, [0.1, 0.2, 0.3]);
+        assert!(
+            o.object
+                .pos_m
+                .iter()
+                .zip([0.1, 0.2, 0.3])
+                .all(|(a, b)| (a - b).abs() < 1e-15)
+        );
         for r in o.regions.iter().chain(o.parts.iter().map(|p| &p.joint)) {
             assert!(r.starts_with(&format!("{inst}_")), "{r}");
         }
@@ -24,17 +30,26 @@ fn names_are_unique_and_builds_follow_libero_naming() {
 fn graspable_objects_fit_the_gripper() {
     for r in recipes() {
         let name = r.info.name;
-        assert!(r.footprint_radius_m > 0.0 && r.top_offset_m >= 0.0, "{name}");
+        assert!(
+            r.footprint_radius_m > 0.0 && r.top_offset_m >= 0.0,
+            "{name}"
+        );
         if r.info.kind == Kind::Object {
             // LIBERO's On(x, region) wants the origin < 10 cm above the region's top.
             assert!(r.bottom_offset_m <= 0.07, "{name}");
-            assert!((0.03..=0.3).contains(&r.mass_kg) || name == "basket", "{name}");
+            assert!(
+                (0.03..=0.3).contains(&r.mass_kg) || name == "basket",
+                "{name}"
+            );
         }
         let Some(g) = r.grasp else { continue };
         assert!(g.width_m <= 0.07 && g.width_m > 0.02, "{name}: {g:?}");
         assert!(g.height_m >= 0.045, "{name}: {g:?}");
         let z = g.center_body_m[2];
-        assert!(z > -r.bottom_offset_m && z < g.height_m - r.bottom_offset_m, "{name}");
+        assert!(
+            z > -r.bottom_offset_m && z < g.height_m - r.bottom_offset_m,
+            "{name}"
+        );
         // Fingertips within 6 cm of the top, so the palm stays clear.
         assert!(g.height_m - r.bottom_offset_m - z <= 0.06, "{name}: {g:?}");
         if let Some([x, y]) = g.close_axis_body {
@@ -72,7 +87,10 @@ fn errors_name_the_instance_and_category() {
     else {
         panic!("{e:?}")
     };
-    assert_eq!((instance.as_str(), category.as_str()), ("thing_1", "flying_carpet"));
+    assert_eq!(
+        (instance.as_str(), category.as_str()),
+        ("thing_1", "flying_carpet")
+    );
     assert!(known.contains("akita_black_bowl") && known.contains("wooden_cabinet"));
     let text = e.to_string();
     assert!(text.starts_with("thing_1: unknown category `flying_carpet` (known: "));
