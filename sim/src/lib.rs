@@ -15,3 +15,8 @@ pub mod scene;
 pub use camera::{CameraFrame, CameraRig, ImageConvention};
 pub use env::{ControlMode, Env, EnvConfig, LIBERO_INIT_QPOS, Observation, Proprio};
 pub use error::{Result, SimError};
+
+/// The version of the MuJoCo library in use (e.g. `3.17.0`), for result and init-state files.
+pub fn mujoco_version() -> String {
+    mujoco_rs::mujoco_version().to_owned()
+}

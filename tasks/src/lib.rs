@@ -24,4 +24,7 @@
 
 pub mod bddl;
 pub mod catalog;
+pub mod eval;
 pub mod predicates;
+pub mod scene;
+pub mod suite;

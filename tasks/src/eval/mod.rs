@@ -1,0 +1,277 @@
+//! LIBERO's evaluation protocol on our suites: per task a seeded reset, init state `i` for
+//! episode `i`, the wait steps with the wait action, then up to the suite's step limit with
+//! the policy's actions (chunks executed in order), success checked right after every
+//! physics step — stop at the first success, or score the final step (SimplerEnv-style).
+//!
+//! Sharding: the (task, episode) list in task-major order is split round-robin
+//! ([`Shard`]); every episode's seed depends only on (seed, task, episode), so merged shards
+//! equal one run ([`EvalResults::merge`]).
+
+mod error;
+mod policy;
+mod results;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use ddvla_sim::Env;
+
+pub use error::EvalError;
+pub use policy::{EvalPolicy, RandomPolicy, StepContext};
+pub use results::{
+    EpisodeResult, EpisodeTiming, EvalMeta, EvalResults, RunTiming, Shard, TaskSummary,
+};
+
+use crate::predicates::Goal;
+use crate::scene::TaskScene;
+use crate::suite::{InitStates, PolicyFrame, SuccessRule, Suite, Task};
+
+/// Options of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// Episodes per task (≤ the suite's init states).
+    pub episodes_per_task: usize,
+    /// Task indices to run (`None`: all).
+    pub tasks: Option<Vec<usize>>,
+    /// This run's shard.
+    pub shard: Shard,
+    /// Base seed (LIBERO's OpenVLA script uses 7).
+    pub seed: u64,
+    /// Override the suite's policy step limit (shorter CI runs).
+    pub max_steps: Option<u32>,
+    /// The ddvla build, recorded in results.
+    pub ddvla_commit: String,
+}
+
+/// Sees every step of an episode (demo recording, visualisation).
+pub trait EpisodeObserver {
+    /// An episode starts.
+    fn begin(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
+        let _ = (task, episode, seed);
+        Ok(())
+    }
+    /// Policy step `step`: the frame the policy saw and the action executed on it (policy
+    /// convention).
+    fn step(&mut self, step: u32, frame: &PolicyFrame, action: &[f32]) -> Result<(), EvalError> {
+        let _ = (step, frame, action);
+        Ok(())
+    }
+    /// The episode ended.
+    fn end(&mut self, result: &EpisodeResult) -> Result<(), EvalError> {
+        let _ = result;
+        Ok(())
+    }
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Default)]
+pub struct NoObserver;
+
+impl EpisodeObserver for NoObserver {}
+
+/// The seed of one episode: a function of (base seed, task, episode) only.
+pub fn episode_seed(seed: u64, task_index: usize, episode: usize) -> u64 {
+    let mut x = seed ^ ((task_index as u64) << 32) ^ episode as u64;
+    // splitmix64 finaliser.
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The (task index, episode) pairs of this shard, in task-major order.
+pub fn plan(suite: &Suite, opts: &EvalOptions) -> Result<Vec<(usize, usize)>, EvalError> {
+    let tasks = task_list(suite, opts)?;
+    let n = suite.file.protocol.init_states;
+    if opts.episodes_per_task == 0 || opts.episodes_per_task > n {
+        return Err(EvalError::Config {
+            reason: format!(
+                "--episodes-per-task {} must be in 1..={n} (init states per task)",
+                opts.episodes_per_task
+            ),
+        });
+    }
+    Ok(tasks
+        .iter()
+        .flat_map(|&t| (0..opts.episodes_per_task).map(move |e| (t, e)))
+        .enumerate()
+        .filter(|(k, _)| k % opts.shard.count == opts.shard.index)
+        .map(|(_, te)| te)
+        .collect())
+}
+
+fn task_list(suite: &Suite, opts: &EvalOptions) -> Result<Vec<usize>, EvalError> {
+    let all: Vec<usize> = (0..suite.tasks.len()).collect();
+    let tasks = opts.tasks.clone().unwrap_or(all);
+    if let Some(bad) = tasks.iter().find(|&&t| t >= suite.tasks.len()) {
+        return Err(EvalError::Config {
+            reason: format!(
+                "task {bad} not in suite {} (0..{})",
+                suite.name(),
+                suite.tasks.len()
+            ),
+        });
+    }
+    Ok(tasks)
+}
+
+/// One task's scene, simulator, goal and init states, reused across its episodes.
+pub struct TaskRunner<'s> {
+    suite: &'s Suite,
+    task: &'s Task,
+    /// The composed scene.
+    pub scene: TaskScene,
+    /// The simulator.
+    pub env: Env,
+    goal: Goal,
+    init: InitStates,
+}
+
+impl<'s> TaskRunner<'s> {
+    /// Build the task's scene and simulator and read its init states.
+    pub fn new(suite: &'s Suite, task: &'s Task) -> Result<Self, EvalError> {
+        let scene = TaskScene::compose(suite, task)?;
+        let env = Env::new(scene.env_config(suite)?)?;
+        let goal = Goal::new(&task.problem)?;
+        let init = InitStates::read(&task.init_states_path)?;
+        Ok(Self {
+            suite,
+            task,
+            scene,
+            env,
+            goal,
+            init,
+        })
+    }
+
+    /// Reset to init state `episode` and run the wait steps; returns the first observation
+    /// the policy sees.
+    pub fn start(
+        &mut self,
+        episode: usize,
+        seed: u64,
+    ) -> Result<ddvla_sim::Observation, EvalError> {
+        let p = &self.suite.file.protocol;
+        self.env.reset(seed)?;
+        self.init
+            .apply(&mut self.env, episode, &self.task.init_states_path)?;
+        let mut obs = self.env.observe()?;
+        for _ in 0..p.wait_steps {
+            obs = self.env.step(&p.wait_action)?;
+        }
+        Ok(obs)
+    }
+
+    /// Whether the goal holds now.
+    pub fn success(&self) -> Result<bool, EvalError> {
+        Ok(self.goal.evaluate(&self.env)?.success)
+    }
+
+    /// Run one episode under the suite's protocol.
+    pub fn run_episode(
+        &mut self,
+        episode: usize,
+        seed: u64,
+        max_steps: u32,
+        policy: &mut dyn EvalPolicy,
+        observer: &mut dyn EpisodeObserver,
+    ) -> Result<EpisodeResult, EvalError> {
+        let t0 = Instant::now();
+        let (suite, task) = (self.suite, self.task);
+        let contract = &suite.file.contract;
+        policy.begin_episode(task, episode, seed)?;
+        observer.begin(task, episode, seed)?;
+        let mut obs = self.start(episode, seed)?;
+        let (mut policy_s, mut success, mut steps) = (0.0, false, 0);
+        let mut queue: VecDeque<Vec<f32>> = VecDeque::new();
+        while steps < max_steps {
+            let frame = contract.frame(&obs);
+            if queue.is_empty() {
+                let ctx = StepContext {
+                    task,
+                    instruction: &task.instruction,
+                    frame: &frame,
+                    step: steps,
+                    env: &self.env,
+                    scene: &self.scene,
+                };
+                let tp = Instant::now();
+                queue.extend(policy.act(&ctx)?);
+                policy_s += tp.elapsed().as_secs_f64();
+                if queue.is_empty() {
+                    return Err(EvalError::Policy {
+                        policy: policy.describe(),
+                        reason: format!("returned no action at step {steps}"),
+                    });
+                }
+            }
+            let action = queue.pop_front().unwrap_or_default();
+            observer.step(steps, &frame, &action)?;
+            obs = self.env.step(&contract.to_env_action(&action))?;
+            steps += 1;
+            success = self.success()?;
+            if success && suite.file.protocol.success == SuccessRule::FirstSuccess {
+                break;
+            }
+        }
+        let wall_s = t0.elapsed().as_secs_f64();
+        let result = EpisodeResult {
+            task_index: task.index,
+            task: task.name.clone(),
+            episode,
+            seed,
+            success,
+            steps,
+            timing: EpisodeTiming {
+                wall_s,
+                policy_s,
+                sim_s: wall_s - policy_s,
+            },
+        };
+        observer.end(&result)?;
+        Ok(result)
+    }
+}
+
+/// Run this shard of the evaluation; `on_episode` sees every result as it lands (progress).
+pub fn run(
+    suite: &Suite,
+    opts: &EvalOptions,
+    policy: &mut dyn EvalPolicy,
+    observer: &mut dyn EpisodeObserver,
+    on_episode: &mut dyn FnMut(&EpisodeResult),
+) -> Result<EvalResults, EvalError> {
+    let plan = plan(suite, opts)?;
+    let max_steps = opts.max_steps.unwrap_or(suite.file.protocol.max_steps);
+    let mut episodes = Vec::with_capacity(plan.len());
+    let mut runner: Option<TaskRunner<'_>> = None;
+    for (t, e) in plan {
+        if runner.as_ref().is_none_or(|r| r.task.index != t) {
+            runner = Some(TaskRunner::new(suite, &suite.tasks[t])?);
+        }
+        if let Some(r) = runner.as_mut() {
+            let result = r.run_episode(
+                e,
+                episode_seed(opts.seed, t, e),
+                max_steps,
+                policy,
+                observer,
+            )?;
+            on_episode(&result);
+            episodes.push(result);
+        }
+    }
+    let meta = EvalMeta {
+        suite: suite.name().to_owned(),
+        policy: policy.describe(),
+        episodes_per_task: opts.episodes_per_task,
+        tasks: task_list(suite, opts)?,
+        seed: opts.seed,
+        max_steps,
+        success_rule: suite.file.protocol.success,
+        image_size: suite.file.contract.image_size,
+        ddvla_commit: opts.ddvla_commit.clone(),
+        mujoco_version: ddvla_sim::mujoco_version(),
+    };
+    Ok(EvalResults::new(meta, vec![opts.shard], episodes))
+}

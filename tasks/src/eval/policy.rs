@@ -1,0 +1,75 @@
+//! What the evaluation protocol drives: anything that turns a step's context into actions.
+
+use ddvla_sim::Env;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::EvalError;
+use crate::scene::TaskScene;
+use crate::suite::{PolicyFrame, Task};
+
+/// What a policy may look at when asked for actions. Learned policies use `frame` and
+/// `instruction` only; scripted experts also read the simulator (`env`, `scene`).
+pub struct StepContext<'a> {
+    /// The task.
+    pub task: &'a Task,
+    /// The instruction.
+    pub instruction: &'a str,
+    /// The observation under the suite's contract.
+    pub frame: &'a PolicyFrame,
+    /// Policy step index (0 after the wait steps).
+    pub step: u32,
+    /// The simulator (privileged state, for experts).
+    pub env: &'a Env,
+    /// The composed scene (catalog facts, for experts).
+    pub scene: &'a TaskScene,
+}
+
+/// A policy under evaluation.
+pub trait EvalPolicy {
+    /// What it is, for results (`expert`, `random`, a checkpoint and its decoding settings).
+    fn describe(&self) -> String;
+
+    /// A new episode starts (seeded: `seed` is the episode's seed).
+    fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError>;
+
+    /// The next actions (one or a chunk, executed in order before the policy is asked
+    /// again), in the suite contract's gripper convention.
+    fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError>;
+}
+
+/// Uniform random actions in [-1, 1] (the chance baseline), seeded per episode.
+#[derive(Debug)]
+pub struct RandomPolicy {
+    rng: ChaCha8Rng,
+    dim: usize,
+}
+
+impl RandomPolicy {
+    /// Random `dim`-D actions.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(0),
+            dim,
+        }
+    }
+}
+
+impl EvalPolicy for RandomPolicy {
+    fn describe(&self) -> String {
+        "random".into()
+    }
+
+    fn begin_episode(&mut self, _: &Task, _: usize, seed: u64) -> Result<(), EvalError> {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        Ok(())
+    }
+
+    fn act(&mut self, _: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        Ok(vec![
+            (0..self.dim)
+                .map(|_| self.rng.random_range(-1.0..=1.0))
+                .collect(),
+        ])
+    }
+}
