@@ -47,7 +47,7 @@ enum Command {
     },
     /// Task files and suites.
     #[command(subcommand)]
-    Tasks(TasksCommand),
+    Tasks(ddvla::tasks_cli::TasksCommand),
     /// Serve a policy to robots over zenoh (`[policy] remote = PREFIX` in their config).
     PolicyServer {
         /// Server config (see launch/policy-server.toml).
@@ -117,16 +117,6 @@ enum SimCommand {
         /// Image side in pixels.
         #[arg(long, default_value_t = 128)]
         size: u32,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum TasksCommand {
-    /// Parse BDDL files (or every .bddl under folders) and resolve their goals.
-    CheckBddl {
-        /// Files or folders.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
     },
 }
 
@@ -339,7 +329,7 @@ fn run(cli: Cli) -> Result<()> {
             ctrl_log.as_deref(),
         ),
         Command::Record(a) => run_record(a),
-        Command::Tasks(TasksCommand::CheckBddl { paths }) => ddvla::tasks_cli::check_bddl(&paths),
+        Command::Tasks(cmd) => ddvla::tasks_cli::run(cmd),
         Command::PolicyServer { config } => ddvla::commands::run_policy_server(&config),
         Command::Replay {
             recording,
