@@ -283,6 +283,14 @@ impl Env {
     /// `JointPosition`: `[q1 … q7 g]`. Wrong length or non-finite values are errors and never
     /// reach MuJoCo.
     pub fn step(&mut self, action: &[f32]) -> Result<Observation> {
+        self.step_blind(action)?;
+        self.observe()
+    }
+
+    /// [`Env::step`] without rendering or reading the observation (evaluation of policies
+    /// that do not need a frame every step; call [`Env::observe`] or [`Env::proprio`] when
+    /// they do).
+    pub fn step_blind(&mut self, action: &[f32]) -> Result<()> {
         let expected = if self.cfg.control == ControlMode::JointPosition {
             8
         } else {
@@ -335,8 +343,7 @@ impl Env {
                 }
             }
         }
-        self.run_substeps(g)?;
-        self.observe()
+        self.run_substeps(g)
     }
 
     /// Set an absolute end-effector goal (world frame) for the controller (experts, tests).
@@ -461,6 +468,15 @@ impl Env {
     /// Render the cameras and read the robot state.
     pub fn observe(&mut self) -> Result<Observation> {
         let images = self.cameras.render_all(&mut self.data)?;
+        Ok(Observation {
+            images,
+            proprio: self.proprio()?,
+            time_s: self.data.time(),
+        })
+    }
+
+    /// The robot state without rendering.
+    pub fn proprio(&self) -> Result<Proprio> {
         let state = self.arm_state()?;
         let q = nalgebra::UnitQuaternion::from_matrix(&state.ee_rot);
         let mut joint_pos = [0.0; 7];
@@ -469,20 +485,16 @@ impl Env {
             joint_pos[i] = state.q[i];
             joint_vel[i] = state.qdot[i];
         }
-        Ok(Observation {
-            images,
-            proprio: Proprio {
-                ee_pos: [state.ee_pos.x, state.ee_pos.y, state.ee_pos.z],
-                ee_quat_wxyz: [q.w, q.i, q.j, q.k],
-                gripper_qpos: self
-                    .gripper_qpos
-                    .iter()
-                    .map(|&i| self.data.qpos()[i])
-                    .collect(),
-                joint_pos,
-                joint_vel,
-            },
-            time_s: self.data.time(),
+        Ok(Proprio {
+            ee_pos: [state.ee_pos.x, state.ee_pos.y, state.ee_pos.z],
+            ee_quat_wxyz: [q.w, q.i, q.j, q.k],
+            gripper_qpos: self
+                .gripper_qpos
+                .iter()
+                .map(|&i| self.data.qpos()[i])
+                .collect(),
+            joint_pos,
+            joint_vel,
         })
     }
 }

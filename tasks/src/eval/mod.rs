@@ -56,6 +56,11 @@ pub trait EpisodeObserver {
         let _ = (step, frame, action);
         Ok(())
     }
+    /// Whether `step` needs the camera frames of every step (recording demonstrations);
+    /// otherwise frames are rendered only when the policy asks for actions.
+    fn wants_frames(&self) -> bool {
+        false
+    }
     /// The episode ended.
     fn end(&mut self, result: &EpisodeResult) -> Result<(), EvalError> {
         let _ = result;
@@ -68,6 +73,23 @@ pub trait EpisodeObserver {
 pub struct NoObserver;
 
 impl EpisodeObserver for NoObserver {}
+
+/// Render only when a frame is needed: the rest of the time the frame carries proprio only.
+fn frame_of(
+    env: &mut Env,
+    contract: &crate::suite::Contract,
+    render: bool,
+) -> Result<PolicyFrame, EvalError> {
+    if render {
+        return Ok(contract.frame(&env.observe()?));
+    }
+    let obs = ddvla_sim::Observation {
+        images: Vec::new(),
+        proprio: env.proprio()?,
+        time_s: env.data().time(),
+    };
+    Ok(contract.frame(&obs))
+}
 
 /// The seed of one episode: a function of (base seed, task, episode) only.
 pub fn episode_seed(seed: u64, task_index: usize, episode: usize) -> u64 {
@@ -144,22 +166,16 @@ impl<'s> TaskRunner<'s> {
         })
     }
 
-    /// Reset to init state `episode` and run the wait steps; returns the first observation
-    /// the policy sees.
-    pub fn start(
-        &mut self,
-        episode: usize,
-        seed: u64,
-    ) -> Result<ddvla_sim::Observation, EvalError> {
+    /// Reset to init state `episode` and run the wait steps (nothing rendered).
+    pub fn start(&mut self, episode: usize, seed: u64) -> Result<(), EvalError> {
         let p = &self.suite.file.protocol;
         self.env.reset(seed)?;
         self.init
             .apply(&mut self.env, episode, &self.task.init_states_path)?;
-        let mut obs = self.env.observe()?;
         for _ in 0..p.wait_steps {
-            obs = self.env.step(&p.wait_action)?;
+            self.env.step_blind(&p.wait_action)?;
         }
-        Ok(obs)
+        Ok(())
     }
 
     /// Whether the goal holds now.
@@ -181,11 +197,13 @@ impl<'s> TaskRunner<'s> {
         let contract = &suite.file.contract;
         policy.begin_episode(task, episode, seed)?;
         observer.begin(task, episode, seed)?;
-        let mut obs = self.start(episode, seed)?;
+        self.start(episode, seed)?;
         let (mut policy_s, mut success, mut steps) = (0.0, false, 0);
         let mut queue: VecDeque<Vec<f32>> = VecDeque::new();
+        let every_frame = observer.wants_frames();
         while steps < max_steps {
-            let frame = contract.frame(&obs);
+            let render = every_frame || (queue.is_empty() && policy.needs_frames());
+            let frame = frame_of(&mut self.env, contract, render)?;
             if queue.is_empty() {
                 let ctx = StepContext {
                     task,
@@ -207,7 +225,7 @@ impl<'s> TaskRunner<'s> {
             }
             let action = queue.pop_front().unwrap_or_default();
             observer.step(steps, &frame, &action)?;
-            obs = self.env.step(&contract.to_env_action(&action))?;
+            self.env.step_blind(&contract.to_env_action(&action))?;
             steps += 1;
             success = self.success()?;
             if success && suite.file.protocol.success == SuccessRule::FirstSuccess {

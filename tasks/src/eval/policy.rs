@@ -30,6 +30,12 @@ pub trait EvalPolicy {
     /// What it is, for results (`expert`, `random`, a checkpoint and its decoding settings).
     fn describe(&self) -> String;
 
+    /// Whether `act` reads camera frames (`false` for scripted experts: nothing is rendered
+    /// for them unless an observer records frames).
+    fn needs_frames(&self) -> bool {
+        true
+    }
+
     /// A new episode starts (seeded: `seed` is the episode's seed).
     fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError>;
 
@@ -58,6 +64,10 @@ impl RandomPolicy {
 impl EvalPolicy for RandomPolicy {
     fn describe(&self) -> String {
         "random".into()
+    }
+
+    fn needs_frames(&self) -> bool {
+        false
     }
 
     fn begin_episode(&mut self, _: &Task, _: usize, seed: u64) -> Result<(), EvalError> {
