@@ -34,6 +34,14 @@ pub enum EvalError {
         /// Why.
         reason: String,
     },
+    /// An episode observer (demo recorder, visualiser) failed.
+    #[error("{observer}: {reason}")]
+    Observer {
+        /// Which observer.
+        observer: String,
+        /// Why.
+        reason: String,
+    },
     /// Shards do not merge.
     #[error("eval merge: {reason}")]
     Merge {

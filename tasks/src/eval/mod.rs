@@ -41,6 +41,9 @@ pub struct EvalOptions {
     pub max_steps: Option<u32>,
     /// The ddvla build, recorded in results.
     pub ddvla_commit: String,
+    /// Sample fresh init states with this seed instead of loading the committed ones
+    /// (demonstrations: the evaluation states stay unseen by training).
+    pub init_seed: Option<u64>,
 }
 
 /// Sees every step of an episode (demo recording, visualisation).
@@ -150,12 +153,21 @@ pub struct TaskRunner<'s> {
 }
 
 impl<'s> TaskRunner<'s> {
-    /// Build the task's scene and simulator and read its init states.
-    pub fn new(suite: &'s Suite, task: &'s Task) -> Result<Self, EvalError> {
+    /// Build the task's scene and simulator and read its committed init states (or, with
+    /// `init_seed`, sample `count` fresh ones).
+    pub fn new(
+        suite: &'s Suite,
+        task: &'s Task,
+        init_seed: Option<u64>,
+        count: usize,
+    ) -> Result<Self, EvalError> {
         let scene = TaskScene::compose(suite, task)?;
         let env = Env::new(scene.env_config(suite)?)?;
         let goal = Goal::new(&task.problem)?;
-        let init = InitStates::read(&task.init_states_path)?;
+        let init = match init_seed {
+            Some(seed) => crate::scene::generate_init_states(suite, task, count, seed)?,
+            None => InitStates::read(&task.init_states_path)?,
+        };
         Ok(Self {
             suite,
             task,
@@ -265,7 +277,12 @@ pub fn run(
     let mut runner: Option<TaskRunner<'_>> = None;
     for (t, e) in plan {
         if runner.as_ref().is_none_or(|r| r.task.index != t) {
-            runner = Some(TaskRunner::new(suite, &suite.tasks[t])?);
+            runner = Some(TaskRunner::new(
+                suite,
+                &suite.tasks[t],
+                opts.init_seed,
+                opts.episodes_per_task,
+            )?);
         }
         if let Some(r) = runner.as_mut() {
             let result = r.run_episode(
