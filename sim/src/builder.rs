@@ -1,11 +1,13 @@
-//! Compose scenes in code: the Panda, a table, objects from primitive geoms, sites (task
-//! regions) and cameras, with LIBERO's naming conventions so task suites can query them:
-//! an object `x` is body `x_main` with free joint `x_joint0` and geoms `x_g0…`; a region `r`
-//! is site `r`; the table top is `main_table` with geom `main_table_top`.
+//! Compose scenes in code: a robot (the Panda by default, see [`crate::robot`]), a table,
+//! objects from primitive geoms, sites (task regions) and cameras, with LIBERO's naming
+//! conventions so task suites can query them: an object `x` is body `x_main` with free joint
+//! `x_joint0` and geoms `x_g0…`; a region `r` is site `r`; the table top is `main_table` with
+//! geom `main_table_top`.
 
 use std::fmt::Write as _;
 
 use crate::error::{Result, SimError};
+use crate::robot::RobotKind;
 
 /// Geometry of an object.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,18 +81,23 @@ pub struct CameraSpec {
     pub fovy_deg: f64,
 }
 
-/// Builds the MJCF of a tabletop scene with the Panda at the origin.
+/// Builds the MJCF of a tabletop scene with a robot at the origin (the WidowX's base sits at
+/// z = 0.1, on a table top at that height; the Google-like arm's shoulder sits on a torso
+/// rising from the floor to z = 0.85).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SceneBuilder {
     /// Model name.
     pub name: String,
+    /// The robot (its placeholder goes into the template; `EnvConfig::robot` must match).
+    pub robot: RobotKind,
     /// Table top centre (m) and half extents (m); the top surface is at `center.z + half.z`.
     pub table: Option<([f64; 3], [f64; 3])>,
     /// Objects.
     pub objects: Vec<ObjectSpec>,
     /// Sites.
     pub sites: Vec<SiteSpec>,
-    /// Cameras (the Panda's wrist camera `handcam_rgb` is always there).
+    /// Cameras (the robot's own cameras are always there: the Panda's wrist camera
+    /// `handcam_rgb`; see [`crate::robot::RobotSpec::cameras`]).
     pub cameras: Vec<CameraSpec>,
     /// Largest offscreen image side (px).
     pub offscreen_px: u32,
@@ -117,8 +124,14 @@ fn check_finite(what: &str, v: &[f64]) -> Result<()> {
 impl SceneBuilder {
     /// An empty scene (Panda only) called `name`.
     pub fn new(name: &str) -> Self {
+        Self::with_robot(name, RobotKind::Panda)
+    }
+
+    /// An empty scene with `robot` only, called `name`.
+    pub fn with_robot(name: &str, robot: RobotKind) -> Self {
         Self {
             name: name.to_owned(),
+            robot,
             table: None,
             objects: vec![],
             sites: vec![],
@@ -220,7 +233,8 @@ impl SceneBuilder {
         let _ = writeln!(out, "    </body>");
     }
 
-    /// The MJCF template (`{PANDA}` / `{ASSETS}` placeholders, as the built-in scenes).
+    /// The MJCF template (the robot's placeholder, e.g. `{PANDA}`, and `{ASSETS}`, as the
+    /// built-in scenes).
     pub fn to_mjcf(&self) -> Result<String> {
         self.validate()?;
         let mut w = String::new();
@@ -229,13 +243,14 @@ impl SceneBuilder {
             w,
             r#"<mujoco model="{}">
   <compiler angle="radian" autolimits="true" meshdir="{{ASSETS}}"/>
-  <include file="{{PANDA}}"/>
+  <include file="{robot}"/>
   <option timestep="0.002" impratio="20" cone="elliptic" density="1.2" viscosity="2e-5"/>
   <visual><global offwidth="{px}" offheight="{px}"/><quality shadowsize="0" offsamples="0"/></visual>
   <worldbody>
     <light name="top" pos="0.5 0 2.5" dir="0 0 -1" castshadow="false" diffuse=".7 .7 .7"/>
     <geom name="floor" type="plane" size="3 3 0.01" rgba=".25 .27 .3 1"/>"#,
-            self.name
+            self.name,
+            robot = self.robot.spec().placeholder
         );
         if let Some((c, h)) = &self.table {
             check_finite("table", c)?;

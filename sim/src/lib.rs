@@ -1,7 +1,9 @@
 //! ddvla-sim: a MuJoCo harness (mujoco-rs, MuJoCo 3.17.0) with the LIBERO-style OSC
-//! controller, headless offscreen cameras and typed observations.
+//! controller, IK control for SimplerEnv-style arms, headless offscreen cameras and typed
+//! observations.
 //!
-//! MuJoCo and the Panda model come from PyPI wheels fetched by `scripts/setup.sh`.
+//! MuJoCo and the Panda model come from PyPI wheels fetched by `scripts/setup.sh`; the
+//! WidowX-like and Google-like arms are our own MJCF in `sim/robots/` ([`robot`]).
 
 pub mod builder;
 mod camera;
@@ -10,11 +12,13 @@ mod error;
 pub mod joint_control;
 mod observation;
 pub mod osc;
+pub mod robot;
 pub mod scene;
 
 pub use camera::{CameraFrame, CameraRig, ImageConvention};
-pub use env::{ControlMode, Env, EnvConfig, LIBERO_INIT_QPOS, Observation, Proprio};
+pub use env::{ControlMode, Env, EnvConfig, Observation, Proprio};
 pub use error::{Result, SimError};
+pub use robot::{LIBERO_INIT_QPOS, RobotKind};
 
 /// The version of the MuJoCo library in use (e.g. `3.17.0`), for result and init-state files.
 pub fn mujoco_version() -> String {

@@ -11,10 +11,11 @@ pub struct Proprio {
     pub ee_quat_wxyz: [f64; 4],
     /// Gripper joint positions.
     pub gripper_qpos: Vec<f64>,
-    /// Arm joint positions (rad).
-    pub joint_pos: [f64; 7],
-    /// Arm joint velocities (rad/s).
-    pub joint_vel: [f64; 7],
+    /// Arm joint positions (rad), base to tip: 7 for the Panda and the Google-like arm, 6 for
+    /// the WidowX-like arm.
+    pub joint_pos: Vec<f64>,
+    /// Arm joint velocities (rad/s), same order.
+    pub joint_vel: Vec<f64>,
 }
 
 /// What the environment returns after reset and each step.

@@ -1,7 +1,8 @@
-//! [`Env`]: a MuJoCo scene with the Panda, the LIBERO-style OSC controller at 20 Hz
-//! (25 substeps of 2 ms), offscreen cameras and typed observations.
+//! [`Env`]: a MuJoCo scene with a robot (the Panda by default, see [`crate::robot`]), its
+//! controller (LIBERO's OSC at 20 Hz over 25 substeps of 2 ms for the Panda; IK to joint
+//! targets at 5 Hz / 3 Hz for the SimplerEnv-style arms), offscreen cameras and typed
+//! observations.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use mujoco_rs::prelude::*;
@@ -9,39 +10,21 @@ use nalgebra::{DMatrix, DVector, Matrix3, Vector3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::camera::{CameraRig, ImageConvention};
+use crate::camera::CameraRig;
 use crate::error::{Result, SimError};
 use crate::joint_control::{JointPd, dls_targets};
 pub use crate::observation::{Observation, Proprio};
-use crate::osc::{ArmState, Osc, OscGains};
+use crate::osc::{ArmState, Osc};
+use crate::robot::{DeltaReference, GripperConvention, RobotSpec};
 use crate::scene;
 
+mod config;
+mod control;
 mod query;
 mod state;
 
-/// LIBERO's Panda reset pose (robosuite `init_qpos`).
-pub const LIBERO_INIT_QPOS: [f64; 7] = [
-    0.0,
-    -0.161,
-    0.0,
-    -2.4446,
-    0.0,
-    2.2268,
-    std::f64::consts::FRAC_PI_4,
-];
-
-/// How actions drive the arm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ControlMode {
-    /// LIBERO's OSC_POSE: 7-D `[dx dy dz dax day daz g]` deltas in [-1, 1].
-    #[default]
-    OscPose,
-    /// Joint positions: 8-D `[q1 … q7 g]`, absolute targets in rad (ROS 2 joint trajectories).
-    JointPosition,
-    /// Same 7-D deltas as OSC_POSE, solved by damped-least-squares IK into joint targets
-    /// tracked by the joint PD (SimplerEnv-style arms).
-    IkPose,
-}
+pub use config::{ControlMode, EnvConfig};
+use control::{ArmIds, pose_delta};
 
 /// The active arm controller.
 #[derive(Debug, Clone)]
@@ -55,67 +38,10 @@ enum Controller {
     },
 }
 
-/// Environment settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EnvConfig {
-    /// Built-in scene name (or the name of `scene_mjcf`).
-    pub scene: String,
-    /// A scene template from [`crate::builder::SceneBuilder::to_mjcf`]; overrides the built-in.
-    pub scene_mjcf: Option<String>,
-    /// Directory with the Panda MJCF (see `scripts/setup.sh`).
-    pub assets_dir: PathBuf,
-    /// Cameras rendered into each observation, in order.
-    pub cameras: Vec<String>,
-    /// Square image side in pixels (≤ the scene's offscreen buffer, 256).
-    pub image_size: u32,
-    /// Row order of returned images.
-    pub image_convention: ImageConvention,
-    /// Policy (control) rate in Hz; substeps = 1 / (rate · timestep).
-    pub control_hz: f64,
-    /// Arm reset pose.
-    pub init_qpos: [f64; 7],
-    /// Uniform jitter of free objects' x/y at reset (m), seeded.
-    pub object_jitter_m: f64,
-    /// How actions drive the arm.
-    pub control: ControlMode,
-    /// OSC gains (and the per-step delta scales used by `IkPose` too).
-    pub gains: OscGains,
-    /// Joint PD stiffness for `JointPosition` and `IkPose` (1/s²).
-    pub joint_kp: f64,
-    /// Damping λ of the DLS IK step.
-    pub ik_damping: f64,
-}
-
-impl Default for EnvConfig {
-    fn default() -> Self {
-        Self {
-            scene: "tabletop".into(),
-            scene_mjcf: None,
-            assets_dir: scene::default_assets_dir(),
-            cameras: vec!["agentview".into(), "handcam_rgb".into()],
-            image_size: 128,
-            image_convention: ImageConvention::TopDown,
-            control_hz: 20.0,
-            init_qpos: LIBERO_INIT_QPOS,
-            object_jitter_m: 0.02,
-            control: ControlMode::OscPose,
-            gains: OscGains::default(),
-            joint_kp: 400.0,
-            ik_damping: 0.05,
-        }
-    }
-}
-
-struct ArmIds {
-    qpos: Vec<usize>,
-    dof: Vec<usize>,
-    ctrl: Vec<usize>,
-    limits: Vec<(f64, f64)>,
-}
-
 /// A running simulation.
 pub struct Env {
     cfg: EnvConfig,
+    robot: &'static RobotSpec,
     data: MjData<Arc<MjModel>>,
     model: Arc<MjModel>,
     cameras: CameraRig,
@@ -150,9 +76,21 @@ impl Env {
                 reason: format!("{} must be > 0", cfg.control_hz),
             });
         }
+        let robot = cfg.robot.spec();
+        if cfg.init_qpos.len() != robot.joints.len() {
+            return Err(SimError::Config {
+                field: "init_qpos",
+                reason: format!(
+                    "{} values for the {} joints of {:?}",
+                    cfg.init_qpos.len(),
+                    robot.joints.len(),
+                    cfg.robot
+                ),
+            });
+        }
         let mut model = match &cfg.scene_mjcf {
-            Some(xml) => scene::load_template(&cfg.scene, xml, &cfg.assets_dir)?,
-            None => scene::load(&cfg.scene, &cfg.assets_dir)?,
+            Some(xml) => scene::load_robot_template(&cfg.scene, xml, &cfg.assets_dir, cfg.robot)?,
+            None => scene::load_robot(&cfg.scene, &cfg.assets_dir, cfg.robot)?,
         };
         // Fast rendering by default: no shadows, no reflections, no multisampling.
         model.vis_mut().quality.shadowsize = 0;
@@ -163,39 +101,16 @@ impl Env {
         let model = Arc::new(model);
         let timestep = model.opt().timestep;
         let substeps = (1.0 / (cfg.control_hz * timestep)).round().max(1.0) as usize;
-        let mut arm = ArmIds {
-            qpos: vec![],
-            dof: vec![],
-            ctrl: vec![],
-            limits: vec![],
-        };
-        for i in 1..=7 {
-            let j = id(
-                &model,
-                MjtObjBase::mjOBJ_JOINT,
-                "joint",
-                &format!("joint{i}"),
-            )?;
-            arm.qpos.push(model.jnt_qposadr()[j] as usize);
-            arm.dof.push(model.jnt_dofadr()[j] as usize);
-            let a = id(
-                &model,
-                MjtObjBase::mjOBJ_ACTUATOR,
-                "actuator",
-                &format!("actuator{i}"),
-            )?;
-            arm.ctrl.push(a);
-            let r = model.actuator_ctrlrange()[a];
-            arm.limits.push((r[0], r[1]));
-        }
+        let arm = ArmIds::lookup(&model, robot)?;
         let gripper_ctrl = id(
             &model,
             MjtObjBase::mjOBJ_ACTUATOR,
             "actuator",
-            "fingers_actuator",
+            robot.gripper_actuator,
         )?;
         let gr = model.actuator_ctrlrange()[gripper_ctrl];
-        let gripper_qpos = ["left_driver_joint", "right_driver_joint"]
+        let gripper_qpos = robot
+            .gripper_joints
             .iter()
             .map(|n| {
                 id(&model, MjtObjBase::mjOBJ_JOINT, "joint", n)
@@ -206,11 +121,12 @@ impl Env {
             .filter(|&j| model.jnt_type()[j] == MjtJoint::mjJNT_FREE)
             .map(|j| model.jnt_qposadr()[j] as usize)
             .collect();
-        let ee_site = id(&model, MjtObjBase::mjOBJ_SITE, "site", "pinch")?;
+        let ee_site = id(&model, MjtObjBase::mjOBJ_SITE, "site", robot.ee_site)?;
         let cameras = CameraRig::new(&model, &cfg.cameras, cfg.image_size, cfg.image_convention)?;
         let data = MjData::new(Arc::clone(&model));
         Ok(Self {
             cfg,
+            robot,
             data,
             model,
             cameras,
@@ -222,7 +138,7 @@ impl Env {
             free_qpos,
             controller: None,
             ctrl_log: None,
-            gripper_cmd: -1.0,
+            gripper_cmd: robot.gripper_open_cmd,
             substeps,
         })
     }
@@ -247,8 +163,13 @@ impl Env {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         self.data.reset();
         let qpos = self.data.qpos_mut();
-        for (adr, q) in self.arm.qpos.iter().zip(self.cfg.init_qpos) {
-            qpos[*adr] = q;
+        for (adr, q) in self.arm.qpos.iter().zip(&self.cfg.init_qpos) {
+            qpos[*adr] = *q;
+        }
+        if let Some(open) = self.robot.gripper_open_qpos {
+            for &adr in &self.gripper_qpos {
+                qpos[adr] = open;
+            }
         }
         let j = self.cfg.object_jitter_m;
         for &adr in &self.free_qpos {
@@ -273,15 +194,17 @@ impl Env {
                 goal_rot: state.ee_rot,
             },
         });
-        self.gripper_cmd = -1.0;
+        self.gripper_cmd = self.robot.gripper_open_cmd;
         self.apply_gripper();
         self.observe()
     }
 
-    /// One control step. `OscPose`/`IkPose`: LIBERO 7-D action `[dx dy dz dax day daz g]` in
-    /// [-1, 1] (clipped; 5 cm / 0.5 rad per unit; `g` = +1 closes, −1 opens).
-    /// `JointPosition`: `[q1 … q7 g]`. Wrong length or non-finite values are errors and never
-    /// reach MuJoCo.
+    /// One control step. `OscPose`: LIBERO 7-D action `[dx dy dz dax day daz g]` in [-1, 1]
+    /// (clipped; 5 cm / 0.5 rad per unit; `g` = +1 closes, −1 opens). `IkPose`: the same 7
+    /// values in the robot's units and reference (the Panda as OSC; the SimplerEnv-style arms
+    /// take metres and radians in the base frame, see [`crate::robot`]). `g` follows the
+    /// robot's [`GripperConvention`]. `JointPosition`: `[q1 … qn g]`. Wrong length or
+    /// non-finite values are errors and never reach MuJoCo.
     pub fn step(&mut self, action: &[f32]) -> Result<Observation> {
         self.step_blind(action)?;
         self.observe()
@@ -291,8 +214,9 @@ impl Env {
     /// that do not need a frame every step; call [`Env::observe`] or [`Env::proprio`] when
     /// they do).
     pub fn step_blind(&mut self, action: &[f32]) -> Result<()> {
+        let n = self.arm.qpos.len();
         let expected = if self.cfg.control == ControlMode::JointPosition {
-            8
+            n + 1
         } else {
             7
         };
@@ -313,33 +237,33 @@ impl Env {
         let state = self.arm_state()?;
         let g = action[expected - 1].clamp(-1.0, 1.0);
         let gains = self.cfg.gains.clone();
+        let robot = self.robot;
         let controller = self.controller.as_mut().ok_or(SimError::Config {
             field: "env",
             reason: "step before reset".into(),
         })?;
-        let delta = || -> Vec<f64> {
-            action[..6]
-                .iter()
-                .map(|v| f64::from(v.clamp(-1.0, 1.0)))
-                .collect()
-        };
         match controller {
             Controller::Osc(osc) => {
-                let a = delta();
+                let a: Vec<f64> = action[..6]
+                    .iter()
+                    .map(|v| f64::from(v.clamp(-1.0, 1.0)))
+                    .collect();
                 osc.set_delta_goal(&[a[0], a[1], a[2], a[3], a[4], a[5]], &state);
             }
             Controller::Joint(pd) => {
-                pd.target = DVector::from_iterator(7, action[..7].iter().map(|v| f64::from(*v)));
+                pd.target = DVector::from_iterator(n, action[..n].iter().map(|v| f64::from(*v)));
             }
             Controller::Ik {
                 goal_pos, goal_rot, ..
             } => {
-                let a = delta();
-                *goal_pos = state.ee_pos + Vector3::new(a[0], a[1], a[2]) * gains.max_step_pos_m;
-                let aa = Vector3::new(a[3], a[4], a[5]) * gains.max_step_rot_rad;
+                let (dp, aa) = pose_delta(&action[..6], robot.delta_units, &gains);
+                let (pos, rot) = match robot.delta_reference {
+                    DeltaReference::CurrentPose => (state.ee_pos, state.ee_rot),
+                    DeltaReference::PreviousGoal => (*goal_pos, *goal_rot),
+                };
+                *goal_pos = pos + dp;
                 if aa.iter().any(|v| *v != 0.0) {
-                    *goal_rot =
-                        nalgebra::Rotation3::from_scaled_axis(aa).into_inner() * state.ee_rot;
+                    *goal_rot = nalgebra::Rotation3::from_scaled_axis(aa).into_inner() * rot;
                 }
             }
         }
@@ -372,8 +296,9 @@ impl Env {
         Ok(())
     }
 
-    /// One control step toward the controller's current goal (no re-targeting), gripper
-    /// direction `g` (+1 close, −1 open, 0 keep).
+    /// One control step toward the controller's current goal (no re-targeting); `g` drives
+    /// the gripper in the robot's convention (Panda: +1 close, −1 open, 0 keep; WidowX:
+    /// absolute, +1 open, −1 closed; Google arm: relative, +1 closes, 0 keeps).
     pub fn hold(&mut self, g: f32) -> Result<Observation> {
         if !g.is_finite() {
             return Err(SimError::BadAction {
@@ -384,10 +309,21 @@ impl Env {
         self.observe()
     }
 
-    /// Run one control step of substeps; the gripper command ramps toward the sign of `g`
-    /// (+1 close, −1 open, 0 keep), 0.01 per substep.
+    /// Run one control step of substeps; the gripper follows `g` in the robot's convention
+    /// (the Panda's command ramps toward the sign of `g`, 0.01 per substep).
     fn run_substeps(&mut self, g: f32) -> Result<()> {
         let grip_dir = if g == 0.0 { 0.0 } else { f64::from(g.signum()) };
+        let ramp = match self.robot.gripper {
+            GripperConvention::Ramp => 0.01 * grip_dir,
+            GripperConvention::Absolute => {
+                self.gripper_cmd = f64::from(g).clamp(-1.0, 1.0);
+                0.0
+            }
+            GripperConvention::Relative => {
+                self.gripper_cmd = (self.gripper_cmd + 2.0 * f64::from(g)).clamp(-1.0, 1.0);
+                0.0
+            }
+        };
         if matches!(self.controller, Some(Controller::Ik { .. })) {
             let state = self.arm_state()?;
             let damping = self.cfg.ik_damping;
@@ -408,7 +344,7 @@ impl Env {
                 Some(Controller::Joint(pd) | Controller::Ik { pd, .. }) => pd.torques(&state),
                 None => DVector::zeros(0),
             };
-            self.gripper_cmd = (self.gripper_cmd + 0.01 * grip_dir).clamp(-1.0, 1.0);
+            self.gripper_cmd = (self.gripper_cmd + ramp).clamp(-1.0, 1.0);
             let ctrl = self.data.ctrl_mut();
             for (c, t) in self.arm.ctrl.iter().zip(tau.iter()) {
                 ctrl[*c] = *t;
@@ -448,9 +384,10 @@ impl Env {
         let m = DMatrix::from_row_slice(nv, nv, &m)
             .select_rows(&self.arm.dof)
             .select_columns(&self.arm.dof);
-        let bias = DVector::from_iterator(7, self.arm.dof.iter().map(|&i| d.qfrc_bias()[i]));
-        let q = DVector::from_iterator(7, self.arm.qpos.iter().map(|&i| d.qpos()[i]));
-        let qdot = DVector::from_iterator(7, self.arm.dof.iter().map(|&i| d.qvel()[i]));
+        let n = self.arm.dof.len();
+        let bias = DVector::from_iterator(n, self.arm.dof.iter().map(|&i| d.qfrc_bias()[i]));
+        let q = DVector::from_iterator(n, self.arm.qpos.iter().map(|&i| d.qpos()[i]));
+        let qdot = DVector::from_iterator(n, self.arm.dof.iter().map(|&i| d.qvel()[i]));
         let p = d.site_xpos()[self.ee_site];
         let r = d.site_xmat()[self.ee_site];
         Ok(ArmState {
@@ -479,12 +416,6 @@ impl Env {
     pub fn proprio(&self) -> Result<Proprio> {
         let state = self.arm_state()?;
         let q = nalgebra::UnitQuaternion::from_matrix(&state.ee_rot);
-        let mut joint_pos = [0.0; 7];
-        let mut joint_vel = [0.0; 7];
-        for i in 0..7 {
-            joint_pos[i] = state.q[i];
-            joint_vel[i] = state.qdot[i];
-        }
         Ok(Proprio {
             ee_pos: [state.ee_pos.x, state.ee_pos.y, state.ee_pos.z],
             ee_quat_wxyz: [q.w, q.i, q.j, q.k],
@@ -493,8 +424,8 @@ impl Env {
                 .iter()
                 .map(|&i| self.data.qpos()[i])
                 .collect(),
-            joint_pos,
-            joint_vel,
+            joint_pos: state.q.iter().copied().collect(),
+            joint_vel: state.qdot.iter().copied().collect(),
         })
     }
 }
