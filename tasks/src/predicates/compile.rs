@@ -58,6 +58,9 @@ pub(crate) enum Check {
     UpBody(Ref),
     /// `Up(region)`.
     UpSite(Ref),
+    /// `Near(a, b)` (ddvla's extension for SimplerEnv's "move near"): x/y distance below
+    /// [`super::geometry::NEAR_MAX_XY_DIST_M`].
+    Near { a: Ref, b: Ref },
     /// `Open`/`Close`/`TurnOn`/`TurnOff`, judged with the thresholds of `owner`'s category.
     Joints {
         predicate: JointPredicate,
@@ -205,6 +208,20 @@ impl<'p> Resolver<'p> {
                         self.target(arg)?;
                     }
                     Ok(Check::Const(name == "true"))
+                }
+                // ddvla's extension (not in LIBERO): SimplerEnv's "move X near Y".
+                "near" => {
+                    self.expect_args(2, "2 arguments")?;
+                    let a = self.subject("near")?;
+                    match self.target(&self.atom.args[1])? {
+                        Target::Instance(b) => Ok(Check::Near { a, b: body(b) }),
+                        Target::Zone(key) | Target::SiteOf(key, _) => {
+                            Err(self.not_applicable(NotApplicable::RegionAsSubject {
+                                name: key,
+                                predicate: "near",
+                            }))
+                        }
+                    }
                 }
                 // `PrintJointState` prints the joints and returns True.
                 "printjointstate" => {

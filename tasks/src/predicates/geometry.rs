@@ -94,6 +94,16 @@ pub fn in_box(site_pos: [f64; 3], site_xmat: &Mat3, site_size: [f64; 3], a_pos: 
     })
 }
 
+/// `Near(a, b)` (ddvla extension): x/y distance of the two bodies below this (m). SimplerEnv's
+/// "move near" uses the objects' bounding boxes plus 0.10 m; for our objects (≤ 7 cm wide)
+/// this fixed bound is close to that.
+pub const NEAR_MAX_XY_DIST_M: f64 = 0.15;
+
+/// `Near(a, b)`: `‖p(a).xy − p(b).xy‖ < 0.15`.
+pub fn near(a_pos: [f64; 3], b_pos: [f64; 3]) -> bool {
+    (a_pos[0] - b_pos[0]).hypot(a_pos[1] - b_pos[1]) < NEAR_MAX_XY_DIST_M
+}
+
 /// `Up(a)`: `p(a).z >= 1.0` (the body position of an instance, or a site's position).
 pub fn up(pos: [f64; 3]) -> bool {
     pos[2] >= UP_MIN_Z_M
@@ -101,7 +111,7 @@ pub fn up(pos: [f64; 3]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Mat3, in_box, on_object, under, up};
+    use super::{Mat3, in_box, near, on_object, under, up};
 
     const I: Mat3 = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
     /// 90° about z: world x → y. Row-major.
@@ -192,5 +202,12 @@ mod tests {
     fn up_is_at_least_one_metre() {
         assert!(up([0.0, 0.0, 1.0]));
         assert!(!up([0.0, 0.0, 1.0 - EPS]));
+    }
+
+    #[test]
+    fn near_is_within_15_cm_in_xy_whatever_the_height() {
+        assert!(near([0.0, 0.0, 0.0], [0.149_999, 0.0, 0.5]));
+        assert!(!near([0.0, 0.0, 0.0], [0.15, 0.0, 0.0]));
+        assert!(!near([0.0, 0.0, 0.0], [0.11, 0.11, 0.0]));
     }
 }

@@ -8,7 +8,7 @@ use crate::bddl::{Atom, Problem};
 use super::articulation::{JointPredicate, articulation};
 use super::compile::{Check, JointSource, Ref, Resolver};
 use super::error::{NotApplicable, PredicateError};
-use super::geometry::{in_box, on_object, under, up};
+use super::geometry::{in_box, near, on_object, under, up};
 use super::scene::{JointState, SceneError, SceneState};
 
 /// One goal atom and whether it holds.
@@ -136,6 +136,11 @@ impl Goal {
                 Ok(in_box(pose.pos, &pose.xmat, size, pa))
             }
             Check::UpBody(r) => Ok(up(cx.query(r, scene.body_pos(&r.scene))?)),
+            Check::Near { a, b } => {
+                let pa = cx.query(a, scene.body_pos(&a.scene))?;
+                let pb = cx.query(b, scene.body_pos(&b.scene))?;
+                Ok(near(pa, pb))
+            }
             Check::UpSite(r) => Ok(up(cx.query(r, scene.site_pose(&r.scene))?.pos)),
             Check::Joints {
                 predicate,

@@ -60,8 +60,8 @@ pub use articulation::{ARTICULATIONS, Articulation, JointPredicate, JointTest, a
 pub use compile::WORKSPACE_CATEGORIES;
 pub use error::{NotApplicable, PredicateError};
 pub use geometry::{
-    IN_BOX_FLOOR_SLACK_M, Mat3, ON_OBJECT_MAX_XY_DIST_M, UNDER_ABOVE_TOP_M, UNDER_BELOW_TOP_M,
-    UP_MIN_Z_M, in_box, on_object, under, up,
+    IN_BOX_FLOOR_SLACK_M, Mat3, NEAR_MAX_XY_DIST_M, ON_OBJECT_MAX_XY_DIST_M, UNDER_ABOVE_TOP_M,
+    UNDER_BELOW_TOP_M, UP_MIN_Z_M, in_box, near, on_object, under, up,
 };
 pub use goal::{AtomStatus, Goal, GoalStatus, evaluate_atom, evaluate_goal};
 pub use scene::{JointKind, JointState, SceneError, SceneState, SitePose};

@@ -16,7 +16,7 @@ mod init;
 use std::collections::BTreeMap;
 
 use ddvla_sim::builder::{CameraSpec, SceneBuilder, SiteSpec};
-use ddvla_sim::{ControlMode, EnvConfig};
+use ddvla_sim::{EnvConfig, RobotKind};
 
 pub use error::SceneError;
 pub use generate::generate_init_states;
@@ -28,6 +28,15 @@ use crate::suite::{RobotName, Suite, Task};
 
 /// The workspace body's BDDL name (LIBERO's tabletop workspace).
 pub const WORKSPACE: &str = "main_table";
+
+/// The simulator's robot for a suite's robot name.
+pub fn robot_kind(robot: RobotName) -> RobotKind {
+    match robot {
+        RobotName::Panda => RobotKind::Panda,
+        RobotName::Widowx => RobotKind::WidowX,
+        RobotName::GoogleArm => RobotKind::GoogleArm,
+    }
+}
 
 /// A composed task scene.
 #[derive(Debug, Clone)]
@@ -72,9 +81,12 @@ impl TaskScene {
         let layout = &suite.file.scene;
         let problem = &task.problem;
         let file = problem.file.clone();
-        let mut b = SceneBuilder::new(&task.name);
+        let mut b = SceneBuilder::with_robot(&task.name, robot_kind(layout.robot));
         b.table = Some((layout.table_center_m, layout.table_half_m));
-        b.cameras = default_cameras();
+        if layout.robot == RobotName::Panda {
+            // The SimplerEnv-style arms carry their cameras in their MJCF.
+            b.cameras = default_cameras();
+        }
         let top_z = layout.table_center_m[2] + layout.table_half_m[2];
         let [ox, oy] = layout.workspace_offset_m;
         for r in problem.regions.iter().filter(|r| r.target == WORKSPACE) {
@@ -170,10 +182,7 @@ impl TaskScene {
     /// The simulator configuration for this scene under `suite`'s contract.
     pub fn env_config(&self, suite: &Suite) -> Result<EnvConfig, SceneError> {
         let c = &suite.file.contract;
-        let control = match suite.file.scene.robot {
-            RobotName::Panda => ControlMode::OscPose,
-            RobotName::Widowx | RobotName::GoogleArm => ControlMode::IkPose,
-        };
+        let base = EnvConfig::for_robot(robot_kind(suite.file.scene.robot));
         Ok(EnvConfig {
             scene: self.builder.name.clone(),
             scene_mjcf: Some(self.builder.to_mjcf()?),
@@ -182,8 +191,7 @@ impl TaskScene {
             image_convention: c.image_convention(),
             control_hz: suite.file.protocol.control_hz,
             object_jitter_m: 0.0,
-            control,
-            ..EnvConfig::default()
+            ..base
         })
     }
 }
