@@ -1,5 +1,8 @@
 //! `dataset_statistics.json`: per-dataset q01/q99 normalisation statistics (OpenVLA layout:
-//! `{ "<dataset>": { "action": {q01, q99, mask, …}, "proprio": {…} } }`).
+//! `{ "<dataset>": { "action": {q01, q99, mask, …}, "proprio": {…} } }`), and computing them
+//! from transitions ([`dataset_statistics`]).
+
+mod compute;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,6 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::{PolicyError, Result};
+
+pub use compute::{MIN_SPREAD, dataset_statistics, percentile};
 
 /// Statistics of one vector quantity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,7 +45,9 @@ impl NormStats {
             .unwrap_or_else(|| vec![true; self.q01.len()])
     }
 
-    /// Check lengths against `dim` and finiteness; `what` names the quantity in errors.
+    /// Check lengths against `dim`, finiteness, and that every normalised (masked) dimension
+    /// has `q01 < q99` (a constant dimension must be unmasked); `what` names the quantity in
+    /// errors.
     pub fn validate(&self, dim: usize, what: &str) -> Result<()> {
         let bad =
             |reason: String| PolicyError::config(format!("dataset_statistics.{what}"), reason);
@@ -56,6 +63,14 @@ impl NormStats {
         }
         if self.q01.iter().chain(&self.q99).any(|v| !v.is_finite()) {
             return Err(bad("contains non-finite values".into()));
+        }
+        let mask = self.mask_or_all();
+        if let Some(d) = (0..dim).find(|&d| mask[d] && self.q01[d] >= self.q99[d]) {
+            return Err(bad(format!(
+                "dimension {d} is normalised (mask true) but q01 {} >= q99 {}: a constant \
+                 dimension must have mask false",
+                self.q01[d], self.q99[d]
+            )));
         }
         Ok(())
     }
