@@ -11,12 +11,16 @@
 //! plus the optimiser moments, mask-RNG position and step, so [`Trainer::resume`] continues
 //! exactly.
 //!
+//! Training augmentation of camera frames is in [`augment`] (applied by the caller when
+//! building samples).
+//!
 //! What is trained: the projectors, the proprio projector, the embeddings, the backbone and
 //! `lm_head` (full fine-tuning; the released code uses LoRA). The vision towers are frozen:
 //! their candle fast ops have no backward pass. See `../shared/docs/ddvla-algorithm.md` §3.
 //!
 //! [`ActionTokenizer`]: crate::action_tokens::ActionTokenizer
 
+pub mod augment;
 pub(crate) mod forward;
 pub(crate) mod loss;
 pub mod lr;
