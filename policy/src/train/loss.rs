@@ -1,17 +1,18 @@
-//! The masked-token objective of one sample (DD-VLA `apply_mask_diffusion` + forward).
+//! The training loss terms of one sample under its [`SlotPlan`] (DD-VLA
+//! `apply_mask_diffusion` + forward for the diffusion objective; see [`super::objective`]).
 //!
-//! Sequence: `[prefix] [slots: [MASK] at masked positions, ground truth elsewhere] [STOP]`,
-//! run with the decoder's attention mode. Supervised rows follow the model's logit
-//! convention: with `logit_shift` (released code), slot `j` is predicted from position
-//! `first_slot − 1 + j` and STOP from the last slot's position; without it, slot `j` is read
-//! at its own position and STOP is not supervised (its own position holds STOP itself).
-//! Cross-entropy is over the full text vocabulary, as in the released training code (the
-//! decoder restricts to the action rows at inference).
+//! Sequence: `[prefix] [slots] [STOP]`, run with the plan's attention mode. Supervised rows
+//! follow the plan's row convention: shifted (the released code's `logit_shift`, and always
+//! for the autoregressive objective), slot `j` is predicted from position `first_slot − 1 + j`
+//! and STOP from the last slot's position; unshifted, slot `j` is read at its own position and
+//! STOP is not supervised (its own position holds STOP itself). Cross-entropy is over the full
+//! text vocabulary, as in the released training code (the decoders restrict to the action
+//! rows at inference).
 
 use candle_core::Tensor;
 
 use super::forward::DiffBackbone;
-use super::mask::SampleMask;
+use super::objective::{SlotFill, SlotPlan};
 use crate::Result;
 use crate::model::{AttentionMode, ModelInputs, VlaModel, attention_mask};
 
@@ -29,26 +30,19 @@ pub(crate) fn sample_terms(
     net: &DiffBackbone,
     inputs: &ModelInputs,
     targets: &[u32],
-    mask: &SampleMask,
-    mode: AttentionMode,
+    plan: &SlotPlan,
 ) -> Result<SampleTerms> {
     let f = &model.config().file;
-    let hidden = slot_hidden(
-        model,
-        net,
-        inputs,
-        &mask.apply(targets, f.tokens.mask_token_id),
-        mode,
-    )?;
+    let hidden = slot_hidden(model, net, inputs, &plan.slots, plan.mode, plan.shift)?;
     let mut rows = Vec::with_capacity(targets.len() + 1);
     let mut labels = Vec::with_capacity(targets.len() + 1);
-    for (j, (&t, &m)) in targets.iter().zip(&mask.masked).enumerate() {
-        if m {
+    for (j, (&t, &s)) in targets.iter().zip(&plan.supervised).enumerate() {
+        if s {
             rows.push((hidden.first + j) as u32);
             labels.push(t);
         }
     }
-    if f.append_stop_token && f.logit_shift {
+    if plan.stop {
         rows.push((hidden.first + targets.len()) as u32);
         labels.push(f.tokens.stop_token_id);
     }
@@ -65,17 +59,27 @@ pub(crate) struct SlotHidden {
     pub first: usize,
 }
 
-/// Prefix + `slot_ids` (+ STOP) through the differentiable backbone.
+/// Prefix + `slots` (+ STOP) through the differentiable backbone; `shift`: slot `j` is
+/// scored by row `first_slot − 1 + j`.
 pub(crate) fn slot_hidden(
     model: &VlaModel,
     net: &DiffBackbone,
     inputs: &ModelInputs,
-    slot_ids: &[u32],
+    slots: &SlotFill,
     mode: AttentionMode,
+    shift: bool,
 ) -> Result<SlotHidden> {
     let f = &model.config().file;
     let prefix = model.encode_prefix(inputs)?;
-    let mut parts = vec![prefix.embeds.clone(), net.embed(slot_ids)?];
+    let slot_embeds = match slots {
+        SlotFill::Tokens(ids) => net.embed(ids)?,
+        SlotFill::Zeros => Tensor::zeros(
+            (1, model.config().action_tokens, f.text.hidden_size),
+            prefix.embeds.dtype(),
+            model.device(),
+        )?,
+    };
+    let mut parts = vec![prefix.embeds.clone(), slot_embeds];
     if f.append_stop_token {
         parts.push(net.embed(&[f.tokens.stop_token_id])?);
     }
@@ -83,10 +87,6 @@ pub(crate) fn slot_hidden(
     let s = x.dims()[1];
     let mask = attention_mask::build(mode, 0, s, s, prefix.len, model.device())?;
     let states = net.forward(&x, mask.as_ref())?.squeeze(0)?;
-    let first = if f.logit_shift {
-        prefix.len - 1
-    } else {
-        prefix.len
-    };
+    let first = if shift { prefix.len - 1 } else { prefix.len };
     Ok(SlotHidden { states, first })
 }

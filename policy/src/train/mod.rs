@@ -1,18 +1,20 @@
-//! Masked-token fine-tuning (DD-VLA's training objective) on the CPU with candle.
+//! Masked-token fine-tuning (DD-VLA's training objective) on the CPU with candle, plus the
+//! AR (OpenVLA) and single-pass parallel (OpenVLA-OFT) objectives for decoder comparisons.
 //!
-//! One [`Trainer::step`]: per sample, draw a cosine-schedule mask ([`mask`]) over the `L`
-//! action tokens of the target chunk (tokenized with the policy's [`ActionTokenizer`]
-//! binning and the dataset's q01/q99 statistics), run the model on
-//! `[prefix | slots with [MASK] | STOP]` under the decoder's attention mode, take the
-//! cross-entropy on the masked slots (+ STOP) with the model's logit shift ([`loss`]),
-//! backpropagate through a differentiable twin of the backbone ([`forward`]), clip the
+//! One [`Trainer::step`] with the default [`Objective::Diffusion`]: per sample, draw a
+//! cosine-schedule mask ([`mask`]) over the `L` action tokens of the target chunk (tokenized
+//! with the policy's [`ActionTokenizer`] binning and the dataset's q01/q99 statistics), run
+//! the model on `[prefix | slots with [MASK] | STOP]` under the decoder's attention mode, take
+//! the cross-entropy on the masked slots (+ STOP) with the model's logit shift (`loss`),
+//! backpropagate through a differentiable twin of the backbone (`forward`), clip the
 //! global gradient norm and take an AdamW step with a warmup + cosine learning rate
 //! ([`optim`], [`lr`]). [`Trainer::save`] writes a checkpoint that [`crate::Policy`] loads,
 //! plus the optimiser moments, mask-RNG position and step, so [`Trainer::resume`] continues
 //! exactly.
 //!
-//! Training augmentation of camera frames is in [`augment`] (applied by the caller when
-//! building samples).
+//! [`Objective::Autoregressive`] and [`Objective::Parallel`] feed and supervise what their
+//! decoders see instead (see [`objective`]). Training augmentation of camera frames is in
+//! [`augment`] (applied by the caller when building samples).
 //!
 //! What is trained: the projectors, the proprio projector, the embeddings, the backbone and
 //! `lm_head` (full fine-tuning; the released code uses LoRA). The vision towers are frozen:
@@ -25,17 +27,20 @@ pub(crate) mod forward;
 pub(crate) mod loss;
 pub mod lr;
 pub mod mask;
+pub mod objective;
 pub mod optim;
 mod state;
 mod trainer;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::EmptySlots;
 use crate::model::AttentionMode;
 use crate::observation::Observation;
 
 pub use lr::LrSchedule;
 pub use mask::{SampleMask, mask_count, mask_ratio};
+pub use objective::Objective;
 pub use optim::AdamWParams;
 pub use state::files;
 pub use trainer::Trainer;
@@ -52,8 +57,15 @@ pub struct TrainConfig {
     pub adamw: AdamWParams,
     /// Clip the global gradient L2 norm to this value (`None`: no clipping).
     pub max_grad_norm: Option<f64>,
-    /// Attention mode (default: the model's, as the diffusion decoder uses).
+    /// Attention mode of the diffusion and parallel objectives (default: the model's, as
+    /// their decoders use). The autoregressive objective is always causal (`causal` or
+    /// unset only).
     pub attention: Option<AttentionMode>,
+    /// What the model is trained for (default: DD-VLA masked diffusion).
+    pub objective: Objective,
+    /// Slot inputs of the parallel objective: `[MASK]` (the parallel decoder's default) or
+    /// zeros (OpenVLA-OFT; decode with `EmptySlots::Zeros` then).
+    pub parallel_slots: EmptySlots,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +76,8 @@ impl Default for TrainConfig {
             adamw: AdamWParams::default(),
             max_grad_norm: Some(1.0),
             attention: None,
+            objective: Objective::Diffusion,
+            parallel_slots: EmptySlots::Mask,
         }
     }
 }
@@ -78,6 +92,14 @@ impl TrainConfig {
             return Err(crate::PolicyError::config(
                 "train.max_grad_norm",
                 "must be finite and > 0",
+            ));
+        }
+        if self.objective == Objective::Autoregressive
+            && self.attention.is_some_and(|m| m != AttentionMode::Causal)
+        {
+            return Err(crate::PolicyError::config(
+                "train.attention",
+                "the autoregressive objective trains causal attention (set `causal` or leave unset)",
             ));
         }
         let a = &self.adamw;
@@ -124,6 +146,6 @@ pub struct StepStats {
     pub grad_norm: f32,
     /// Learning rate used.
     pub lr: f64,
-    /// Supervised positions in the batch (masked slots + STOP labels).
+    /// Supervised positions in the batch (supervised slots + STOP labels).
     pub supervised: usize,
 }

@@ -1,7 +1,8 @@
 //! Training checkpoints: a regular policy checkpoint (`config.json`, `model.safetensors`,
 //! `tokenizer.json`, `dataset_statistics.json`, loadable by [`crate::Policy`]) plus the
 //! optimiser moments (`optimizer.safetensors`) and `trainer_state.json` (step, optimiser
-//! bias-correction step, mask-RNG stream position, unnorm key, training config), so that
+//! bias-correction step, mask-RNG stream position, unnorm key, training config with its
+//! objective), so that
 //! [`Trainer::resume`] continues with exactly the updates an uninterrupted run would take.
 
 use std::path::Path;
@@ -23,12 +24,17 @@ use crate::{PolicyError, Result};
 pub mod files {
     /// AdamW moments, `m.<variable>` and `v.<variable>`.
     pub const OPTIMIZER: &str = "optimizer.safetensors";
-    /// Step counters, RNG position and configuration ([`super::TrainerState`]).
+    /// Step counters, RNG position and configuration (`TrainerState`).
     pub const STATE: &str = "trainer_state.json";
 }
 
-/// Version of `trainer_state.json`.
-const STATE_VERSION: u32 = 1;
+/// Version of `trainer_state.json` written by this build. 2 added `train.objective` and
+/// `train.parallel_slots`; version 1 files still load (with the diffusion objective and
+/// `[MASK]` slots, the only behaviour version 1 had).
+const STATE_VERSION: u32 = 2;
+
+/// Oldest `trainer_state.json` version this build reads.
+const OLDEST_STATE_VERSION: u32 = 1;
 
 /// The contents of `trainer_state.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,10 +125,13 @@ impl Trainer {
                 path: path.clone(),
                 source,
             })?;
-        if state.version != STATE_VERSION {
+        if !(OLDEST_STATE_VERSION..=STATE_VERSION).contains(&state.version) {
             return Err(PolicyError::config(
                 "trainer_state.version",
-                format!("is {}, this build reads {STATE_VERSION}", state.version),
+                format!(
+                    "is {}, this build reads {OLDEST_STATE_VERSION} to {STATE_VERSION}",
+                    state.version
+                ),
             ));
         }
         let word_pos: u128 = state.mask_rng_word_pos.parse().map_err(|_| {

@@ -1,4 +1,5 @@
-//! [`Trainer`]: weights, optimiser, schedule and mask RNG; one call per optimiser step.
+//! [`Trainer`]: weights, optimiser, schedule and mask RNG; one call per optimiser step of the
+//! configured [`super::Objective`].
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
@@ -8,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::forward::DiffBackbone;
 use super::loss::{sample_terms, slot_hidden};
 use super::mask::SampleMask;
+use super::objective::{Objective, PlanContext, SlotFill, SlotPlan};
 use super::optim::{AdamW, clip_grads, grad_norm};
 use super::{Batch, StepStats, TrainConfig};
 use crate::action_tokens::ActionTokenizer;
@@ -21,7 +23,7 @@ use crate::{PolicyError, Result};
 /// Variables under this prefix are not trained (no backward through the vision fast ops).
 const FROZEN_PREFIX: &str = "vision_backbone.";
 
-/// Masked-token fine-tuning of a [`VlaModel`] held in a [`VarMap`].
+/// Fine-tuning of a [`VlaModel`] held in a [`VarMap`] with one of the [`Objective`]s.
 pub struct Trainer {
     pub(super) varmap: VarMap,
     pub(super) model: VlaModel,
@@ -154,11 +156,47 @@ impl Trainer {
         &self.actions
     }
 
-    /// The attention mode of the training forward pass.
+    /// The attention mode of the training forward pass (causal for the autoregressive
+    /// objective).
     pub fn attention_mode(&self) -> AttentionMode {
-        self.cfg
-            .attention
-            .unwrap_or(self.model.config().file.attention_mode)
+        match self.cfg.objective {
+            Objective::Autoregressive => AttentionMode::Causal,
+            Objective::Diffusion | Objective::Parallel => self
+                .cfg
+                .attention
+                .unwrap_or(self.model.config().file.attention_mode),
+        }
+    }
+
+    /// The training objective.
+    pub fn objective(&self) -> Objective {
+        self.cfg.objective
+    }
+
+    fn plan_context(&self) -> PlanContext {
+        let f = &self.model.config().file;
+        PlanContext {
+            mask_id: f.tokens.mask_token_id,
+            logit_shift: f.logit_shift,
+            append_stop: f.append_stop_token,
+            mode: self.attention_mode(),
+            parallel_slots: self.cfg.parallel_slots,
+        }
+    }
+
+    /// One plan per sample; the diffusion objective draws its masks from `rng`, the others
+    /// draw nothing.
+    fn plans(&self, prepared: &[Prepared], rng: &mut ChaCha8Rng) -> Vec<SlotPlan> {
+        let ctx = self.plan_context();
+        let objective = self.cfg.objective;
+        let l = self.model.config().action_tokens;
+        prepared
+            .iter()
+            .map(|p| {
+                let mask = objective.draws_masks().then(|| SampleMask::draw(l, rng));
+                SlotPlan::new(objective, &p.targets, mask.as_ref(), ctx)
+            })
+            .collect()
     }
 
     /// Number of trained variables (everything but the vision towers).
@@ -218,13 +256,12 @@ impl Trainer {
         )
     }
 
-    /// Mean cross-entropy (scalar tensor) of `prepared` under one mask per sample.
-    fn loss(&self, prepared: &[Prepared], masks: &[SampleMask]) -> Result<(Tensor, usize)> {
-        let mode = self.attention_mode();
+    /// Mean cross-entropy (scalar tensor) of `prepared` under one plan per sample.
+    fn loss(&self, prepared: &[Prepared], plans: &[SlotPlan]) -> Result<(Tensor, usize)> {
         let mut logits = Vec::with_capacity(prepared.len());
         let mut labels = Vec::new();
-        for (p, m) in prepared.iter().zip(masks) {
-            let terms = sample_terms(&self.model, &self.net, &p.inputs, &p.targets, m, mode)?;
+        for (p, plan) in prepared.iter().zip(plans) {
+            let terms = sample_terms(&self.model, &self.net, &p.inputs, &p.targets, plan)?;
             logits.push(terms.logits);
             labels.extend(terms.labels);
         }
@@ -234,19 +271,16 @@ impl Trainer {
         Ok((loss, labels.len()))
     }
 
-    fn draw_masks(&mut self, n: usize) -> Vec<SampleMask> {
-        let l = self.model.config().action_tokens;
-        (0..n).map(|_| SampleMask::draw(l, &mut self.rng)).collect()
-    }
-
     /// One optimiser step on `batch`. Bad input (an empty batch, a chunk of the wrong size,
     /// a non-finite target, an unusable observation) is an error before anything changes; a
     /// non-finite loss or gradient is an error and the weights are not updated.
     pub fn step(&mut self, batch: &Batch) -> Result<StepStats> {
         let _span = tracing::debug_span!("train_step", step = self.step).entered();
         let prepared = self.prepare_batch(batch)?;
-        let masks = self.draw_masks(prepared.len());
-        let (loss, supervised) = self.loss(&prepared, &masks)?;
+        let mut rng = self.rng.clone();
+        let plans = self.plans(&prepared, &mut rng);
+        self.rng = rng;
+        let (loss, supervised) = self.loss(&prepared, &plans)?;
         let loss_value = loss.to_scalar::<f32>()?;
         if !loss_value.is_finite() {
             return Err(PolicyError::NonFiniteOutput { what: "loss" });
@@ -281,21 +315,19 @@ impl Trainer {
     }
 
     /// The loss of `batch` under masks drawn from `seed` (the trainer's own mask stream and
-    /// weights are untouched): a fixed-mask evaluation to compare weights over time.
+    /// weights are untouched): a fixed-mask evaluation to compare weights over time. The
+    /// autoregressive and parallel objectives draw no masks (`seed` is unused).
     pub fn eval_loss(&self, batch: &Batch, seed: u64) -> Result<f32> {
         let prepared = self.prepare_batch(batch)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let l = self.model.config().action_tokens;
-        let masks: Vec<SampleMask> = prepared
-            .iter()
-            .map(|_| SampleMask::draw(l, &mut rng))
-            .collect();
-        let (loss, _) = self.loss(&prepared, &masks)?;
+        let plans = self.plans(&prepared, &mut rng);
+        let (loss, _) = self.loss(&prepared, &plans)?;
         Ok(loss.detach().to_scalar::<f32>()?)
     }
 
     /// Action logits `[L, n_bins]` of the training forward pass for `obs` with `slot_ids` in
-    /// the slots (to check it against [`VlaModel::logits_full`]).
+    /// the slots, under [`Self::attention_mode`] and the model's logit shift (to check it
+    /// against [`VlaModel::logits_full`]).
     pub fn action_logits(&self, obs: &Observation, slot_ids: &[u32]) -> Result<Tensor> {
         let l = self.model.config().action_tokens;
         if slot_ids.len() != l {
@@ -309,8 +341,9 @@ impl Trainer {
             &self.model,
             &self.net,
             &inputs,
-            slot_ids,
+            &SlotFill::Tokens(slot_ids.to_vec()),
             self.attention_mode(),
+            self.model.config().file.logit_shift,
         )?;
         let rows = h.states.narrow(0, h.first, l)?;
         let cfg = self.model.config();
