@@ -7,6 +7,9 @@
 pub mod alloc;
 pub mod bench;
 pub mod commands;
+pub mod demos;
+pub mod demos_cli;
+pub mod eval_cli;
 pub mod latency;
 pub mod record_cli;
 pub mod remote;
@@ -19,3 +22,4 @@ pub mod sim_cli;
 pub mod sim_robot;
 pub mod sim_serve;
 pub mod tasks_cli;
+pub mod train_cli;

@@ -48,6 +48,13 @@ enum Command {
     /// Task files and suites.
     #[command(subcommand)]
     Tasks(ddvla::tasks_cli::TasksCommand),
+    /// Evaluate a policy on a suite with LIBERO's protocol (`ddvla eval merge` combines shards).
+    Eval(ddvla::eval_cli::EvalCli),
+    /// Train a policy on demonstrations (`--bench`: training throughput).
+    Train(ddvla::train_cli::TrainArgs),
+    /// Demonstrations for training.
+    #[command(subcommand)]
+    Demos(ddvla::demos_cli::DemosCommand),
     /// Serve a policy to robots over zenoh (`[policy] remote = PREFIX` in their config).
     PolicyServer {
         /// Server config (see launch/policy-server.toml).
@@ -330,6 +337,9 @@ fn run(cli: Cli) -> Result<()> {
         ),
         Command::Record(a) => run_record(a),
         Command::Tasks(cmd) => ddvla::tasks_cli::run(cmd),
+        Command::Eval(cli) => ddvla::eval_cli::run(cli),
+        Command::Demos(cmd) => ddvla::demos_cli::run(cmd),
+        Command::Train(a) => ddvla::train_cli::run(&a),
         Command::PolicyServer { config } => ddvla::commands::run_policy_server(&config),
         Command::Replay {
             recording,

@@ -1,0 +1,85 @@
+//! Demonstrations: episodes of a policy (the scripted expert) recorded as rosbag2 MCAP files,
+//! one per episode, plus an `index.json` manifest — the dataset layout `ddvla train` reads.
+//!
+//! ```text
+//! <dir>/index.json                                   DemoIndex (format "ddvla-demos/1")
+//! <dir>/<suite>/<task>/episode_<k>.mcap              one episode
+//! ```
+//! Each episode file holds, per policy step `t` (log time `t / control_hz` seconds):
+//! - `/camera/<name>/image_raw/compressed` — `sensor_msgs/CompressedImage` (JPEG q90) per
+//!   contract camera, as the policy saw the frame (the contract's 180° turn applied);
+//! - `/ddvla/proprio` — `std_msgs/Float32MultiArray`, the contract's proprio vector;
+//! - `/ddvla/action` — `std_msgs/Float32MultiArray`, the action taken (policy convention);
+//!
+//! and once: `/instruction` (`std_msgs/String`) at the start and `/ddvla/episode`
+//! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.
+
+mod read;
+mod record;
+
+use serde::{Deserialize, Serialize};
+
+pub use read::{Episode, load_episode, load_episode_with, read_index};
+pub use record::{DemoRecorder, RecordOptions, record};
+
+/// The manifest's format tag.
+pub const FORMAT: &str = "ddvla-demos/1";
+/// Proprio topic.
+pub const PROPRIO_TOPIC: &str = "/ddvla/proprio";
+/// Action topic.
+pub const ACTION_TOPIC: &str = "/ddvla/action";
+/// Instruction topic.
+pub const INSTRUCTION_TOPIC: &str = "/instruction";
+/// Episode metadata topic.
+pub const EPISODE_TOPIC: &str = "/ddvla/episode";
+
+/// The image topic of camera `name`.
+pub fn image_topic(name: &str) -> String {
+    format!("/camera/{name}/image_raw/compressed")
+}
+
+/// One recorded episode in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoEpisode {
+    /// File, relative to the dataset folder.
+    pub file: String,
+    /// Suite.
+    pub suite: String,
+    /// Task name.
+    pub task: String,
+    /// Task index in the suite.
+    pub task_index: usize,
+    /// Episode index (init state of the sampled set).
+    pub episode: usize,
+    /// The instruction.
+    pub instruction: String,
+    /// Policy steps recorded.
+    pub steps: u32,
+    /// Whether the goal was reached.
+    pub success: bool,
+    /// The episode's seed.
+    pub seed: u64,
+}
+
+/// `index.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoIndex {
+    /// [`FORMAT`].
+    pub format: String,
+    /// The command that recorded it.
+    pub created_by: String,
+    /// ddvla build.
+    pub ddvla_commit: String,
+    /// Camera names, in the order of the policy's inputs.
+    pub cameras: Vec<String>,
+    /// Image side (px).
+    pub image_size: u32,
+    /// Control rate (Hz).
+    pub control_hz: f64,
+    /// Action dimension.
+    pub action_dim: usize,
+    /// Proprio dimension.
+    pub proprio_dim: usize,
+    /// Episodes.
+    pub episodes: Vec<DemoEpisode>,
+}

@@ -1,0 +1,160 @@
+//! Reading a demonstration dataset: the manifest and one episode at a time (images stay
+//! JPEG-compressed in memory until a batch decodes them).
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail, ensure};
+use ddvla_bridge::decode;
+use ddvla_bridge::msg::sensor::CompressedImage;
+use ddvla_bridge::msg::std::{Float32MultiArray, StringMsg};
+use ddvla_bridge::record::read_bag;
+
+use super::{
+    ACTION_TOPIC, DemoEpisode, DemoIndex, FORMAT, INSTRUCTION_TOPIC, PROPRIO_TOPIC, image_topic,
+};
+
+/// One episode in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    /// The instruction.
+    pub instruction: String,
+    /// Per step, per camera (index order), the compressed frame.
+    pub frames: Vec<Vec<CompressedImage>>,
+    /// Per step, the proprio vector.
+    pub proprio: Vec<Vec<f32>>,
+    /// Per step, the action taken.
+    pub actions: Vec<Vec<f32>>,
+}
+
+/// Read and check `<dir>/index.json`.
+pub fn read_index(dir: &Path) -> Result<DemoIndex> {
+    let path = dir.join("index.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let idx: DemoIndex = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a ddvla demonstration index", path.display()))?;
+    ensure!(
+        idx.format == FORMAT,
+        "{}: format {:?}, expected {FORMAT:?}",
+        path.display(),
+        idx.format
+    );
+    ensure!(!idx.episodes.is_empty(), "{}: no episodes", path.display());
+    ensure!(
+        idx.action_dim > 0 && !idx.cameras.is_empty(),
+        "{}: action_dim and cameras must be set",
+        path.display()
+    );
+    Ok(idx)
+}
+
+/// Load one episode of the dataset in `dir`, checking that every step has every camera, a
+/// proprio vector and an action of the manifest's dimension.
+pub fn load_episode(dir: &Path, ep: &DemoEpisode) -> Result<Episode> {
+    load_episode_with(dir, ep, None)
+}
+
+/// [`load_episode`] against the manifest's cameras and dimensions when given.
+pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) -> Result<Episode> {
+    let path = dir.join(&ep.file);
+    let at = || path.display().to_string();
+    let messages = read_bag(&path, None).with_context(|| format!("reading {}", at()))?;
+    let mut e = Episode {
+        instruction: String::new(),
+        frames: Vec::new(),
+        proprio: Vec::new(),
+        actions: Vec::new(),
+    };
+    let cameras: Vec<String> = match idx {
+        Some(i) => i.cameras.clone(),
+        None => Vec::new(),
+    };
+    let mut camera_topics: Vec<String> = cameras.iter().map(|c| image_topic(c)).collect();
+    for m in &messages {
+        let bad = |what: &str| format!("{}: bad {what} message at {} ns", at(), m.log_time_ns);
+        match m.topic.as_str() {
+            INSTRUCTION_TOPIC => {
+                e.instruction = decode::<StringMsg>(&m.data)
+                    .with_context(|| bad("instruction"))?
+                    .data;
+            }
+            PROPRIO_TOPIC => e.proprio.push(
+                decode::<Float32MultiArray>(&m.data)
+                    .with_context(|| bad("proprio"))?
+                    .data,
+            ),
+            ACTION_TOPIC => e.actions.push(
+                decode::<Float32MultiArray>(&m.data)
+                    .with_context(|| bad("action"))?
+                    .data,
+            ),
+            t if t.starts_with("/camera/") => {
+                let k = match camera_topics.iter().position(|c| c == t) {
+                    Some(k) => k,
+                    None if idx.is_none() => {
+                        camera_topics.push(t.to_owned());
+                        camera_topics.len() - 1
+                    }
+                    None => bail!("{}: unexpected camera topic {t}", at()),
+                };
+                let img: CompressedImage = decode(&m.data).with_context(|| bad("image"))?;
+                let step = (m.log_time_ns, k);
+                // Frames of one step share its log time; a new time starts a new step.
+                if e.frames
+                    .last()
+                    .is_none_or(|f: &Vec<CompressedImage>| f.len() == camera_topics.len())
+                    || k == 0
+                {
+                    e.frames.push(Vec::new());
+                }
+                let _ = step;
+                if let Some(f) = e.frames.last_mut() {
+                    f.push(img);
+                }
+            }
+            _ => {}
+        }
+    }
+    let n = e.actions.len();
+    ensure!(n > 0, "{}: no actions", at());
+    ensure!(
+        e.proprio.len() == n && e.frames.len() == n,
+        "{}: {n} actions but {} proprio vectors and {} frame sets",
+        at(),
+        e.proprio.len(),
+        e.frames.len()
+    );
+    let ncam = camera_topics.len();
+    if let Some(s) = e.frames.iter().position(|f| f.len() != ncam) {
+        bail!(
+            "{}: step {s} has {} of {ncam} camera frames",
+            at(),
+            e.frames[s].len()
+        );
+    }
+    let dim = idx.map_or(e.actions[0].len(), |i| i.action_dim);
+    if let Some(s) = e.actions.iter().position(|a| a.len() != dim) {
+        bail!(
+            "{}: step {s} has a {}-D action, the dataset's actions are {dim}-D",
+            at(),
+            e.actions[s].len()
+        );
+    }
+    let pdim = e.proprio[0].len();
+    if let Some(s) = e.proprio.iter().position(|p| p.len() != pdim) {
+        bail!(
+            "{}: step {s} has a {}-D proprio vector, step 0 has {pdim}",
+            at(),
+            e.proprio[s].len()
+        );
+    }
+    if let Some(s) = e
+        .actions
+        .iter()
+        .chain(&e.proprio)
+        .position(|a| a.iter().any(|v| !v.is_finite()))
+    {
+        bail!("{}: non-finite action or proprio value (vector {s})", at());
+    }
+    Ok(e)
+}

@@ -1,0 +1,108 @@
+//! `ddvla demos record`: demonstrations of the scripted expert (or another policy) on freshly
+//! sampled init states, written as one MCAP file per episode plus `index.json`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::demos::{RecordOptions, record};
+use crate::eval_cli::{EvalArgs, make_policy};
+use ddvla_tasks::suite::Suite;
+
+/// `ddvla demos` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DemosCommand {
+    /// Record demonstrations.
+    Record(DemosRecordArgs),
+}
+
+/// `ddvla demos record`.
+#[derive(Debug, Args)]
+pub struct DemosRecordArgs {
+    /// Suites (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub suite: Vec<String>,
+    /// `expert` (default), `random` or a checkpoint.
+    #[arg(long, default_value = "expert")]
+    pub policy: String,
+    /// Episodes per task.
+    #[arg(long, default_value_t = 50)]
+    pub episodes_per_task: usize,
+    /// Only these task indices (comma-separated, every suite).
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Option<Vec<usize>>,
+    /// Seed of the sampled init states (the committed evaluation states are not used).
+    #[arg(long, default_value_t = 1000)]
+    pub seed: u64,
+    /// Override the suites' step limits (short test datasets).
+    #[arg(long)]
+    pub max_steps: Option<u32>,
+    /// Keep failed episodes (flagged in index.json).
+    #[arg(long)]
+    pub keep_failures: bool,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Folder holding the suites (default: the built-in ones).
+    #[arg(long)]
+    pub suites_dir: Option<PathBuf>,
+}
+
+/// Run `ddvla demos …`.
+pub fn run(cmd: DemosCommand) -> Result<()> {
+    let DemosCommand::Record(a) = cmd;
+    let dir = crate::tasks_cli::suites_dir(a.suites_dir.clone());
+    let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
+    let eval_args = EvalArgs {
+        suite: None,
+        policy: Some(a.policy.clone()),
+        episodes_per_task: a.episodes_per_task,
+        tasks: None,
+        shard: "0/1".into(),
+        seed: a.seed,
+        max_steps: None,
+        out: None,
+        json: None,
+        decoder: crate::eval_cli::DecoderArg::Diffusion,
+        rounds: 12,
+        remask: false,
+        execute: None,
+        suites_dir: None,
+        render: false,
+        image_size: None,
+    };
+    let mut policy = make_policy(&eval_args, &first)?;
+    let per_suite = a.tasks.as_ref().map_or(10, Vec::len);
+    let bar = ProgressBar::new((a.suite.len() * per_suite * a.episodes_per_task) as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, {msg} (eta {eta})",
+    )?);
+    let opts = RecordOptions {
+        suites: a.suite.clone(),
+        suites_dir: dir,
+        tasks: a.tasks.clone(),
+        episodes_per_task: a.episodes_per_task,
+        init_seed: a.seed,
+        out: a.out.clone(),
+        keep_failures: a.keep_failures,
+        max_steps: a.max_steps,
+        created_by: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let (mut done, mut ok) = (0usize, 0usize);
+    let index = record(&opts, policy.as_mut(), &mut |r| {
+        done += 1;
+        ok += usize::from(r.success);
+        bar.set_message(format!("{ok}/{done} succeeded"));
+        bar.inc(1);
+    })?;
+    bar.finish();
+    let steps: u64 = index.episodes.iter().map(|e| u64::from(e.steps)).sum();
+    println!(
+        "{} episodes kept ({ok}/{done} succeeded), {steps} steps -> {}",
+        index.episodes.len(),
+        a.out.join("index.json").display()
+    );
+    Ok(())
+}

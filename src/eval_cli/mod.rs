@@ -1,0 +1,263 @@
+//! `ddvla eval`: LIBERO's evaluation protocol on a suite for the scripted expert, random
+//! actions, or a checkpoint; `ddvla eval merge`: combine shards of one run.
+
+mod model_policy;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use ddvla_policy::decode::DecoderKind;
+use ddvla_tasks::eval::{
+    self, EpisodeObserver, EvalOptions, EvalPolicy, EvalResults, NoObserver, RandomPolicy, Shard,
+};
+use ddvla_tasks::expert::ScriptedExpert;
+use ddvla_tasks::suite::Suite;
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use model_policy::{DecodeSettings, ModelPolicy};
+
+/// Decoders selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecoderArg {
+    /// Discrete diffusion (adaptive-order remasking).
+    Diffusion,
+    /// Discrete diffusion with the prefix KV cache.
+    DiffusionCached,
+    /// Autoregressive (OpenVLA).
+    Ar,
+    /// Single-pass parallel (OFT).
+    Parallel,
+}
+
+impl From<DecoderArg> for DecoderKind {
+    fn from(d: DecoderArg) -> Self {
+        match d {
+            DecoderArg::Diffusion => Self::Diffusion,
+            DecoderArg::DiffusionCached => Self::DiffusionCached,
+            DecoderArg::Ar => Self::Ar,
+            DecoderArg::Parallel => Self::Parallel,
+        }
+    }
+}
+
+/// `ddvla eval`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EvalCli {
+    /// `merge`.
+    #[command(subcommand)]
+    pub command: Option<EvalCommand>,
+    /// Run options.
+    #[command(flatten)]
+    pub run: EvalArgs,
+}
+
+/// `ddvla eval merge`.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Merge the results of shards (folders or results.json files) into one run.
+    Merge {
+        /// Shard outputs.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output folder (results.json, results.md).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Options of one evaluation run.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Suite name (`ddvla tasks list`).
+    #[arg(long, required = true)]
+    pub suite: Option<String>,
+    /// `expert`, `random`, `random:<preset>` (untrained model) or a checkpoint folder.
+    #[arg(long, required = true)]
+    pub policy: Option<String>,
+    /// Episodes per task (init states 0..N).
+    #[arg(long, default_value_t = 50)]
+    pub episodes_per_task: usize,
+    /// Only these task indices (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Option<Vec<usize>>,
+    /// This run's shard `i/N` (0-based) of the (task, episode) list.
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Base seed (LIBERO/OpenVLA: 7).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Override the suite's step limit.
+    #[arg(long)]
+    pub max_steps: Option<u32>,
+    /// Output folder (results.json, results.md).
+    #[arg(long, required = true)]
+    pub out: Option<PathBuf>,
+    /// Also write results.json here (benchmarks read its timing fields).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Decoder of a model policy.
+    #[arg(long, value_enum, default_value = "diffusion")]
+    pub decoder: DecoderArg,
+    /// Diffusion rounds T.
+    #[arg(long, default_value_t = 12)]
+    pub rounds: usize,
+    /// Secondary remasking (threshold check, η scale 0.5).
+    #[arg(long)]
+    pub remask: bool,
+    /// Actions executed per chunk (default: the whole chunk).
+    #[arg(long)]
+    pub execute: Option<usize>,
+    /// Folder holding the suites (default: the built-in ones).
+    #[arg(long)]
+    pub suites_dir: Option<PathBuf>,
+    /// Render every camera every step even when the policy does not read frames (the
+    /// expert): the rendering cost in the timing fields.
+    #[arg(long)]
+    pub render: bool,
+    /// Override the suite's image size (px, ≤ 256).
+    #[arg(long)]
+    pub image_size: Option<u32>,
+}
+
+/// Wants every frame, keeps nothing: `--render` timing runs.
+struct RenderEveryStep;
+
+impl EpisodeObserver for RenderEveryStep {
+    fn wants_frames(&self) -> bool {
+        true
+    }
+}
+
+/// Run `ddvla eval …`.
+pub fn run(cli: EvalCli) -> Result<()> {
+    match cli.command {
+        Some(EvalCommand::Merge { inputs, out }) => merge(&inputs, &out),
+        None => run_eval(&cli.run),
+    }
+}
+
+/// The ddvla build: `git describe` of the source tree when available, else the version.
+pub fn ddvla_commit() -> String {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    std::process::Command::new("git")
+        .args(["-C", dir, "describe", "--always", "--dirty", "--abbrev=12"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map_or_else(
+            || format!("v{}", env!("CARGO_PKG_VERSION")),
+            |s| s.trim().to_owned(),
+        )
+}
+
+/// Build the policy named on the command line.
+pub fn make_policy(args: &EvalArgs, suite: &Suite) -> Result<Box<dyn EvalPolicy>> {
+    let spec = args.policy.as_deref().unwrap_or_default();
+    Ok(match spec {
+        "expert" => Box::new(ScriptedExpert::new()),
+        "random" => Box::new(RandomPolicy::new(suite.file.contract.action_dim)),
+        other => Box::new(ModelPolicy::load(
+            other,
+            DecodeSettings {
+                kind: args.decoder.into(),
+                rounds: args.rounds,
+                remask: args.remask,
+                execute: args.execute,
+            },
+            &suite.file.contract,
+        )?),
+    })
+}
+
+fn write_results(results: &EvalResults, out: &Path, json: Option<&Path>) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let text = serde_json::to_string_pretty(results)?;
+    let path = out.join("results.json");
+    std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    let md = out.join("results.md");
+    std::fs::write(&md, results.markdown()).with_context(|| format!("writing {}", md.display()))?;
+    if let Some(j) = json {
+        std::fs::write(j, &text).with_context(|| format!("writing {}", j.display()))?;
+    }
+    println!("{}", results.markdown());
+    println!("wrote {} and {}", path.display(), md.display());
+    Ok(())
+}
+
+fn run_eval(args: &EvalArgs) -> Result<()> {
+    let (Some(suite_name), Some(out)) = (&args.suite, &args.out) else {
+        bail!("--suite, --policy and --out are required");
+    };
+    let dir = crate::tasks_cli::suites_dir(args.suites_dir.clone());
+    let mut suite = Suite::load(&dir, suite_name)?;
+    if let Some(size) = args.image_size {
+        suite.file.contract.image_size = size;
+        suite
+            .file
+            .contract
+            .validate(&suite.dir.join("suite.toml"))?;
+    }
+    let opts = EvalOptions {
+        episodes_per_task: args.episodes_per_task,
+        tasks: args.tasks.clone(),
+        shard: Shard::parse(&args.shard)?,
+        seed: args.seed,
+        max_steps: args.max_steps,
+        ddvla_commit: ddvla_commit(),
+        init_seed: None,
+    };
+    let total = eval::plan(&suite, &opts)?.len();
+    let mut policy = make_policy(args, &suite)?;
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, {msg} (eta {eta})",
+        )?
+        .progress_chars("=> "),
+    );
+    let mut observer: Box<dyn EpisodeObserver> = if args.render {
+        Box::new(RenderEveryStep)
+    } else {
+        Box::new(NoObserver)
+    };
+    let mut done = 0usize;
+    let mut ok = 0usize;
+    let results = eval::run(
+        &suite,
+        &opts,
+        policy.as_mut(),
+        observer.as_mut(),
+        &mut |r| {
+            done += 1;
+            ok += usize::from(r.success);
+            bar.set_message(format!(
+                "{ok}/{done} succeeded, last {} ep {}",
+                r.task, r.episode
+            ));
+            bar.inc(1);
+        },
+    )?;
+    bar.finish();
+    write_results(&results, out, args.json.as_deref())
+}
+
+fn merge(inputs: &[PathBuf], out: &Path) -> Result<()> {
+    let mut parts = Vec::new();
+    for i in inputs {
+        let path = if i.is_dir() {
+            i.join("results.json")
+        } else {
+            i.clone()
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let r: EvalResults = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a ddvla results.json", path.display()))?;
+        parts.push(r);
+    }
+    let merged = EvalResults::merge(parts)?;
+    write_results(&merged, out, None)
+}

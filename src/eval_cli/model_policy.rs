@@ -1,0 +1,155 @@
+//! A ddvla checkpoint (or random weights) as an [`EvalPolicy`]: the suite contract's frame
+//! becomes the policy's observation, and every decoded chunk is executed open-loop (LIBERO
+//! style) or its first `execute` actions.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use candle_core::Device;
+use ddvla_policy::Policy;
+use ddvla_policy::decode::{
+    self, CacheMode, Decoder, DecoderKind, DiffusionConfig, MaskedDiffusion, RemaskConfig,
+};
+use ddvla_policy::model::presets;
+use ddvla_policy::observation::{CameraImage, Observation};
+use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
+use ddvla_tasks::suite::{Contract, Task};
+
+/// Decoding settings of an evaluated model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeSettings {
+    /// Decoder.
+    pub kind: DecoderKind,
+    /// Diffusion rounds T.
+    pub rounds: usize,
+    /// Secondary remasking (threshold check, scale 0.5 as in the paper).
+    pub remask: bool,
+    /// Actions of each chunk executed before the next inference (`None`: the whole chunk).
+    pub execute: Option<usize>,
+}
+
+/// A policy under evaluation.
+pub struct ModelPolicy {
+    policy: Policy,
+    name: String,
+    settings: DecodeSettings,
+    decoder: Box<dyn Decoder>,
+}
+
+impl ModelPolicy {
+    /// Load `dir` (a checkpoint) or, when `dir` is `random:<preset>`, random weights.
+    pub fn load(spec: &str, settings: DecodeSettings, contract: &Contract) -> Result<Self> {
+        let policy = if let Some(preset) = spec.strip_prefix("random:") {
+            Policy::random(presets::preset(preset)?, &Device::Cpu)?
+        } else {
+            Policy::from_checkpoint(Path::new(spec), None, &Device::Cpu)
+                .with_context(|| format!("loading the checkpoint {spec}"))?
+        };
+        let cfg = policy.model().config();
+        if cfg.file.num_images_in_input != contract.cameras.len() {
+            bail!(
+                "{spec}: the model takes {} cameras, the suite renders {} ({:?})",
+                cfg.file.num_images_in_input,
+                contract.cameras.len(),
+                contract.cameras
+            );
+        }
+        let center_crop = cfg.file.center_crop_area;
+        if center_crop != contract.center_crop_area {
+            tracing::warn!(
+                model = ?center_crop,
+                suite = ?contract.center_crop_area,
+                "the model's centre crop differs from the suite contract; using the model's"
+            );
+        }
+        let name = format!(
+            "{spec} {:?} T={} remask={} execute={}{}",
+            settings.kind,
+            settings.rounds,
+            settings.remask,
+            settings
+                .execute
+                .map_or_else(|| "chunk".to_owned(), |n| n.to_string()),
+            if policy.is_trained() {
+                ""
+            } else {
+                " (UNTRAINED)"
+            }
+        );
+        Ok(Self {
+            decoder: make_decoder(&settings, 0),
+            policy,
+            name,
+            settings,
+        })
+    }
+}
+
+fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
+    match s.kind {
+        DecoderKind::Diffusion | DecoderKind::DiffusionCached => {
+            Box::new(MaskedDiffusion::new(DiffusionConfig {
+                rounds: s.rounds,
+                remask: RemaskConfig {
+                    threshold_scale: s.remask.then_some(0.5),
+                    ..RemaskConfig::default()
+                },
+                cache: if s.kind == DecoderKind::DiffusionCached {
+                    CacheMode::ApproximatePrefix
+                } else {
+                    CacheMode::None
+                },
+                seed,
+                ..DiffusionConfig::default()
+            }))
+        }
+        other => decode::build(other, seed),
+    }
+}
+
+impl EvalPolicy for ModelPolicy {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+
+    fn begin_episode(&mut self, _: &Task, _: usize, seed: u64) -> Result<(), EvalError> {
+        self.decoder = make_decoder(&self.settings, seed);
+        Ok(())
+    }
+
+    fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        let obs = Observation {
+            images: ctx
+                .frame
+                .images
+                .iter()
+                .map(|f| CameraImage {
+                    width: f.width,
+                    height: f.height,
+                    rgb: f.rgb.clone(),
+                })
+                .collect(),
+            instruction: ctx.instruction.to_owned(),
+            proprio: ctx.frame.proprio.clone(),
+        };
+        let err = |e: ddvla_policy::PolicyError| EvalError::Policy {
+            policy: self.name.clone(),
+            reason: e.to_string(),
+        };
+        let out = self
+            .policy
+            .act(&obs, self.decoder.as_mut(), None)
+            .map_err(err)?;
+        let take = self
+            .settings
+            .execute
+            .unwrap_or(out.chunk_len)
+            .clamp(1, out.chunk_len);
+        Ok(out
+            .actions
+            .chunks_exact(out.action_dim)
+            .take(take)
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+}

@@ -1,0 +1,94 @@
+//! `ddvla train --bench`: optimiser steps per second of the tiny and small presets on this
+//! machine, batch of 8 (inputs are synthetic: throughput does not depend on their values).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::Device;
+use ddvla_policy::model::presets;
+use ddvla_policy::observation::{CameraImage, Observation};
+use ddvla_policy::stats::DatasetStatistics;
+use ddvla_policy::train::{Batch, Sample, TrainConfig, Trainer};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+/// One preset's measurement.
+#[derive(Debug, Serialize)]
+pub struct TrainBench {
+    /// Preset.
+    pub preset: String,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Timed steps (after one warm-up step).
+    pub steps: usize,
+    /// Mean samples per second.
+    pub samples_per_s: f64,
+    /// Mean seconds per step.
+    pub step_s: f64,
+    /// Trained variables.
+    pub trained_variables: usize,
+}
+
+fn batch(preset: &str, n: usize, rng: &mut ChaCha8Rng) -> Result<Batch> {
+    let cfg = presets::preset(preset)?;
+    let f = &cfg.file;
+    let side = f.vision.image_size;
+    let samples = (0..n)
+        .map(|_| Sample {
+            observation: Observation {
+                images: (0..f.num_images_in_input)
+                    .map(|_| CameraImage {
+                        width: side,
+                        height: side,
+                        rgb: (0..side * side * 3).map(|_| rng.random()).collect(),
+                    })
+                    .collect(),
+                instruction: "pick up the black bowl and place it on the plate".into(),
+                proprio: (0..f.proprio_dim)
+                    .map(|_| rng.random_range(-1.0..1.0))
+                    .collect(),
+            },
+            actions: (0..f.action.chunk_len * f.action.action_dim)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect(),
+        })
+        .collect();
+    Ok(Batch { samples })
+}
+
+/// Measure and print; write JSON when asked.
+pub fn run_bench(json: Option<&Path>) -> Result<()> {
+    let mut out = Vec::new();
+    for (preset, steps) in [("tiny", 10), ("small", 3)] {
+        let cfg = presets::preset(preset)?;
+        let stats = DatasetStatistics::identity(cfg.file.action.action_dim, cfg.file.proprio_dim);
+        let mut trainer = Trainer::new(cfg, stats, None, TrainConfig::default(), &Device::Cpu)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let b = batch(preset, 8, &mut rng)?;
+        trainer.step(&b)?;
+        let t = Instant::now();
+        for _ in 0..steps {
+            trainer.step(&b)?;
+        }
+        let step_s = t.elapsed().as_secs_f64() / steps as f64;
+        let r = TrainBench {
+            preset: preset.into(),
+            batch_size: 8,
+            steps,
+            samples_per_s: 8.0 / step_s,
+            step_s,
+            trained_variables: trainer.trained_variables(),
+        };
+        println!(
+            "{preset}: {:.2} samples/s ({:.2} s per step of 8, {} trained variables)",
+            r.samples_per_s, r.step_s, r.trained_variables
+        );
+        out.push(r);
+    }
+    if let Some(p) = json {
+        std::fs::write(p, serde_json::to_string_pretty(&out)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `ddvla train --config FILE`: the training run's TOML (see `launch/train-small.toml`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, ensure};
+use ddvla_policy::train::TrainConfig;
+use ddvla_policy::train::augment::AugmentConfig;
+use serde::{Deserialize, Serialize};
+
+/// `[model]`: what to train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Preset of a fresh model (`tiny`, `small`, …) with reproducible random weights.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// Or fine-tune from this checkpoint.
+    #[serde(default)]
+    pub init_checkpoint: Option<PathBuf>,
+}
+
+/// `[data]`: the demonstrations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// Demonstration folders (`ddvla demos record` output, each with an `index.json`).
+    pub demos: Vec<PathBuf>,
+    /// Fraction of episodes held out for validation (split by episode, seeded).
+    #[serde(default = "default_val_fraction")]
+    pub val_fraction: f64,
+    /// Train on successful episodes only.
+    #[serde(default = "yes")]
+    pub successful_only: bool,
+    /// The key of the statistics in `dataset_statistics.json`.
+    #[serde(default = "default_key")]
+    pub unnorm_key: String,
+    /// Cameras fed to the model, by name, in order (default: every camera of the dataset).
+    #[serde(default)]
+    pub cameras: Option<Vec<String>>,
+    /// Training augmentation (`None`: off).
+    #[serde(default)]
+    pub augment: Option<AugmentConfig>,
+}
+
+fn default_val_fraction() -> f64 {
+    0.1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_key() -> String {
+    "ddvla_demos".into()
+}
+
+/// `[run]`: length, batches, outputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Optimiser steps in total (a resumed run continues up to this).
+    pub steps: u64,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Output folder: the checkpoint, trainer state, `loss.csv`, `train.toml`.
+    pub out: PathBuf,
+    /// Save every this many steps (and at the end).
+    #[serde(default = "default_save_every")]
+    pub save_every: u64,
+    /// Validation loss every this many steps (0: never).
+    #[serde(default = "default_eval_every")]
+    pub eval_every: u64,
+    /// Batches in the validation loss.
+    #[serde(default = "default_val_batches")]
+    pub val_batches: usize,
+}
+
+fn default_save_every() -> u64 {
+    100
+}
+
+fn default_eval_every() -> u64 {
+    50
+}
+
+fn default_val_batches() -> usize {
+    4
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainFile {
+    /// What to train.
+    pub model: ModelSection,
+    /// Data.
+    pub data: DataSection,
+    /// Optimisation (policy crate's `TrainConfig`: seed, lr, adamw, clipping, objective).
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Run length and outputs.
+    pub run: RunSection,
+}
+
+impl TrainFile {
+    /// Read and check `path`; relative paths in it are relative to the current directory.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let f: Self = toml::from_str(&text)
+            .with_context(|| format!("{} is not a training config", path.display()))?;
+        f.validate()
+            .with_context(|| format!("in {}", path.display()))?;
+        Ok(f)
+    }
+
+    /// Check the values.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(
+            self.model.preset.is_some() != self.model.init_checkpoint.is_some(),
+            "[model] needs exactly one of preset and init_checkpoint"
+        );
+        ensure!(!self.data.demos.is_empty(), "[data] demos is empty");
+        ensure!(
+            (0.0..0.5).contains(&self.data.val_fraction),
+            "[data] val_fraction {} not in [0, 0.5)",
+            self.data.val_fraction
+        );
+        ensure!(
+            self.run.steps > 0 && self.run.batch_size > 0,
+            "[run] steps and batch_size must be > 0"
+        );
+        ensure!(self.run.save_every > 0, "[run] save_every must be > 0");
+        self.train.validate()?;
+        Ok(())
+    }
+}

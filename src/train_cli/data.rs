@@ -1,0 +1,270 @@
+//! Training data from `ddvla demos record` folders: episodes held in memory with their frames
+//! still JPEG-compressed (memory ≈ the dataset's size on disk), split into train and
+//! validation by episode, and turned into samples (observation at step `t`, the action chunk
+//! `t..t+H`, the last action repeated past the end) in a seeded order that a resumed run
+//! continues exactly.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail, ensure};
+use ddvla_bridge::msg::sensor::CompressedImage;
+use ddvla_policy::observation::{CameraImage, Observation};
+use ddvla_policy::stats::DatasetStatistics;
+use ddvla_policy::train::augment::{AugmentConfig, augment};
+use ddvla_policy::train::{Batch, Sample};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::demos::{DemoIndex, load_episode_with, read_index};
+
+/// One episode in memory.
+struct Loaded {
+    instruction: String,
+    frames: Vec<Vec<CompressedImage>>,
+    proprio: Vec<Vec<f32>>,
+    actions: Vec<Vec<f32>>,
+}
+
+/// A loaded demonstration dataset.
+pub struct Dataset {
+    episodes: Vec<Loaded>,
+    /// (episode, step) pairs of the training split.
+    pub train: Vec<(usize, usize)>,
+    /// (episode, step) pairs of the validation split.
+    pub val: Vec<(usize, usize)>,
+    /// Episodes in each split.
+    pub episode_counts: (usize, usize),
+    chunk_len: usize,
+    seed: u64,
+    perm: Option<(u64, Vec<usize>)>,
+    /// Dataset camera index of each model input.
+    cameras: Vec<usize>,
+    /// The model's image side (frames are resized to it after augmentation).
+    pub image_side: usize,
+}
+
+/// Bilinear resize to `side × side` (no-op when already that size).
+fn resize(img: CameraImage, side: usize) -> Result<CameraImage> {
+    if img.width == side && img.height == side {
+        return Ok(img);
+    }
+    let buf = image::RgbImage::from_raw(
+        u32::try_from(img.width)?,
+        u32::try_from(img.height)?,
+        img.rgb,
+    )
+    .context("frame size")?;
+    let s = u32::try_from(side)?;
+    let out = image::imageops::resize(&buf, s, s, image::imageops::FilterType::Triangle);
+    Ok(CameraImage {
+        width: side,
+        height: side,
+        rgb: out.into_raw(),
+    })
+}
+
+/// Whether episode `file` goes to validation: a seeded hash below `fraction`.
+fn is_val(seed: u64, file: &str, fraction: f64) -> bool {
+    let mut h: u64 = seed ^ 0xcbf2_9ce4_8422_2325;
+    for b in file.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % 1_000_000) as f64 / 1e6 < fraction
+}
+
+impl Dataset {
+    /// Load every episode of `dirs` (successful ones only when asked), checking that all
+    /// datasets agree on cameras, image size and dimensions.
+    pub fn load(
+        dirs: &[PathBuf],
+        cameras: Option<&[String]>,
+        successful_only: bool,
+        val_fraction: f64,
+        chunk_len: usize,
+        image_side: usize,
+        seed: u64,
+    ) -> Result<(Self, DemoIndex)> {
+        let mut first: Option<DemoIndex> = None;
+        let mut episodes = Vec::new();
+        let (mut train, mut val, mut counts) = (Vec::new(), Vec::new(), (0, 0));
+        for dir in dirs {
+            let idx = read_index(dir)?;
+            if let Some(f) = &first {
+                ensure!(
+                    f.cameras == idx.cameras
+                        && f.image_size == idx.image_size
+                        && f.action_dim == idx.action_dim
+                        && f.proprio_dim == idx.proprio_dim,
+                    "{}: cameras/image size/dimensions differ from {}",
+                    dir.display(),
+                    dirs[0].display()
+                );
+            }
+            for ep in idx
+                .episodes
+                .iter()
+                .filter(|e| e.success || !successful_only)
+            {
+                let e = load_episode_with(dir, ep, Some(&idx))
+                    .with_context(|| format!("loading the dataset {}", dir.display()))?;
+                let k = episodes.len();
+                let steps: Vec<(usize, usize)> = (0..e.actions.len()).map(|t| (k, t)).collect();
+                if is_val(seed, &ep.file, val_fraction) {
+                    val.extend(steps);
+                    counts.1 += 1;
+                } else {
+                    train.extend(steps);
+                    counts.0 += 1;
+                }
+                episodes.push(Loaded {
+                    instruction: e.instruction,
+                    frames: e.frames,
+                    proprio: e.proprio,
+                    actions: e.actions,
+                });
+            }
+            first.get_or_insert(idx);
+        }
+        let Some(index) = first else {
+            bail!("no datasets given");
+        };
+        let cameras = match cameras {
+            None => (0..index.cameras.len()).collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    index.cameras.iter().position(|c| c == n).with_context(|| {
+                        format!("camera {n:?} is not in the dataset ({:?})", index.cameras)
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        ensure!(
+            !train.is_empty(),
+            "no training episodes in {dirs:?} (successful_only = {successful_only})"
+        );
+        Ok((
+            Self {
+                episodes,
+                train,
+                val,
+                episode_counts: counts,
+                chunk_len,
+                seed,
+                perm: None,
+                cameras,
+                image_side,
+            },
+            index,
+        ))
+    }
+
+    /// q01/q99 statistics of the training split's actions and proprio.
+    pub fn statistics(&self, key: &str) -> Result<DatasetStatistics> {
+        let mut actions: Vec<&[f32]> = Vec::new();
+        let mut proprio: Vec<&[f32]> = Vec::new();
+        let mut last = usize::MAX;
+        for &(e, _) in &self.train {
+            if e != last {
+                actions.extend(self.episodes[e].actions.iter().map(Vec::as_slice));
+                proprio.extend(self.episodes[e].proprio.iter().map(Vec::as_slice));
+                last = e;
+            }
+        }
+        Ok(ddvla_policy::stats::dataset_statistics(
+            &actions, &proprio, key,
+        )?)
+    }
+
+    /// The sample at (episode, step), augmented when `aug` is given (seeded by `aug_seed`).
+    pub fn sample(
+        &self,
+        (e, t): (usize, usize),
+        aug: Option<&AugmentConfig>,
+        aug_seed: u64,
+    ) -> Result<Sample> {
+        let ep = &self.episodes[e];
+        let mut rng = ChaCha8Rng::seed_from_u64(aug_seed);
+        let mut images = Vec::with_capacity(self.cameras.len());
+        for f in self.cameras.iter().map(|&c| &ep.frames[t][c]) {
+            let rgb = f.to_rgb8().context("decoding a demonstration frame")?;
+            let img = CameraImage {
+                width: rgb.width as usize,
+                height: rgb.height as usize,
+                rgb: rgb.data,
+            };
+            let img = match aug {
+                Some(cfg) => augment(&img, cfg, &mut rng),
+                None => img,
+            };
+            images.push(resize(img, self.image_side)?);
+        }
+        let n = ep.actions.len();
+        let mut actions = Vec::with_capacity(self.chunk_len * ep.actions[0].len());
+        for k in 0..self.chunk_len {
+            actions.extend_from_slice(&ep.actions[(t + k).min(n - 1)]);
+        }
+        Ok(Sample {
+            observation: Observation {
+                images,
+                instruction: ep.instruction.clone(),
+                proprio: ep.proprio[t].clone(),
+            },
+            actions,
+        })
+    }
+
+    /// The training batch of optimiser step `step`: samples `step·B … step·B + B − 1` of the
+    /// concatenation of seeded per-epoch permutations (so a resumed run sees the same data).
+    pub fn train_batch(
+        &mut self,
+        step: u64,
+        batch: usize,
+        aug: Option<&AugmentConfig>,
+    ) -> Result<Batch> {
+        let n = self.train.len() as u64;
+        let mut samples = Vec::with_capacity(batch);
+        for i in 0..batch as u64 {
+            let k = step * batch as u64 + i;
+            let (epoch, pos) = (k / n, (k % n) as usize);
+            if self.perm.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                let mut p: Vec<usize> = (0..self.train.len()).collect();
+                p.shuffle(&mut ChaCha8Rng::seed_from_u64(
+                    self.seed ^ epoch.wrapping_mul(0x9E37_79B9),
+                ));
+                self.perm = Some((epoch, p));
+            }
+            let idx = self.perm.as_ref().map_or(pos, |(_, p)| p[pos]);
+            samples.push(self.sample(self.train[idx], aug, self.seed ^ k)?);
+        }
+        Ok(Batch { samples })
+    }
+
+    /// Fixed validation batches (no augmentation): evenly spaced validation steps.
+    pub fn val_batches(&self, count: usize, batch: usize) -> Result<Vec<Batch>> {
+        if self.val.is_empty() {
+            return Ok(Vec::new());
+        }
+        let total = count * batch;
+        let stride = (self.val.len() / total.max(1)).max(1);
+        let picks: Vec<(usize, usize)> = self
+            .val
+            .iter()
+            .step_by(stride)
+            .take(total)
+            .copied()
+            .collect();
+        picks
+            .chunks(batch)
+            .map(|c| {
+                Ok(Batch {
+                    samples: c
+                        .iter()
+                        .map(|&p| self.sample(p, None, 0))
+                        .collect::<Result<_>>()?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,175 @@
+//! `ddvla train --config FILE`: DD-VLA's masked-token objective (or the AR / parallel
+//! baselines) on recorded demonstrations, with validation loss, a CSV loss curve, periodic
+//! checkpoints and exact resume; `ddvla train --bench` measures training throughput.
+
+mod bench;
+mod config;
+mod data;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+use clap::Args;
+use ddvla_policy::model::presets;
+use ddvla_policy::train::{Trainer, files};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use bench::run_bench;
+pub use config::TrainFile;
+pub use data::Dataset;
+
+/// `ddvla train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training config (see launch/train-small.toml).
+    #[arg(long, required_unless_present = "bench")]
+    pub config: Option<PathBuf>,
+    /// Stop after this many steps in this invocation (the run resumes later).
+    #[arg(long)]
+    pub max_steps_now: Option<u64>,
+    /// Measure training throughput (samples/s) of the tiny and small presets instead.
+    #[arg(long)]
+    pub bench: bool,
+    /// With --bench: write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Run `ddvla train …`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    if args.bench {
+        return run_bench(args.json.as_deref());
+    }
+    let path = args.config.as_deref().context("--config is required")?;
+    train(&TrainFile::read(path)?, args.max_steps_now)
+}
+
+fn trainer_for(cfg: &TrainFile, ds: &Dataset, out: &Path) -> Result<Trainer> {
+    if out.join(files::STATE).exists() {
+        println!("resuming {}", out.display());
+        return Trainer::resume(out, &Device::Cpu)
+            .with_context(|| format!("resuming {}", out.display()));
+    }
+    let key = cfg.data.unnorm_key.clone();
+    if let Some(dir) = &cfg.model.init_checkpoint {
+        return Trainer::from_checkpoint(dir, None, cfg.train.clone(), &Device::Cpu)
+            .with_context(|| format!("loading {}", dir.display()));
+    }
+    let preset = cfg.model.preset.as_deref().unwrap_or("small");
+    let stats = ds.statistics(&key)?;
+    Ok(Trainer::new(
+        presets::preset(preset)?,
+        stats,
+        Some(key),
+        cfg.train.clone(),
+        &Device::Cpu,
+    )?)
+}
+
+/// The model's (chunk length, image side).
+fn model_shape(cfg: &TrainFile) -> Result<(usize, usize)> {
+    let file = match (&cfg.model.preset, &cfg.model.init_checkpoint) {
+        (Some(p), _) => presets::preset(p)?.file,
+        (None, Some(dir)) => {
+            ddvla_policy::model::Config::load(&dir.join(ddvla_policy::checkpoint::files::CONFIG))?
+                .file
+        }
+        (None, None) => anyhow::bail!("[model] needs preset or init_checkpoint"),
+    };
+    Ok((file.action.chunk_len, file.vision.image_size))
+}
+
+/// Train as `cfg` says, resuming from `run.out` when it holds a trainer state.
+pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
+    let out = &cfg.run.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (chunk, side) = model_shape(cfg)?;
+    let (mut ds, index) = Dataset::load(
+        &cfg.data.demos,
+        cfg.data.cameras.as_deref(),
+        cfg.data.successful_only,
+        cfg.data.val_fraction,
+        chunk,
+        side,
+        cfg.train.seed,
+    )?;
+    println!(
+        "data: {} train / {} validation episodes ({} / {} steps), cameras {:?} at {} px",
+        ds.episode_counts.0,
+        ds.episode_counts.1,
+        ds.train.len(),
+        ds.val.len(),
+        index.cameras,
+        index.image_size
+    );
+    let mut trainer = trainer_for(cfg, &ds, out)?;
+    std::fs::write(out.join("train.toml"), toml::to_string_pretty(cfg)?)?;
+    let val = ds.val_batches(cfg.run.val_batches, cfg.run.batch_size)?;
+    let csv_path = out.join("loss.csv");
+    let new_csv = !csv_path.exists();
+    let mut csv = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&csv_path)
+        .with_context(|| format!("opening {}", csv_path.display()))?;
+    if new_csv {
+        writeln!(csv, "step,loss,val_loss,grad_norm,lr,samples_per_s")?;
+    }
+    let start = trainer.steps();
+    let end = max_steps_now.map_or(cfg.run.steps, |n| (start + n).min(cfg.run.steps));
+    let bar = ProgressBar::new(cfg.run.steps);
+    bar.set_position(start);
+    bar.set_style(ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] step {pos}/{len} {msg} (eta {eta})",
+    )?);
+    let aug = cfg.data.augment.clone();
+    while trainer.steps() < end {
+        let t0 = Instant::now();
+        let step = trainer.steps();
+        let batch = ds.train_batch(step, cfg.run.batch_size, aug.as_ref())?;
+        let stats = trainer.step(&batch)?;
+        let sps = cfg.run.batch_size as f64 / t0.elapsed().as_secs_f64();
+        let val_loss =
+            if cfg.run.eval_every > 0 && stats.step % cfg.run.eval_every == 0 && !val.is_empty() {
+                let mut sum = 0.0;
+                for (i, b) in val.iter().enumerate() {
+                    sum += trainer.eval_loss(b, i as u64)?;
+                }
+                Some(sum / val.len() as f32)
+            } else {
+                None
+            };
+        writeln!(
+            csv,
+            "{},{:.5},{},{:.4},{:.3e},{sps:.2}",
+            stats.step,
+            stats.loss,
+            val_loss.map_or(String::new(), |v| format!("{v:.5}")),
+            stats.grad_norm,
+            stats.lr
+        )?;
+        bar.set_message(format!(
+            "loss {:.4}{} {sps:.1} samples/s",
+            stats.loss,
+            val_loss.map_or(String::new(), |v| format!(" val {v:.4}"))
+        ));
+        bar.set_position(stats.step);
+        if stats.step % cfg.run.save_every == 0 || stats.step == end {
+            csv.flush()?;
+            trainer
+                .save(out)
+                .with_context(|| format!("saving {}", out.display()))?;
+        }
+    }
+    bar.finish();
+    println!(
+        "step {} of {}: checkpoint in {}",
+        trainer.steps(),
+        cfg.run.steps,
+        out.display()
+    );
+    Ok(())
+}

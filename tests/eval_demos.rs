@@ -1,0 +1,196 @@
+//! End-to-end: `ddvla eval` (sharded runs merged equal one run), `ddvla demos record` and the
+//! dataset reader, bad datasets give clear errors.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::Path;
+use std::process::Command;
+
+use ddvla::demos::{load_episode, read_index};
+use ddvla_tasks::eval::EvalResults;
+
+fn ddvla() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+}
+
+fn run(args: &[&str], out: &Path) {
+    let o = ddvla().args(args).arg("--out").arg(out).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn results(dir: &Path) -> EvalResults {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sharded_eval_merged_equals_one_run() {
+    let d = tempfile::tempdir().unwrap();
+    let base = [
+        "eval",
+        "--suite",
+        "libero_style_object",
+        "--policy",
+        "random",
+        "--episodes-per-task",
+        "3",
+        "--tasks",
+        "0,4",
+        "--max-steps",
+        "30",
+    ];
+    run(&base, &d.path().join("full"));
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let mut args = base.to_vec();
+        args.extend(["--shard", &shard]);
+        run(&args, &d.path().join(format!("s{i}")));
+    }
+    let o = ddvla()
+        .args(["eval", "merge"])
+        .arg(d.path().join("s1"))
+        .arg(d.path().join("s0/results.json"))
+        .arg("--out")
+        .arg(d.path().join("merged"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (full, merged) = (
+        results(&d.path().join("full")),
+        results(&d.path().join("merged")),
+    );
+    assert_eq!(full.episodes.len(), 6);
+    assert!(full.same_outcome(&merged), "{full:?}\n{merged:?}");
+    let md = std::fs::read_to_string(d.path().join("merged/results.md")).unwrap();
+    assert!(
+        md.contains("| **average** |") && md.contains("MuJoCo 3.17.0"),
+        "{md}"
+    );
+    // A shard merged twice is refused.
+    let o = ddvla()
+        .args(["eval", "merge"])
+        .arg(d.path().join("s0"))
+        .arg(d.path().join("s0"))
+        .arg("--out")
+        .arg(d.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("twice"));
+}
+
+#[test]
+fn eval_rejects_bad_options_with_clear_errors() {
+    let d = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            vec!["--suite", "nope", "--policy", "random"],
+            "no suite \"nope\"",
+        ),
+        (
+            vec![
+                "--suite",
+                "libero_style_goal",
+                "--policy",
+                "random",
+                "--shard",
+                "2/2",
+            ],
+            "--shard",
+        ),
+        (
+            vec![
+                "--suite",
+                "libero_style_goal",
+                "--policy",
+                "random",
+                "--episodes-per-task",
+                "51",
+            ],
+            "1..=50",
+        ),
+        (
+            vec![
+                "--suite",
+                "libero_style_goal",
+                "--policy",
+                "/no/such/checkpoint",
+            ],
+            "/no/such/checkpoint",
+        ),
+    ] {
+        let o = ddvla()
+            .arg("eval")
+            .args(&args)
+            .arg("--out")
+            .arg(d.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains(needle),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn recorded_demos_read_back_step_for_step() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("demos");
+    let o = ddvla()
+        .args([
+            "demos",
+            "record",
+            "--suite",
+            "libero_style_spatial",
+            "--policy",
+            "random",
+            "--tasks",
+            "2",
+            "--episodes-per-task",
+            "1",
+            "--keep-failures",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let idx = read_index(&out).unwrap();
+    assert_eq!(idx.episodes.len(), 1);
+    assert_eq!(
+        (idx.action_dim, idx.proprio_dim, idx.image_size),
+        (7, 8, 128)
+    );
+    let ep = &idx.episodes[0];
+    assert!(!ep.success, "random actions do not solve the task");
+    assert_eq!(
+        ep.instruction,
+        "pick up the black bowl from table center and place it on the plate"
+    );
+    let e = load_episode(&out, ep).unwrap();
+    assert_eq!(e.instruction, ep.instruction);
+    assert_eq!(e.actions.len(), ep.steps as usize);
+    assert_eq!(e.frames.len(), e.actions.len());
+    let rgb = e.frames[5][1].to_rgb8().unwrap();
+    assert_eq!((rgb.width, rgb.height), (128, 128));
+    assert!(
+        e.actions
+            .iter()
+            .all(|a| a.len() == 7 && a.iter().all(|v| v.abs() <= 1.0))
+    );
+
+    // A truncated episode file is an error naming the file.
+    let path = out.join(&ep.file);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = format!("{:#}", load_episode(&out, ep).unwrap_err());
+    assert!(err.contains(&ep.file), "{err}");
+    // An index of another format, or without episodes, is refused.
+    std::fs::write(out.join("index.json"), "{\"format\": \"x\"}").unwrap();
+    assert!(read_index(&out).is_err());
+    assert!(read_index(d.path()).is_err());
+}

@@ -1,0 +1,186 @@
+//! End-to-end: `ddvla train` on recorded demonstrations (tiny preset): the loss falls, an
+//! interrupted run resumes to the same weights as an uninterrupted one, and bad datasets or
+//! statistics give clear errors.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ddvla() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn fail(o: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected a failure");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in: {err}");
+    }
+}
+
+fn record(out: &Path) {
+    ok(&ddvla()
+        .args([
+            "demos",
+            "record",
+            "--suite",
+            "libero_style_object",
+            "--policy",
+            "random",
+            "--tasks",
+            "0",
+            "--episodes-per-task",
+            "3",
+            "--max-steps",
+            "24",
+            "--keep-failures",
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap());
+}
+
+fn config(dir: &Path, demos: &Path, out: &str, steps: u64) -> std::path::PathBuf {
+    let text = format!(
+        "[model]\npreset = \"tiny\"\n[data]\ndemos = [\"{}\"]\ncameras = [\"agentview\"]\n\
+         successful_only = false\nval_fraction = 0.3\n[data.augment]\n[train]\nseed = 3\n\
+         [train.lr]\npeak_lr = 1e-3\nmin_lr = 1e-3\nwarmup_steps = 0\ntotal_steps = 100\n\
+         [run]\nsteps = {steps}\nbatch_size = 4\nout = \"{}\"\nsave_every = 2\neval_every = 2\n",
+        demos.display(),
+        dir.join(out).display()
+    );
+    let path = dir.join(format!("{out}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn losses(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("loss.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit_once(',').unwrap().0.to_owned()) // drop samples/s
+        .collect()
+}
+
+#[test]
+fn training_lowers_the_loss_and_resumes_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    record(&demos);
+    let straight = config(d.path(), &demos, "straight", 8);
+    ok(&ddvla()
+        .args(["train", "--config"])
+        .arg(&straight)
+        .output()
+        .unwrap());
+    let resumed = config(d.path(), &demos, "resumed", 8);
+    ok(&ddvla()
+        .args(["train", "--max-steps-now", "5", "--config"])
+        .arg(&resumed)
+        .output()
+        .unwrap());
+    ok(&ddvla()
+        .args(["train", "--config"])
+        .arg(&resumed)
+        .output()
+        .unwrap());
+    let (a, b) = (
+        losses(&d.path().join("straight")),
+        losses(&d.path().join("resumed")),
+    );
+    assert_eq!(a.len(), 8);
+    assert_eq!(a, b, "a resumed run repeats the uninterrupted one");
+    let w = |run: &str| std::fs::read(d.path().join(run).join("model.safetensors")).unwrap();
+    assert!(w("straight") == w("resumed"), "same weights after resume");
+    let loss = |row: &str| row.split(',').nth(1).unwrap().parse::<f32>().unwrap();
+    assert!(loss(&a[7]) < loss(&a[0]), "loss falls: {a:?}");
+
+    // The checkpoint runs in `ddvla eval`; a statistics file with q01 == q99 on a normalised
+    // dimension is refused with the dimension named.
+    let ckpt = d.path().join("straight");
+    let stats_path = ckpt.join("dataset_statistics.json");
+    let mut stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats_path).unwrap()).unwrap();
+    let action = &mut stats["ddvla_demos"]["action"];
+    action["q99"][0] = action["q01"][0].clone();
+    action["mask"][0] = serde_json::Value::Bool(true);
+    std::fs::write(&stats_path, stats.to_string()).unwrap();
+    let o = ddvla()
+        .args([
+            "eval",
+            "--suite",
+            "libero_style_object",
+            "--episodes-per-task",
+            "1",
+            "--tasks",
+            "0",
+        ])
+        .arg("--policy")
+        .arg(&ckpt)
+        .arg("--out")
+        .arg(d.path().join("ev"))
+        .output()
+        .unwrap();
+    fail(&o, &["q01", "dimension 0"]);
+}
+
+#[test]
+fn bad_datasets_are_clear_errors() {
+    let d = tempfile::tempdir().unwrap();
+    // No dataset at all.
+    let cfg = config(d.path(), &d.path().join("none"), "none", 2);
+    let o = ddvla()
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    fail(&o, &["index.json"]);
+    // A corrupt episode file.
+    let demos = d.path().join("demos");
+    record(&demos);
+    let idx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demos.join("index.json")).unwrap()).unwrap();
+    let file = idx["episodes"][1]["file"].as_str().unwrap().to_owned();
+    std::fs::write(demos.join(&file), b"not an mcap file").unwrap();
+    let cfg = config(d.path(), &demos, "corrupt", 2);
+    let o = ddvla()
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    fail(&o, &[&file]);
+    // Inconsistent action dimensions between the index and the episodes.
+    let mut idx2 = idx.clone();
+    idx2["action_dim"] = serde_json::json!(6);
+    idx2["episodes"] = serde_json::json!([idx["episodes"][0].clone()]);
+    std::fs::write(demos.join("index.json"), idx2.to_string()).unwrap();
+    let o = ddvla()
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    fail(&o, &["7-D action", "6-D"]);
+    // An empty index.
+    idx2["episodes"] = serde_json::json!([]);
+    std::fs::write(demos.join("index.json"), idx2.to_string()).unwrap();
+    let o = ddvla()
+        .args(["train", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    fail(&o, &["no episodes"]);
+    // A bad config.
+    std::fs::write(d.path().join("bad.toml"), "[model]\npreset = \"tiny\"\n").unwrap();
+    let o = ddvla()
+        .args(["train", "--config"])
+        .arg(d.path().join("bad.toml"))
+        .output()
+        .unwrap();
+    fail(&o, &["bad.toml"]);
+}
