@@ -15,11 +15,15 @@ import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JITTER = 0.01
-CABINET = (0.20, -0.30)
-STOVE = (0.18, 0.32)
-RACK = (0.26, 0.0)
-# Where an open drawer of the cabinet sticks out (kept free of objects).
-DRAWER_OUT = (CABINET[0] - 0.21, CABINET[1])
+# Fixtures stand where the Panda reaches their tops with the gripper pointing down (a wine
+# bottle lifted onto the cabinet, pots onto the stove) and works their drawers and knob.
+CABINET = (0.1, -0.36)
+STOVE = (0.12, 0.36)
+RACK = (0.22, 0.0)
+# Where an open drawer of the cabinet (with its handle) sticks out (kept free of objects).
+DRAWER_OUT = (CABINET[0] - 0.25, CABINET[1])
+# In front of the stove (the plate is pushed there).
+STOVE_FRONT = (STOVE[0] - 0.20, STOVE[1])
 
 PROTOCOL = {"libero_style_spatial": 220, "libero_style_object": 280,
             "libero_style_goal": 300, "libero_style_long": 520}
@@ -32,7 +36,7 @@ DESCRIPTION = {
 
 
 # Footprint radii (m) of the catalog categories (tasks/src/catalog; `ddvla tasks list` prints them).
-FOOTPRINT = {"wooden_cabinet": 0.21, "flat_stove": 0.18, "wine_rack": 0.13, "basket": 0.13,
+FOOTPRINT = {"wooden_cabinet": 0.23, "flat_stove": 0.18, "wine_rack": 0.13, "basket": 0.13,
              "akita_black_bowl": 0.035, "plate": 0.07, "glazed_rim_porcelain_ramekin": 0.03, "cookies": 0.068,
              "alphabet_soup": 0.033, "tomato_sauce": 0.03, "cream_cheese": 0.047, "butter": 0.056,
              "chocolate_pudding": 0.047, "salad_dressing": 0.03, "bbq_sauce": 0.03, "ketchup": 0.03, "milk": 0.043,
@@ -45,6 +49,8 @@ PROBLEMS = []
 AUTO = "auto"
 # Where objects marked AUTO may go (reachable from above by the Panda, on the table).
 SPOTS = [(round(-0.16 + 0.02 * i, 2), round(-0.28 + 0.02 * j, 2)) for i in range(15) for j in range(29)]
+# Scenes with fixtures also use the table nearer the robot (still reachable from above).
+WIDE_SPOTS = [(round(-0.24 + 0.02 * i, 2), round(-0.28 + 0.02 * j, 2)) for i in range(19) for j in range(29)]
 
 
 def need(ca, cb, ja, jb):
@@ -53,13 +59,14 @@ def need(ca, cb, ja, jb):
 
 def auto_layout(fixtures, objects, keep_out=()):
     """Objects at AUTO go to the free spot farthest from everything already placed."""
+    spots = WIDE_SPOTS if fixtures else SPOTS
     placed = [(c, xy, 0.0) for _, c, xy in fixtures] + [(c, xy, 0.0) for c, xy in keep_out]
     placed += [(c, xy, JITTER) for _, c, xy in objects if xy not in (None, AUTO)]
     out = []
     for inst, cat, xy in objects:
         if xy == AUTO:
             best, best_d = None, -1.0
-            for spot in SPOTS:
+            for spot in spots:
                 margins = [((spot[0] - p[0]) ** 2 + (spot[1] - p[1]) ** 2) ** 0.5 - need(cat, c, JITTER, j)
                            for c, p, j in placed]
                 m = min(margins) if margins else 1.0
@@ -154,14 +161,14 @@ def spatial():
     # bowl b1 and what the instruction refers to are placed by hand, the rest automatically.
     a = AUTO
     layouts = [
-        ("between_the_plate_and_the_ramekin", dict(plate=(-0.06, 0.16), ramekin=(-0.06, -0.12), b1=(-0.06, 0.01), b2=a, cookies=a), []),
+        ("between_the_plate_and_the_ramekin", dict(plate=(-0.08, 0.16), ramekin=(-0.08, -0.12), b1=(-0.08, 0.01), b2=a, cookies=a), []),
         ("next_to_the_ramekin", dict(ramekin=(0.0, -0.08), b1=(0.0, 0.03), b2=a, plate=a, cookies=a), []),
         ("from_table_center", dict(b1=(-0.02, 0.0), b2=a, plate=a, ramekin=a, cookies=a), []),
         ("on_the_cookie_box", dict(cookies=(-0.06, -0.06), b1=None, b2=a, plate=a, ramekin=a), ["(On akita_black_bowl_1 cookies_1)"]),
         ("in_the_top_drawer_of_the_wooden_cabinet", dict(b1=None, b2=a, plate=a, ramekin=a, cookies=a),
          ["(Open wooden_cabinet_1_top_region)", "(In akita_black_bowl_1 wooden_cabinet_1_top_region)"]),
         ("on_the_ramekin", dict(ramekin=(-0.04, -0.04), b1=None, b2=a, plate=a, cookies=a), ["(On akita_black_bowl_1 glazed_rim_porcelain_ramekin_1)"]),
-        ("next_to_the_cookie_box", dict(cookies=(-0.08, -0.10), b1=(-0.08, 0.045), b2=a, plate=a, ramekin=a), []),
+        ("next_to_the_cookie_box", dict(cookies=(-0.10, -0.10), b1=(-0.10, 0.045), b2=a, plate=a, ramekin=a), []),
         ("on_the_stove", dict(b1=None, b2=a, plate=a, ramekin=a, cookies=a), ["(On akita_black_bowl_1 flat_stove_1_cook_region)"]),
         ("next_to_the_plate", dict(plate=(-0.06, 0.10), b1=(-0.06, -0.045), b2=a, ramekin=a, cookies=a), []),
         ("on_the_wooden_cabinet", dict(b1=None, b2=a, plate=a, ramekin=a, cookies=a), ["(On akita_black_bowl_1 wooden_cabinet_1_top_side)"]),
@@ -203,7 +210,7 @@ def goal_suite():
                ("cream_cheese_1", "cream_cheese", AUTO), ("wine_bottle_1", "wine_bottle", AUTO)]
     sites = [("top_region", "wooden_cabinet_1"), ("middle_region", "wooden_cabinet_1"), ("top_side", "wooden_cabinet_1"),
              ("cook_region", "flat_stove_1"), ("top_region", "wine_rack_1")]
-    front = (-0.02, 0.30)
+    front = STOVE_FRONT
     extra = [("stove_front_region", front, 0.04)]
     goals = [
         ("open_the_middle_drawer_of_the_cabinet", "(Open wooden_cabinet_1_middle_region)"),

@@ -48,13 +48,17 @@ pub(super) const FIXTURES: [Recipe; 3] = [
             name: "wooden_cabinet",
             kind: Kind::Fixture,
             description: "a wooden case 240 x 240 x 260 mm with three drawers (top, middle, \
-                          bottom) with metal handle bars 40 mm in front of the panels",
+                          bottom) with metal handle bars 75 mm in front of the panels (top toward \
+                          +y, middle and bottom toward -y)",
         },
         body: Body::Mjcf(include_str!("../../../sim/objects/wooden_cabinet.xml")),
         rgba: WOOD,
         mass_kg: 7.0,
-        // The case is 0.24 square; the handle bars reach x = −0.169 when closed.
-        footprint_radius_m: 0.21,
+        // The case is 0.24 square; the handle bars reach (x, y) = (−0.202, ±0.107) when
+        // closed: 75 mm in front of the panels and off-centre, so closed fingers hooked
+        // behind the middle drawer's bar pass beside the top one and keep the gripper's 9 cm
+        // wide base in front of the cabinet.
+        footprint_radius_m: 0.23,
         bottom_offset_m: 0.0,
         top_offset_m: 0.26,
         grasp: None,

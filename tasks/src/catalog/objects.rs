@@ -277,13 +277,15 @@ pub(super) const OBJECTS: [Recipe; 20] = [
         "an orange carton with a green top, 60 x 60 x 150 mm",
         include_str!("../../../sim/objects/orange_juice.xml"),
     ),
+    // Grasped low on the neck (its bottom is at 0.062), so a bottle lifted onto the cabinet
+    // keeps the gripper within the Panda's reach.
     bottle(
         "wine_bottle",
         "a dark green bottle, 68 mm across, 197 mm tall, cream label, dark red capsule",
         include_str!("../../../sim/objects/wine_bottle.xml"),
         0.034,
         0.197,
-        0.087,
+        0.072,
         0.3,
     ),
     Recipe {
