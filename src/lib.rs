@@ -21,5 +21,6 @@ pub mod serve;
 pub mod sim_cli;
 pub mod sim_robot;
 pub mod sim_serve;
+pub mod sim_task;
 pub mod tasks_cli;
 pub mod train_cli;

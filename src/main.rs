@@ -29,7 +29,8 @@ enum Command {
         /// Stop after this many control ticks (default: until Ctrl-C).
         #[arg(long)]
         max_ticks: Option<u64>,
-        /// Close the loop on this MuJoCo scene in-process instead of a robot over zenoh.
+        /// Close the loop in-process on a MuJoCo scene (`tabletop`) or a suite task
+        /// (`SUITE/TASK`, e.g. `libero_style_goal/turn_on_the_stove`; see `ddvla tasks list`).
         #[arg(long)]
         sim: Option<String>,
         /// Scene cameras feeding topics.cameras, in order.

@@ -36,6 +36,8 @@ pub struct SimRobotConfig {
     /// `(topic, text)`: an instruction the robot side repeats every second (the task's
     /// language instruction in simulation).
     pub instruction: Option<(String, String)>,
+    /// A suite task instead of a plain scene: its scene, init state, camera contract and goal.
+    pub task: Option<crate::sim_task::SimTask>,
 }
 
 /// What happened.
@@ -51,6 +53,8 @@ pub struct SimRobotReport {
     pub ee_start_m: [f64; 3],
     /// End-effector position at the end.
     pub ee_end_m: [f64; 3],
+    /// With a task: the first step at which its goal held.
+    pub success_step: Option<u64>,
 }
 
 struct Publishers {
@@ -103,13 +107,17 @@ pub fn run_sim_robot(
     if !(config.rate_hz.is_finite() && config.rate_hz > 0.0) {
         bail!("sim robot rate {} Hz is not positive", config.rate_hz);
     }
-    let mut env = Env::new(EnvConfig {
-        scene: config.scene.clone(),
-        cameras: config.cameras.iter().map(|(_, c)| c.clone()).collect(),
-        image_size: config.image_size,
-        ..EnvConfig::default()
-    })
-    .context("building the simulation")?;
+    let cameras: Vec<String> = config.cameras.iter().map(|(_, c)| c.clone()).collect();
+    let env_cfg = match &config.task {
+        Some(t) => t.env_config(&cameras)?,
+        None => EnvConfig {
+            scene: config.scene.clone(),
+            cameras,
+            image_size: config.image_size,
+            ..EnvConfig::default()
+        },
+    };
+    let mut env = Env::new(env_cfg).context("building the simulation")?;
     let publishers = Publishers {
         cameras: config
             .cameras
@@ -128,6 +136,9 @@ pub fn run_sim_robot(
     };
     let steps_per_second = config.rate_hz.ceil().max(1.0) as u64;
     let mut obs = env.reset(config.seed)?;
+    if let Some(t) = &config.task {
+        obs = t.start(&mut env)?;
+    }
     let ee_start_m = obs.proprio.ee_pos;
     let clock = SystemClock::default();
     let period = Duration::try_from_secs_f64(1.0 / config.rate_hz)?;
@@ -138,6 +149,7 @@ pub fn run_sim_robot(
         commands_rejected: 0,
         ee_start_m,
         ee_end_m: ee_start_m,
+        success_step: None,
     };
     let mut action = [0.0_f32, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0];
     while !stop.load(Ordering::Relaxed) && max_steps.is_none_or(|m| report.steps < m) {
@@ -165,6 +177,14 @@ pub fn run_sim_robot(
         report.commands_applied += u64::from(applied);
         obs = env.step(&action)?;
         report.steps += 1;
+        if let Some(t) = &config.task {
+            obs = t.frame(obs);
+            if report.success_step.is_none() && t.success(&env)? {
+                report.success_step = Some(report.steps);
+                tracing::info!(step = report.steps, task = %t.name, "goal reached");
+                println!("sim: goal of {} reached at step {}", t.name, report.steps);
+            }
+        }
     }
     report.ee_end_m = obs.proprio.ee_pos;
     Ok(report)

@@ -1,5 +1,8 @@
-//! `ddvla serve --config FILE --sim SCENE`: the serve loop closed on the MuJoCo harness
-//! through the in-process transport (the same loop, topics and safety layer as on a robot).
+//! `ddvla serve --config FILE --sim SCENE|SUITE/TASK`: the serve loop closed on the MuJoCo
+//! harness through the in-process transport (the same loop, topics and safety layer as on a
+//! robot). With `SUITE/TASK` the robot side is the suite's task: its scene, an init state,
+//! its instruction, camera frames under the suite contract, and success reported when the
+//! goal first holds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +32,14 @@ pub fn serve_sim(
             sim_cameras.len()
         );
     }
+    let task = if scene.contains('/') {
+        Some(crate::sim_task::SimTask::load(scene, 0)?)
+    } else {
+        None
+    };
+    let instruction = task
+        .as_ref()
+        .map_or(instruction, |t| t.instruction.as_str());
     let transport = InProcessTransport::new();
     let robot = SimRobotConfig {
         scene: scene.to_owned(),
@@ -44,6 +55,7 @@ pub fn serve_sim(
         joint_states: topics.joint_states.clone(),
         command: topics.command.clone(),
         instruction: Some((topics.instruction.clone(), instruction.to_owned())),
+        task,
     };
     let sim_stop = Arc::new(AtomicBool::new(false));
     let sim_flag = Arc::clone(&sim_stop);
@@ -57,12 +69,15 @@ pub fn serve_sim(
         .join()
         .map_err(|_| anyhow!("the simulated robot panicked"))??;
     println!(
-        "sim: {} steps, {} commands applied, {} rejected; end effector {:?} -> {:?} (m)",
+        "sim: {} steps, {} commands applied, {} rejected; end effector {:?} -> {:?} (m){}",
         report.steps,
         report.commands_applied,
         report.commands_rejected,
         report.ee_start_m,
-        report.ee_end_m
+        report.ee_end_m,
+        report
+            .success_step
+            .map_or(String::new(), |s| format!("; goal reached at step {s}"))
     );
     served
 }

@@ -1,0 +1,100 @@
+//! A suite task for the simulated robot (`ddvla serve --sim SUITE/TASK`): the task's scene,
+//! one of its init states, the suite's camera contract (frames published as the policy
+//! sees them during evaluation and in demonstrations) and its goal.
+
+use anyhow::{Context, Result, bail};
+use ddvla_sim::{CameraFrame, Env, EnvConfig, Observation};
+use ddvla_tasks::predicates::Goal;
+use ddvla_tasks::scene::TaskScene;
+use ddvla_tasks::suite::{Contract, InitStates, Suite};
+
+/// A loaded task.
+#[derive(Debug, Clone)]
+pub struct SimTask {
+    /// `suite/task`.
+    pub name: String,
+    /// The instruction.
+    pub instruction: String,
+    env: EnvConfig,
+    init: InitStates,
+    init_path: std::path::PathBuf,
+    state: usize,
+    wait_steps: u32,
+    wait_action: Vec<f32>,
+    contract: Contract,
+    goal: Goal,
+}
+
+impl SimTask {
+    /// Load `SUITE/TASK` (task by name or index) from the built-in suites, init state `state`.
+    pub fn load(spec: &str, state: usize) -> Result<Self> {
+        let Some((suite_name, task_key)) = spec.split_once('/') else {
+            bail!("--sim {spec:?}: expected SUITE/TASK (see `ddvla tasks list`)");
+        };
+        let suite = Suite::load(&ddvla_tasks::suite::builtin_dir(), suite_name)?;
+        let task = suite.task(task_key)?;
+        let scene = TaskScene::compose(&suite, task)?;
+        let init = InitStates::read(&task.init_states_path)?;
+        if state >= init.states.len() {
+            bail!(
+                "--sim-state {state}: {spec} has {} init states",
+                init.states.len()
+            );
+        }
+        Ok(Self {
+            name: format!("{}/{}", suite.name(), task.name),
+            instruction: task.instruction.clone(),
+            env: scene.env_config(&suite)?,
+            init,
+            init_path: task.init_states_path.clone(),
+            state,
+            wait_steps: suite.file.protocol.wait_steps,
+            wait_action: suite.file.protocol.wait_action.clone(),
+            contract: suite.file.contract.clone(),
+            goal: Goal::new(&task.problem)?,
+        })
+    }
+
+    /// The simulator config rendering `cameras` (default: the contract's).
+    pub fn env_config(&self, cameras: &[String]) -> Result<EnvConfig> {
+        let mut cfg = self.env.clone();
+        if !cameras.is_empty() {
+            cfg.cameras = cameras.to_vec();
+        }
+        Ok(cfg)
+    }
+
+    /// After `env.reset`: load the init state, run the protocol's wait steps, observe.
+    pub fn start(&self, env: &mut Env) -> Result<Observation> {
+        self.init
+            .apply(env, self.state, &self.init_path)
+            .with_context(|| format!("loading init state {} of {}", self.state, self.name))?;
+        for _ in 0..self.wait_steps {
+            env.step_blind(&self.wait_action)?;
+        }
+        Ok(self.frame(env.observe()?))
+    }
+
+    /// Frames as the policy sees them under the suite contract (the 180° turn applied).
+    pub fn frame(&self, obs: Observation) -> Observation {
+        let frame = self.contract.frame(&obs);
+        Observation {
+            images: frame
+                .images
+                .into_iter()
+                .map(|i| CameraFrame {
+                    camera: i.camera,
+                    width: i.width,
+                    height: i.height,
+                    rgb: i.rgb,
+                })
+                .collect(),
+            ..obs
+        }
+    }
+
+    /// Whether the task's goal holds now.
+    pub fn success(&self, env: &Env) -> Result<bool> {
+        Ok(self.goal.evaluate(env)?.success)
+    }
+}
