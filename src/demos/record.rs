@@ -180,7 +180,8 @@ pub fn record(
         eval::run(&suite, &eval_opts, policy, &mut rec, on_episode)
             .with_context(|| format!("recording {name}"))?;
         for ep in &mut rec.episodes {
-            ep.instruction.clone_from(&suite.tasks[ep.task_index].instruction);
+            ep.instruction
+                .clone_from(&suite.tasks[ep.task_index].instruction);
         }
         let idx = index.get_or_insert_with(|| DemoIndex {
             format: FORMAT.into(),
