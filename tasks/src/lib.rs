@@ -15,9 +15,8 @@
 //!   the wooden cabinet with its drawers, the stove with its knob, …) authored from MuJoCo
 //!   primitives and `sim/objects/*.xml`, with LIBERO's body, joint and region names and the
 //!   geometric facts scene builders and scripted experts need.
-//!
-//! Not written yet: suite tables, scripted experts and the evaluation protocol (see
-//! `../shared/docs/libero-protocol.md` for the reference behaviour).
+//! - [`expert`]: [`expert::ScriptedExpert`], closed-loop scripted experts (pick-and-place,
+//!   drawers, the stove knob, pushing) planned from a task's goal atoms, for demonstrations.
 //!
 //! Reference: Liu et al., "LIBERO: Benchmarking Knowledge Transfer for Lifelong Robot
 //! Learning" (arXiv 2306.03310), <https://github.com/Lifelong-Robot-Learning/LIBERO> (MIT).
@@ -25,6 +24,7 @@
 pub mod bddl;
 pub mod catalog;
 pub mod eval;
+pub mod expert;
 pub mod predicates;
 pub mod scene;
 pub mod suite;

@@ -23,7 +23,7 @@ RACK = (0.22, 0.0)
 # Where an open drawer of the cabinet (with its handle) sticks out (kept free of objects).
 DRAWER_OUT = (CABINET[0] - 0.25, CABINET[1])
 # In front of the stove (the plate is pushed there).
-STOVE_FRONT = (STOVE[0] - 0.20, STOVE[1])
+STOVE_FRONT = (STOVE[0] - 0.24, STOVE[1])
 
 PROTOCOL = {"libero_style_spatial": 220, "libero_style_object": 280,
             "libero_style_goal": 300, "libero_style_long": 520}

@@ -293,8 +293,10 @@ pub(super) const OBJECTS: [Recipe; 20] = [
         footprint_radius_m: 0.057,
         bottom_offset_m: 0.05,
         top_offset_m: 0.077,
+        // Grasped mid-way up the upper chamber (not just under the lid), nearer the centre
+        // of mass, so the pot does not swing about the finger axis when carried.
         grasp: Some(Grasp {
-            center_body_m: [0.0, 0.0, 0.05],
+            center_body_m: [0.0, 0.0, 0.03],
             close_axis_body: ALONG_X,
             width_m: 0.06,
             height_m: 0.127,

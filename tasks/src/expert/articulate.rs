@@ -1,0 +1,338 @@
+//! Skills on articulated parts and pushing: drawers (grasp the handle bar and pull toward the
+//! robot, or push the closed fingers against it), the stove knob (sweep the lever tip toward
+//! −y) and pushing the plate across the table with the closed gripper.
+
+use nalgebra::{Vector2, Vector3};
+
+use super::motion::{Target, via, wrap};
+use super::world::World;
+use crate::eval::EvalError;
+
+/// Pinch offset behind a drawer's handle bar when pulling (m): the closed fingers (22 mm
+/// across) hook 6 mm behind the bar (radius 7 mm), and the gripper's base (9 cm across)
+/// stays 6 mm in front of the drawer front, 75 mm behind the bar.
+const HOOK_BEHIND_M: f64 = 0.024;
+/// Pinch offset in front of the bar when pushing (m).
+const PUSH_FRONT_M: f64 = 0.022;
+/// Pinch height relative to the bar (m): fingertips a little below its axis.
+const BAR_DZ_M: f64 = -0.004;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Approach,
+    Descend,
+    Work,
+    Release,
+    Retreat,
+}
+
+/// Open (pull) or close (push) a drawer with the closed fingers: they come down vertically
+/// into the slot behind the handle bar (or in front of it) and pull (push) along x.
+#[derive(Debug, Clone)]
+pub(crate) struct Drawer {
+    joint: String,
+    handle: String,
+    open: bool,
+    /// Joint value to reach: past `open_qpos` when opening, `closed_qpos` when closing.
+    goal_q: f64,
+    phase: Phase,
+    t: u32,
+    leave_from: Vector3<f64>,
+}
+
+impl Drawer {
+    /// Open (`open`) or close the drawer with joint `joint`, handle site `handle`.
+    pub fn new(joint: &str, handle: &str, open: bool, goal_q: f64) -> Self {
+        Self {
+            joint: joint.to_owned(),
+            handle: handle.to_owned(),
+            open,
+            goal_q,
+            phase: Phase::Approach,
+            t: 0,
+            leave_from: Vector3::zeros(),
+        }
+    }
+
+    /// The drawer's joint.
+    pub fn joint(&self) -> &str {
+        &self.joint
+    }
+
+    /// What it is doing, for logs.
+    pub fn label(&self) -> String {
+        format!("drawer {} open={}: {:?}", self.joint, self.open, self.phase)
+    }
+
+    fn go(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.t = 0;
+    }
+
+    /// Where the pinch meets the handle: behind the bar when pulling, in front when pushing.
+    fn contact(&self, w: &World<'_>) -> Result<Vector3<f64>, EvalError> {
+        let h = w.site(&self.handle)?.pos;
+        let dx = if self.open {
+            HOOK_BEHIND_M
+        } else {
+            -PUSH_FRONT_M
+        };
+        Ok(h + Vector3::new(dx, 0.0, BAR_DZ_M))
+    }
+
+    fn done(&self, w: &World<'_>) -> Result<bool, EvalError> {
+        let q = w.joint(&self.joint)?;
+        Ok(if self.open {
+            q <= self.goal_q
+        } else {
+            q >= self.goal_q
+        })
+    }
+
+    /// The next target, or `None` when done.
+    pub fn step(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        self.t += 1;
+        let ee = w.ee;
+        let c = self.contact(w)?;
+        let yaw = 0.0;
+        Ok(match self.phase {
+            Phase::Approach => {
+                let above = c + Vector3::new(0.0, 0.0, 0.10);
+                let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
+                let e = ee.pos - above;
+                let yaw_ok = wrap(yaw - ee.yaw()).abs() < 0.05;
+                if (e.xy().norm() < 0.004 && e.z.abs() < 0.015 && yaw_ok) || self.t > 200 {
+                    self.go(Phase::Descend);
+                }
+                Some(Target::new(via(ee.pos, above, z_safe), yaw, 1.0))
+            }
+            Phase::Descend => {
+                if (ee.pos - c).norm() < 0.005 || self.t > 40 {
+                    self.go(Phase::Work);
+                }
+                Some(Target::new(c, yaw, 1.0).at(0.5))
+            }
+            Phase::Work => {
+                if self.done(w)? || self.t > 120 {
+                    self.leave_from = ee.pos;
+                    self.go(Phase::Release);
+                }
+                let dir = if self.open { -0.04 } else { 0.04 };
+                Some(Target::new(c + Vector3::new(dir, 0.0, 0.0), yaw, 1.0).at(0.5))
+            }
+            Phase::Release => {
+                // Back off toward the robot (after a push the bar is right behind the fingers).
+                let back =
+                    self.leave_from + Vector3::new(if self.open { 0.0 } else { -0.04 }, 0.0, 0.0);
+                if (ee.pos - back).norm() < 0.01 || self.t > 20 {
+                    self.leave_from = back;
+                    self.go(Phase::Retreat);
+                }
+                Some(Target::new(back, yaw, 1.0).at(0.5))
+            }
+            Phase::Retreat => {
+                let up = self.leave_from + Vector3::new(0.0, 0.0, 0.06);
+                if (ee.pos - up).norm() < 0.015 || self.t > 40 {
+                    return Ok(None);
+                }
+                Some(Target::new(up, yaw, 1.0))
+            }
+        })
+    }
+}
+
+/// Turn the stove knob on: the closed fingertips beside the lever sweep it about the hinge.
+#[derive(Debug, Clone)]
+pub(crate) struct Knob {
+    joint: String,
+    tip: String,
+    /// Body of the knob (the hinge axis).
+    hinge: String,
+    goal_q: f64,
+    phase: Phase,
+    t: u32,
+    leave_from: Vector3<f64>,
+}
+
+/// Radius on the lever where the fingers push (m).
+const KNOB_PUSH_R_M: f64 = 0.033;
+/// How far ahead of the lever the fingers aim (rad).
+const KNOB_LEAD_RAD: f64 = 0.45;
+
+impl Knob {
+    /// Turn joint `joint` (lever tip site `tip`, knob body `hinge`) to at least `goal_q`.
+    pub fn new(joint: &str, tip: &str, hinge: &str, goal_q: f64) -> Self {
+        Self {
+            joint: joint.to_owned(),
+            tip: tip.to_owned(),
+            hinge: hinge.to_owned(),
+            goal_q,
+            phase: Phase::Approach,
+            t: 0,
+            leave_from: Vector3::zeros(),
+        }
+    }
+
+    /// What it is doing, for logs.
+    pub fn label(&self) -> String {
+        format!("knob {}: {:?}", self.joint, self.phase)
+    }
+
+    fn go(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.t = 0;
+    }
+
+    /// The point at `lead` rad ahead of the lever, `side` m behind it (against the sweep).
+    fn around(&self, w: &World<'_>, lead: f64, side: f64) -> Result<Vector3<f64>, EvalError> {
+        let h = w.env.body_pos(&self.hinge)?;
+        let tip = w.site(&self.tip)?.pos;
+        let d = Vector2::new(tip.x - h[0], tip.y - h[1]).normalize();
+        let a = d.y.atan2(d.x) + lead;
+        let r = Vector2::new(a.cos(), a.sin());
+        // The sweep (q increasing) turns the lever counter-clockwise: tangent z × r.
+        let t = Vector2::new(-r.y, r.x);
+        let p = Vector2::new(h[0], h[1]) + r * KNOB_PUSH_R_M - t * side;
+        Ok(Vector3::new(p.x, p.y, tip.z))
+    }
+
+    /// The next target, or `None` when done.
+    pub fn step(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        self.t += 1;
+        let ee = w.ee;
+        let yaw = 0.0;
+        Ok(match self.phase {
+            Phase::Approach => {
+                let start = self.around(w, 0.0, 0.022)?;
+                let above = start + Vector3::new(0.0, 0.0, 0.05);
+                let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
+                if (ee.pos - above).norm() < 0.012 || self.t > 200 {
+                    self.go(Phase::Descend);
+                }
+                Some(Target::new(via(ee.pos, above, z_safe), yaw, 1.0))
+            }
+            Phase::Descend => {
+                let start = self.around(w, 0.0, 0.022)?;
+                if (ee.pos - start).norm() < 0.006 || self.t > 30 {
+                    self.go(Phase::Work);
+                }
+                Some(Target::new(start, yaw, 1.0).at(0.5))
+            }
+            Phase::Work => {
+                if w.joint(&self.joint)? >= self.goal_q || self.t > 100 {
+                    self.leave_from = ee.pos;
+                    self.go(Phase::Retreat);
+                }
+                let p = self.around(w, KNOB_LEAD_RAD, 0.0)?;
+                Some(Target::new(p, yaw, 1.0).at(0.4))
+            }
+            Phase::Release | Phase::Retreat => {
+                let up = self.leave_from + Vector3::new(0.0, 0.0, 0.07);
+                if (ee.pos - up).norm() < 0.015 || self.t > 40 {
+                    return Ok(None);
+                }
+                Some(Target::new(up, yaw, 1.0))
+            }
+        })
+    }
+}
+
+/// Push an object lying on the table (the plate) into a table region with the closed gripper.
+#[derive(Debug, Clone)]
+pub(crate) struct Push {
+    obj: String,
+    site: String,
+    phase: Phase,
+    t: u32,
+    leave_from: Vector3<f64>,
+}
+
+/// The pinch height above the table while pushing (m).
+const PUSH_Z_M: f64 = 0.009;
+
+impl Push {
+    /// Push `obj` into table region `site`.
+    pub fn new(obj: &str, site: &str) -> Self {
+        Self {
+            obj: obj.to_owned(),
+            site: site.to_owned(),
+            phase: Phase::Approach,
+            t: 0,
+            leave_from: Vector3::zeros(),
+        }
+    }
+
+    /// What it is doing, for logs.
+    pub fn label(&self) -> String {
+        format!("push {}: {:?}", self.obj, self.phase)
+    }
+
+    fn go(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.t = 0;
+    }
+
+    /// Object x/y, unit direction to the region centre, distance.
+    fn line(&self, w: &World<'_>) -> Result<(Vector2<f64>, Vector2<f64>, f64), EvalError> {
+        let p = w.pos(&self.obj)?.xy();
+        let to = w.site(&self.site)?.pos.xy() - p;
+        let dist = to.norm();
+        let u = if dist > 1e-6 { to / dist } else { Vector2::x() };
+        Ok((p, u, dist))
+    }
+
+    /// The next target, or `None` when done.
+    pub fn step(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        self.t += 1;
+        let ee = w.ee;
+        let (p, u, dist) = self.line(w)?;
+        let r = w.catalog(&self.obj)?.footprint_radius_m;
+        let z = w.table_z() + PUSH_Z_M;
+        let behind = p - u * (r + 0.025);
+        let behind = Vector3::new(behind.x, behind.y, z);
+        let yaw = 0.0;
+        Ok(match self.phase {
+            Phase::Approach => {
+                let above = behind + Vector3::new(0.0, 0.0, 0.05);
+                let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
+                if (ee.pos - above).norm() < 0.012 || self.t > 200 {
+                    self.go(Phase::Descend);
+                }
+                Some(Target::new(via(ee.pos, above, z_safe), yaw, 1.0))
+            }
+            Phase::Descend => {
+                if (ee.pos - behind).norm() < 0.006 || self.t > 30 {
+                    self.go(Phase::Work);
+                }
+                Some(Target::new(behind, yaw, 1.0).at(0.5))
+            }
+            Phase::Work => {
+                // Off the line through the plate (it turned or slid sideways): go round again.
+                let off = (ee.pos.xy() - p).perp(&u).abs();
+                if dist < 0.012 || self.t > 150 {
+                    self.leave_from = ee.pos;
+                    self.go(Phase::Retreat);
+                } else if off > 0.025 {
+                    self.go(Phase::Release);
+                }
+                let ahead = p - u * (r - 0.01).max(0.0) + u * dist.min(0.04);
+                let pushing = Vector3::new(ahead.x, ahead.y, z);
+                Some(Target::new(pushing, yaw, 1.0).at(0.35))
+            }
+            Phase::Release => {
+                let up = Vector3::new(ee.pos.x, ee.pos.y, z + 0.06);
+                if (ee.pos - up).norm() < 0.015 {
+                    self.go(Phase::Approach);
+                }
+                Some(Target::new(up - u.push(0.0) * 0.01, yaw, 1.0))
+            }
+            Phase::Retreat => {
+                let up = self.leave_from + Vector3::new(0.0, 0.0, 0.07);
+                if (ee.pos - up).norm() < 0.015 || self.t > 40 {
+                    return Ok(None);
+                }
+                Some(Target::new(up, yaw, 1.0))
+            }
+        })
+    }
+}

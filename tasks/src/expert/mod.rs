@@ -1,0 +1,143 @@
+//! Scripted experts for the LIBERO-style suites: closed-loop state machines on privileged
+//! simulator state that produce smooth, deterministic 7-D actions for demonstrations.
+//!
+//! [`ScriptedExpert`] reads the task's `:goal` atoms at the first step of an episode and
+//! plans skills (`plan.rs`): drawers are opened before something goes into them and closed
+//! after, the knob is turned before pots go on the stove, objects sharing a region get
+//! separate spots. Each step it reads the state again and asks the current skill for a target
+//! pose; `motion.rs` turns the target into `[dx dy dz dax day daz g]` (5 cm / 0.5 rad per
+//! unit, `g` = +1 closes): a proportional law (gain 2.5, saturated at the skill's speed) whose
+//! change per step is limited to 0.25, the gripper pointing down and turned about world z
+//! only. When the plan is done and the goal does not hold yet, the failed atoms are planned
+//! again (up to three times).
+//!
+//! Skills and their parameters:
+//! - pick-and-place (`pick_place.rs`): hover 6 cm above the catalog grasp point
+//!   ([`crate::catalog::Grasp`], fingers along `close_axis_body` turned by the object's yaw;
+//!   round objects are gripped across the direction of their nearest neighbour), descend to
+//!   6 mm, close until the finger joint stops (fully closed = missed: re-grasp), carry at a
+//!   height that clears every instance near the path (catalog heights, what the gripper
+//!   holds hanging below it), lower until the object's origin is 8 mm above its resting pose
+//!   at the target (a region's surface or floor, the top of another object; in a drawer, in
+//!   front of the cabinet face), open, retreat 8 cm up. A slip (the object moves 3 cm in the
+//!   hand) re-grasps; four misses end the skill.
+//! - drawer (`articulate.rs`): fingers across the handle bar (closing along x), the pinch
+//!   12 mm in front of the bar; grasp and pull to `open_qpos − 1.2 cm`, or push the closed
+//!   fingers from 3 cm in front until `q > 0.004` (LIBERO's `Close` is `q > 0`); release,
+//!   back off 5 cm.
+//! - knob: closed fingertips 2.2 cm behind the lever at 3.3 cm from the hinge, then a target
+//!   0.45 rad ahead of the lever around the hinge until `q ≥ 0.68` (on at 0.5); lift.
+//! - push: closed fingers 9 mm above the table, 2.5 cm behind the object on the line to the
+//!   region centre, pushing at speed 0.35 until 1.2 cm from the centre; off the line by more
+//!   than 2.5 cm: lift and go round again.
+//!
+//! The expert is deterministic: the same state gives the same action.
+
+mod articulate;
+mod motion;
+mod pick_place;
+mod plan;
+mod world;
+
+use std::collections::VecDeque;
+
+use nalgebra::Vector3;
+
+use crate::bddl::Atom;
+use crate::eval::{EvalError, EvalPolicy, StepContext};
+use crate::predicates::evaluate_atom;
+use crate::suite::Task;
+
+use motion::{Driver, Target};
+use plan::{Skill, plan};
+use world::World;
+
+/// How many times the failed atoms are planned again after the plan ran out.
+const MAX_REPLANS: u32 = 3;
+
+/// The scripted expert policy (`describe()` = `expert`).
+#[derive(Debug, Clone, Default)]
+pub struct ScriptedExpert {
+    skills: VecDeque<Skill>,
+    started: bool,
+    replans: u32,
+    driver: Driver,
+}
+
+impl ScriptedExpert {
+    /// An expert for any task of the LIBERO-style suites (it plans from the goal at the first
+    /// step of each episode).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What the expert is doing now, for logs (`pick_place bowl_1 (0 tries): Carry`).
+    pub fn status(&self) -> String {
+        self.skills
+            .front()
+            .map_or_else(|| "idle".to_owned(), Skill::label)
+    }
+
+    /// The goal atoms that do not hold now.
+    fn open_atoms(w: &World<'_>) -> Result<Vec<Atom>, EvalError> {
+        let mut out = vec![];
+        for a in &w.problem.goal {
+            if !evaluate_atom(w.problem, a, w.env)? {
+                out.push(a.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_target(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        if !self.started {
+            self.started = true;
+            self.skills = plan(w, &Self::open_atoms(w)?)?.into();
+        }
+        loop {
+            if let Some(skill) = self.skills.front_mut() {
+                if let Some(t) = skill.step(w)? {
+                    return Ok(Some(t));
+                }
+                self.skills.pop_front();
+            } else if self.replans < MAX_REPLANS {
+                self.replans += 1;
+                self.skills = plan(w, &Self::open_atoms(w)?)?.into();
+                if self.skills.is_empty() {
+                    return Ok(None);
+                }
+            } else {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl EvalPolicy for ScriptedExpert {
+    fn describe(&self) -> String {
+        "expert".into()
+    }
+
+    fn needs_frames(&self) -> bool {
+        false
+    }
+
+    fn begin_episode(
+        &mut self,
+        _task: &Task,
+        _episode: usize,
+        _seed: u64,
+    ) -> Result<(), EvalError> {
+        *self = Self::default();
+        Ok(())
+    }
+
+    fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        let w = World::new(ctx)?;
+        let target = self.next_target(&w)?.unwrap_or_else(|| {
+            // Nothing left to do: hold still above where the gripper is, open.
+            Target::new(w.ee.pos + Vector3::zeros(), w.ee.yaw(), -1.0)
+        });
+        Ok(vec![self.driver.action(&w.ee, &target)])
+    }
+}

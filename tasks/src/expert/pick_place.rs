@@ -1,0 +1,340 @@
+//! Pick-and-place: approach above the grasp point, descend, close until the fingers stop,
+//! carry at a height that clears everything on the way, lower until the object is just above
+//! its resting pose at the target, open, retreat. A missed grasp or a slip re-grasps.
+
+use nalgebra::{Vector2, Vector3};
+
+use super::motion::{Target, via, wrap, yaw_for_axis};
+use super::world::{World, fail};
+use crate::eval::EvalError;
+
+/// Height above the grasp point where the descent starts (m).
+const HOVER_M: f64 = 0.06;
+/// The object is released this far above its resting pose (m).
+const DROP_M: f64 = 0.008;
+/// Gripper opening radius around the pinch, for clearance (m).
+const OPEN_REACH_M: f64 = 0.045;
+/// Fully closed driver joint: nothing between the fingers.
+const EMPTY_GRIP: f64 = 0.75;
+/// Tries before the skill gives up (the plan is redone at the end).
+const MAX_ATTEMPTS: u32 = 4;
+/// Front face of the wooden cabinet from its origin along −x (m, `wooden_cabinet.xml`).
+const CABINET_FRONT_M: f64 = 0.12;
+
+/// Where the object goes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PlaceAt {
+    /// Resting on a region site (fixture, object or table zone): `(On obj site)`.
+    OnSite(String),
+    /// Inside a region box (basket, drawer): `(In obj site)`.
+    InSite(String),
+    /// On top of another object: `(On obj other)`.
+    OnObject(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Approach,
+    Descend,
+    Close,
+    Carry,
+    Lower,
+    Release,
+    Retreat,
+    Reopen,
+}
+
+/// The pick-and-place state machine.
+#[derive(Debug, Clone)]
+pub(crate) struct PickPlace {
+    obj: String,
+    at: PlaceAt,
+    /// This object's slot among `slots` objects going to the same region.
+    slot: usize,
+    slots: usize,
+    phase: Phase,
+    /// Steps spent in the phase.
+    t: u32,
+    attempts: u32,
+    grip_prev: f64,
+    ee_prev: Vector3<f64>,
+    obj_prev: Vector3<f64>,
+    yaw: f64,
+    /// Object origin − pinch right after the grasp.
+    held: Vector3<f64>,
+    /// Where the object's origin goes (frozen when carrying starts).
+    spot: Option<Vector3<f64>>,
+    release_at: Vector3<f64>,
+}
+
+impl PickPlace {
+    /// Put `obj` at `at`.
+    pub fn new(obj: &str, at: PlaceAt) -> Self {
+        Self {
+            obj: obj.to_owned(),
+            at,
+            slot: 0,
+            slots: 1,
+            phase: Phase::Approach,
+            t: 0,
+            attempts: 0,
+            grip_prev: 0.0,
+            ee_prev: Vector3::zeros(),
+            obj_prev: Vector3::zeros(),
+            yaw: f64::NAN,
+            held: Vector3::zeros(),
+            spot: None,
+            release_at: Vector3::zeros(),
+        }
+    }
+
+    /// The same skill as slot `slot` of `slots` objects going to the same region.
+    pub fn with_slot(mut self, slot: usize, slots: usize) -> Self {
+        self.slot = slot;
+        self.slots = slots;
+        self
+    }
+
+    /// What it is doing, for logs.
+    pub fn label(&self) -> String {
+        format!(
+            "pick_place {} ({} tries): {:?}",
+            self.obj, self.attempts, self.phase
+        )
+    }
+
+    fn go(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.t = 0;
+    }
+
+    /// The next target, or `None` when done.
+    pub fn step(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        self.t += 1;
+        let ee = w.ee;
+        let out = match self.phase {
+            Phase::Approach => self.approach(w)?,
+            Phase::Descend => {
+                let (gp, _) = self.grasp_point(w)?;
+                if (ee.pos - gp).norm() < 0.006 || self.t > 30 {
+                    self.go(Phase::Close);
+                    self.grip_prev = ee.grip;
+                }
+                Some(Target::new(gp, self.yaw, -1.0).at(0.6))
+            }
+            Phase::Close => self.close(w)?,
+            Phase::Carry => self.carry(w)?,
+            Phase::Lower => self.lower(w)?,
+            Phase::Release => {
+                if (ee.grip < 0.15 && self.t > 3) || self.t > 14 {
+                    self.go(Phase::Retreat);
+                }
+                Some(Target::new(self.release_at, self.yaw, -1.0))
+            }
+            Phase::Retreat => {
+                let up = self.release_at + Vector3::new(0.0, 0.0, 0.08);
+                if (ee.pos - up).norm() < 0.02 || self.t > 40 {
+                    return Ok(None);
+                }
+                Some(Target::new(up, self.yaw, -1.0))
+            }
+            Phase::Reopen => {
+                if ee.grip < 0.1 && self.t > 4 {
+                    self.attempts += 1;
+                    self.yaw = f64::NAN;
+                    self.spot = None;
+                    self.go(Phase::Approach);
+                }
+                let up = Vector3::new(ee.pos.x, ee.pos.y, ee.pos.z.max(self.ee_prev.z) + 0.01);
+                Some(Target::new(up, ee.yaw(), -1.0).at(0.4))
+            }
+        };
+        self.ee_prev = ee.pos;
+        if self.attempts >= MAX_ATTEMPTS {
+            return Ok(None);
+        }
+        Ok(out)
+    }
+
+    fn approach(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        if self.yaw.is_nan() {
+            self.yaw = self.choose_yaw(w)?;
+        }
+        let (gp, _) = self.grasp_point(w)?;
+        let hover = gp + Vector3::new(0.0, 0.0, HOVER_M);
+        let z_safe = w.clearance_z(hover.xy(), &[&self.obj], 0.01, OPEN_REACH_M)?;
+        let ee = w.ee;
+        let yaw_ok = wrap(self.yaw - ee.yaw()).abs() < 0.08;
+        if ((ee.pos - hover).norm() < 0.012 && yaw_ok) || self.t > 200 {
+            self.go(Phase::Descend);
+        }
+        Ok(Some(Target::new(
+            via(ee.pos, hover, z_safe),
+            self.yaw,
+            -1.0,
+        )))
+    }
+
+    fn close(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        let (gp, _) = self.grasp_point(w)?;
+        let ee = w.ee;
+        let settled = self.t > 6 && (ee.grip - self.grip_prev).abs() < 0.002;
+        self.grip_prev = ee.grip;
+        if settled || self.t > 25 {
+            if ee.grip > EMPTY_GRIP {
+                self.go(Phase::Reopen);
+            } else {
+                self.held = w.pos(&self.obj)? - ee.pos;
+                self.go(Phase::Carry);
+            }
+        }
+        Ok(Some(Target::new(gp, self.yaw, 1.0)))
+    }
+
+    /// Pinch target that puts the object's origin at `obj_goal`, given how it hangs now.
+    fn ee_for(&self, w: &World<'_>, obj_goal: Vector3<f64>) -> Result<Vector3<f64>, EvalError> {
+        Ok(obj_goal - (w.pos(&self.obj)? - w.ee.pos))
+    }
+
+    /// The object dropped in the hand or out of it (swinging about the finger axis is not a
+    /// slip: objects gripped above their centre of mass do that).
+    fn slipped(&self, w: &World<'_>) -> Result<bool, EvalError> {
+        let d = w.pos(&self.obj)? - w.ee.pos - self.held;
+        Ok(d.z < -0.025 || d.xy().norm() > 0.05 || w.ee.grip > EMPTY_GRIP + 0.03)
+    }
+
+    fn carry(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        if self.slipped(w)? {
+            self.go(Phase::Reopen);
+            return Ok(Some(Target::new(w.ee.pos, self.yaw, -1.0)));
+        }
+        let spot = self.spot(w)?;
+        let goal = self.ee_for(w, spot + Vector3::new(0.0, 0.0, 0.04))?;
+        let hang = w.ee.pos.z - w.bottom_z(&self.obj)?;
+        let reach = w.catalog(&self.obj)?.footprint_radius_m;
+        let z_safe = w.clearance_z(goal.xy(), &[&self.obj], hang, reach)?;
+        if (w.ee.pos - goal).norm() < 0.012 || self.t > 250 {
+            self.go(Phase::Lower);
+        }
+        Ok(Some(Target::new(
+            via(w.ee.pos, goal, z_safe),
+            self.yaw,
+            1.0,
+        )))
+    }
+
+    fn lower(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        if self.slipped(w)? {
+            self.go(Phase::Reopen);
+            return Ok(Some(Target::new(w.ee.pos, self.yaw, -1.0)));
+        }
+        let spot = self.spot(w)?;
+        let goal = self.ee_for(w, spot)?;
+        let obj = w.pos(&self.obj)?;
+        let there = (obj - spot).norm() < 0.005;
+        let stalled = self.t > 8 && (w.ee.pos - self.ee_prev).norm() < 0.0008;
+        // Let a swinging object come to rest before letting go.
+        let steady = (obj - self.obj_prev).norm() < 0.001;
+        self.obj_prev = obj;
+        if ((there || stalled) && steady) || self.t > 60 {
+            self.release_at = w.ee.pos;
+            self.go(Phase::Release);
+        }
+        Ok(Some(Target::new(goal, self.yaw, 1.0).at(0.5)))
+    }
+
+    /// World grasp point and the grasp's natural yaw.
+    fn grasp_point(&self, w: &World<'_>) -> Result<(Vector3<f64>, Option<f64>), EvalError> {
+        let g = w
+            .catalog(&self.obj)?
+            .grasp
+            .ok_or_else(|| fail(format!("{} has no grasp", self.obj)))?;
+        let rot = w.rot(&self.obj)?;
+        let p = w.pos(&self.obj)? + rot * Vector3::from(g.center_body_m);
+        let yaw = g.close_axis_body.map(|[x, y]| {
+            let a = rot * Vector3::new(x, y, 0.0);
+            yaw_for_axis(a.y.atan2(a.x))
+        });
+        Ok((p, yaw))
+    }
+
+    /// The grasp's yaw; for round objects, fingers closing across the direction of the
+    /// nearest neighbour (so the open fingers miss it).
+    fn choose_yaw(&self, w: &World<'_>) -> Result<f64, EvalError> {
+        if let (_, Some(y)) = self.grasp_point(w)? {
+            return Ok(y);
+        }
+        let me = w.pos(&self.obj)?.xy();
+        let mut best: Option<(f64, Vector2<f64>)> = None;
+        for (inst, o) in &w.scene.instances {
+            if *inst == self.obj {
+                continue;
+            }
+            let d = w.pos(inst)?.xy() - me;
+            let gap = d.norm() - o.footprint_radius_m;
+            if gap < 0.08 && best.is_none_or(|(g, _)| gap < g) {
+                best = Some((gap, d));
+            }
+        }
+        Ok(best.map_or(0.0, |(_, d)| {
+            yaw_for_axis(d.y.atan2(d.x) + 0.5 * std::f64::consts::PI)
+        }))
+    }
+
+    /// Where the object's origin should come to rest (+ the drop), frozen once computed.
+    fn spot(&mut self, w: &World<'_>) -> Result<Vector3<f64>, EvalError> {
+        if let Some(s) = self.spot {
+            return Ok(s);
+        }
+        let me = w.catalog(&self.obj)?;
+        let s = match &self.at {
+            PlaceAt::OnObject(other) => {
+                let p = w.pos(other)?;
+                p + Vector3::new(
+                    0.0,
+                    0.0,
+                    w.catalog(other)?.top_offset_m + me.bottom_offset_m,
+                )
+            }
+            PlaceAt::OnSite(site) | PlaceAt::InSite(site) => {
+                let s = w.site(site)?;
+                let table_zone = site.starts_with(crate::scene::WORKSPACE);
+                let floor = match (&self.at, table_zone) {
+                    (_, true) => w.table_z(),
+                    (PlaceAt::InSite(_), false) => s.pos.z - s.size.z,
+                    _ => s.pos.z + s.size.z,
+                };
+                let mut xy = s.pos.xy() + self.slot_offset(s.size);
+                if let Some((cabinet, _)) = w.part(site) {
+                    let front = w.pos(cabinet)?.x - CABINET_FRONT_M;
+                    xy.x = xy.x.min(front - me.footprint_radius_m - 0.03);
+                } else if !table_zone && self.slots < 2 && matches!(self.at, PlaceAt::OnSite(_)) {
+                    // On a wide fixture top, the side nearer the robot (easier to reach high).
+                    let room = s.size.x.min(s.size.y) - me.footprint_radius_m - 0.015;
+                    xy -= xy.normalize() * room.max(0.0);
+                }
+                Vector3::new(xy.x, xy.y, floor + me.bottom_offset_m)
+            }
+        };
+        let s = s + Vector3::new(0.0, 0.0, DROP_M);
+        self.spot = Some(s);
+        Ok(s)
+    }
+
+    /// Objects sharing a region stand apart along its longer side.
+    fn slot_offset(&self, half: Vector3<f64>) -> Vector2<f64> {
+        if self.slots < 2 {
+            return Vector2::zeros();
+        }
+        let along_y = half.y > half.x + 1e-6;
+        let long = if along_y { half.y } else { half.x };
+        let d = 0.045_f64.min(long - 0.015);
+        let k = self.slot as f64 - 0.5 * (self.slots - 1) as f64;
+        let off = 2.0 * d * k / (self.slots - 1).max(1) as f64;
+        if along_y {
+            Vector2::new(0.0, off)
+        } else {
+            Vector2::new(off, 0.0)
+        }
+    }
+}
