@@ -2,6 +2,7 @@
 //! actions, or a checkpoint; `ddvla eval merge`: combine shards of one run.
 
 mod model_policy;
+mod report;
 
 use std::path::{Path, PathBuf};
 
@@ -64,6 +65,19 @@ pub enum EvalCommand {
         /// Output folder (results.json, results.md).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// One Markdown table over many runs (policies × suites, chunk latency), with each run's
+    /// per-task table.
+    Report {
+        /// results.json files or folders holding them (searched recursively).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output Markdown file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Text put above the table (a file), e.g. how the runs were made.
+        #[arg(long)]
+        preamble: Option<PathBuf>,
     },
 }
 
@@ -134,6 +148,23 @@ impl EpisodeObserver for RenderEveryStep {
 pub fn run(cli: EvalCli) -> Result<()> {
     match cli.command {
         Some(EvalCommand::Merge { inputs, out }) => merge(&inputs, &out),
+        Some(EvalCommand::Report {
+            inputs,
+            out,
+            preamble,
+        }) => {
+            let runs = report::collect(&inputs)?;
+            anyhow::ensure!(!runs.is_empty(), "no results.json under {inputs:?}");
+            let mut text = match preamble {
+                Some(p) => std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading {}", p.display()))?,
+                None => String::new(),
+            };
+            text.push_str(&report::markdown(&runs));
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            println!("{} runs -> {}", runs.len(), out.display());
+            Ok(())
+        }
         None => run_eval(&cli.run),
     }
 }

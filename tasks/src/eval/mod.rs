@@ -210,7 +210,7 @@ impl<'s> TaskRunner<'s> {
         policy.begin_episode(task, episode, seed)?;
         observer.begin(task, episode, seed)?;
         self.start(episode, seed)?;
-        let (mut policy_s, mut success, mut steps) = (0.0, false, 0);
+        let (mut policy_s, mut success, mut steps, mut calls) = (0.0, false, 0, 0);
         let mut queue: VecDeque<Vec<f32>> = VecDeque::new();
         let every_frame = observer.wants_frames();
         while steps < max_steps {
@@ -228,6 +228,7 @@ impl<'s> TaskRunner<'s> {
                 let tp = Instant::now();
                 queue.extend(policy.act(&ctx)?);
                 policy_s += tp.elapsed().as_secs_f64();
+                calls += 1;
                 if queue.is_empty() {
                     return Err(EvalError::Policy {
                         policy: policy.describe(),
@@ -255,6 +256,7 @@ impl<'s> TaskRunner<'s> {
             timing: EpisodeTiming {
                 wall_s,
                 policy_s,
+                policy_calls: calls,
                 sim_s: wall_s - policy_s,
             },
         };

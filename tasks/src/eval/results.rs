@@ -47,6 +47,9 @@ pub struct EpisodeTiming {
     pub wall_s: f64,
     /// Inside the policy (s).
     pub policy_s: f64,
+    /// Times the policy was asked for actions (chunks decoded).
+    #[serde(default)]
+    pub policy_calls: u32,
     /// Physics and rendering (s).
     pub sim_s: f64,
 }
@@ -121,6 +124,9 @@ pub struct RunTiming {
     pub mean_policy_s: f64,
     /// Mean physics + rendering time per episode (s).
     pub mean_sim_s: f64,
+    /// Mean time per policy call (s): the chunk latency of a model policy.
+    #[serde(default)]
+    pub mean_policy_call_s: f64,
 }
 
 /// A run's `results.json`.
@@ -179,6 +185,15 @@ impl EvalResults {
             },
             mean_policy_s: episodes.iter().map(|e| e.timing.policy_s).sum::<f64>() / n,
             mean_sim_s: episodes.iter().map(|e| e.timing.sim_s).sum::<f64>() / n,
+            mean_policy_call_s: {
+                let calls: u32 = episodes.iter().map(|e| e.timing.policy_calls).sum();
+                let total: f64 = episodes.iter().map(|e| e.timing.policy_s).sum();
+                if calls > 0 {
+                    total / f64::from(calls)
+                } else {
+                    0.0
+                }
+            },
         };
         Self {
             meta,
@@ -292,12 +307,13 @@ impl EvalResults {
         }
         let _ = writeln!(
             s,
-            "| | **average** | **{:.1}%** | {} |\n\n{:.1} episodes/min (mean policy {:.2} s, sim {:.2} s per episode).",
+            "| | **average** | **{:.1}%** | {} |\n\n{:.1} episodes/min (mean policy {:.2} s, sim {:.2} s per episode; {:.0} ms per policy call).",
             100.0 * self.average_success_rate,
             self.episodes.len(),
             self.timing.episodes_per_minute,
             self.timing.mean_policy_s,
-            self.timing.mean_sim_s
+            self.timing.mean_sim_s,
+            1e3 * self.timing.mean_policy_call_s
         );
         s
     }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
+# expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL,
+# models trained with those objectives) are given, the trained policy under each decoder.
+#
+#   EPISODES=50 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
+#
+# Raw runs go to .cache/results/<suite>/<policy>/ (results.json, results.md); the report is
+# assembled by `ddvla eval report` with docs/results-preamble.md on top.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"
+EPISODES="${EPISODES:-50}"
+MODEL_EPISODES="${MODEL_EPISODES:-10}"
+SUITES="${SUITES:-libero_style_spatial libero_style_object libero_style_goal libero_style_long}"
+OUT=.cache/results
+cargo build --release --locked
+B="$CARGO_TARGET_DIR/release/ddvla"
+
+run() { # suite name episodes args...
+  local suite=$1 name=$2 n=$3; shift 3
+  if [ -f "$OUT/$suite/$name/results.json" ]; then echo "have $OUT/$suite/$name"; return; fi
+  "$B" eval --suite "$suite" --episodes-per-task "$n" --out "$OUT/$suite/$name" "$@" > /dev/null
+  echo "done $OUT/$suite/$name"
+}
+
+for s in $SUITES; do
+  run "$s" expert "$EPISODES" --policy expert
+  run "$s" random "$EPISODES" --policy random
+  if [ -n "${CKPT:-}" ]; then
+    run "$s" diffusion-t12 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12
+    run "$s" diffusion-t12-remask "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12 --remask
+    run "$s" diffusion-t4 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 4
+    run "$s" diffusion-t12-cached "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion-cached --rounds 12
+  fi
+  if [ -n "${CKPT_AR:-}" ]; then run "$s" ar "$MODEL_EPISODES" --policy "$CKPT_AR" --decoder ar; fi
+  if [ -n "${CKPT_PARALLEL:-}" ]; then run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel; fi
+done
+"$B" eval report "$OUT" --preamble docs/results-preamble.md --out docs/results.md
