@@ -173,8 +173,8 @@ fn a_seeded_episode_is_deterministic() {
 #[ignore = "a debugging aid: prints every step of one episode"]
 fn trace() {
     const SUITE: &str = "libero_style_long";
-    const TASK: usize = 7;
-    const EPISODE: usize = 0;
+    const TASK: usize = 1;
+    const EPISODE: usize = 1;
     let suite = Suite::load(&builtin_dir(), SUITE).unwrap();
     let mut expert = Tracing(ScriptedExpert::new());
     let r = run_task(&suite, TASK, EPISODE..EPISODE + 1, &mut expert);

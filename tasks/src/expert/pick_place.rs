@@ -2,6 +2,8 @@
 //! carry at a height that clears everything on the way, lower until the object is just above
 //! its resting pose at the target, open, retreat. A missed grasp or a slip re-grasps.
 
+use std::f64::consts::PI;
+
 use nalgebra::{Vector2, Vector3};
 
 use super::motion::{Target, via, wrap, yaw_for_axis};
@@ -60,6 +62,8 @@ pub(crate) struct PickPlace {
     ee_prev: Vector3<f64>,
     obj_prev: Vector3<f64>,
     yaw: f64,
+    /// Gripper yaw while carrying and placing (frozen with the spot).
+    place_yaw: f64,
     /// Object origin − pinch right after the grasp.
     held: Vector3<f64>,
     /// Where the object's origin goes (frozen when carrying starts).
@@ -82,6 +86,7 @@ impl PickPlace {
             ee_prev: Vector3::zeros(),
             obj_prev: Vector3::zeros(),
             yaw: f64::NAN,
+            place_yaw: f64::NAN,
             held: Vector3::zeros(),
             spot: None,
             release_at: Vector3::zeros(),
@@ -129,14 +134,14 @@ impl PickPlace {
                 if (ee.grip < 0.15 && self.t > 3) || self.t > 14 {
                     self.go(Phase::Retreat);
                 }
-                Some(Target::new(self.release_at, self.yaw, -1.0))
+                Some(Target::new(self.release_at, self.place_yaw, -1.0))
             }
             Phase::Retreat => {
                 let up = self.release_at + Vector3::new(0.0, 0.0, 0.08);
                 if (ee.pos - up).norm() < 0.02 || self.t > 40 {
                     return Ok(None);
                 }
-                Some(Target::new(up, self.yaw, -1.0))
+                Some(Target::new(up, self.place_yaw, -1.0))
             }
             Phase::Reopen => {
                 if ee.grip < 0.1 && self.t > 4 {
@@ -204,11 +209,11 @@ impl PickPlace {
     }
 
     fn carry(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        let spot = self.spot(w)?;
         if self.slipped(w)? {
             self.go(Phase::Reopen);
-            return Ok(Some(Target::new(w.ee.pos, self.yaw, -1.0)));
+            return Ok(Some(Target::new(w.ee.pos, self.place_yaw, -1.0)));
         }
-        let spot = self.spot(w)?;
         let goal = self.ee_for(w, spot + Vector3::new(0.0, 0.0, 0.04))?;
         let hang = w.ee.pos.z - w.bottom_z(&self.obj)?;
         let reach = w.catalog(&self.obj)?.footprint_radius_m;
@@ -218,7 +223,7 @@ impl PickPlace {
         }
         Ok(Some(Target::new(
             via(w.ee.pos, goal, z_safe),
-            self.yaw,
+            self.place_yaw,
             1.0,
         )))
     }
@@ -226,7 +231,7 @@ impl PickPlace {
     fn lower(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
         if self.slipped(w)? {
             self.go(Phase::Reopen);
-            return Ok(Some(Target::new(w.ee.pos, self.yaw, -1.0)));
+            return Ok(Some(Target::new(w.ee.pos, self.place_yaw, -1.0)));
         }
         let spot = self.spot(w)?;
         let goal = self.ee_for(w, spot)?;
@@ -240,7 +245,7 @@ impl PickPlace {
             self.release_at = w.ee.pos;
             self.go(Phase::Release);
         }
-        Ok(Some(Target::new(goal, self.yaw, 1.0).at(0.5)))
+        Ok(Some(Target::new(goal, self.place_yaw, 1.0).at(0.5)))
     }
 
     /// World grasp point and the grasp's natural yaw.
@@ -318,6 +323,20 @@ impl PickPlace {
         };
         let s = s + Vector3::new(0.0, 0.0, DROP_M);
         self.spot = Some(s);
+        // Objects sharing a region go in with their narrow side along the row.
+        let (_, grasp_axis) = self.grasp_point(w)?;
+        self.place_yaw = match (grasp_axis, self.slots > 1, &self.at) {
+            (Some(_), true, PlaceAt::OnSite(site) | PlaceAt::InSite(site)) => {
+                let half = w.site(site)?.size;
+                let row = if half.y > half.x + 1e-6 {
+                    0.5 * PI
+                } else {
+                    0.0
+                };
+                yaw_for_axis(row)
+            }
+            _ => self.yaw,
+        };
         Ok(s)
     }
 
