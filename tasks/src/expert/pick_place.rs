@@ -281,9 +281,7 @@ impl PickPlace {
                 best = Some((gap, d));
             }
         }
-        Ok(best.map_or(0.0, |(_, d)| {
-            yaw_for_axis(d.y.atan2(d.x) + 0.5 * std::f64::consts::PI)
-        }))
+        Ok(best.map_or(0.0, |(_, d)| yaw_for_axis(d.y.atan2(d.x) + 0.5 * PI)))
     }
 
     /// Where the object's origin should come to rest (+ the drop), frozen once computed.
