@@ -98,6 +98,15 @@ impl EvalPolicy for Tracing {
                 .join(" "),
             self.0.status()
         );
+        if let Some(a) = ctx.task.problem.goal.first() {
+            let name = &a.args[0];
+            let o = ctx.env.body_pos(&format!("{name}_main")).unwrap();
+            let q = ctx
+                .env
+                .joint_qpos(&format!("{name}_joint0"))
+                .unwrap_or_default();
+            println!("    {name} [{:.3} {:.3} {:.3}] q {q:.2?}", o[0], o[1], o[2]);
+        }
         let model = ctx.env.model();
         let body = |g: i32| {
             let b = model.geom_bodyid()[g as usize] as usize;
@@ -173,7 +182,7 @@ fn a_seeded_episode_is_deterministic() {
 #[ignore = "a debugging aid: prints every step of one episode"]
 fn trace() {
     const SUITE: &str = "libero_style_long";
-    const TASK: usize = 1;
+    const TASK: usize = 7;
     const EPISODE: usize = 1;
     let suite = Suite::load(&builtin_dir(), SUITE).unwrap();
     let mut expert = Tracing(ScriptedExpert::new());

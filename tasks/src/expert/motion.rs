@@ -91,7 +91,7 @@ pub(crate) fn via(ee: Vector3<f64>, goal: Vector3<f64>, z_safe: f64) -> Vector3<
     if dist < 0.02 {
         return goal;
     }
-    if ee.z < top - 0.03 {
+    if ee.z < top - 0.012 {
         let drift = d * (0.01 / dist);
         return Vector3::new(ee.x + drift.x, ee.y + drift.y, top);
     }
