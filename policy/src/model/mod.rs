@@ -9,7 +9,7 @@
 pub mod attention_mask;
 pub mod backbone;
 pub mod config;
-mod fused;
+pub(crate) mod fused;
 pub mod presets;
 pub mod projector;
 mod validate;
@@ -137,19 +137,74 @@ impl VlaModel {
     /// Run the vision encoder(s), projectors and embeddings: the prefix of the sequence.
     pub fn encode_prefix(&self, inputs: &ModelInputs) -> Result<Prefix> {
         let _span = tracing::trace_span!("encode_prefix").entered();
-        let tok = &self.cfg.file.tokens;
-        let mut parts = vec![self.backbone.embed(&[tok.bos_token_id])?];
         let patches = self.vision.forward(&inputs.pixels)?;
-        parts.push(self.projector.forward(&patches)?);
-        match (&self.proprio_projector, &inputs.proprio) {
-            (Some(p), Some(x)) => parts.push(p.forward(x)?),
-            (Some(_), None) => {
+        let images = self.projector.forward(&patches)?;
+        let proprio = match (&self.proprio_projector, &inputs.proprio) {
+            (Some(p), Some(x)) => Some(p.forward(x)?),
+            _ => None,
+        };
+        self.assemble_prefix(inputs, images, proprio)
+    }
+
+    /// The prefixes of several observations for training: one batched pass of the vision
+    /// encoder(s) and of each projector. The vision features are detached (the towers are
+    /// frozen in training: no backward graph is built through them); the projectors and
+    /// embeddings stay differentiable. Equal to [`Self::encode_prefix`] per observation up
+    /// to float rounding.
+    pub fn encode_prefixes(&self, inputs: &[&ModelInputs]) -> Result<Vec<Prefix>> {
+        let _span = tracing::trace_span!("encode_prefixes").entered();
+        let encoders = inputs.first().map_or(0, |i| i.pixels.len());
+        let pixels = (0..encoders)
+            .map(|e| {
+                let per = inputs
+                    .iter()
+                    .map(|i| {
+                        i.pixels.get(e).ok_or_else(|| {
+                            PolicyError::bad_input("pixels", "observations differ in encoders")
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Tensor::cat(&per, 0)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let patches = self.vision.forward_batch(&pixels, inputs.len())?.detach();
+        let images = self.projector.forward(&patches)?;
+        let proprio = match &self.proprio_projector {
+            Some(p) if inputs.iter().all(|i| i.proprio.is_some()) => {
+                let x: Vec<&Tensor> = inputs.iter().filter_map(|i| i.proprio.as_ref()).collect();
+                Some(p.forward(&Tensor::cat(&x, 0)?)?)
+            }
+            _ => None,
+        };
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(b, i)| {
+                let p = proprio.as_ref().map(|p| p.narrow(0, b, 1)).transpose()?;
+                self.assemble_prefix(i, images.narrow(0, b, 1)?, p)
+            })
+            .collect()
+    }
+
+    /// `[BOS] [images] [proprio] [prompt]` from the projected image tokens `[1, N, d]` and
+    /// proprio token `[1, 1, d]` of one observation.
+    fn assemble_prefix(
+        &self,
+        inputs: &ModelInputs,
+        images: Tensor,
+        proprio: Option<Tensor>,
+    ) -> Result<Prefix> {
+        let tok = &self.cfg.file.tokens;
+        let mut parts = vec![self.backbone.embed(&[tok.bos_token_id])?, images];
+        match (proprio, self.proprio_projector.is_some()) {
+            (Some(p), _) => parts.push(p),
+            (None, true) => {
                 return Err(PolicyError::bad_input(
                     "proprio",
                     "the model needs proprioception",
                 ));
             }
-            (None, _) => {}
+            (None, false) => {}
         }
         if inputs.prompt_ids.is_empty() {
             return Err(PolicyError::bad_input("prompt", "no prompt tokens"));

@@ -210,6 +210,12 @@ impl VisionBackbone {
     /// Per-encoder normalised pixels `[cameras, 3, H, W]` → patch features
     /// `[1, cameras · N, feature_dim]` (cameras in order, channel concat across encoders).
     pub fn forward(&self, pixels: &[Tensor]) -> Result<Tensor> {
+        self.forward_batch(pixels, 1)
+    }
+
+    /// [`Self::forward`] over `batch` observations in one pass: per-encoder pixels
+    /// `[batch · cameras, 3, H, W]` (observation-major) → `[batch, cameras · N, feature_dim]`.
+    pub fn forward_batch(&self, pixels: &[Tensor], batch: usize) -> Result<Tensor> {
         let first = pixels
             .first()
             .ok_or_else(|| crate::PolicyError::bad_input("pixels", "no encoder input"))?;
@@ -220,7 +226,13 @@ impl VisionBackbone {
             })?;
             feats = Tensor::cat(&[feats, fused.forward(second)?], D::Minus1)?;
         }
-        let (cams, n, f) = feats.dims3()?;
-        Ok(feats.reshape((1, cams * n, f))?)
+        let (rows, n, f) = feats.dims3()?;
+        if batch == 0 || rows % batch != 0 {
+            return Err(crate::PolicyError::bad_input(
+                "pixels",
+                format!("{rows} images do not split into {batch} observations"),
+            ));
+        }
+        Ok(feats.reshape((batch, rows / batch * n, f))?)
     }
 }

@@ -5,7 +5,7 @@
 //! silently cut the autograd graph, so a loss computed through them would only train
 //! `lm_head`. This module runs the same computation (same weights, read by name from the
 //! [`VarMap`], same RoPE tables, the same grouped-query layout and additive masks) with
-//! differentiable ops (`rms_norm_slow`, `rope_slow`, an explicit softmax). The integration
+//! differentiable fused ops ([`super::ops`]: RMSNorm, RoPE, masked softmax). The integration
 //! tests check that its action logits match [`VlaModel::logits_full`](crate::model::VlaModel)
 //! to float tolerance.
 //!
@@ -14,9 +14,10 @@
 //! differentiable there, the vision encoders are not (LayerNorm/softmax fast ops), so the
 //! vision towers are frozen in training.
 
-use candle_core::{D, Tensor, Var};
+use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 
+use super::ops;
 use crate::model::config::TextConfig;
 use crate::{PolicyError, Result};
 
@@ -68,17 +69,14 @@ pub(crate) struct DiffBackbone {
     eps: f32,
 }
 
+/// `x` `[B, S, in]` · `wᵀ` as one `[B·S, in] × [in, out]` product (one gradient GEMM for
+/// `w` instead of one per batch row).
 fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    Ok(x.broadcast_matmul(&w.t()?)?)
-}
-
-/// Softmax over the last axis; the row maximum is a constant shift (detached), so rows with
-/// `-inf` (blocked) entries have a finite, NaN-free gradient.
-fn softmax_last(x: &Tensor) -> Result<Tensor> {
-    let max = x.max_keepdim(D::Minus1)?.detach();
-    let e = x.broadcast_sub(&max)?.exp()?;
-    let sum = e.sum_keepdim(D::Minus1)?;
-    Ok(e.broadcast_div(&sum)?)
+    let (b, s, d) = x.dims3()?;
+    let out = w.dims2()?.0;
+    Ok(x.reshape((b * s, d))?
+        .matmul(&w.t()?)?
+        .reshape((b, s, out))?)
 }
 
 impl DiffBackbone {
@@ -146,22 +144,14 @@ impl DiffBackbone {
         let v = heads(linear(x, &w.v)?, self.num_kv_heads)?;
         let cos = self.cos.narrow(0, 0, s)?;
         let sin = self.sin.narrow(0, 0, s)?;
-        let q = candle_nn::rotary_emb::rope_slow(&q, &cos, &sin)?;
-        let k = candle_nn::rotary_emb::rope_slow(&k, &cos, &sin)?;
+        let q = ops::rope(&q, &cos, &sin)?;
+        let k = ops::rope(&k, &cos, &sin)?;
         // Same grouped-query layout as the inference backbone: [B, kv, groups·S, hd].
         let groups = self.num_heads / self.num_kv_heads;
         let scale = 1.0 / (hd as f64).sqrt();
         let q = (q * scale)?.reshape((b, self.num_kv_heads, groups * s, hd))?;
-        let mut scores = q.matmul(&k.t()?)?;
-        if let Some(m) = mask {
-            let m = if groups > 1 {
-                m.repeat((groups, 1))?
-            } else {
-                m.clone()
-            };
-            scores = scores.broadcast_add(&m)?;
-        }
-        let out = softmax_last(&scores)?
+        let scores = q.matmul(&k.t()?)?;
+        let out = ops::masked_softmax(&scores, mask)?
             .matmul(&v)?
             .reshape((b, self.num_heads, s, hd))?
             .transpose(1, 2)?
@@ -169,19 +159,25 @@ impl DiffBackbone {
         linear(&out, &w.o)
     }
 
-    /// Final normed hidden states `[1, S, hidden]` of `x` `[1, S, hidden]` (positions from 0)
-    /// under the additive `mask` `[S, S]`.
+    /// Query heads per key/value head: the row blocks of the attention mask.
+    pub(crate) fn groups(&self) -> usize {
+        self.num_heads / self.num_kv_heads
+    }
+
+    /// Final normed hidden states `[B, S, hidden]` of `x` `[B, S, hidden]` (positions from 0)
+    /// under the additive `mask` `[B, 1, groups · S, S]` (grouped-query rows: query head
+    /// `h` at position `p` is row `(h mod groups) · S + p`).
     pub(crate) fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let mut h = x.clone();
         for w in &self.layers {
-            let n = candle_nn::ops::rms_norm_slow(&h, &w.input_norm, self.eps)?;
+            let n = ops::rms_norm(&h, &w.input_norm, self.eps)?;
             h = (&h + self.attention(w, &n, mask)?)?;
-            let n = candle_nn::ops::rms_norm_slow(&h, &w.post_norm, self.eps)?;
-            let g = linear(&n, &w.gate)?.silu()?;
-            let m = linear(&(g * linear(&n, &w.up)?)?, &w.down)?;
+            let n = ops::rms_norm(&h, &w.post_norm, self.eps)?;
+            let g = crate::model::fused::swiglu(&linear(&n, &w.gate)?, &linear(&n, &w.up)?)?;
+            let m = linear(&g, &w.down)?;
             h = (h + m)?;
         }
-        Ok(candle_nn::ops::rms_norm_slow(&h, &self.norm, self.eps)?)
+        ops::rms_norm(&h, &self.norm, self.eps)
     }
 
     /// Full-vocabulary logits `[n, vocab]` of hidden rows `h` `[n, hidden]`.

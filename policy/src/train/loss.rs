@@ -1,4 +1,4 @@
-//! The training loss terms of one sample under its [`SlotPlan`] (DD-VLA
+//! The training loss terms of a batch, each sample under its [`SlotPlan`] (DD-VLA
 //! `apply_mask_diffusion` + forward for the diffusion objective; see [`super::objective`]).
 //!
 //! Sequence: `[prefix] [slots] [STOP]`, run with the plan's attention mode. Supervised rows
@@ -8,6 +8,11 @@
 //! STOP is not supervised (its own position holds STOP itself). Cross-entropy is over the full
 //! text vocabulary, as in the released training code (the decoders restrict to the action
 //! rows at inference).
+//!
+//! The samples run as one batch: one vision pass (frozen, detached), one pass of each
+//! projector, and one backbone pass over `[B, S_max, hidden]` with the sequences right-padded
+//! to the longest. Padded keys are blocked for the real rows, so those rows compute what a
+//! per-sample pass computes (up to float rounding); padded rows are never read.
 
 use candle_core::Tensor;
 
@@ -16,77 +21,174 @@ use super::objective::{SlotFill, SlotPlan};
 use crate::Result;
 use crate::model::{AttentionMode, ModelInputs, VlaModel, attention_mask};
 
-/// Logit rows and labels of one sample.
+/// Logit rows and labels of a batch.
 pub(crate) struct SampleTerms {
     /// `[n, vocab]` logits of the supervised positions.
     pub logits: Tensor,
-    /// `n` target ids (action tokens, then STOP when supervised).
+    /// `n` target ids (per sample: action tokens, then STOP when supervised).
     pub labels: Vec<u32>,
 }
 
-/// Run the differentiable forward over one sample and collect its supervised rows.
-pub(crate) fn sample_terms(
+/// One sample of a batched pass: its inputs and how its slots are filled and read.
+pub(crate) struct PassInput<'a> {
+    /// Prepared observation.
+    pub inputs: &'a ModelInputs,
+    /// Slot inputs.
+    pub slots: &'a SlotFill,
+    /// Attention mode.
+    pub mode: AttentionMode,
+    /// Slot `j` is scored by row `first_slot − 1 + j`.
+    pub shift: bool,
+}
+
+/// Run the differentiable forward over the batch (`targets` and `plans` per sample) and
+/// collect the supervised rows.
+pub(crate) fn batch_terms(
     model: &VlaModel,
     net: &DiffBackbone,
-    inputs: &ModelInputs,
-    targets: &[u32],
-    plan: &SlotPlan,
+    samples: &[(&ModelInputs, &[u32], &SlotPlan)],
 ) -> Result<SampleTerms> {
     let f = &model.config().file;
-    let hidden = slot_hidden(model, net, inputs, &plan.slots, plan.mode, plan.shift)?;
-    let mut rows = Vec::with_capacity(targets.len() + 1);
-    let mut labels = Vec::with_capacity(targets.len() + 1);
-    for (j, (&t, &s)) in targets.iter().zip(&plan.supervised).enumerate() {
-        if s {
-            rows.push((hidden.first + j) as u32);
-            labels.push(t);
+    let pass: Vec<PassInput<'_>> = samples
+        .iter()
+        .map(|(inputs, _, plan)| PassInput {
+            inputs,
+            slots: &plan.slots,
+            mode: plan.mode,
+            shift: plan.shift,
+        })
+        .collect();
+    let hidden = batch_hidden(model, net, &pass)?;
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    for (b, (_, targets, plan)) in samples.iter().enumerate() {
+        let first = b * hidden.seq + hidden.first[b];
+        for (j, (&t, &s)) in targets.iter().zip(&plan.supervised).enumerate() {
+            if s {
+                rows.push((first + j) as u32);
+                labels.push(t);
+            }
         }
-    }
-    if plan.stop {
-        rows.push((hidden.first + targets.len()) as u32);
-        labels.push(f.tokens.stop_token_id);
+        if plan.stop {
+            rows.push((first + targets.len()) as u32);
+            labels.push(f.tokens.stop_token_id);
+        }
     }
     let idx = Tensor::from_slice(&rows, rows.len(), hidden.states.device())?;
     let logits = net.vocab_logits(&hidden.states.index_select(&idx, 0)?)?;
     Ok(SampleTerms { logits, labels })
 }
 
-/// Hidden states `[S, hidden]` of a sample and the row that scores slot 0.
-pub(crate) struct SlotHidden {
-    /// Final normed hidden states of the whole sequence.
+/// Hidden states of a batch and, per sample, the row that scores slot 0.
+pub(crate) struct BatchHidden {
+    /// Final normed hidden states `[B · seq, hidden]` (sample-major, padded to `seq`).
     pub states: Tensor,
-    /// Row whose logits score action slot 0.
-    pub first: usize,
+    /// Padded sequence length.
+    pub seq: usize,
+    /// Per sample: row (within the sample) whose logits score action slot 0.
+    pub first: Vec<usize>,
 }
 
-/// Prefix + `slots` (+ STOP) through the differentiable backbone; `shift`: slot `j` is
-/// scored by row `first_slot − 1 + j`.
-pub(crate) fn slot_hidden(
+/// Prefix + slots (+ STOP) of every sample through the differentiable backbone in one
+/// right-padded batch.
+pub(crate) fn batch_hidden(
     model: &VlaModel,
     net: &DiffBackbone,
-    inputs: &ModelInputs,
-    slots: &SlotFill,
-    mode: AttentionMode,
-    shift: bool,
-) -> Result<SlotHidden> {
+    pass: &[PassInput<'_>],
+) -> Result<BatchHidden> {
     let f = &model.config().file;
-    let prefix = model.encode_prefix(inputs)?;
-    let slot_embeds = match slots {
-        SlotFill::Tokens(ids) => net.embed(ids)?,
-        SlotFill::Zeros => Tensor::zeros(
-            (1, model.config().action_tokens, f.text.hidden_size),
-            prefix.embeds.dtype(),
-            model.device(),
-        )?,
-    };
-    let mut parts = vec![prefix.embeds.clone(), slot_embeds];
-    if f.append_stop_token {
-        parts.push(net.embed(&[f.tokens.stop_token_id])?);
+    let inputs: Vec<&ModelInputs> = pass.iter().map(|p| p.inputs).collect();
+    let prefixes = model.encode_prefixes(&inputs)?;
+    let stop = f
+        .append_stop_token
+        .then(|| net.embed(&[f.tokens.stop_token_id]))
+        .transpose()?;
+    let mut seqs = Vec::with_capacity(pass.len());
+    for (p, prefix) in pass.iter().zip(&prefixes) {
+        let slot_embeds = match p.slots {
+            SlotFill::Tokens(ids) => net.embed(ids)?,
+            SlotFill::Zeros => Tensor::zeros(
+                (1, model.config().action_tokens, f.text.hidden_size),
+                prefix.embeds.dtype(),
+                model.device(),
+            )?,
+        };
+        let mut parts = vec![prefix.embeds.clone(), slot_embeds];
+        parts.extend(stop.clone());
+        seqs.push(Tensor::cat(&parts, 1)?);
     }
-    let x = Tensor::cat(&parts, 1)?;
-    let s = x.dims()[1];
-    let mask = attention_mask::build(mode, 0, s, s, prefix.len, model.device())?;
-    let states = net.forward(&x, mask.as_ref())?.squeeze(0)?;
-    let first = if shift { prefix.len - 1 } else { prefix.len };
-    Ok(SlotHidden { states, first })
+    let lens: Vec<usize> = seqs.iter().map(|x| x.dims()[1]).collect();
+    let seq = lens.iter().copied().max().unwrap_or(0);
+    let padded = seqs
+        .into_iter()
+        .zip(&lens)
+        .map(|(x, &len)| {
+            if len == seq {
+                return Ok(x);
+            }
+            let pad = Tensor::zeros((1, seq - len, f.text.hidden_size), x.dtype(), x.device())?;
+            Ok(Tensor::cat(&[x, pad], 1)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let x = Tensor::cat(&padded, 0)?;
+    let masks: Vec<MaskSpec> = pass
+        .iter()
+        .zip(&prefixes)
+        .zip(&lens)
+        .map(|((p, prefix), &len)| MaskSpec {
+            mode: p.mode,
+            len,
+            action_start: prefix.len,
+        })
+        .collect();
+    let mask = batch_mask(&masks, seq, net.groups(), model.device())?;
+    let states = net.forward(&x, mask.as_ref())?;
+    let states = states.reshape((pass.len() * seq, f.text.hidden_size))?;
+    let first = pass
+        .iter()
+        .zip(&prefixes)
+        .map(|(p, prefix)| if p.shift { prefix.len - 1 } else { prefix.len })
+        .collect();
+    Ok(BatchHidden { states, seq, first })
+}
+
+/// Attention of one sample of a padded batch.
+struct MaskSpec {
+    mode: AttentionMode,
+    len: usize,
+    action_start: usize,
+}
+
+/// Additive mask `[B, 1, groups · seq, seq]` (the backbone's grouped-query row layout):
+/// each sample's mode over its own tokens, padded keys blocked for real rows, padded rows
+/// open (they are never read). `None` when nothing is blocked.
+fn batch_mask(
+    specs: &[MaskSpec],
+    seq: usize,
+    groups: usize,
+    device: &candle_core::Device,
+) -> Result<Option<Tensor>> {
+    let open = |m: &MaskSpec| m.len == seq && m.mode == AttentionMode::Bidirectional;
+    if specs.iter().all(open) {
+        return Ok(None);
+    }
+    let mut data = Vec::with_capacity(specs.len() * groups * seq * seq);
+    for m in specs {
+        let mut block = Vec::with_capacity(seq * seq);
+        for q in 0..seq {
+            for k in 0..seq {
+                let ok = q >= m.len
+                    || (k < m.len && attention_mask::allowed(m.mode, q, k, m.action_start));
+                block.push(if ok { 0.0_f32 } else { f32::NEG_INFINITY });
+            }
+        }
+        for _ in 0..groups {
+            data.extend_from_slice(&block);
+        }
+    }
+    Ok(Some(Tensor::from_vec(
+        data,
+        (specs.len(), 1, groups * seq, seq),
+        device,
+    )?))
 }

@@ -28,6 +28,7 @@ pub(crate) mod loss;
 pub mod lr;
 pub mod mask;
 pub mod objective;
+mod ops;
 pub mod optim;
 mod state;
 mod trainer;

@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::forward::DiffBackbone;
-use super::loss::{sample_terms, slot_hidden};
+use super::loss::{PassInput, batch_hidden, batch_terms};
 use super::mask::SampleMask;
 use super::objective::{Objective, PlanContext, SlotFill, SlotPlan};
 use super::optim::{AdamW, clip_grads, grad_norm};
@@ -258,16 +258,15 @@ impl Trainer {
 
     /// Mean cross-entropy (scalar tensor) of `prepared` under one plan per sample.
     fn loss(&self, prepared: &[Prepared], plans: &[SlotPlan]) -> Result<(Tensor, usize)> {
-        let mut logits = Vec::with_capacity(prepared.len());
-        let mut labels = Vec::new();
-        for (p, plan) in prepared.iter().zip(plans) {
-            let terms = sample_terms(&self.model, &self.net, &p.inputs, &p.targets, plan)?;
-            logits.push(terms.logits);
-            labels.extend(terms.labels);
-        }
-        let logits = Tensor::cat(&logits, 0)?;
+        let samples: Vec<_> = prepared
+            .iter()
+            .zip(plans)
+            .map(|(p, plan)| (&p.inputs, p.targets.as_slice(), plan))
+            .collect();
+        let terms = batch_terms(&self.model, &self.net, &samples)?;
+        let labels = terms.labels;
         let target = Tensor::from_slice(&labels, labels.len(), self.model.device())?;
-        let loss = candle_nn::loss::cross_entropy(&logits, &target)?;
+        let loss = candle_nn::loss::cross_entropy(&terms.logits, &target)?;
         Ok((loss, labels.len()))
     }
 
@@ -337,15 +336,15 @@ impl Trainer {
             ));
         }
         let inputs = self.inputs(obs)?;
-        let h = slot_hidden(
-            &self.model,
-            &self.net,
-            &inputs,
-            &SlotFill::Tokens(slot_ids.to_vec()),
-            self.attention_mode(),
-            self.model.config().file.logit_shift,
-        )?;
-        let rows = h.states.narrow(0, h.first, l)?;
+        let slots = SlotFill::Tokens(slot_ids.to_vec());
+        let pass = PassInput {
+            inputs: &inputs,
+            slots: &slots,
+            mode: self.attention_mode(),
+            shift: self.model.config().file.logit_shift,
+        };
+        let h = batch_hidden(&self.model, &self.net, &[pass])?;
+        let rows = h.states.narrow(0, h.first[0], l)?;
         let cfg = self.model.config();
         Ok(self
             .net
