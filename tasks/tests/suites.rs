@@ -41,3 +41,15 @@ fn every_builtin_task_samples_init_states_where_the_goal_does_not_hold() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn our_suite_files_round_trip_through_the_writer() {
+    for name in list(&builtin_dir()).unwrap() {
+        let suite = Suite::load(&builtin_dir(), &name).unwrap();
+        for task in &suite.tasks {
+            let text = task.problem.to_bddl_string();
+            let again = ddvla_tasks::bddl::parse_str(&text, &task.problem.file).unwrap();
+            assert_eq!(again, task.problem, "{name}/{}", task.name);
+        }
+    }
+}
