@@ -140,6 +140,8 @@ fn launch_configs_parse() {
     assert!(robot.safety.workspace.is_some());
     ddvla::serve::config::PolicyServerConfig::load(&root.join("launch/policy-server.toml"))
         .unwrap();
+    let replay = ddvla::serve::config::ServeConfig::load(&root.join("launch/replay.toml")).unwrap();
+    assert!(replay.record.is_some());
     let train = ddvla::train_cli::TrainFile::read(&root.join("launch/train-small.toml")).unwrap();
     assert_eq!(train.model.preset.as_deref(), Some("small"));
     assert!(train.data.augment.is_some());

@@ -28,12 +28,16 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Create (truncate) `path`.
+    /// Create (truncate) `path`, and its parent folders when missing.
     pub fn create(path: &Path) -> Result<Self> {
         let bag = |reason: String| BridgeError::Bag {
             path: path.to_owned(),
             reason,
         };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| bag(format!("creating {}: {e}", dir.display())))?;
+        }
         let file = File::create(path).map_err(|e| bag(e.to_string()))?;
         let writer = mcap::WriteOptions::new()
             .profile("ros2")
