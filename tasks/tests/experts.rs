@@ -98,9 +98,10 @@ impl EvalPolicy for Tracing {
                 .join(" "),
             self.0.status()
         );
-        if let Some(a) = ctx.task.problem.goal.first() {
+        if let Some(a) = ctx.task.problem.goal.first()
+            && let Ok(o) = ctx.env.body_pos(&format!("{}_main", a.args[0]))
+        {
             let name = &a.args[0];
-            let o = ctx.env.body_pos(&format!("{name}_main")).unwrap();
             let q = ctx
                 .env
                 .joint_qpos(&format!("{name}_joint0"))
@@ -181,9 +182,9 @@ fn a_seeded_episode_is_deterministic() {
 #[test]
 #[ignore = "a debugging aid: prints every step of one episode"]
 fn trace() {
-    const SUITE: &str = "libero_style_long";
-    const TASK: usize = 7;
-    const EPISODE: usize = 1;
+    const SUITE: &str = "libero_style_goal";
+    const TASK: usize = 0;
+    const EPISODE: usize = 0;
     let suite = Suite::load(&builtin_dir(), SUITE).unwrap();
     let mut expert = Tracing(ScriptedExpert::new());
     let r = run_task(&suite, TASK, EPISODE..EPISODE + 1, &mut expert);

@@ -4,7 +4,7 @@
 
 use nalgebra::{Vector2, Vector3};
 
-use super::motion::{Target, via, wrap};
+use super::motion::{DRIFT_EMPTY_M, Target, via, wrap};
 use super::world::World;
 use crate::eval::EvalError;
 
@@ -12,6 +12,9 @@ use crate::eval::EvalError;
 /// across) hook 6 mm behind the bar (radius 7 mm), and the gripper's base (9 cm across)
 /// stays 6 mm in front of the drawer front, 75 mm behind the bar.
 const HOOK_BEHIND_M: f64 = 0.024;
+/// Height above the bar where the fingers start down (m): low enough to pass under the bar
+/// of the drawer above (which is off to the other side).
+const DRAWER_HOVER_M: f64 = 0.06;
 /// Pinch offset in front of the bar when pushing (m).
 const PUSH_FRONT_M: f64 = 0.022;
 /// Pinch height relative to the bar (m): fingertips a little below its axis.
@@ -97,14 +100,19 @@ impl Drawer {
         let yaw = 0.0;
         Ok(match self.phase {
             Phase::Approach => {
-                let above = c + Vector3::new(0.0, 0.0, 0.10);
+                let above = c + Vector3::new(0.0, 0.0, DRAWER_HOVER_M);
+                // Over the cabinet: the bars of other drawers stick out in front of it.
                 let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
                 let e = ee.pos - above;
                 let yaw_ok = wrap(yaw - ee.yaw()).abs() < 0.05;
                 if (e.xy().norm() < 0.004 && e.z.abs() < 0.015 && yaw_ok) || self.t > 200 {
                     self.go(Phase::Descend);
                 }
-                Some(Target::new(via(ee.pos, above, z_safe), yaw, 1.0))
+                Some(Target::new(
+                    via(ee.pos, above, z_safe, DRIFT_EMPTY_M),
+                    yaw,
+                    1.0,
+                ))
             }
             Phase::Descend => {
                 if (ee.pos - c).norm() < 0.005 || self.t > 40 {
@@ -118,7 +126,7 @@ impl Drawer {
                     self.go(Phase::Release);
                 }
                 let dir = if self.open { -0.04 } else { 0.04 };
-                Some(Target::new(c + Vector3::new(dir, 0.0, 0.0), yaw, 1.0).at(0.5))
+                Some(Target::new(c + Vector3::new(dir, 0.0, 0.0), yaw, 1.0))
             }
             Phase::Release => {
                 // Back off toward the robot (after a push the bar is right behind the fingers).
@@ -209,7 +217,11 @@ impl Knob {
                 if (ee.pos - above).norm() < 0.012 || self.t > 200 {
                     self.go(Phase::Descend);
                 }
-                Some(Target::new(via(ee.pos, above, z_safe), yaw, 1.0))
+                Some(Target::new(
+                    via(ee.pos, above, z_safe, DRIFT_EMPTY_M),
+                    yaw,
+                    1.0,
+                ))
             }
             Phase::Descend => {
                 let start = self.around(w, 0.0, 0.022)?;
@@ -298,7 +310,11 @@ impl Push {
                 if (ee.pos - above).norm() < 0.012 || self.t > 200 {
                     self.go(Phase::Descend);
                 }
-                Some(Target::new(via(ee.pos, above, z_safe), yaw, 1.0))
+                Some(Target::new(
+                    via(ee.pos, above, z_safe, DRIFT_EMPTY_M),
+                    yaw,
+                    1.0,
+                ))
             }
             Phase::Descend => {
                 if (ee.pos - behind).norm() < 0.006 || self.t > 30 {

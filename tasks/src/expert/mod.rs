@@ -17,15 +17,16 @@
 //!   round objects are gripped across the direction of their nearest neighbour), descend to
 //!   6 mm, close until the finger joint stops (fully closed = missed: re-grasp), carry at a
 //!   height that clears every instance near the path (catalog heights, open drawers, what the
-//!   gripper holds hanging below it), lower until the object's origin is 8 mm above its
-//!   resting pose at the target (a region's surface, the near side of a fixture top, a
-//!   region's floor, in front of the cabinet face in a drawer, the top of another object),
-//!   wait until it stops swinging, open, retreat 8 cm up. Objects sharing a region stand 9 cm
-//!   apart along its longer side, narrow side along the row. A drop in the hand (2.5 cm)
-//!   re-grasps; four misses end the skill.
-//! - drawer (`articulate.rs`): the closed fingers come down 24 mm behind the handle bar and
-//!   pull along −x until `q ≤ open_qpos − 1.2 cm`, or 22 mm in front of it and push along +x
-//!   until `q > 0.004` (LIBERO's `Close` is `q > 0`); back off, lift.
+//!   gripper holds hanging below it; it climbs first, drifting 1 cm a step toward the goal,
+//!   2.5 cm when empty), lower until the object's origin is 8 mm above its resting pose at the
+//!   target (a region's surface, the near side of a fixture top, a region's floor, in front
+//!   of the cabinet face in a drawer, the top of another object), wait until it stops
+//!   swinging, open, retreat 8 cm up. Objects sharing a region stand 9 cm apart along its
+//!   longer side, narrow side along the row. A drop in the hand (2.5 cm) re-grasps; four
+//!   misses end the skill.
+//! - drawer (`articulate.rs`): the closed fingers come down (from 6 cm above) 24 mm behind
+//!   the handle bar and pull along −x until `q ≤ open_qpos − 1.2 cm`, or 22 mm in front of
+//!   it and push along +x until `q > 0.004` (LIBERO's `Close` is `q > 0`); back off, lift.
 //! - knob: closed fingertips 2.2 cm behind the lever at 3.3 cm from the hinge, then a target
 //!   0.45 rad ahead of the lever around the hinge until `q ≥ 0.68` (on at 0.5); lift.
 //! - push: closed fingers 9 mm above the table, 2.5 cm behind the object on the line to the

@@ -83,8 +83,9 @@ pub(crate) fn wrap(a: f64) -> f64 {
 }
 
 /// A waypoint toward `goal` that keeps the pinch at or above `z_safe` until it is above the
-/// goal: climb first (drifting toward the goal), then cross, then go straight down.
-pub(crate) fn via(ee: Vector3<f64>, goal: Vector3<f64>, z_safe: f64) -> Vector3<f64> {
+/// goal: climb first (drifting up to `drift` m toward the goal), then cross, then go straight
+/// down.
+pub(crate) fn via(ee: Vector3<f64>, goal: Vector3<f64>, z_safe: f64, drift: f64) -> Vector3<f64> {
     let d = goal.xy() - ee.xy();
     let top = z_safe.max(goal.z);
     let dist = d.norm();
@@ -92,11 +93,16 @@ pub(crate) fn via(ee: Vector3<f64>, goal: Vector3<f64>, z_safe: f64) -> Vector3<
         return goal;
     }
     if ee.z < top - 0.012 {
-        let drift = d * (0.01 / dist);
-        return Vector3::new(ee.x + drift.x, ee.y + drift.y, top);
+        let step = d * (drift.min(dist) / dist);
+        return Vector3::new(ee.x + step.x, ee.y + step.y, top);
     }
     Vector3::new(goal.x, goal.y, top)
 }
+
+/// How far an empty gripper drifts toward its goal while climbing (m).
+pub(crate) const DRIFT_EMPTY_M: f64 = 0.025;
+/// The same while carrying something (it hangs low among its neighbours).
+pub(crate) const DRIFT_CARRY_M: f64 = 0.01;
 
 /// Turns targets into actions, remembering the last action to bound its change.
 #[derive(Debug, Clone, Default)]

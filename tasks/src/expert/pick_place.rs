@@ -6,8 +6,8 @@ use std::f64::consts::PI;
 
 use nalgebra::{Vector2, Vector3};
 
-use super::motion::{Target, via, wrap, yaw_for_axis};
-use super::world::{World, fail};
+use super::motion::{DRIFT_CARRY_M, DRIFT_EMPTY_M, Target, via, wrap, yaw_for_axis};
+use super::world::{CABINET_FRONT_M, World, fail};
 use crate::eval::EvalError;
 
 /// Height above the grasp point where the descent starts (m).
@@ -20,8 +20,6 @@ const OPEN_REACH_M: f64 = 0.045;
 const EMPTY_GRIP: f64 = 0.75;
 /// Tries before the skill gives up (the plan is redone at the end).
 const MAX_ATTEMPTS: u32 = 4;
-/// Front face of the wooden cabinet from its origin along −x (m, `wooden_cabinet.xml`).
-const CABINET_FRONT_M: f64 = 0.12;
 
 /// Where the object goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,7 +172,7 @@ impl PickPlace {
             self.go(Phase::Descend);
         }
         Ok(Some(Target::new(
-            via(ee.pos, hover, z_safe),
+            via(ee.pos, hover, z_safe, DRIFT_EMPTY_M),
             self.yaw,
             -1.0,
         )))
@@ -222,7 +220,7 @@ impl PickPlace {
             self.go(Phase::Lower);
         }
         Ok(Some(Target::new(
-            via(w.ee.pos, goal, z_safe),
+            via(w.ee.pos, goal, z_safe, DRIFT_CARRY_M),
             self.place_yaw,
             1.0,
         )))

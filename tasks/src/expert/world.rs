@@ -170,19 +170,46 @@ impl<'a> World<'a> {
             if skip.contains(&inst.as_str()) {
                 continue;
             }
+            let top = self.top_z(inst)? + hang + 0.025;
             let p = self.pos(inst)?.xy();
-            // An open drawer sticks out of the footprint by its travel.
-            let mut open = 0.0_f64;
-            for part in o.parts.iter().filter(|p| p.kind == PartKind::Drawer) {
-                open = open.max(part.closed_qpos - self.joint(&part.joint)?);
+            if segment_distance(p, from, to) < o.footprint_radius_m + reach + 0.02 {
+                z = z.max(top);
             }
-            if segment_distance(p, from, to) < o.footprint_radius_m + open + reach + 0.02 {
-                z = z.max(self.top_z(inst)? + hang + 0.025);
+            for (centre, radius) in self.open_drawers(inst, o)? {
+                if segment_distance(centre, from, to) < radius + reach + 0.02 {
+                    z = z.max(top);
+                }
             }
         }
         Ok(z.min(MAX_Z))
     }
 }
+
+impl World<'_> {
+    /// Circles (centre, radius) around the open drawers of `inst`: from its front (the case
+    /// face, [`CABINET_FRONT_M`] in front of the origin) to the handle bar, 24 cm wide.
+    fn open_drawers(
+        &self,
+        inst: &str,
+        o: &CatalogObject,
+    ) -> Result<Vec<(Vector2<f64>, f64)>, EvalError> {
+        let mut out = vec![];
+        let origin = self.pos(inst)?.xy();
+        for part in o.parts.iter().filter(|p| p.kind == PartKind::Drawer) {
+            if part.closed_qpos - self.joint(&part.joint)? < 0.02 {
+                continue;
+            }
+            let handle = self.site(&part.handle_site)?.pos.x;
+            let face = origin.x - CABINET_FRONT_M;
+            let half = 0.5 * (face - handle) + 0.01;
+            out.push((Vector2::new(face - half, origin.y), half.hypot(0.12)));
+        }
+        Ok(out)
+    }
+}
+
+/// Front face of the wooden cabinet from its origin along −x (m, `wooden_cabinet.xml`).
+pub(crate) const CABINET_FRONT_M: f64 = 0.12;
 
 /// Highest pinch position the expert asks for (m, world): the Panda's reach with the gripper
 /// pointing down over the far half of the table.
