@@ -37,6 +37,7 @@
 mod error;
 mod fixtures;
 mod objects;
+mod simpler;
 
 #[cfg(test)]
 mod tests;
@@ -46,6 +47,7 @@ use std::sync::LazyLock;
 use ddvla_sim::builder::{ObjectSpec, Shape, SiteSpec};
 
 pub use error::CatalogError;
+pub use simpler::is_simpler;
 
 /// Movable or fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,13 +175,17 @@ struct Recipe {
 }
 
 fn recipes() -> impl Iterator<Item = &'static Recipe> {
-    fixtures::FIXTURES.iter().chain(objects::OBJECTS.iter())
+    fixtures::FIXTURES
+        .iter()
+        .chain(objects::OBJECTS.iter())
+        .chain(simpler::SIMPLER.iter())
 }
 
 static CATEGORIES: LazyLock<Vec<CategoryInfo>> =
     LazyLock::new(|| recipes().map(|r| r.info).collect());
 
-/// Every category we author, in a stable order (fixtures, then objects).
+/// Every category we author, in a stable order (fixtures, LIBERO-style objects, then the
+/// SimplerEnv-style objects of `simpler.rs`).
 pub fn categories() -> &'static [CategoryInfo] {
     &CATEGORIES
 }
