@@ -103,7 +103,7 @@ def region(name, xy, jitter=JITTER, yaw=None):
 
 
 def bddl(language, fixtures, objects, placements, goal, extra_regions=(), site_regions=(), init_extra=(),
-         keep_out=()):
+         keep_out=(), jitter=JITTER):
     """fixtures/objects: [(instance, category, xy, AUTO or None)]; placements: extra init atoms."""
     objects = auto_layout(fixtures, objects, keep_out)
     regions, init = [], []
@@ -113,13 +113,13 @@ def bddl(language, fixtures, objects, placements, goal, extra_regions=(), site_r
     for inst, cat, xy in objects:
         if xy is not None:
             yaw = (-0.4, 0.4) if cat not in ("akita_black_bowl", "plate", "glazed_rim_porcelain_ramekin") else None
-            regions.append(region(f"{inst}_init_region", xy, yaw=yaw))
+            regions.append(region(f"{inst}_init_region", xy, jitter=jitter, yaw=yaw))
             init.append(f"(On {inst} main_table_{inst}_init_region)")
     regions += [region(n, xy, jitter=j) for n, xy, j in extra_regions]
     regions += [f"      ({r} (:target {t}))" for r, t in site_regions]
     init += list(placements) + list(init_extra)
     check_layout(language, [(i, c, xy, 0.0) for i, c, xy in fixtures]
-                 + [(i, c, xy, JITTER) for i, c, xy in objects if xy is not None])
+                 + [(i, c, xy, jitter) for i, c, xy in objects if xy is not None])
     fx = " ".join(f"{i} - {c}" for i, c, _ in [("main_table", "table", None)] + list(fixtures))
     ob = " ".join(f"{i} - {c}" for i, c, _ in objects)
     interest = sorted({a for g in goal for a in g.strip("()").split()[1:]})
@@ -315,8 +315,95 @@ def main():
         with open(os.path.join(d, "suite.toml"), "w") as f:
             f.write(suite_toml(name, tasks))
         print(f"{name}: {len(tasks)} tasks")
+    simpler_suites()
     if PROBLEMS:
         raise SystemExit("layout problems:\n" + "\n".join(PROBLEMS))
+
+
+# SimplerEnv-style suites (../shared/docs/libero-protocol.md §3, §4(e)) on the WidowX-like
+# and Google-like arms: SimplerEnv's task list, step limits and final-step success, with our
+# own objects (tasks/src/catalog/simpler.rs) and layouts. Positions are relative to each
+# suite's workspace offset; objects get a +-2 cm (WidowX) / +-3 cm (Google) init range.
+FOOTPRINT.update({"spoon": 0.078, "towel": 0.106, "carrot": 0.08, "green_cube": 0.022, "yellow_cube": 0.022,
+                  "eggplant": 0.08, "coke_can": 0.034, "apple": 0.036})
+# name: (robot, hz, max_steps, wait action, gripper convention, cameras, table centre, table half, offset, tasks)
+SIMPLER = {
+    "simpler_widowx": ("widowx", 5.0, 60, "1.0", "absolute_open_is_positive", '["3rd_view_camera", "wrist_camera"]',
+                       "[0.25, 0.0, 0.05]", "[0.35, 0.4, 0.05]", "[0.3, 0.0]",
+                       "SimplerEnv Bridge-style tasks on the WidowX-250-like arm (5 Hz, final-step success)"),
+    "simpler_google": ("google_arm", 3.0, 80, "-1.0", "close_is_positive", '["overhead_camera"]',
+                       "[0.6, 0.0, 0.375]", "[0.35, 0.5, 0.375]", "[0.55, 0.0]",
+                       "SimplerEnv Fractal-style tasks on the Google-robot-like arm (3 Hz, final-step success)"),
+}
+
+
+def simpler_widowx():
+    j = 0.02
+    t = [("put_the_spoon_on_the_towel", [("spoon_1", "spoon", (-0.05, 0.13)), ("towel_1", "towel", (0.06, -0.11))],
+          "(On spoon_1 towel_1_top_region)", [("top_region", "towel_1")], None),
+         ("put_carrot_on_plate", [("carrot_1", "carrot", (-0.05, 0.12)), ("plate_1", "plate", (0.06, -0.10))],
+          "(On carrot_1 plate_1)", [], None),
+         ("stack_the_green_block_on_the_yellow_block",
+          [("green_cube_1", "green_cube", (-0.02, 0.08)), ("yellow_cube_1", "yellow_cube", (0.04, -0.07))],
+          "(On green_cube_1 yellow_cube_1)", [], None),
+         ("put_eggplant_into_the_basket", [("eggplant_1", "eggplant", (-0.07, 0.15)), ("basket_1", "basket", (0.07, -0.10))],
+          "(In eggplant_1 basket_1_contain_region)", [("contain_region", "basket_1")], 120)]
+    return [(n, bddl(n.replace("_", " ").capitalize(), [], objs, [], [g], site_regions=sites, jitter=j), steps)
+            for n, objs, g, sites, steps in t]
+
+
+def simpler_google():
+    j = 0.03
+    cab = [("wooden_cabinet_1", "wooden_cabinet", (0.2, 0.0))]
+    drawer_sites = [("top_region", "wooden_cabinet_1"), ("middle_region", "wooden_cabinet_1")]
+    keep = [("drawer_open", (-0.05, 0.0))]
+    apple = [("apple_1", "apple", (-0.12, 0.3))]
+    out = [("pick_coke_can", bddl("Pick coke can", [], [("coke_can_1", "coke_can", (0.0, 0.0))], [], ["(Up coke_can_1)"],
+                                  jitter=j), None),
+           ("move_the_coke_can_near_the_apple",
+            bddl("Move the coke can near the apple", [],
+                 [("coke_can_1", "coke_can", (-0.05, 0.12)), ("apple_1", "apple", (0.05, -0.14)),
+                  ("eggplant_1", "eggplant", (0.15, 0.25))], [], ["(Near coke_can_1 apple_1)"], jitter=j), None),
+           ("open_the_top_drawer", bddl("Open the top drawer", cab, apple, [], ["(Open wooden_cabinet_1_top_region)"],
+                                        site_regions=drawer_sites, keep_out=keep, jitter=j), 113),
+           ("close_the_middle_drawer",
+            bddl("Close the middle drawer", cab, apple, [], ["(Close wooden_cabinet_1_middle_region)"],
+                 site_regions=drawer_sites, keep_out=keep, init_extra=["(Open wooden_cabinet_1_middle_region)"],
+                 jitter=j), 113)]
+    return out
+
+
+def simpler_suite_toml(name, tasks):
+    robot, hz, steps, grip, convention, cameras, centre, half, offset, description = SIMPLER[name]
+    lines = [f"# Written by tasks/suites/make_suites.py. {description}.",
+             "# Our own objects, arms and physics: scores are not comparable with SimplerEnv's.",
+             f'name = "{name}"', f'description = "{description}"', "",
+             "[protocol]", f"max_steps = {steps}", "wait_steps = 0",
+             f"wait_action = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, {grip}]", 'success = "final_step"',
+             f"control_hz = {hz}", "init_states = 24", "",
+             "[contract]", f"cameras = {cameras}", "image_size = 256",
+             "opengl_rows = false", "rotate_180 = false",
+             f'gripper = "{convention}"', "action_dim = 7", "",
+             "[scene]", f'robot = "{robot}"', f"table_center_m = {centre}",
+             f"table_half_m = {half}", f"workspace_offset_m = {offset}", ""]
+    for t, _, task_steps in tasks:
+        lines += ["[[tasks]]", f'bddl = "{t}.bddl"']
+        if task_steps is not None:
+            lines.append(f"max_steps = {task_steps}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def simpler_suites():
+    for name, tasks in [("simpler_widowx", simpler_widowx()), ("simpler_google", simpler_google())]:
+        d = os.path.join(HERE, name)
+        os.makedirs(d, exist_ok=True)
+        for t, text, _ in tasks:
+            with open(os.path.join(d, f"{t}.bddl"), "w") as f:
+                f.write(text)
+        with open(os.path.join(d, "suite.toml"), "w") as f:
+            f.write(simpler_suite_toml(name, tasks))
+        print(f"{name}: {len(tasks)} tasks")
 
 
 if __name__ == "__main__":

@@ -290,7 +290,7 @@ pub fn run(
             let result = r.run_episode(
                 e,
                 episode_seed(opts.seed, t, e),
-                max_steps,
+                opts.max_steps.unwrap_or_else(|| suite.task_max_steps(t)),
                 policy,
                 observer,
             )?;

@@ -18,6 +18,11 @@ pub enum GripperConvention {
     CloseIsPositive,
     /// `+1` opens, `-1` closes (OpenVLA-style datasets; inverted before the env sees it).
     OpenIsPositive,
+    /// SimplerEnv's WidowX (Bridge): `g` is an absolute finger target, `+1` open, `-1`
+    /// closed, which is the WidowX-like arm's own convention, so it reaches the env
+    /// unchanged. Neither variant above says this: the Panda env's `+1` closes, so
+    /// `close_is_positive` would mislabel it and `open_is_positive` would invert it.
+    AbsoluteOpenIsPositive,
 }
 
 /// `[contract]` in `suite.toml`.
@@ -139,7 +144,8 @@ impl Contract {
     }
 
     /// The environment's action for a policy action (gripper sign converted; env convention
-    /// is `+1` closes).
+    /// is `+1` closes, except the WidowX-like arm's absolute `+1` open, which
+    /// [`GripperConvention::AbsoluteOpenIsPositive`] passes through).
     pub fn to_env_action(&self, action: &[f32]) -> Vec<f32> {
         let mut a = action.to_vec();
         if self.gripper == GripperConvention::OpenIsPositive

@@ -102,6 +102,10 @@ pub struct SceneLayout {
 pub struct TaskEntry {
     /// The BDDL file, relative to the suite folder.
     pub bddl: String,
+    /// This task's step limit when it differs from `[protocol] max_steps` (SimplerEnv:
+    /// eggplant 120 among Bridge's 60, drawers 113 among Fractal's 80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u32>,
 }
 
 /// `suite.toml`.
@@ -180,6 +184,15 @@ pub fn list(dir: &Path) -> Result<Vec<String>, SuiteError> {
 }
 
 impl Suite {
+    /// The step limit of task `index` (its own `max_steps`, else the protocol's).
+    pub fn task_max_steps(&self, index: usize) -> u32 {
+        self.file
+            .tasks
+            .get(index)
+            .and_then(|t| t.max_steps)
+            .unwrap_or(self.file.protocol.max_steps)
+    }
+
     /// Load suite `name` from `dir` (`<dir>/<name>/suite.toml`), parse every BDDL file and
     /// check the contract.
     pub fn load(dir: &Path, name: &str) -> Result<Self, SuiteError> {
