@@ -34,11 +34,15 @@
 //!   than 2.5 cm: lift and go round again.
 //!
 //! The expert is deterministic: the same state gives the same action.
+//!
+//! Scenes with a SimplerEnv-style arm (WidowX-like, Google-like) are handed to `simpler/`,
+//! which drives those arms in their own action conventions.
 
 mod articulate;
 mod motion;
 mod pick_place;
 mod plan;
+mod simpler;
 mod world;
 
 use std::collections::VecDeque;
@@ -64,6 +68,7 @@ pub struct ScriptedExpert {
     started: bool,
     replans: u32,
     driver: Driver,
+    simpler: simpler::SimplerExpert,
 }
 
 impl ScriptedExpert {
@@ -135,6 +140,9 @@ impl EvalPolicy for ScriptedExpert {
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        if let Some(spec) = simpler::ArmSpec::of(ctx.scene.builder.robot) {
+            return Ok(vec![self.simpler.act(ctx, spec)?]);
+        }
         let w = World::new(ctx)?;
         let target = self.next_target(&w)?.unwrap_or_else(|| {
             // Nothing left to do: hold still above where the gripper is, open.
