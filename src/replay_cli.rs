@@ -162,6 +162,15 @@ pub fn replay(
     let proprio_dim = policy.model().config().file.proprio_dim;
     let image_size = policy.model().config().file.vision.image_size;
     let mut decoder = decoders::build(config.policy.decoder, config.policy.seed);
+    // Chunks the run's anytime decoder cut short: start tick → rounds it ran.
+    let cut: HashMap<u64, usize> = events
+        .iter()
+        .filter(|e| e["kind"] == "deadline_cut")
+        .filter_map(|e| {
+            let rounds = usize::try_from(e["rounds"].as_u64()?).ok()?;
+            Some((e["start_tick"].as_u64()?, rounds))
+        })
+        .collect();
     let mut replayed: HashMap<u64, Vec<f32>> = HashMap::new();
     let mut requests = 0;
     for event in events.iter().filter(|e| e["kind"] == "request") {
@@ -172,7 +181,15 @@ pub fn replay(
             .with_context(|| format!("rebuilding the observation of tick {tick}"))?;
         // Every request is decoded, accepted or not: the decoder's random stream advances
         // exactly as it did in the run.
-        let out = policy.act(&obs, decoder.as_mut(), None)?;
+        let prefix = policy.encode(&obs)?;
+        let clock = ddvla_policy::decode::StartedAt::now();
+        let out = policy.decode_capped(
+            &prefix,
+            decoder.as_mut(),
+            None,
+            cut.get(&tick).copied(),
+            &clock,
+        )?;
         #[cfg(feature = "rerun")]
         if let Some(writer) = &writer {
             let recorded_chunk = accepted

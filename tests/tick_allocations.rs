@@ -93,6 +93,7 @@ fn ticks_that_execute_or_hold_do_not_allocate() {
                 horizon: 64,
                 dim,
                 actions: vec![0.1; 64 * dim],
+                rounds_cut: None,
             }),
         })
         .unwrap();

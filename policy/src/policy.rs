@@ -122,6 +122,19 @@ impl Policy {
         budget: Option<Duration>,
         clock: &dyn Stopwatch,
     ) -> Result<DecodeOutput> {
+        self.decode_capped(prefix, decoder, budget, None, clock)
+    }
+
+    /// [`Self::decode`] with an anytime cut after `round_cap` rounds (diffusion decoders):
+    /// reproduces a chunk that a deadline cut short in a recorded run.
+    pub fn decode_capped(
+        &self,
+        prefix: &Prefix,
+        decoder: &mut dyn Decoder,
+        budget: Option<Duration>,
+        round_cap: Option<usize>,
+        clock: &dyn Stopwatch,
+    ) -> Result<DecodeOutput> {
         let ctx = DecodeContext {
             model: &self.model,
             prefix,
@@ -129,6 +142,7 @@ impl Policy {
             kernels: self.kernels.as_ref(),
             clock,
             budget,
+            round_cap,
         };
         let out = decoder.decode(&ctx)?;
         if let Some(i) = out.actions.iter().position(|a| !a.is_finite()) {

@@ -298,6 +298,40 @@ fn deadline_commits_everything_from_the_current_logits() {
 }
 
 #[test]
+fn a_round_cap_reproduces_a_deadline_cut_chunk() {
+    // What `ddvla replay` does for a chunk the run's deadline cut short: the same seed with
+    // the recorded round count gives the same tokens, on any clock.
+    let policy = tiny_policy(AttentionMode::Bidirectional);
+    let prefix = policy
+        .encode(&observation(policy.model().config()))
+        .unwrap();
+    let clock = TickClock {
+        now_us: AtomicU64::new(0),
+        step_us: 1000,
+    };
+    let mut dec = MaskedDiffusion::new(DiffusionConfig::default());
+    let cut = policy
+        .decode(&prefix, &mut dec, Some(Duration::from_millis(8)), &clock)
+        .unwrap();
+    assert!(cut.trace.deadline_hit);
+    let rounds = cut.trace.rounds.len();
+    let mut dec = MaskedDiffusion::new(DiffusionConfig::default());
+    let replayed = policy
+        .decode_capped(&prefix, &mut dec, None, Some(rounds), &StartedAt::now())
+        .unwrap();
+    assert_eq!(replayed.tokens, cut.tokens);
+    assert_eq!(replayed.trace.rounds.len(), rounds);
+    assert!(replayed.trace.deadline_hit);
+    // Without the cap every round runs and the chunk differs.
+    let mut dec = MaskedDiffusion::new(DiffusionConfig::default());
+    let full = policy
+        .decode(&prefix, &mut dec, None, &StartedAt::now())
+        .unwrap();
+    assert_eq!(full.trace.rounds.len(), 12);
+    assert_ne!(full.tokens, cut.tokens);
+}
+
+#[test]
 fn config_round_trips_through_json() {
     let cfg = tiny_config(AttentionMode::Prefix);
     let json = serde_json::to_string(&cfg.file).unwrap();

@@ -229,6 +229,7 @@ fn remote_chunk(
         horizon: response.horizon as usize,
         dim: response.action_dim as usize,
         actions: response.actions,
+        rounds_cut: None,
     })
 }
 

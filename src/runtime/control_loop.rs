@@ -67,6 +67,8 @@ pub struct LoopCounts {
     pub worker_busy: u64,
     /// Queued actions flushed by a new instruction or an e-stop.
     pub flushes: u64,
+    /// Chunks an anytime decoder cut short to meet their deadline (accepted or not).
+    pub deadline_cuts: u64,
 }
 
 /// What one tick did.
@@ -106,6 +108,8 @@ pub struct ControlLoop<O> {
     action: Vec<f32>,
     command: Vec<f32>,
     raw_chunk: Option<Chunk>,
+    /// The newest deadline-cut result: (start tick, rounds run).
+    last_cut: Option<(u64, usize)>,
     tick: u64,
     counts: LoopCounts,
 }
@@ -138,6 +142,7 @@ impl<O> ControlLoop<O> {
             action: vec![0.0; dim],
             command: vec![0.0; dim],
             raw_chunk: None,
+            last_cut: None,
             tick: 0,
             counts: LoopCounts::default(),
         }
@@ -185,6 +190,12 @@ impl<O> ControlLoop<O> {
         self.raw_chunk.as_ref()
     }
 
+    /// The newest result an anytime decoder cut short, as (start tick, rounds run); with
+    /// [`LoopCounts::deadline_cuts`] telling when a new one arrived.
+    pub fn last_deadline_cut(&self) -> Option<(u64, usize)> {
+        self.last_cut
+    }
+
     /// The newest accepted chunk (after RTC blending: what will execute).
     pub fn newest_chunk(&self) -> Option<&Chunk> {
         self.scheduler.newest()
@@ -213,6 +224,14 @@ impl<O> ControlLoop<O> {
     fn take_results(&mut self, now: MonoNs) -> Option<u64> {
         let mut accepted = None;
         while let Ok(result) = self.results.try_recv() {
+            if let Ok(Chunk {
+                rounds_cut: Some(rounds),
+                ..
+            }) = &result.chunk
+            {
+                self.last_cut = Some((result.start_tick, *rounds));
+                self.counts.deadline_cuts += 1;
+            }
             if self.abandoned == Some(result.start_tick) {
                 self.abandoned = None;
                 continue;

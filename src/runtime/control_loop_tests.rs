@@ -97,6 +97,7 @@ impl Harness {
                     horizon: H,
                     dim: 2,
                     actions: vec![v; H * 2],
+                    rounds_cut: None,
                 });
                 self.results
                     .send(InferenceResult {

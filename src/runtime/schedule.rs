@@ -30,6 +30,10 @@ pub struct Chunk {
     pub dim: usize,
     /// `horizon × dim` values.
     pub actions: Vec<f32>,
+    /// When an anytime decoder cut the chunk short to meet its deadline: the rounds it ran
+    /// (recorded so `ddvla replay` reproduces the chunk). `None`: every round ran, or unknown
+    /// (remote policy server).
+    pub rounds_cut: Option<usize>,
 }
 
 impl Chunk {

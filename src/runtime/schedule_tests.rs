@@ -14,6 +14,7 @@ fn aligned(start_tick: u64, horizon: usize) -> Chunk {
                 [t, -t]
             })
             .collect(),
+        rounds_cut: None,
     }
 }
 
@@ -23,6 +24,7 @@ fn constant(start_tick: u64, horizon: usize, value: f32) -> Chunk {
         horizon,
         dim: 1,
         actions: vec![value; horizon],
+        rounds_cut: None,
     }
 }
 

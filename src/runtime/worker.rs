@@ -53,6 +53,7 @@ pub fn spawn_policy_worker(
                         start_tick: request.start_tick,
                         horizon: out.chunk_len,
                         dim: out.action_dim,
+                        rounds_cut: out.trace.deadline_hit.then_some(out.trace.rounds.len()),
                         actions: out.actions,
                     })
                     .map_err(|e| e.to_string());

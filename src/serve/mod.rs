@@ -258,9 +258,25 @@ fn publish_events(
     control: &ControlLoop<Observation>,
     report: &TickReport,
     provenance: &serde_json::Value,
-    requests: &mut u64,
+    (requests, cuts): (&mut u64, &mut u64),
     outputs: &mut Outputs,
 ) {
+    if control.counts().deadline_cuts > *cuts {
+        *cuts = control.counts().deadline_cuts;
+        if let Some((start_tick, rounds)) = control.last_deadline_cut() {
+            let event = serde_json::json!({
+                "kind": "deadline_cut",
+                "start_tick": start_tick,
+                "rounds": rounds,
+            });
+            outputs.publish(
+                Which::Events,
+                &StringMsg {
+                    data: event.to_string(),
+                },
+            );
+        }
+    }
     if control.counts().requests > *requests {
         *requests = control.counts().requests;
         let event = serde_json::json!({
@@ -384,7 +400,7 @@ pub fn serve_on(
     let status_every = (c.status_period_ms / 1e3 * c.rate_hz).ceil().max(1.0) as u64;
     let mut instruction = String::new();
     let mut provenance = serde_json::Value::Null;
-    let mut requests = 0;
+    let (mut requests, mut cuts) = (0, 0);
     tracing::info!(rate_hz = c.rate_hz, node = %config.zenoh.node_name, "serving");
     for i in 0.. {
         if stop.load(Ordering::Relaxed) || max_ticks.is_some_and(|m| i >= m) {
@@ -408,7 +424,13 @@ pub fn serve_on(
             }
         }
         let report = control.tick(now, &mut outputs);
-        publish_events(&control, &report, &provenance, &mut requests, &mut outputs);
+        publish_events(
+            &control,
+            &report,
+            &provenance,
+            (&mut requests, &mut cuts),
+            &mut outputs,
+        );
         if i % status_every == 0 {
             let status = serde_json::json!({
                 "tick": report.tick,

@@ -410,7 +410,8 @@ impl Decoder for MaskedDiffusion {
             round.duration_us = took.as_micros() as u64;
             self.learn_cost(cached, took);
             let all_done = round.masked_after == 0;
-            if !last && !all_done && self.would_overrun(ctx, took) {
+            let capped = ctx.round_cap.is_some_and(|cap| step + 1 >= cap);
+            if !last && !all_done && (capped || self.would_overrun(ctx, took)) {
                 // Anytime mode: commit every remaining slot from this round's logits.
                 for (i, b) in st.bins.iter_mut().enumerate() {
                     if b.is_none() {

@@ -67,6 +67,9 @@ pub struct DecodeContext<'a> {
     pub clock: &'a dyn Stopwatch,
     /// Time budget for the whole decode (anytime mode); `None` runs every round.
     pub budget: Option<Duration>,
+    /// Anytime cut after this many rounds whatever the clock says (replaying a run whose
+    /// chunk was cut by its deadline: the trace's `rounds.len()` when `deadline_hit`).
+    pub round_cap: Option<usize>,
 }
 
 /// A decoded chunk.
