@@ -305,6 +305,11 @@ pub fn run(
         tasks: task_list(suite, opts)?,
         seed: opts.seed,
         max_steps,
+        task_max_steps: task_list(suite, opts)?
+            .into_iter()
+            .map(|t| (t, opts.max_steps.unwrap_or_else(|| suite.task_max_steps(t))))
+            .filter(|&(_, m)| m != max_steps)
+            .collect(),
         success_rule: suite.file.protocol.success,
         image_size: suite.file.contract.image_size,
         ddvla_commit: opts.ddvla_commit.clone(),

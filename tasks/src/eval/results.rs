@@ -86,8 +86,12 @@ pub struct EvalMeta {
     pub tasks: Vec<usize>,
     /// Base seed.
     pub seed: u64,
-    /// Policy step limit.
+    /// Policy step limit (the suite's; tasks with their own limit list it in
+    /// `task_max_steps`).
     pub max_steps: u32,
+    /// Per-task step limits that differ from `max_steps`: (task index, limit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_max_steps: Vec<(usize, u32)>,
     /// Success rule.
     pub success_rule: SuccessRule,
     /// Rendered image side (px).
