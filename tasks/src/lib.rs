@@ -17,6 +17,13 @@
 //!   geometric facts scene builders and scripted experts need.
 //! - [`expert`]: [`expert::ScriptedExpert`], closed-loop scripted experts (pick-and-place,
 //!   drawers, the stove knob, pushing) planned from a task's goal atoms, for demonstrations.
+//! - [`suite`]: suites as data (`suites/<name>/suite.toml`, BDDL files, committed init
+//!   states) with their protocol and observation/action contract; four LIBERO-style suites
+//!   and two SimplerEnv-style ones ship in `suites/`.
+//! - [`scene`]: a task's MuJoCo scene composed from its BDDL problem, and the init-state
+//!   sampler.
+//! - [`eval`]: LIBERO's evaluation protocol (seeded resets, init states, wait steps, first
+//!   success or final step), sharding and merging, results and the Markdown table.
 //!
 //! Reference: Liu et al., "LIBERO: Benchmarking Knowledge Transfer for Lifelong Robot
 //! Learning" (arXiv 2306.03310), <https://github.com/Lifelong-Robot-Learning/LIBERO> (MIT).
