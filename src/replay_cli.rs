@@ -204,6 +204,15 @@ pub fn replay(
     }
     #[cfg(feature = "rerun")]
     if let Some(writer) = &writer {
+        let statuses: Vec<Value> = bag
+            .iter()
+            .filter(|m| m.topic == t.status)
+            .filter_map(|m| {
+                let text = decode::<StringMsg>(&m.data).ok()?.data;
+                serde_json::from_str(&text).ok()
+            })
+            .collect();
+        writer.log_run(&events, &statuses)?;
         writer.flush()?;
     }
     compare(&accepted, &recorded, &replayed, requests)

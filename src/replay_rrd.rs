@@ -136,6 +136,66 @@ impl RrdWriter {
         Ok(())
     }
 
+    /// Log what the run itself recorded, on the same `tick` timeline: each accepted chunk's
+    /// inference latency (ticks from request to acceptance), deadline cuts (rounds run), and
+    /// the 1 Hz status — loop and safety-intervention counters, p95 inference latency, and
+    /// the hold reason when the safety layer held.
+    pub fn log_run(
+        &self,
+        events: &[serde_json::Value],
+        statuses: &[serde_json::Value],
+    ) -> Result<()> {
+        let rec = &self.rec;
+        for e in events {
+            let (Some(kind), Some(tick)) = (
+                e["kind"].as_str(),
+                e["tick"].as_u64().or_else(|| e["start_tick"].as_u64()),
+            ) else {
+                continue;
+            };
+            rec.set_time_sequence("tick", i64::try_from(tick)?);
+            match kind {
+                "chunk" => {
+                    let start = e["start_tick"].as_u64().unwrap_or(tick);
+                    rec.log(
+                        "loop/inference_latency_ticks",
+                        &rerun::Scalars::new([tick.saturating_sub(start) as f64]),
+                    )?;
+                }
+                "deadline_cut" => {
+                    let rounds = e["rounds"].as_u64().unwrap_or(0);
+                    rec.log(
+                        "decode/deadline_cut_rounds",
+                        &rerun::Scalars::new([rounds as f64]),
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        for s in statuses {
+            let Some(tick) = s["tick"].as_u64() else {
+                continue;
+            };
+            rec.set_time_sequence("tick", i64::try_from(tick)?);
+            if let Some(p95) = s["inference_p95_ms"].as_f64() {
+                rec.log("loop/inference_p95_ms", &rerun::Scalars::new([p95]))?;
+            }
+            for group in ["loop", "safety"] {
+                if let Some(map) = s[group].as_object() {
+                    for (name, v) in map {
+                        if let Some(v) = v.as_f64() {
+                            rec.log(format!("{group}/{name}"), &rerun::Scalars::new([v]))?;
+                        }
+                    }
+                }
+            }
+            if !s["held"].is_null() {
+                rec.log("safety/held", &rerun::TextLog::new(s["held"].to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Flush everything written so far.
     pub fn flush(&self) -> Result<()> {
         self.rec
@@ -178,6 +238,15 @@ mod tests {
             writer
                 .log_inference(10, &obs, &out, Some(&out.actions))
                 .unwrap();
+            let events = [
+                serde_json::json!({"kind": "chunk", "start_tick": 10, "tick": 13}),
+                serde_json::json!({"kind": "deadline_cut", "start_tick": 10, "rounds": 4}),
+            ];
+            let statuses = [serde_json::json!({
+                "tick": 20, "held": "StaleObservation", "inference_p95_ms": 41.5,
+                "loop": {"ticks": 20, "stalls": 0}, "safety": {"clamped": 3}
+            })];
+            writer.log_run(&events, &statuses).unwrap();
             writer.flush().unwrap();
         }
         let bytes = std::fs::read(&path).unwrap();
