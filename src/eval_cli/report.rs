@@ -82,7 +82,7 @@ pub fn markdown(runs: &[(PathBuf, EvalResults)]) -> String {
         let latency = if lat.is_empty() {
             "—".to_owned()
         } else {
-            format!("{:.0} ms", 1e3 * lat.iter().sum::<f64>() / lat.len() as f64)
+            format!("{:.2} ms", 1e3 * lat.iter().sum::<f64>() / lat.len() as f64)
         };
         let _ = writeln!(
             s,
