@@ -194,3 +194,44 @@ fn recorded_demos_read_back_step_for_step() {
     assert!(read_index(&out).is_err());
     assert!(read_index(d.path()).is_err());
 }
+
+#[test]
+fn an_interrupted_recording_keeps_its_finished_episodes() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("demos");
+    let mut child = ddvla()
+        .args([
+            "demos",
+            "record",
+            "--suite",
+            "libero_style_object",
+            "--policy",
+            "random",
+            "--episodes-per-task",
+            "50",
+            "--max-steps",
+            "10",
+            "--keep-failures",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let index = out.join("index.json");
+    let start = std::time::Instant::now();
+    while !index.exists() && start.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let idx = read_index(&out).unwrap();
+    assert!(!idx.episodes.is_empty() && idx.episodes.len() < 500);
+    assert_eq!(idx.proprio_dim, 8);
+    for ep in &idx.episodes {
+        let e = load_episode(&out, ep).unwrap();
+        assert_eq!(e.actions.len(), ep.steps as usize);
+    }
+}

@@ -40,15 +40,17 @@ pub struct RecordOptions {
     pub created_by: String,
 }
 
-/// An [`EpisodeObserver`] writing one MCAP file per episode.
+/// An [`EpisodeObserver`] writing one MCAP file per episode and rewriting `index.json` after
+/// every episode, so an interrupted recording keeps the episodes it finished.
 pub struct DemoRecorder {
     dir: PathBuf,
     suite: String,
     period_ns: u64,
     keep_failures: bool,
-    current: Option<(Recorder, PathBuf, String)>,
-    /// Episodes written so far.
-    pub episodes: Vec<DemoEpisode>,
+    /// Open episode: recorder, file, file relative to `dir`, instruction.
+    current: Option<(Recorder, PathBuf, String, String)>,
+    /// The manifest so far.
+    pub index: DemoIndex,
 }
 
 fn obs_err(e: impl std::fmt::Display) -> EvalError {
@@ -66,16 +68,43 @@ fn header(t_ns: u64, frame: &str) -> Header {
 }
 
 impl DemoRecorder {
-    /// Record episodes of `suite` under `dir`.
-    pub fn new(dir: &Path, suite: &Suite, keep_failures: bool) -> Self {
+    /// Record under `dir`, starting from the manifest `index` (cameras, sizes, no episodes).
+    pub fn new(dir: &Path, index: DemoIndex, keep_failures: bool) -> Self {
         Self {
             dir: dir.to_owned(),
-            suite: suite.name().to_owned(),
-            period_ns: (1e9 / suite.file.protocol.control_hz).round() as u64,
+            suite: String::new(),
+            period_ns: 0,
             keep_failures,
             current: None,
-            episodes: Vec::new(),
+            index,
         }
+    }
+
+    /// The next episodes are `suite`'s; its contract must match the manifest's.
+    pub fn start_suite(&mut self, suite: &Suite) -> Result<()> {
+        let c = &suite.file.contract;
+        anyhow::ensure!(
+            self.index.cameras == c.cameras && self.index.image_size == c.image_size,
+            "suite {} renders {:?} at {} px, earlier suites {:?} at {} px: record them separately",
+            suite.name(),
+            c.cameras,
+            c.image_size,
+            self.index.cameras,
+            self.index.image_size
+        );
+        suite.name().clone_into(&mut self.suite);
+        self.period_ns = (1e9 / suite.file.protocol.control_hz).round() as u64;
+        Ok(())
+    }
+
+    /// Write `index.json` (to a temporary file first, so a crash never leaves half a file).
+    pub fn write_index(&self) -> Result<(), EvalError> {
+        let path = self.dir.join("index.json");
+        let tmp = self.dir.join("index.json.tmp");
+        std::fs::create_dir_all(&self.dir).map_err(obs_err)?;
+        let text = serde_json::to_string_pretty(&self.index).map_err(obs_err)?;
+        std::fs::write(&tmp, text).map_err(obs_err)?;
+        std::fs::rename(&tmp, &path).map_err(obs_err)
     }
 }
 
@@ -95,15 +124,16 @@ impl EpisodeObserver for DemoRecorder {
             data: task.instruction.clone(),
         };
         rec.write(INSTRUCTION_TOPIC, &msg, 0, 0).map_err(obs_err)?;
-        self.current = Some((rec, path, rel));
+        self.current = Some((rec, path, rel, task.instruction.clone()));
         Ok(())
     }
 
     fn step(&mut self, step: u32, frame: &PolicyFrame, action: &[f32]) -> Result<(), EvalError> {
         let t = u64::from(step) * self.period_ns;
-        let Some((rec, _, _)) = self.current.as_mut() else {
+        let Some((rec, _, _, _)) = self.current.as_mut() else {
             return Err(obs_err("step before begin"));
         };
+        self.index.proprio_dim = frame.proprio.len();
         for img in &frame.images {
             let rgb = Rgb8 {
                 width: u32::try_from(img.width).map_err(obs_err)?,
@@ -128,7 +158,7 @@ impl EpisodeObserver for DemoRecorder {
     }
 
     fn end(&mut self, r: &EpisodeResult) -> Result<(), EvalError> {
-        let Some((mut rec, path, rel)) = self.current.take() else {
+        let Some((mut rec, path, rel, instruction)) = self.current.take() else {
             return Err(obs_err("end before begin"));
         };
         let ep = DemoEpisode {
@@ -137,7 +167,7 @@ impl EpisodeObserver for DemoRecorder {
             task: r.task.clone(),
             task_index: r.task_index,
             episode: r.episode,
-            instruction: String::new(),
+            instruction,
             steps: r.steps,
             success: r.success,
             seed: r.seed,
@@ -148,26 +178,43 @@ impl EpisodeObserver for DemoRecorder {
             .map_err(obs_err)?;
         rec.finish().map_err(obs_err)?;
         if r.success || self.keep_failures {
-            self.episodes.push(ep);
+            self.index.episodes.push(ep);
+            self.write_index()
         } else {
-            std::fs::remove_file(&path).map_err(obs_err)?;
+            std::fs::remove_file(&path).map_err(obs_err)
         }
-        Ok(())
     }
 }
 
 /// Record demonstrations of `policy` (usually the scripted expert) on every suite in `opts`;
-/// writes `index.json` and returns it. `on_episode` sees each result (progress).
+/// keeps `index.json` current after every episode and returns the manifest. `on_episode` sees
+/// each result (progress).
 pub fn record(
     opts: &RecordOptions,
     policy: &mut dyn EvalPolicy,
     on_episode: &mut dyn FnMut(&EpisodeResult),
 ) -> Result<DemoIndex> {
-    let mut index: Option<DemoIndex> = None;
+    let first = opts.suites.first().context("no suites given")?;
+    let first = Suite::load(&opts.suites_dir, first)?;
+    let c = &first.file.contract;
+    let mut rec = DemoRecorder::new(
+        &opts.out,
+        DemoIndex {
+            format: FORMAT.into(),
+            created_by: opts.created_by.clone(),
+            ddvla_commit: crate::eval_cli::ddvla_commit(),
+            cameras: c.cameras.clone(),
+            image_size: c.image_size,
+            control_hz: first.file.protocol.control_hz,
+            action_dim: c.action_dim,
+            proprio_dim: 0,
+            episodes: Vec::new(),
+        },
+        opts.keep_failures,
+    );
     for name in &opts.suites {
         let suite = Suite::load(&opts.suites_dir, name)?;
-        let c = &suite.file.contract;
-        let mut rec = DemoRecorder::new(&opts.out, &suite, opts.keep_failures);
+        rec.start_suite(&suite)?;
         let eval_opts = EvalOptions {
             episodes_per_task: opts.episodes_per_task,
             tasks: opts.tasks.clone(),
@@ -179,38 +226,7 @@ pub fn record(
         };
         eval::run(&suite, &eval_opts, policy, &mut rec, on_episode)
             .with_context(|| format!("recording {name}"))?;
-        for ep in &mut rec.episodes {
-            ep.instruction
-                .clone_from(&suite.tasks[ep.task_index].instruction);
-        }
-        let idx = index.get_or_insert_with(|| DemoIndex {
-            format: FORMAT.into(),
-            created_by: opts.created_by.clone(),
-            ddvla_commit: crate::eval_cli::ddvla_commit(),
-            cameras: c.cameras.clone(),
-            image_size: c.image_size,
-            control_hz: suite.file.protocol.control_hz,
-            action_dim: c.action_dim,
-            proprio_dim: 0,
-            episodes: Vec::new(),
-        });
-        anyhow::ensure!(
-            idx.cameras == c.cameras && idx.image_size == c.image_size,
-            "suite {name} renders {:?} at {} px, earlier suites {:?} at {} px: record them separately",
-            c.cameras,
-            c.image_size,
-            idx.cameras,
-            idx.image_size
-        );
-        idx.episodes.append(&mut rec.episodes);
     }
-    let mut idx = index.context("no suites given")?;
-    if let Some(first) = idx.episodes.first() {
-        let ep = super::load_episode(&opts.out, first)?;
-        idx.proprio_dim = ep.proprio.first().map_or(0, Vec::len);
-    }
-    let path = opts.out.join("index.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&idx)?)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(idx)
+    rec.write_index()?;
+    Ok(rec.index)
 }
