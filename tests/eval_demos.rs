@@ -221,7 +221,7 @@ fn an_interrupted_recording_keeps_its_finished_episodes() {
         .unwrap();
     let index = out.join("index.json");
     let start = std::time::Instant::now();
-    while !index.exists() && start.elapsed() < std::time::Duration::from_secs(120) {
+    while !index.exists() && start.elapsed() < std::time::Duration::from_mins(2) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
