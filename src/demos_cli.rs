@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::demos::{RecordOptions, record};
-use crate::eval_cli::{EvalArgs, make_policy};
+use crate::eval_cli::{DecodeSettings, make_policy};
+use ddvla_policy::decode::DecoderKind;
 use ddvla_tasks::suite::Suite;
 
 /// `ddvla demos` subcommands.
@@ -54,28 +55,20 @@ pub struct DemosRecordArgs {
 pub fn run(cmd: DemosCommand) -> Result<()> {
     let DemosCommand::Record(a) = cmd;
     let dir = crate::tasks_cli::suites_dir(a.suites_dir.clone());
+    let mut total = 0;
+    for name in &a.suite {
+        let tasks = Suite::load(&dir, name)?.tasks.len();
+        total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
+    }
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
-    let eval_args = EvalArgs {
-        suite: None,
-        policy: Some(a.policy.clone()),
-        episodes_per_task: a.episodes_per_task,
-        tasks: None,
-        shard: "0/1".into(),
-        seed: a.seed,
-        max_steps: None,
-        out: None,
-        json: None,
-        decoder: crate::eval_cli::DecoderArg::Diffusion,
+    let settings = DecodeSettings {
+        kind: DecoderKind::Diffusion,
         rounds: 12,
         remask: false,
         execute: None,
-        suites_dir: None,
-        render: false,
-        image_size: None,
     };
-    let mut policy = make_policy(&eval_args, &first)?;
-    let per_suite = a.tasks.as_ref().map_or(10, Vec::len);
-    let bar = ProgressBar::new((a.suite.len() * per_suite * a.episodes_per_task) as u64);
+    let mut policy = make_policy(&a.policy, settings, &first)?;
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template(
         "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, {msg} (eta {eta})",
     )?);

@@ -98,8 +98,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
                     None => bail!("{}: unexpected camera topic {t}", at()),
                 };
                 let img: CompressedImage = decode(&m.data).with_context(|| bad("image"))?;
-                let step = (m.log_time_ns, k);
-                // Frames of one step share its log time; a new time starts a new step.
+                // Cameras are written in order each step: camera 0 (or a full set) starts one.
                 if e.frames
                     .last()
                     .is_none_or(|f: &Vec<CompressedImage>| f.len() == camera_topics.len())
@@ -107,7 +106,6 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
                 {
                     e.frames.push(Vec::new());
                 }
-                let _ = step;
                 if let Some(f) = e.frames.last_mut() {
                     f.push(img);
                 }

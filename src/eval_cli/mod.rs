@@ -184,22 +184,17 @@ pub fn ddvla_commit() -> String {
         )
 }
 
-/// Build the policy named on the command line.
-pub fn make_policy(args: &EvalArgs, suite: &Suite) -> Result<Box<dyn EvalPolicy>> {
-    let spec = args.policy.as_deref().unwrap_or_default();
+/// Build the policy `spec` names (`expert`, `random`, `random:<preset>` or a checkpoint
+/// folder; `settings` apply to models).
+pub fn make_policy(
+    spec: &str,
+    settings: DecodeSettings,
+    suite: &Suite,
+) -> Result<Box<dyn EvalPolicy>> {
     Ok(match spec {
         "expert" => Box::new(ScriptedExpert::new()),
         "random" => Box::new(RandomPolicy::new(suite.file.contract.action_dim)),
-        other => Box::new(ModelPolicy::load(
-            other,
-            DecodeSettings {
-                kind: args.decoder.into(),
-                rounds: args.rounds,
-                remask: args.remask,
-                execute: args.execute,
-            },
-            &suite.file.contract,
-        )?),
+        other => Box::new(ModelPolicy::load(other, settings, &suite.file.contract)?),
     })
 }
 
@@ -241,7 +236,14 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         init_seed: None,
     };
     let total = eval::plan(&suite, &opts)?.len();
-    let mut policy = make_policy(args, &suite)?;
+    let settings = DecodeSettings {
+        kind: args.decoder.into(),
+        rounds: args.rounds,
+        remask: args.remask,
+        execute: args.execute,
+    };
+    let spec = args.policy.as_deref().unwrap_or_default();
+    let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template(

@@ -157,7 +157,8 @@ impl<'a> InitSampler<'a> {
         }
         if let Some(below) = placed.iter().find(|p| &p.name == target) {
             let b = &self.scene.instances[target];
-            let z = below.pos[2] - DROP_M + b.top_offset_m + obj.bottom_offset_m + DROP_M;
+            // `below.pos` already carries its drop; this object rests on that top surface.
+            let z = below.pos[2] + b.top_offset_m + obj.bottom_offset_m;
             return Ok(Placed {
                 name: name.clone(),
                 pos: [below.pos[0], below.pos[1], z],
