@@ -78,23 +78,15 @@ fn the_arm_moves_under_serve_over_zenoh() {
     );
 }
 
-#[test]
-fn serve_sim_closes_the_loop_in_process() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("sim.toml");
-    std::fs::write(&cfg, config("")).unwrap();
+/// Run `ddvla serve --sim SIM --sim-cameras agentview` for `ticks` ticks with `extra` args;
+/// returns the commands the simulated robot applied (from its `sim:` summary line).
+fn serve_sim(cfg: &std::path::Path, sim: &str, ticks: &str, extra: &[&str]) -> u64 {
     let out = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args([
-            "serve",
-            "--max-ticks",
-            "100",
-            "--sim",
-            "tabletop",
-            "--sim-cameras",
-            "agentview",
-        ])
-        .args(["--sim-size", "64", "--config"])
-        .arg(&cfg)
+        .args(["serve", "--max-ticks", ticks, "--sim", sim])
+        .args(["--sim-cameras", "agentview"])
+        .args(extra)
+        .arg("--config")
+        .arg(cfg)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -104,8 +96,16 @@ fn serve_sim_closes_the_loop_in_process() {
         String::from_utf8_lossy(&out.stderr)
     );
     let line = stdout.lines().find(|l| l.starts_with("sim: ")).unwrap();
-    let applied: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
-    assert!(applied > 30, "{line}");
+    line.split_whitespace().nth(3).unwrap().parse().unwrap()
+}
+
+#[test]
+fn serve_sim_closes_the_loop_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sim.toml");
+    std::fs::write(&cfg, config("")).unwrap();
+    let applied = serve_sim(&cfg, "tabletop", "100", &["--sim-size", "64"]);
+    assert!(applied > 30, "{applied} commands applied");
 }
 
 #[test]
@@ -113,30 +113,9 @@ fn serve_sim_runs_a_suite_task() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("sim.toml");
     std::fs::write(&cfg, config("")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args([
-            "serve",
-            "--max-ticks",
-            "60",
-            "--sim",
-            "libero_style_goal/turn_on_the_stove",
-            "--sim-cameras",
-            "agentview",
-        ])
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout.lines().find(|l| l.starts_with("sim: ")).unwrap();
-    let applied: u64 = line.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let applied = serve_sim(&cfg, "libero_style_goal/turn_on_the_stove", "60", &[]);
     // Real time on a shared 2-core machine: how many chunks land varies; some must.
-    assert!(applied > 0, "{line}");
+    assert!(applied > 0, "{applied} commands applied");
     // A bad task name is a clear error.
     let out = Command::new(env!("CARGO_BIN_EXE_ddvla"))
         .args([
