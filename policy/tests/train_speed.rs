@@ -29,6 +29,8 @@ fn trainer(cfg: &Config, objective: Objective, parallel_slots: EmptySlots) -> Tr
         },
         objective,
         parallel_slots,
+        // The pins were recorded with the towers frozen.
+        train_vision: false,
         ..TrainConfig::default()
     };
     Trainer::new(cfg.clone(), stats, None, tc, &Device::Cpu).unwrap()

@@ -1,5 +1,6 @@
-//! `ddvla train --bench`: optimiser steps per second of the tiny and small presets on this
-//! machine, batch of 8 (inputs are synthetic: throughput does not depend on their values).
+//! `ddvla train --bench`: optimiser steps per second of the tiny, compact and small presets on
+//! this machine, batch of 8, vision towers trained (the default); small also with them frozen
+//! (inputs are synthetic: throughput does not depend on their values).
 
 use std::path::Path;
 use std::time::Instant;
@@ -19,6 +20,8 @@ use serde::Serialize;
 pub struct TrainBench {
     /// Preset.
     pub preset: String,
+    /// Vision towers trained.
+    pub train_vision: bool,
     /// Samples per step.
     pub batch_size: usize,
     /// Timed steps (after one warm-up step).
@@ -61,10 +64,20 @@ fn batch(preset: &str, n: usize, rng: &mut ChaCha8Rng) -> Result<Batch> {
 /// Measure and print; write JSON when asked.
 pub fn run_bench(json: Option<&Path>) -> Result<()> {
     let mut out = Vec::new();
-    for (preset, steps) in [("tiny", 10), ("small", 3)] {
+    let runs = [
+        ("tiny", 10, true),
+        ("compact", 5, true),
+        ("small", 3, true),
+        ("small", 3, false),
+    ];
+    for (preset, steps, train_vision) in runs {
         let cfg = presets::preset(preset)?;
         let stats = DatasetStatistics::identity(cfg.file.action.action_dim, cfg.file.proprio_dim);
-        let mut trainer = Trainer::new(cfg, stats, None, TrainConfig::default(), &Device::Cpu)?;
+        let tc = TrainConfig {
+            train_vision,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(cfg, stats, None, tc, &Device::Cpu)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let b = batch(preset, 8, &mut rng)?;
         trainer.step(&b)?;
@@ -75,6 +88,7 @@ pub fn run_bench(json: Option<&Path>) -> Result<()> {
         let step_s = t.elapsed().as_secs_f64() / steps as f64;
         let r = TrainBench {
             preset: preset.into(),
+            train_vision,
             batch_size: 8,
             steps,
             samples_per_s: 8.0 / step_s,
@@ -82,8 +96,11 @@ pub fn run_bench(json: Option<&Path>) -> Result<()> {
             trained_variables: trainer.trained_variables(),
         };
         println!(
-            "{preset}: {:.2} samples/s ({:.2} s per step of 8, {} trained variables)",
-            r.samples_per_s, r.step_s, r.trained_variables
+            "{preset} (vision {}): {:.2} samples/s ({:.2} s per step of 8, {} trained variables)",
+            if train_vision { "trained" } else { "frozen" },
+            r.samples_per_s,
+            r.step_s,
+            r.trained_variables
         );
         out.push(r);
     }

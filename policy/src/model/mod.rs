@@ -153,8 +153,16 @@ impl VlaModel {
     /// to float rounding.
     pub fn encode_prefixes(&self, inputs: &[&ModelInputs]) -> Result<Vec<Prefix>> {
         let _span = tracing::trace_span!("encode_prefixes").entered();
+        let pixels = Self::batch_pixels(inputs)?;
+        let patches = self.vision.forward_batch(&pixels, inputs.len())?.detach();
+        self.prefixes_from_patches(inputs, &patches)
+    }
+
+    /// The pixels of several observations stacked per encoder: `[batch · cameras, 3, H, W]`
+    /// each (observation-major), the input of a batched vision pass.
+    pub(crate) fn batch_pixels(inputs: &[&ModelInputs]) -> Result<Vec<Tensor>> {
         let encoders = inputs.first().map_or(0, |i| i.pixels.len());
-        let pixels = (0..encoders)
+        (0..encoders)
             .map(|e| {
                 let per = inputs
                     .iter()
@@ -166,9 +174,18 @@ impl VlaModel {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Tensor::cat(&per, 0)?)
             })
-            .collect::<Result<Vec<_>>>()?;
-        let patches = self.vision.forward_batch(&pixels, inputs.len())?.detach();
-        let images = self.projector.forward(&patches)?;
+            .collect()
+    }
+
+    /// The prefixes of several observations from their patch features
+    /// `[batch, cameras · N, feature_dim]` (one batched pass of each projector; the
+    /// projectors and embeddings are differentiable, and so are `patches` if they were).
+    pub(crate) fn prefixes_from_patches(
+        &self,
+        inputs: &[&ModelInputs],
+        patches: &Tensor,
+    ) -> Result<Vec<Prefix>> {
+        let images = self.projector.forward(patches)?;
         let proprio = match &self.proprio_projector {
             Some(p) if inputs.iter().all(|i| i.proprio.is_some()) => {
                 let x: Vec<&Tensor> = inputs.iter().filter_map(|i| i.proprio.as_ref()).collect();

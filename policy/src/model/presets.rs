@@ -1,6 +1,6 @@
 //! Named model presets.
 //!
-//! `tiny`, `small` and `base` use the byte-level tokenizer of [`crate::text`] (ids 0–2
+//! `tiny`, `compact`, `small` and `base` use the byte-level tokenizer of [`crate::text`] (ids 0–2
 //! specials, 3–258 bytes), action tokens 259–514, `[MASK]` 515, pad 516, 520 embedding rows.
 //! `openvla-7b` has the Prismatic-7B shapes (DINOv2 ViT-L/14 + SigLIP So400m/14 fused, Llama-2
 //! 7B, vocab 32064) from `openvla/openvla-7b`'s `config.json`; it is for random-weight GPU
@@ -13,12 +13,13 @@ use super::config::{
 use crate::{PolicyError, Result};
 
 /// Names accepted by [`preset`].
-pub const PRESET_NAMES: [&str; 4] = ["tiny", "small", "base", "openvla-7b"];
+pub const PRESET_NAMES: [&str; 5] = ["tiny", "compact", "small", "base", "openvla-7b"];
 
 /// The preset called `name`.
 pub fn preset(name: &str) -> Result<Config> {
     let file = match name {
         "tiny" => tiny(),
+        "compact" => compact(),
         "small" => small(),
         "base" => base(),
         "openvla-7b" => openvla_7b(),
@@ -50,6 +51,39 @@ pub fn tiny() -> ConfigFile {
     ConfigFile {
         max_prompt_tokens: 160,
         ..ConfigFile::default()
+    }
+}
+
+/// Sized for training from scratch on a 2-core CPU (~5M parameters, vision towers trained
+/// too): two 128×128 cameras (64 patches each, as `small`), a 4-layer ViT of width 192, a
+/// 4-layer backbone of width 256, and the bare instruction as the prompt (the byte-level
+/// prompt is a large share of the sequence; OpenVLA's template adds 57 bytes of constant
+/// text).
+pub fn compact() -> ConfigFile {
+    ConfigFile {
+        prompt_template: "{instruction}".to_owned(),
+        ..byte_vocab_file(
+            TextConfig {
+                hidden_size: 256,
+                intermediate_size: 768,
+                num_hidden_layers: 4,
+                num_attention_heads: 4,
+                num_key_value_heads: 2,
+                max_position_embeddings: 512,
+                ..TextConfig::default()
+            },
+            VisionConfig {
+                image_size: 128,
+                patch_size: 16,
+                hidden_size: 192,
+                intermediate_size: 768,
+                num_hidden_layers: 4,
+                num_attention_heads: 3,
+                feature_layer: 4,
+                ..VisionConfig::default()
+            },
+            2,
+        )
     }
 }
 
@@ -186,6 +220,11 @@ mod tests {
     fn presets_validate_and_have_the_documented_sizes() {
         let params = |n: &str| preset(n).unwrap().parameter_count();
         assert!(params("tiny") < 1_000_000);
+        let compact = params("compact");
+        assert!(
+            (3_000_000..=8_000_000).contains(&compact),
+            "compact = {compact}"
+        );
         let small = params("small");
         assert!(
             (10_000_000..=30_000_000).contains(&small),

@@ -9,7 +9,8 @@
 //! text vocabulary, as in the released training code (the decoders restrict to the action
 //! rows at inference).
 //!
-//! The samples run as one batch: one vision pass (frozen, detached), one pass of each
+//! The samples run as one batch: one vision pass (through the differentiable twin when the
+//! towers are trained, detached when they are frozen), one pass of each
 //! projector, and one backbone pass over `[B, S_max, hidden]` with the sequences right-padded
 //! to the longest. Padded keys are blocked for the real rows, so those rows compute what a
 //! per-sample pass computes (up to float rounding); padded rows are never read.
@@ -18,6 +19,7 @@ use candle_core::Tensor;
 
 use super::forward::DiffBackbone;
 use super::objective::{SlotFill, SlotPlan};
+use super::vision::DiffVision;
 use crate::Result;
 use crate::model::{AttentionMode, ModelInputs, VlaModel, attention_mask};
 
@@ -46,6 +48,7 @@ pub(crate) struct PassInput<'a> {
 pub(crate) fn batch_terms(
     model: &VlaModel,
     net: &DiffBackbone,
+    vision: Option<&DiffVision>,
     samples: &[(&ModelInputs, &[u32], &SlotPlan)],
 ) -> Result<SampleTerms> {
     let f = &model.config().file;
@@ -58,7 +61,7 @@ pub(crate) fn batch_terms(
             shift: plan.shift,
         })
         .collect();
-    let hidden = batch_hidden(model, net, &pass)?;
+    let hidden = batch_hidden(model, net, vision, &pass)?;
     let mut rows = Vec::new();
     let mut labels = Vec::new();
     for (b, (_, targets, plan)) in samples.iter().enumerate() {
@@ -90,15 +93,23 @@ pub(crate) struct BatchHidden {
 }
 
 /// Prefix + slots (+ STOP) of every sample through the differentiable backbone in one
-/// right-padded batch.
+/// right-padded batch; the prefix's vision features come from `vision` when the towers are
+/// trained (else from the model's frozen towers, detached).
 pub(crate) fn batch_hidden(
     model: &VlaModel,
     net: &DiffBackbone,
+    vision: Option<&DiffVision>,
     pass: &[PassInput<'_>],
 ) -> Result<BatchHidden> {
     let f = &model.config().file;
     let inputs: Vec<&ModelInputs> = pass.iter().map(|p| p.inputs).collect();
-    let prefixes = model.encode_prefixes(&inputs)?;
+    let prefixes = match vision {
+        Some(v) => {
+            let pixels = VlaModel::batch_pixels(&inputs)?;
+            model.prefixes_from_patches(&inputs, &v.forward_batch(&pixels, inputs.len())?)?
+        }
+        None => model.encode_prefixes(&inputs)?,
+    };
     let stop = f
         .append_stop_token
         .then(|| net.embed(&[f.tokens.stop_token_id]))

@@ -17,8 +17,11 @@
 //! [`augment`] (applied by the caller when building samples).
 //!
 //! What is trained: the projectors, the proprio projector, the embeddings, the backbone and
-//! `lm_head` (full fine-tuning; the released code uses LoRA). The vision towers are frozen:
-//! their candle fast ops have no backward pass. See `../shared/docs/ddvla-algorithm.md` §3.
+//! `lm_head` (full fine-tuning; the released code uses LoRA), and the vision towers unless
+//! `train_vision` is off: their inference ops (candle's fast LayerNorm and softmax) have no
+//! backward pass, so they train through a differentiable twin ([`vision`]). Freezing them
+//! suits a pretrained checkpoint; a model trained from random weights needs them trained.
+//! See `../shared/docs/ddvla-algorithm.md` §3.
 //!
 //! [`ActionTokenizer`]: crate::action_tokens::ActionTokenizer
 
@@ -32,6 +35,7 @@ mod ops;
 pub mod optim;
 mod state;
 mod trainer;
+pub(crate) mod vision;
 
 use serde::{Deserialize, Serialize};
 
@@ -67,6 +71,9 @@ pub struct TrainConfig {
     /// Slot inputs of the parallel objective: `[MASK]` (the parallel decoder's default) or
     /// zeros (OpenVLA-OFT; decode with `EmptySlots::Zeros` then).
     pub parallel_slots: EmptySlots,
+    /// Train the vision towers too (default). Off: they stay frozen (the only behaviour of
+    /// `trainer_state.json` versions 1–2, which load with it off).
+    pub train_vision: bool,
 }
 
 impl Default for TrainConfig {
@@ -79,6 +86,7 @@ impl Default for TrainConfig {
             attention: None,
             objective: Objective::Diffusion,
             parallel_slots: EmptySlots::Mask,
+            train_vision: true,
         }
     }
 }

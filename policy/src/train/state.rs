@@ -30,8 +30,9 @@ pub mod files {
 
 /// Version of `trainer_state.json` written by this build. 2 added `train.objective` and
 /// `train.parallel_slots`; version 1 files still load (with the diffusion objective and
-/// `[MASK]` slots, the only behaviour version 1 had).
-const STATE_VERSION: u32 = 2;
+/// `[MASK]` slots, the only behaviour version 1 had). 3 added `train.train_vision`; older
+/// files load with it off (their towers were frozen).
+const STATE_VERSION: u32 = 3;
 
 /// Oldest `trainer_state.json` version this build reads.
 const OLDEST_STATE_VERSION: u32 = 1;
@@ -120,7 +121,7 @@ impl Trainer {
     pub fn resume(dir: &Path, device: &Device) -> Result<Self> {
         let path = dir.join(files::STATE);
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        let state: TrainerState =
+        let mut state: TrainerState =
             serde_json::from_str(&text).map_err(|source| PolicyError::Json {
                 path: path.clone(),
                 source,
@@ -133,6 +134,9 @@ impl Trainer {
                     state.version
                 ),
             ));
+        }
+        if state.version < 3 {
+            state.train.train_vision = false;
         }
         let word_pos: u128 = state.mask_rng_word_pos.parse().map_err(|_| {
             PolicyError::config(

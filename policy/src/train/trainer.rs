@@ -11,6 +11,7 @@ use super::loss::{PassInput, batch_hidden, batch_terms};
 use super::mask::SampleMask;
 use super::objective::{Objective, PlanContext, SlotFill, SlotPlan};
 use super::optim::{AdamW, clip_grads, grad_norm};
+use super::vision::DiffVision;
 use super::{Batch, StepStats, TrainConfig};
 use crate::action_tokens::ActionTokenizer;
 use crate::checkpoint;
@@ -20,14 +21,16 @@ use crate::stats::{DatasetStatistics, NormStats};
 use crate::text::{PromptTokenizer, byte_level_tokenizer_json};
 use crate::{PolicyError, Result};
 
-/// Variables under this prefix are not trained (no backward through the vision fast ops).
-const FROZEN_PREFIX: &str = "vision_backbone.";
+/// Variables under this prefix are the vision towers (trained only with `train_vision`).
+const VISION_PREFIX: &str = "vision_backbone.";
 
 /// Fine-tuning of a [`VlaModel`] held in a [`VarMap`] with one of the [`Objective`]s.
 pub struct Trainer {
     pub(super) varmap: VarMap,
     pub(super) model: VlaModel,
     pub(super) net: DiffBackbone,
+    /// The differentiable vision twin when the towers are trained.
+    pub(super) vision: Option<DiffVision>,
     pub(super) opt: AdamW,
     pub(super) cfg: TrainConfig,
     pub(super) step: u64,
@@ -100,13 +103,23 @@ impl Trainer {
             _ => None,
         };
         let net = DiffBackbone::new(&varmap, &model_cfg.file.text)?;
+        let vision = cfg
+            .train_vision
+            .then(|| {
+                DiffVision::new(
+                    &varmap,
+                    &model_cfg.file.vision,
+                    model_cfg.file.fused_vision.as_ref(),
+                )
+            })
+            .transpose()?;
         let mut trainable: Vec<(String, candle_core::Var)> = {
             let data = varmap
                 .data()
                 .lock()
                 .map_err(|_| PolicyError::config("train", "the VarMap lock is poisoned"))?;
             data.iter()
-                .filter(|(name, _)| !name.starts_with(FROZEN_PREFIX))
+                .filter(|(name, _)| cfg.train_vision || !name.starts_with(VISION_PREFIX))
                 .map(|(name, var)| (name.clone(), var.clone()))
                 .collect()
         };
@@ -118,6 +131,7 @@ impl Trainer {
             varmap,
             model,
             net,
+            vision,
             opt,
             cfg,
             step: 0,
@@ -199,7 +213,8 @@ impl Trainer {
             .collect()
     }
 
-    /// Number of trained variables (everything but the vision towers).
+    /// Number of trained variables (everything, or everything but the vision towers when
+    /// they are frozen).
     pub fn trained_variables(&self) -> usize {
         self.opt.vars().count()
     }
@@ -263,7 +278,7 @@ impl Trainer {
             .zip(plans)
             .map(|(p, plan)| (&p.inputs, p.targets.as_slice(), plan))
             .collect();
-        let terms = batch_terms(&self.model, &self.net, &samples)?;
+        let terms = batch_terms(&self.model, &self.net, self.vision.as_ref(), &samples)?;
         let labels = terms.labels;
         let target = Tensor::from_slice(&labels, labels.len(), self.model.device())?;
         let loss = candle_nn::loss::cross_entropy(&terms.logits, &target)?;
@@ -343,7 +358,7 @@ impl Trainer {
             mode: self.attention_mode(),
             shift: self.model.config().file.logit_shift,
         };
-        let h = batch_hidden(&self.model, &self.net, &[pass])?;
+        let h = batch_hidden(&self.model, &self.net, self.vision.as_ref(), &[pass])?;
         let rows = h.states.narrow(0, h.first[0], l)?;
         let cfg = self.model.config();
         Ok(self

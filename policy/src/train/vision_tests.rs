@@ -1,0 +1,164 @@
+//! The differentiable vision twin against the inference towers: features and gradients.
+#![allow(clippy::unwrap_used)] // tests
+
+use candle_core::{Device, Tensor, Var};
+
+use super::*;
+use crate::checkpoint::random_model;
+use crate::model::{Config, ConfigFile, VlaModel, presets};
+use crate::observation::{CameraImage, Observation, prepare};
+use crate::text::PromptTokenizer;
+
+/// Deterministic values in [-1.5, 1.5).
+fn noise(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = (i as u64)
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(seed * 97)
+                % 10_007;
+            (t as f32 / 10_007.0 - 0.5) * 3.0
+        })
+        .collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+/// A random model whose vision weights (LayerNorm scales and biases included) are all
+/// perturbed, so every parameter of the twin matters.
+fn model(file: ConfigFile) -> (VlaModel, VarMap) {
+    let (model, varmap) = random_model(Config::new(file).unwrap(), &Device::Cpu).unwrap();
+    let vars: Vec<(String, Var)> = {
+        let data = varmap.data().lock().unwrap();
+        data.iter()
+            .filter(|(name, _)| name.starts_with(VISION))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect()
+    };
+    for (i, (_, var)) in vars.iter().enumerate() {
+        let delta = (noise(var.dims(), i as u64) * 0.05).unwrap();
+        var.set(&(var.as_tensor() + delta).unwrap()).unwrap();
+    }
+    (model, varmap)
+}
+
+fn inputs(model: &VlaModel, seed: u8) -> crate::model::ModelInputs {
+    let f = &model.config().file;
+    let side = f.vision.image_size;
+    let mut images = Vec::new();
+    for c in 0..f.num_images_in_input {
+        let mut img = CameraImage::filled(side, side, [0, 0, 0]);
+        for (i, p) in img.rgb.iter_mut().enumerate() {
+            *p = ((i * 37 + usize::from(seed) * 11 + c * 5) % 251) as u8;
+        }
+        images.push(img);
+    }
+    let obs = Observation {
+        images,
+        instruction: "put the bowl on the plate".to_owned(),
+        proprio: vec![0.1; f.proprio_dim],
+    };
+    let prompt = PromptTokenizer::byte_level(model.config()).unwrap();
+    prepare(model.config(), &obs, None, &prompt, &Device::Cpu).unwrap()
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+fn assert_twin_matches(file: ConfigFile) {
+    let (model, varmap) = model(file);
+    let f = &model.config().file;
+    let twin = DiffVision::new(&varmap, &f.vision, f.fused_vision.as_ref()).unwrap();
+    let a = inputs(&model, 1);
+    let b = inputs(&model, 2);
+    let batch = [&a, &b];
+    let want = model.encode_prefixes(&batch).unwrap();
+    let pixels = VlaModel::batch_pixels(&batch).unwrap();
+    let patches = twin.forward_batch(&pixels, 2).unwrap();
+    let got = model.prefixes_from_patches(&batch, &patches).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        let d = max_diff(&g.embeds, &w.embeds);
+        assert!(d < 1e-4, "prefix embeddings differ by {d}");
+    }
+}
+
+#[test]
+fn twin_features_match_the_inference_tower() {
+    assert_twin_matches(presets::tiny());
+}
+
+#[test]
+fn twin_features_match_fused_towers_and_two_cameras() {
+    let tiny = presets::tiny();
+    let mut fused = tiny.vision.clone();
+    fused.hidden_size = 48;
+    fused.num_attention_heads = 4;
+    fused.feature_layer = 1;
+    fused.use_post_layernorm = false;
+    assert_twin_matches(ConfigFile {
+        fused_vision: Some(fused),
+        num_images_in_input: 2,
+        ..tiny
+    });
+}
+
+/// Backward through the twin against a central finite difference on a few weights.
+#[test]
+fn twin_gradients_match_finite_differences() {
+    let (model, varmap) = model(presets::tiny());
+    let f = &model.config().file;
+    let twin = DiffVision::new(&varmap, &f.vision, None).unwrap();
+    let a = inputs(&model, 3);
+    let pixels = VlaModel::batch_pixels(&[&a]).unwrap();
+    let probe = noise(twin.forward_batch(&pixels, 1).unwrap().dims(), 99);
+    let objective = || {
+        (twin.forward_batch(&pixels, 1).unwrap() * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+    };
+    let grads = objective().backward().unwrap();
+    let names = [
+        "vision_backbone.featurizer.embeddings.patch_embedding.weight",
+        "vision_backbone.featurizer.encoder.layers.0.layer_norm1.weight",
+        "vision_backbone.featurizer.encoder.layers.0.self_attn.k_proj.weight",
+        "vision_backbone.featurizer.encoder.layers.1.mlp.fc1.bias",
+        "vision_backbone.featurizer.post_layernorm.bias",
+    ];
+    for name in names {
+        let var = var(&varmap, name).unwrap();
+        let grad = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
+        let original = var
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let h = 1e-2_f32;
+        let at = |v: f32| {
+            let mut w = original.clone();
+            w[0] = v;
+            var.set(&Tensor::from_vec(w, var.dims(), &Device::Cpu).unwrap())
+                .unwrap();
+            objective().to_scalar::<f32>().unwrap()
+        };
+        let numeric = (at(original[0] + h) - at(original[0] - h)) / (2.0 * h);
+        at(original[0]);
+        let analytic = grad.get(0).unwrap().to_scalar::<f32>().unwrap();
+        let tol = 2e-2 * analytic.abs().max(numeric.abs()).max(1.0);
+        assert!(
+            (numeric - analytic).abs() < tol,
+            "{name}[0]: backward {analytic}, finite difference {numeric}"
+        );
+    }
+}
