@@ -2,30 +2,54 @@
 
 use anyhow::{Context, Result};
 
+/// `ddvla serve`'s command-line options besides the config file.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Stop after this many ticks.
+    pub max_ticks: Option<u64>,
+    /// `SCENE` or `SUITE/TASK` to close the loop on in-process.
+    pub sim: Option<String>,
+    /// Scene cameras feeding `topics.cameras`.
+    pub sim_cameras: Vec<String>,
+    /// Rendered image side in sim mode.
+    pub sim_size: u32,
+    /// The instruction the simulated robot sends (plain scenes).
+    pub instruction: String,
+    /// Overrides `rerun.rrd`.
+    pub rrd: Option<std::path::PathBuf>,
+    /// Overrides `rerun.connect`.
+    pub connect: Option<String>,
+}
+
 /// See `ddvla --help`.
-pub fn run_serve(
-    config: &std::path::Path,
-    max_ticks: Option<u64>,
-    sim: Option<&str>,
-    sim_cameras: &[String],
-    sim_size: u32,
-    instruction: &str,
-) -> Result<()> {
-    let config = crate::serve::config::ServeConfig::load(config)?;
+pub fn run_serve(config: &std::path::Path, options: &ServeOptions) -> Result<()> {
+    let mut config = crate::serve::config::ServeConfig::load(config)?;
+    if let Some(path) = &options.rrd {
+        config.rerun.rrd = Some(path.clone());
+    }
+    if let Some(addr) = &options.connect {
+        config.rerun.connect = Some(addr.clone());
+    }
+    if config.rerun.enabled() && !cfg!(feature = "rerun") {
+        anyhow::bail!(
+            "a live rerun view (--rrd / --connect, rerun.rrd / rerun.connect) needs a build \
+             with the rerun feature: cargo build --release --features rerun"
+        );
+    }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let on_signal = std::sync::Arc::clone(&stop);
     ctrlc::set_handler(move || on_signal.store(true, std::sync::atomic::Ordering::Relaxed))
         .context("installing the Ctrl-C handler")?;
-    match sim {
-        None => crate::serve::serve(&config, &stop, max_ticks),
+    match &options.sim {
+        None => crate::serve::serve(&config, &stop, options.max_ticks),
         Some(scene) => crate::sim_serve::serve_sim(
             &config,
             scene,
-            sim_cameras,
-            sim_size,
-            instruction,
+            &options.sim_cameras,
+            options.sim_size,
+            &options.instruction,
             &stop,
-            max_ticks,
+            options.max_ticks,
         ),
     }
 }

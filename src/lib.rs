@@ -16,6 +16,8 @@ pub mod remote;
 pub mod replay_cli;
 #[cfg(feature = "rerun")]
 pub mod replay_rrd;
+#[cfg(feature = "rerun")]
+pub mod rrd;
 pub mod runtime;
 pub mod serve;
 pub mod sim_cli;

@@ -45,6 +45,14 @@ enum Command {
             default_value = "pick up the red cube and place it in the basket"
         )]
         instruction: String,
+        /// Write a live rerun recording of the run here (camera frames, chunks, remasking
+        /// traces, latency, jitter, safety; overrides `rerun.rrd`; needs `--features rerun`).
+        #[arg(long)]
+        rrd: Option<PathBuf>,
+        /// Stream the run to a rerun viewer: `HOST:PORT` or `rerun+http://HOST:PORT/proxy`,
+        /// default the local viewer (overrides `rerun.connect`; needs `--features rerun`).
+        #[arg(long, num_args = 0..=1, default_missing_value = ddvla::serve::config::DEFAULT_VIEWER)]
+        connect: Option<String>,
     },
     /// Task files and suites.
     #[command(subcommand)]
@@ -362,13 +370,19 @@ fn run(cli: Cli) -> Result<()> {
             sim_cameras,
             sim_size,
             instruction,
+            rrd,
+            connect,
         } => ddvla::commands::run_serve(
             &config,
-            max_ticks,
-            sim.as_deref(),
-            &sim_cameras,
-            sim_size,
-            &instruction,
+            &ddvla::commands::ServeOptions {
+                max_ticks,
+                sim,
+                sim_cameras,
+                sim_size,
+                instruction,
+                rrd,
+                connect,
+            },
         ),
         Command::Bench(BenchCommand::Loop {
             preset,

@@ -17,7 +17,7 @@ use ddvla_policy::observation::Observation;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::serve::config::ServeConfig;
+use crate::serve::config::{ProprioSource, ServeConfig};
 use crate::serve::io::camera_image;
 use crate::serve::load_policy;
 
@@ -62,11 +62,65 @@ fn by_log_time<'a>(bag: &'a [RecordedMessage], topic: &str) -> HashMap<u64, &'a 
         .collect()
 }
 
+/// The recorded input messages by topic and log time.
+struct Recorded<'a> {
+    frames: Vec<HashMap<u64, &'a [u8]>>,
+    joints: HashMap<u64, &'a [u8]>,
+    proprio: HashMap<u64, &'a [u8]>,
+}
+
+/// The proprio vector a request used, from the source the run used (recorded in the
+/// request event; recordings from before the proprio topic used joint states).
+fn recorded_proprio(
+    provenance: &Value,
+    recorded: &Recorded<'_>,
+    proprio_dim: usize,
+) -> Result<Vec<f32>> {
+    let source: ProprioSource = match provenance.get("proprio_source") {
+        Some(v) if !v.is_null() => serde_json::from_value(v.clone())
+            .with_context(|| format!("request event: unknown proprio_source {v}"))?,
+        _ => ProprioSource::JointStates,
+    };
+    let stamp = provenance["proprio_ns"]
+        .as_u64()
+        .or_else(|| provenance["joints_ns"].as_u64());
+    let Some(t) = stamp else {
+        if source == ProprioSource::Topic {
+            bail!("request event without proprio_ns (proprio from the proprio topic)");
+        }
+        return Ok(vec![0.0; proprio_dim]); // the run had no joint states yet: zeros
+    };
+    let mut proprio: Vec<f32> = match source {
+        ProprioSource::JointStates => {
+            let bytes = recorded
+                .joints
+                .get(&t)
+                .with_context(|| format!("no recorded joint state at log time {t}"))?;
+            let js: JointState = decode(bytes)?;
+            js.position.iter().map(|v| *v as f32).collect()
+        }
+        ProprioSource::Topic => {
+            let bytes = recorded
+                .proprio
+                .get(&t)
+                .with_context(|| format!("no recorded proprio vector at log time {t}"))?;
+            decode::<Float32MultiArray>(bytes)?.data
+        }
+    };
+    if source == ProprioSource::Topic && proprio.len() != proprio_dim {
+        bail!(
+            "recorded proprio vector has {} values, the model takes {proprio_dim}",
+            proprio.len()
+        );
+    }
+    proprio.resize(proprio_dim, 0.0);
+    Ok(proprio)
+}
+
 fn observation(
     event: &Value,
     config: &ServeConfig,
-    frames: &[HashMap<u64, &[u8]>],
-    joints: &HashMap<u64, &[u8]>,
+    recorded: &Recorded<'_>,
     (proprio_dim, image_size): (usize, usize),
 ) -> Result<Observation> {
     let provenance = &event["observation"];
@@ -76,22 +130,12 @@ fn observation(
     let mut images = Vec::with_capacity(stamps.len());
     for (i, (stamp, topic)) in stamps.iter().zip(&config.topics.cameras).enumerate() {
         let t = stamp.as_u64().context("frames_ns entry is not a number")?;
-        let bytes = frames[i]
+        let bytes = recorded.frames[i]
             .get(&t)
             .with_context(|| format!("{topic}: no recorded frame at log time {t}"))?;
         images.push(camera_image(&decode::<Image>(bytes)?, image_size)?);
     }
-    let mut proprio = match provenance["joints_ns"].as_u64() {
-        Some(t) => {
-            let bytes = joints
-                .get(&t)
-                .with_context(|| format!("no recorded joint state at log time {t}"))?;
-            let js: JointState = decode(bytes)?;
-            js.position.iter().map(|v| *v as f32).collect()
-        }
-        None => Vec::new(),
-    };
-    proprio.resize(proprio_dim, 0.0);
+    let proprio = recorded_proprio(provenance, recorded, proprio_dim)?;
     Ok(Observation {
         images,
         instruction: event["instruction"].as_str().unwrap_or_default().to_owned(),
@@ -151,8 +195,11 @@ pub fn replay(
         .filter(|m| m.topic == t.action_chunk)
         .map(|m| Ok(decode(&m.data)?))
         .collect::<Result<_>>()?;
-    let frames: Vec<_> = t.cameras.iter().map(|c| by_log_time(&bag, c)).collect();
-    let joints = by_log_time(&bag, &t.joint_states);
+    let inputs = Recorded {
+        frames: t.cameras.iter().map(|c| by_log_time(&bag, c)).collect(),
+        joints: by_log_time(&bag, &t.joint_states),
+        proprio: by_log_time(&bag, &t.proprio),
+    };
     let accepted: Vec<u64> = events
         .iter()
         .filter(|e| e["kind"] == "chunk")
@@ -177,7 +224,7 @@ pub fn replay(
         let tick = event["tick"]
             .as_u64()
             .context("request event without tick")?;
-        let obs = observation(event, config, &frames, &joints, (proprio_dim, image_size))
+        let obs = observation(event, config, &inputs, (proprio_dim, image_size))
             .with_context(|| format!("rebuilding the observation of tick {tick}"))?;
         // Every request is decoded, accepted or not: the decoder's random stream advances
         // exactly as it did in the run.

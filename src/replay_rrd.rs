@@ -1,9 +1,7 @@
 //! rerun output of `ddvla replay --rrd FILE` (feature `rerun`): for each replayed inference,
 //! on the `tick` timeline, the camera frames, instruction and proprioception it saw, the
 //! replayed and recorded chunks as per-dimension time series, and the remasking trace as an
-//! image (one row per decoding round, one column per action token: green = committed this
-//! round, brighter for higher confidence; pale green = committed earlier; red = re-masked;
-//! grey = still masked).
+//! image (the views are shared with `ddvla serve --rrd`, see [`crate::rrd`]).
 
 use std::path::Path;
 
@@ -11,64 +9,23 @@ use anyhow::{Context, Result};
 use ddvla_policy::decode::DecodeOutput;
 use ddvla_policy::observation::Observation;
 
+use crate::rrd;
+
 /// An open rerun recording.
 pub struct RrdWriter {
     rec: rerun::RecordingStream,
 }
 
-/// Colours of the trace image.
-const MASKED: [u8; 3] = [60, 60, 60];
-const EARLIER: [u8; 3] = [120, 170, 120];
-const REMASKED: [u8; 3] = [220, 40, 40];
-
-/// The remasking trace as `rounds × slots` RGB pixels.
-pub fn trace_image(out: &DecodeOutput) -> (Vec<u8>, [u32; 2]) {
-    let slots = out.tokens.len().max(1);
-    let rounds = out.trace.rounds.len().max(1);
-    let mut state = vec![MASKED; slots];
-    let mut pixels = Vec::with_capacity(slots * rounds * 3);
-    for round in &out.trace.rounds {
-        for px in &mut state {
-            if *px != MASKED && *px != REMASKED {
-                *px = EARLIER;
-            }
-            if *px == REMASKED {
-                *px = MASKED;
-            }
-        }
-        for event in &round.committed {
-            if let Some(px) = state.get_mut(event.slot) {
-                let c = (event.confidence.clamp(0.0, 1.0) * 175.0) as u8;
-                *px = [20, 80 + c, 20];
-            }
-        }
-        for event in &round.remasked {
-            if let Some(px) = state.get_mut(event.slot) {
-                *px = REMASKED;
-            }
-        }
-        pixels.extend(state.iter().flatten());
-    }
-    if out.trace.rounds.is_empty() {
-        pixels.extend(state.iter().flatten());
-    }
-    (pixels, [slots as u32, rounds as u32])
-}
-
 impl RrdWriter {
     /// Write to `path`.
     pub fn create(path: &Path) -> Result<Self> {
-        let rec = rerun::RecordingStreamBuilder::new("ddvla_replay")
-            .save(path)
-            .with_context(|| format!("creating {}", path.display()))?;
+        let rec = rrd::open_stream("ddvla_replay", Some(path), None)?;
         Ok(Self { rec })
     }
 
-    /// Stream to a running viewer (`rerun+http://127.0.0.1:9876/proxy`).
+    /// Stream to a running viewer (`rerun+http://127.0.0.1:9876/proxy`, or `HOST:PORT`).
     pub fn connect(url: &str) -> Result<Self> {
-        let rec = rerun::RecordingStreamBuilder::new("ddvla_replay")
-            .connect_grpc_opts(url.to_owned())
-            .with_context(|| format!("connecting to the rerun viewer at {url}"))?;
+        let rec = rrd::open_stream("ddvla_replay", None, Some(url))?;
         Ok(Self { rec })
     }
 
@@ -81,63 +38,19 @@ impl RrdWriter {
         recorded: Option<&[f32]>,
     ) -> Result<()> {
         let rec = &self.rec;
-        let t = i64::try_from(tick)?;
-        rec.set_time_sequence("tick", t);
-        for (i, image) in observation.images.iter().enumerate() {
-            rec.log(
-                format!("camera/{i}"),
-                &rerun::Image::from_rgb24(
-                    image.rgb.clone(),
-                    [u32::try_from(image.width)?, u32::try_from(image.height)?],
-                ),
-            )?;
-        }
-        rec.log(
-            "instruction",
-            &rerun::TextLog::new(observation.instruction.clone()),
-        )?;
-        for (k, v) in observation.proprio.iter().enumerate() {
-            rec.log(
-                format!("proprio/{k}"),
-                &rerun::Scalars::new([f64::from(*v)]),
-            )?;
-        }
-        let (pixels, size) = trace_image(out);
-        rec.log(
-            "decode/remask_trace",
-            &rerun::Image::from_rgb24(pixels, size),
-        )?;
-        let remasked: usize = out.trace.rounds.iter().map(|r| r.remasked.len()).sum();
-        rec.log(
-            "decode/remasked_tokens",
-            &rerun::Scalars::new([remasked as f64]),
-        )?;
-        rec.log(
-            "decode/deadline_hit",
-            &rerun::Scalars::new([f64::from(u8::from(out.trace.deadline_hit))]),
-        )?;
-        let dim = out.action_dim.max(1);
-        for step in 0..out.chunk_len {
-            rec.set_time_sequence("tick", t + i64::try_from(step)?);
-            for d in 0..dim {
-                let i = step * dim + d;
-                rec.log(
-                    format!("action/replayed/{d}"),
-                    &rerun::Scalars::new([f64::from(out.actions[i])]),
-                )?;
-                if let Some(v) = recorded.and_then(|r| r.get(i)) {
-                    rec.log(
-                        format!("action/recorded/{d}"),
-                        &rerun::Scalars::new([f64::from(*v)]),
-                    )?;
-                }
-            }
+        rec.set_time_sequence("tick", i64::try_from(tick)?);
+        rrd::log_observation(rec, observation)?;
+        rrd::log_trace(rec, &out.trace, out.tokens.len())?;
+        rrd::log_chunk(rec, "action/replayed", tick, out.action_dim, &out.actions)?;
+        if let Some(recorded) = recorded {
+            rrd::log_chunk(rec, "action/recorded", tick, out.action_dim, recorded)?;
         }
         Ok(())
     }
 
     /// Log what the run itself recorded, on the same `tick` timeline: each accepted chunk's
-    /// inference latency (ticks from request to acceptance), deadline cuts (rounds run), and
+    /// inference latency (ticks from request to acceptance), deadline cuts (rounds run), task
+    /// events from the simulated robot (success), and
     /// the 1 Hz status — loop and safety-intervention counters, p95 inference latency, and
     /// the hold reason when the safety layer held.
     pub fn log_run(
@@ -169,6 +82,7 @@ impl RrdWriter {
                         &rerun::Scalars::new([rounds as f64]),
                     )?;
                 }
+                "task_event" => rrd::log_task_event(rec, &e["event"].to_string())?,
                 _ => {}
             }
         }
@@ -177,21 +91,7 @@ impl RrdWriter {
                 continue;
             };
             rec.set_time_sequence("tick", i64::try_from(tick)?);
-            if let Some(p95) = s["inference_p95_ms"].as_f64() {
-                rec.log("loop/inference_p95_ms", &rerun::Scalars::new([p95]))?;
-            }
-            for group in ["loop", "safety"] {
-                if let Some(map) = s[group].as_object() {
-                    for (name, v) in map {
-                        if let Some(v) = v.as_f64() {
-                            rec.log(format!("{group}/{name}"), &rerun::Scalars::new([v]))?;
-                        }
-                    }
-                }
-            }
-            if !s["held"].is_null() {
-                rec.log("safety/held", &rerun::TextLog::new(s["held"].to_string()))?;
-            }
+            rrd::log_status(rec, s)?;
         }
         Ok(())
     }
@@ -223,13 +123,6 @@ mod tests {
         let policy = Policy::random(cfg, &Device::Cpu).unwrap();
         let mut decoder = decode::build(DecoderKind::Diffusion, 0);
         let out = policy.act(&obs, decoder.as_mut(), None).unwrap();
-        let (pixels, [w, h]) = trace_image(&out);
-        assert_eq!(w as usize, out.tokens.len());
-        assert_eq!(h as usize, out.trace.rounds.len());
-        assert_eq!(pixels.len(), (w * h * 3) as usize);
-        // After the last round nothing is still masked.
-        let last_row = &pixels[((h - 1) * w * 3) as usize..];
-        assert!(last_row.chunks(3).all(|p| p != MASKED));
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("replay.rrd");
@@ -241,6 +134,8 @@ mod tests {
             let events = [
                 serde_json::json!({"kind": "chunk", "start_tick": 10, "tick": 13}),
                 serde_json::json!({"kind": "deadline_cut", "start_tick": 10, "rounds": 4}),
+                serde_json::json!({"kind": "task_event", "tick": 30,
+                    "event": {"kind": "success", "task": "libero_style_goal/x", "step": 29}}),
             ];
             let statuses = [serde_json::json!({
                 "tick": 20, "held": "StaleObservation", "inference_p95_ms": 41.5,

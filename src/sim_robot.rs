@@ -2,6 +2,9 @@
 //! state like a real robot's drivers and applies the newest command vector (EE delta and
 //! gripper, LIBERO's OSC convention) at a fixed rate. `ddvla serve --sim` runs it in-process
 //! against the same serve loop a real robot gets; `ddvla sim robot` runs it over zenoh.
+//! With a suite task it also publishes the task contract's proprio vector
+//! (`std_msgs/Float32MultiArray`) and, when the goal first holds, a success event
+//! (`std_msgs/String`, JSON) that `ddvla serve` records and shows.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,6 +18,7 @@ use ddvla_sim::{Env, EnvConfig};
 use serde::Serialize;
 
 use crate::runtime::time::{Clock, SystemClock};
+use crate::sim_task::SimTask;
 
 /// What the simulated robot runs.
 #[derive(Debug, Clone)]
@@ -31,13 +35,18 @@ pub struct SimRobotConfig {
     pub rate_hz: f64,
     /// Joint state topic.
     pub joint_states: String,
+    /// With a task: the contract's proprio vector (`Float32MultiArray`) goes out here.
+    pub proprio: String,
+    /// With a task: the success event (`std_msgs/String`, JSON `{"kind": "success", "task",
+    /// "step"}`) goes out here when the goal first holds.
+    pub task_events: String,
     /// Command topic (`Float32MultiArray`, 7 values: EE delta xyz, rpy, gripper).
     pub command: String,
     /// `(topic, text)`: an instruction the robot side repeats every second (the task's
     /// language instruction in simulation).
     pub instruction: Option<(String, String)>,
     /// A suite task instead of a plain scene: its scene, init state, camera contract and goal.
-    pub task: Option<crate::sim_task::SimTask>,
+    pub task: Option<SimTask>,
 }
 
 /// What happened.
@@ -60,9 +69,55 @@ pub struct SimRobotReport {
 struct Publishers {
     cameras: Vec<Box<dyn Publisher>>,
     joints: Box<dyn Publisher>,
+    /// With a task.
+    proprio: Option<Box<dyn Publisher>>,
 }
 
-fn publish(p: &Publishers, obs: &ddvla_sim::Observation) -> Result<()> {
+/// Watches a task's goal and publishes a success event the first time it holds.
+pub struct GoalWatch {
+    publisher: Box<dyn Publisher>,
+    first_success: Option<u64>,
+}
+
+impl GoalWatch {
+    /// Publish on `topic` of `transport`.
+    pub fn new(transport: &dyn Transport, topic: &str) -> Result<Self> {
+        Ok(Self {
+            publisher: transport.publisher(&TopicSpec::of::<StringMsg>(topic)?)?,
+            first_success: None,
+        })
+    }
+
+    /// After control step `step`: whether `task`'s goal holds in `env` for the first time
+    /// (then the success event went out).
+    pub fn check(&mut self, task: &SimTask, env: &Env, step: u64) -> Result<bool> {
+        if self.first_success.is_some() || !task.success(env)? {
+            return Ok(false);
+        }
+        self.first_success = Some(step);
+        let event = serde_json::json!({
+            "kind": "success",
+            "task": task.name,
+            "step": step,
+        });
+        publish_msg(
+            self.publisher.as_ref(),
+            &StringMsg {
+                data: event.to_string(),
+            },
+        )?;
+        tracing::info!(step, task = %task.name, "goal reached");
+        println!("sim: goal of {} reached at step {step}", task.name);
+        Ok(true)
+    }
+
+    /// The first step at which the goal held.
+    pub fn first_success(&self) -> Option<u64> {
+        self.first_success
+    }
+}
+
+fn publish(p: &Publishers, obs: &ddvla_sim::Observation, proprio: &[f32]) -> Result<()> {
     let header = Header {
         stamp: Time::from_ns(u64::try_from(unix_time_ns()).unwrap_or(0)),
         frame_id: "world".into(),
@@ -94,6 +149,12 @@ fn publish(p: &Publishers, obs: &ddvla_sim::Observation) -> Result<()> {
         effort: vec![],
     };
     publish_msg(p.joints.as_ref(), &joints)?;
+    if let Some(publisher) = &p.proprio {
+        let mut msg = Float32MultiArray::action_chunk(1, proprio.len(), proprio.to_vec());
+        msg.layout.dim.remove(0);
+        msg.layout.dim[0].label = "proprio".into();
+        publish_msg(publisher.as_ref(), &msg)?;
+    }
     Ok(())
 }
 
@@ -125,6 +186,16 @@ pub fn run_sim_robot(
             .map(|(topic, _)| transport.publisher(&TopicSpec::of::<Image>(topic)?))
             .collect::<ddvla_bridge::Result<_>>()?,
         joints: transport.publisher(&TopicSpec::of::<JointState>(&config.joint_states)?)?,
+        proprio: match &config.task {
+            Some(_) => {
+                Some(transport.publisher(&TopicSpec::of::<Float32MultiArray>(&config.proprio)?)?)
+            }
+            None => None,
+        },
+    };
+    let mut goal = match &config.task {
+        Some(_) => Some(GoalWatch::new(transport, &config.task_events)?),
+        None => None,
     };
     let commands = transport.subscribe(&TopicSpec::of::<Float32MultiArray>(&config.command)?, 4)?;
     let instruction = match &config.instruction {
@@ -136,8 +207,9 @@ pub fn run_sim_robot(
     };
     let steps_per_second = config.rate_hz.ceil().max(1.0) as u64;
     let mut obs = env.reset(config.seed)?;
+    let mut proprio = Vec::new();
     if let Some(t) = &config.task {
-        obs = t.start(&mut env)?;
+        (obs, proprio) = t.start(&mut env)?;
     }
     let ee_start_m = obs.proprio.ee_pos;
     let clock = SystemClock::default();
@@ -158,7 +230,7 @@ pub fn run_sim_robot(
         {
             publish_msg(publisher.as_ref(), text)?;
         }
-        publish(&publishers, &obs)?;
+        publish(&publishers, &obs, &proprio)?;
         clock.sleep_until(start.plus(period * u32::try_from(report.steps + 1)?));
         let mut applied = false;
         if let Some(sample) = commands.latest() {
@@ -177,13 +249,10 @@ pub fn run_sim_robot(
         report.commands_applied += u64::from(applied);
         obs = env.step(&action)?;
         report.steps += 1;
-        if let Some(t) = &config.task {
-            obs = t.frame(obs);
-            if report.success_step.is_none() && t.success(&env)? {
-                report.success_step = Some(report.steps);
-                tracing::info!(step = report.steps, task = %t.name, "goal reached");
-                println!("sim: goal of {} reached at step {}", t.name, report.steps);
-            }
+        if let (Some(t), Some(goal)) = (&config.task, &mut goal) {
+            (obs, proprio) = t.frame(obs);
+            goal.check(t, &env, report.steps)?;
+            report.success_step = goal.first_success();
         }
     }
     report.ee_end_m = obs.proprio.ee_pos;

@@ -1,8 +1,9 @@
 //! `ddvla serve --config FILE --sim SCENE|SUITE/TASK`: the serve loop closed on the MuJoCo
 //! harness through the in-process transport (the same loop, topics and safety layer as on a
 //! robot). With `SUITE/TASK` the robot side is the suite's task: its scene, an init state,
-//! its instruction, camera frames under the suite contract, and success reported when the
-//! goal first holds.
+//! its instruction, camera frames and the proprio vector under the suite contract (serve
+//! reads proprio from that topic unless `input.proprio` says otherwise), and a success event
+//! when the goal first holds (recorded, and shown in the live rerun view).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Result, anyhow, bail};
 use ddvla_bridge::transport::inproc::InProcessTransport;
 
-use crate::serve::config::ServeConfig;
+use crate::serve::config::{ProprioSource, ServeConfig};
 use crate::serve::serve_on;
 use crate::sim_robot::{SimRobotConfig, run_sim_robot};
 
@@ -24,11 +25,10 @@ pub fn serve_sim(
     stop: &AtomicBool,
     max_ticks: Option<u64>,
 ) -> Result<()> {
-    let topics = &config.topics;
-    if sim_cameras.len() < topics.cameras.len() {
+    if sim_cameras.len() < config.topics.cameras.len() {
         bail!(
             "{} camera topics but only {} sim cameras (--sim-cameras)",
-            topics.cameras.len(),
+            config.topics.cameras.len(),
             sim_cameras.len()
         );
     }
@@ -40,6 +40,16 @@ pub fn serve_sim(
     let instruction = task
         .as_ref()
         .map_or(instruction, |t| t.instruction.as_str());
+    // A task's robot publishes the contract's proprio vector: use it unless told otherwise.
+    let mut config = config.clone();
+    if task.is_some() {
+        config.input.proprio.get_or_insert(ProprioSource::Topic);
+    } else if config.input.proprio == Some(ProprioSource::Topic) {
+        bail!(
+            "input.proprio = \"topic\" needs --sim SUITE/TASK (a plain scene publishes joint states only)"
+        );
+    }
+    let topics = &config.topics;
     let transport = InProcessTransport::new();
     let robot = SimRobotConfig {
         scene: scene.to_owned(),
@@ -53,6 +63,8 @@ pub fn serve_sim(
         seed: 0,
         rate_hz: config.control.rate_hz,
         joint_states: topics.joint_states.clone(),
+        proprio: topics.proprio.clone(),
+        task_events: topics.task_events.clone(),
         command: topics.command.clone(),
         instruction: Some((topics.instruction.clone(), instruction.to_owned())),
         task,
@@ -63,7 +75,7 @@ pub fn serve_sim(
     let sim = std::thread::Builder::new()
         .name("ddvla-sim-robot".into())
         .spawn(move || run_sim_robot(&sim_transport, &robot, &sim_flag, None))?;
-    let served = serve_on(config, &transport, None, stop, max_ticks);
+    let served = serve_on(&config, &transport, None, stop, max_ticks);
     sim_stop.store(true, Ordering::Relaxed);
     let report = sim
         .join()

@@ -64,8 +64,9 @@ impl SimTask {
         Ok(cfg)
     }
 
-    /// After `env.reset`: load the init state, run the protocol's wait steps, observe.
-    pub fn start(&self, env: &mut Env) -> Result<Observation> {
+    /// After `env.reset`: load the init state, run the protocol's wait steps, observe (see
+    /// [`Self::frame`]).
+    pub fn start(&self, env: &mut Env) -> Result<(Observation, Vec<f32>)> {
         self.init
             .apply(env, self.state, &self.init_path)
             .with_context(|| format!("loading init state {} of {}", self.state, self.name))?;
@@ -75,10 +76,12 @@ impl SimTask {
         Ok(self.frame(env.observe()?))
     }
 
-    /// Frames as the policy sees them under the suite contract (the 180° turn applied).
-    pub fn frame(&self, obs: Observation) -> Observation {
+    /// Frames as the policy sees them under the suite contract (the 180° turn applied), and
+    /// the contract's proprio vector (EE position, axis-angle, gripper qpos: what
+    /// demonstrations and `ddvla eval` give the policy).
+    pub fn frame(&self, obs: Observation) -> (Observation, Vec<f32>) {
         let frame = self.contract.frame(&obs);
-        Observation {
+        let images = Observation {
             images: frame
                 .images
                 .into_iter()
@@ -90,7 +93,8 @@ impl SimTask {
                 })
                 .collect(),
             ..obs
-        }
+        };
+        (images, frame.proprio)
     }
 
     /// Whether the task's goal holds now.

@@ -140,8 +140,19 @@ fn launch_configs_parse() {
     assert!(robot.safety.workspace.is_some());
     ddvla::serve::config::PolicyServerConfig::load(&root.join("launch/policy-server.toml"))
         .unwrap();
+    assert_eq!(
+        robot.input.proprio,
+        Some(ddvla::serve::config::ProprioSource::JointStates)
+    );
+    assert_eq!(robot.topics.proprio, "/ddvla/proprio");
+    assert!(!robot.rerun.enabled(), "no live view unless asked");
     let replay = ddvla::serve::config::ServeConfig::load(&root.join("launch/replay.toml")).unwrap();
     assert!(replay.record.is_some());
+    // Task mode picks the proprio topic when the config leaves it unset.
+    assert_eq!(replay.input.proprio, None);
+    let sim = ddvla::serve::config::ServeConfig::load(&root.join("launch/sim-eval.toml")).unwrap();
+    assert_eq!(sim.input.proprio, None);
+    assert_eq!(sim.rerun.queue, 1024);
     let train = ddvla::train_cli::TrainFile::read(&root.join("launch/train-small.toml")).unwrap();
     assert_eq!(train.model.preset.as_deref(), Some("small"));
     assert!(train.data.augment.is_some());
@@ -175,4 +186,23 @@ fn replay_rrd_without_the_rerun_feature_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--features rerun"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[cfg(not(feature = "rerun"))]
+#[test]
+fn serve_rrd_without_the_rerun_feature_is_a_clear_error() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for flag in [["--rrd", "out.rrd"], ["--connect", "127.0.0.1:9876"]] {
+        let out = ddvla()
+            .args(["serve", "--max-ticks", "1", "--sim", "tabletop"])
+            .args(flag)
+            .arg("--config")
+            .arg(root.join("launch/sim-eval.toml"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--features rerun"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }

@@ -21,17 +21,9 @@ fn node(name: &str, port: u16, listen: bool) -> ZenohTransport {
     ZenohTransport::open(&ZenohConfig::loopback(name, port, listen)).unwrap()
 }
 
-#[test]
-fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
-    let port = free_loopback_port().unwrap();
-    let server_node = node("gpu", port, true);
-    let robot = node("robot", port, false);
-    let cfg = presets::preset("tiny").unwrap();
-    let observation = synthetic_observation(&cfg);
-    let stop = Arc::new(AtomicBool::new(false));
-    let server_stop = Arc::clone(&stop);
-    let session = server_node.session().clone();
-    let server = std::thread::Builder::new()
+/// A tiny random-weight policy server at `ddvla/gpu` (diffusion-cached, seed 3).
+fn spawn_server(session: zenoh::Session, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
         .name("server".into())
         .spawn(move || {
             let policy = Policy::random(presets::preset("tiny").unwrap(), &Device::Cpu).unwrap();
@@ -41,11 +33,22 @@ fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
                 &policy,
                 DecoderKind::DiffusionCached,
                 3,
-                &server_stop,
+                &stop,
             )
             .unwrap();
         })
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
+    let port = free_loopback_port().unwrap();
+    let server_node = node("gpu", port, true);
+    let robot = node("robot", port, false);
+    let cfg = presets::preset("tiny").unwrap();
+    let observation = synthetic_observation(&cfg);
+    let stop = Arc::new(AtomicBool::new(false));
+    let server = spawn_server(server_node.session().clone(), Arc::clone(&stop));
 
     // Describe (retried while the server starts and routes form).
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -92,6 +95,15 @@ fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
         remote.actions, local.actions,
         "remote and local chunks differ"
     );
+    assert_eq!(remote.rounds_cut, None, "no budget: every round ran");
+
+    check_a_deadline_cut_is_reported(
+        &worker,
+        &request,
+        &local_policy,
+        &local_obs,
+        decoder.as_mut(),
+    );
 
     // Garbage on the wire gets an error answer, not a crash.
     let replies = robot
@@ -125,4 +137,44 @@ fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
     let error = result.chunk.unwrap_err();
     assert!(error.contains("did not answer"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A budget too short for a second round: the server's anytime decoder cuts the chunk short
+/// and says after how many rounds, so the robot counts the cut (`Chunk::rounds_cut` feeds
+/// `LoopCounts::deadline_cuts`) and replay can decode the same chunk with that round cap.
+fn check_a_deadline_cut_is_reported(
+    worker: &ddvla::runtime::worker::WorkerHandle,
+    request: &InferenceRequest<ddvla_policy::observation::Observation>,
+    local_policy: &Policy,
+    local_obs: &ddvla_policy::observation::Observation,
+    decoder: &mut dyn decode::Decoder,
+) {
+    let tight = InferenceRequest {
+        start_tick: 43,
+        budget: Duration::from_nanos(1),
+        ..request.clone()
+    };
+    worker.requests.send(tight).unwrap();
+    let result = worker
+        .results
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap();
+    let cut = result.chunk.unwrap();
+    let rounds = cut.rounds_cut.expect("the server reports the deadline cut");
+    assert!(rounds >= 1, "{rounds}");
+    let prefix = local_policy.encode(local_obs).unwrap();
+    let capped = local_policy
+        .decode_capped(
+            &prefix,
+            decoder,
+            None,
+            Some(rounds),
+            &decode::StartedAt::now(),
+        )
+        .unwrap();
+    assert!(capped.trace.deadline_hit);
+    assert_eq!(
+        cut.actions, capped.actions,
+        "the cut chunk is the capped local decode"
+    );
 }

@@ -80,6 +80,9 @@ fn serve_closes_the_loop_over_zenoh_and_holds_on_estop() {
     let estop = robot
         .publisher(&TopicSpec::of::<Bool>("/ddvla/estop").unwrap())
         .unwrap();
+    let task_events = robot
+        .publisher(&TopicSpec::of::<StringMsg>("/ddvla/task_events").unwrap())
+        .unwrap();
     let commands = robot
         .subscribe(
             &TopicSpec::of::<TwistStamped>("/ddvla/cmd_ee_delta").unwrap(),
@@ -120,6 +123,16 @@ fn serve_closes_the_loop_over_zenoh_and_holds_on_estop() {
                 instruction.as_ref(),
                 &StringMsg {
                     data: "put the bowl on the plate".into(),
+                },
+            )
+            .unwrap();
+        }
+        if i == 40 {
+            // What a simulated task's robot sends when its goal first holds.
+            publish_msg(
+                task_events.as_ref(),
+                &StringMsg {
+                    data: r#"{"kind":"success","task":"t","step":40}"#.into(),
                 },
             )
             .unwrap();
@@ -194,9 +207,22 @@ fn serve_closes_the_loop_over_zenoh_and_holds_on_estop() {
         "/ddvla/cmd_ee_delta",
         "/ddvla/action_chunk",
         "/ddvla/status",
+        "/ddvla/task_events",
     ] {
         assert!(bag.iter().any(|m| m.topic == topic), "{topic} not recorded");
     }
+    // The task event is also a runtime event, on the tick it arrived.
+    let task_event = bag
+        .iter()
+        .filter(|m| m.topic == "/ddvla/events")
+        .map(|m| {
+            let text = ddvla_bridge::decode::<StringMsg>(&m.data).unwrap().data;
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        })
+        .find(|e| e["kind"] == "task_event")
+        .expect("no task_event in /ddvla/events");
+    assert_eq!(task_event["event"]["kind"], "success", "{task_event}");
+    assert!(task_event["tick"].as_u64().unwrap() > 0);
 
     // Replaying the recording with the same config reproduces every chunk exactly.
     let report = dir.path().join("replay.json");

@@ -94,6 +94,7 @@ fn ticks_that_execute_or_hold_do_not_allocate() {
                 dim,
                 actions: vec![0.1; 64 * dim],
                 rounds_cut: None,
+                trace: None,
             }),
         })
         .unwrap();

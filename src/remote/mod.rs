@@ -85,6 +85,11 @@ fn answer(
             error: String::new(),
             horizon: u32::try_from(out.chunk_len).unwrap_or(0),
             action_dim: u32::try_from(out.action_dim).unwrap_or(0),
+            rounds_cut: if out.trace.deadline_hit {
+                u32::try_from(out.trace.rounds.len().max(1)).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
             actions: out.actions,
         },
         Err(e) => fail(e.to_string()),
@@ -218,9 +223,8 @@ fn remote_chunk(
     let sample = reply
         .into_result()
         .map_err(|e| format!("{key}: error reply {e:?}"))?;
-    let response: InferenceResponseMsg =
-        decode_limited(&sample.payload().to_bytes(), MAX_REQUEST_BYTES)
-            .map_err(|e| e.to_string())?;
+    let response = msgs::decode_response(&sample.payload().to_bytes(), MAX_REQUEST_BYTES)
+        .map_err(|e| e.to_string())?;
     if !response.error.is_empty() {
         return Err(format!("policy server: {}", response.error));
     }
@@ -229,7 +233,10 @@ fn remote_chunk(
         horizon: response.horizon as usize,
         dim: response.action_dim as usize,
         actions: response.actions,
-        rounds_cut: None,
+        // The server's anytime decoder cut it short: counted by the loop and recorded, so
+        // `ddvla replay` decodes it with the same round cap.
+        rounds_cut: (response.rounds_cut > 0).then_some(response.rounds_cut as usize),
+        trace: None, // the server keeps its decode traces
     })
 }
 

@@ -56,12 +56,16 @@ pub struct InferenceResponseMsg {
     pub action_dim: u32,
     /// `horizon × action_dim` values, row-major, in robot units.
     pub actions: Vec<f32>,
+    /// When the server's anytime decoder cut the chunk short to meet the request's budget:
+    /// the rounds it ran (at least 1); 0 when every round ran. Added after the first
+    /// version, at the end: older robots ignore it, and an older server's answer (without
+    /// it) is refused with an error that says so ([`decode_response`]).
+    pub rounds_cut: u32,
 }
 
 impl RosMessage for InferenceResponseMsg {
     const TYPE_NAME: &'static str = "ddvla_msgs/msg/InferenceResponse";
-    const DEFINITION: &'static str =
-        "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\n";
+    const DEFINITION: &'static str = "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\nuint32 rounds_cut\n";
 
     fn validate(&self) -> ddvla_bridge::Result<()> {
         if self.error.is_empty()
@@ -81,6 +85,60 @@ impl RosMessage for InferenceResponseMsg {
     }
 }
 
+/// The first version of [`InferenceResponseMsg`] (no `rounds_cut`), only to recognise an
+/// older server's answer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct InferenceResponseV1 {
+    start_tick: u64,
+    error: String,
+    horizon: u32,
+    action_dim: u32,
+    actions: Vec<f32>,
+}
+
+impl RosMessage for InferenceResponseV1 {
+    const TYPE_NAME: &'static str = "ddvla_msgs/msg/InferenceResponse";
+    const DEFINITION: &'static str =
+        "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\n";
+}
+
+/// Why a policy server's answer was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The answer is the first message version, without `rounds_cut`: the server runs an
+    /// older ddvla.
+    #[error(
+        "the policy server answered with an older InferenceResponse (no rounds_cut field, \
+         {len} bytes): update ddvla on the policy server"
+    )]
+    OldServer {
+        /// Payload size.
+        len: usize,
+    },
+    /// Not an `InferenceResponse` at all.
+    #[error(transparent)]
+    Decode(#[from] ddvla_bridge::BridgeError),
+}
+
+/// Decode a policy server's answer (at most `max_len` bytes), telling an older server's
+/// answer apart from a corrupt one.
+pub fn decode_response(
+    bytes: &[u8],
+    max_len: usize,
+) -> Result<InferenceResponseMsg, ResponseError> {
+    match ddvla_bridge::decode_limited::<InferenceResponseMsg>(bytes, max_len) {
+        Ok(msg) => Ok(msg),
+        Err(e) => {
+            if ddvla_bridge::decode_limited::<InferenceResponseV1>(bytes, max_len).is_ok() {
+                Err(ResponseError::OldServer { len: bytes.len() })
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
 /// What the server's `describe` query answers (JSON): the model's input/output shapes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelShape {
@@ -96,4 +154,48 @@ pub struct ModelShape {
     pub action_dim: usize,
     /// Whether the weights were trained (a random-weight server says so).
     pub trained: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use ddvla_bridge::encode;
+
+    use super::*;
+
+    #[test]
+    fn responses_round_trip_and_an_older_servers_answer_is_named() {
+        let msg = InferenceResponseMsg {
+            start_tick: 7,
+            error: String::new(),
+            horizon: 2,
+            action_dim: 1,
+            actions: vec![0.5, -0.25],
+            rounds_cut: 3,
+        };
+        let bytes = encode(&msg).unwrap();
+        assert_eq!(decode_response(&bytes, 1 << 20).unwrap(), msg);
+
+        let old = InferenceResponseV1 {
+            start_tick: 7,
+            error: String::new(),
+            horizon: 2,
+            action_dim: 1,
+            actions: vec![0.5, -0.25],
+        };
+        let err = decode_response(&encode(&old).unwrap(), 1 << 20).unwrap_err();
+        assert!(matches!(err, ResponseError::OldServer { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("update ddvla on the policy server")
+        );
+
+        // An older robot reads a new answer: the trailing field is ignored.
+        let read_by_old: InferenceResponseV1 = ddvla_bridge::decode(&bytes).unwrap();
+        assert_eq!(read_by_old.actions, msg.actions);
+
+        let err = decode_response(&[0, 1, 0, 0, 0xff], 1 << 20).unwrap_err();
+        assert!(matches!(err, ResponseError::Decode(_)), "{err}");
+    }
 }

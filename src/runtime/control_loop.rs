@@ -110,6 +110,8 @@ pub struct ControlLoop<O> {
     raw_chunk: Option<Chunk>,
     /// The newest deadline-cut result: (start tick, rounds run).
     last_cut: Option<(u64, usize)>,
+    /// Latency of the newest inference that came back (or was abandoned).
+    last_latency: Option<Duration>,
     tick: u64,
     counts: LoopCounts,
 }
@@ -143,6 +145,7 @@ impl<O> ControlLoop<O> {
             command: vec![0.0; dim],
             raw_chunk: None,
             last_cut: None,
+            last_latency: None,
             tick: 0,
             counts: LoopCounts::default(),
         }
@@ -196,6 +199,16 @@ impl<O> ControlLoop<O> {
         self.last_cut
     }
 
+    /// The latency of the newest inference that came back (request to arrival).
+    pub fn last_inference_latency(&self) -> Option<Duration> {
+        self.last_latency
+    }
+
+    /// The command of the newest tick (after the safety layer: what was sent).
+    pub fn last_command(&self) -> &[f32] {
+        &self.command
+    }
+
     /// The newest accepted chunk (after RTC blending: what will execute).
     pub fn newest_chunk(&self) -> Option<&Chunk> {
         self.scheduler.newest()
@@ -241,6 +254,7 @@ impl<O> ControlLoop<O> {
             {
                 self.in_flight = None;
                 self.latency.record(now.since(sent));
+                self.last_latency = Some(now.since(sent));
             }
             match result.chunk {
                 Ok(chunk) => match self.scheduler.accept(chunk.clone(), self.tick) {

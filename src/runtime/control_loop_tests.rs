@@ -30,6 +30,8 @@ struct Harness {
     pending: Vec<(InferenceRequest<u64>, u64)>,
     worker_latency_ticks: u64,
     worker_value: Result<f32, String>,
+    /// Rounds the fake anytime decoder reports having run before a deadline cut.
+    worker_rounds_cut: Option<usize>,
     worker_alive: bool,
     frames: bool,
 }
@@ -71,6 +73,7 @@ fn harness() -> Harness {
         pending: Vec::new(),
         worker_latency_ticks: 2,
         worker_value: Ok(0.25),
+        worker_rounds_cut: None,
         worker_alive: true,
         frames: true,
     }
@@ -97,7 +100,8 @@ impl Harness {
                     horizon: H,
                     dim: 2,
                     actions: vec![v; H * 2],
-                    rounds_cut: None,
+                    rounds_cut: self.worker_rounds_cut,
+                    trace: None,
                 });
                 self.results
                     .send(InferenceResult {
@@ -120,6 +124,33 @@ impl Harness {
 
 fn holds(reports: &[TickReport]) -> Vec<Option<HoldReason>> {
     reports.iter().map(|r| r.held).collect()
+}
+
+#[test]
+fn deadline_cuts_are_counted_and_latency_and_command_are_exposed() {
+    let mut h = harness();
+    h.run(12);
+    assert_eq!(h.lp.counts().deadline_cuts, 0);
+    assert_eq!(h.lp.last_deadline_cut(), None);
+    let latency = h.lp.last_inference_latency().unwrap();
+    assert_eq!(
+        latency,
+        PERIOD * u32::try_from(h.worker_latency_ticks).unwrap()
+    );
+    h.worker_rounds_cut = Some(3);
+    let reports = h.run(12);
+    let cut_chunks = reports.iter().filter(|r| r.accepted.is_some()).count();
+    assert!(cut_chunks > 0);
+    assert_eq!(h.lp.counts().deadline_cuts, cut_chunks as u64);
+    let (start, rounds) = h.lp.last_deadline_cut().unwrap();
+    assert_eq!(rounds, 3);
+    assert_eq!(
+        Some(start),
+        reports.iter().rev().find_map(|r| r.accepted),
+        "the newest cut is the newest chunk"
+    );
+    let (_, sent, _) = *h.sink.0.last().unwrap();
+    assert_eq!(h.lp.last_command(), &sent[..]);
 }
 
 #[test]

@@ -16,6 +16,9 @@
 //! latency, so a chunk that can be ready in time is never late at a chunk boundary.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ddvla_policy::decode::DecodeTrace;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,9 +34,12 @@ pub struct Chunk {
     /// `horizon × dim` values.
     pub actions: Vec<f32>,
     /// When an anytime decoder cut the chunk short to meet its deadline: the rounds it ran
-    /// (recorded so `ddvla replay` reproduces the chunk). `None`: every round ran, or unknown
-    /// (remote policy server).
+    /// (recorded so `ddvla replay` reproduces the chunk; a remote policy server reports it
+    /// too). `None`: every round ran.
     pub rounds_cut: Option<usize>,
+    /// The decoder's round-by-round trace (committed and re-masked slots), shared rather than
+    /// copied, for the rerun view of `ddvla serve`; `None` from a remote policy server.
+    pub trace: Option<Arc<DecodeTrace>>,
 }
 
 impl Chunk {

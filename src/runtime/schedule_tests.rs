@@ -15,6 +15,7 @@ fn aligned(start_tick: u64, horizon: usize) -> Chunk {
             })
             .collect(),
         rounds_cut: None,
+        trace: None,
     }
 }
 
@@ -25,6 +26,7 @@ fn constant(start_tick: u64, horizon: usize, value: f32) -> Chunk {
         dim: 1,
         actions: vec![value; horizon],
         rounds_cut: None,
+        trace: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! control loop and answers with time-aligned chunks. With an anytime decoder (diffusion),
 //! the request's budget (time until the loop's queue runs dry) becomes the decode deadline.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -55,6 +56,7 @@ pub fn spawn_policy_worker(
                         dim: out.action_dim,
                         rounds_cut: out.trace.deadline_hit.then_some(out.trace.rounds.len()),
                         actions: out.actions,
+                        trace: Some(Arc::new(out.trace)),
                     })
                     .map_err(|e| e.to_string());
                 let result = InferenceResult {

@@ -38,6 +38,68 @@ pub struct ServeConfig {
     /// Record every message in and out to this MCAP file.
     #[serde(default)]
     pub record: Option<PathBuf>,
+    /// Where the observation's inputs come from.
+    #[serde(default)]
+    pub input: InputConfig,
+    /// Live rerun view of the run (a build with `--features rerun`).
+    #[serde(default)]
+    pub rerun: RerunConfig,
+}
+
+/// Where the policy's proprioception comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProprioSource {
+    /// `topics.joint_states` (`sensor_msgs/JointState`): the positions, in order.
+    JointStates,
+    /// `topics.proprio` (`std_msgs/Float32MultiArray`): the vector as is, e.g. the suite
+    /// contract's 8-D EE position, axis-angle and gripper qpos that demonstrations and
+    /// `ddvla eval` use. A vector of another length than the model's is refused.
+    Topic,
+}
+
+/// Observation inputs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputConfig {
+    /// The proprio source; unset: `joint_states`, or `topic` under `--sim SUITE/TASK`
+    /// (where the simulated robot publishes the task contract's vector).
+    pub proprio: Option<ProprioSource>,
+}
+
+/// Where a running rerun viewer listens by default (`rerun` with no arguments).
+pub const DEFAULT_VIEWER: &str = "rerun+http://127.0.0.1:9876/proxy";
+
+/// The live rerun view of `ddvla serve` (needs a `--features rerun` build). Logging runs on
+/// its own thread, fed through a bounded queue: the control loop never waits for it, and
+/// what does not fit is dropped and counted (`telemetry_dropped` in the status).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RerunConfig {
+    /// Write a rerun recording here (`--rrd` overrides).
+    pub rrd: Option<PathBuf>,
+    /// Stream to the rerun viewer at this address: `HOST:PORT` or
+    /// `rerun+http://HOST:PORT/proxy` (`--connect` overrides).
+    pub connect: Option<String>,
+    /// Events the queue holds before dropping.
+    pub queue: usize,
+}
+
+impl Default for RerunConfig {
+    fn default() -> Self {
+        Self {
+            rrd: None,
+            connect: None,
+            queue: 1024,
+        }
+    }
+}
+
+impl RerunConfig {
+    /// Whether a view is asked for.
+    pub fn enabled(&self) -> bool {
+        self.rrd.is_some() || self.connect.is_some()
+    }
 }
 
 fn default_strategy() -> Strategy {
@@ -113,8 +175,14 @@ pub struct Topics {
     pub cameras: Vec<String>,
     /// Instruction (`std_msgs/String`).
     pub instruction: String,
-    /// Proprioception (`sensor_msgs/JointState`; positions, in order, are the proprio vector).
+    /// Joint states (`sensor_msgs/JointState`; with `input.proprio = "joint_states"` the
+    /// positions, in order, are the proprio vector).
     pub joint_states: String,
+    /// The proprio vector (`std_msgs/Float32MultiArray`) with `input.proprio = "topic"`.
+    pub proprio: String,
+    /// Task events in (`std_msgs/String`, JSON, e.g. the simulated robot's `{"kind":
+    /// "success", ...}` when a suite task's goal first holds): recorded, logged, shown.
+    pub task_events: String,
     /// E-stop (`std_msgs/Bool`: true latches, false clears).
     pub estop: String,
     /// Action chunks out (`std_msgs/Float32MultiArray`, dims [horizon, action_dim]).
@@ -142,6 +210,8 @@ impl Default for Topics {
             ],
             instruction: "/instruction".into(),
             joint_states: "/joint_states".into(),
+            proprio: "/ddvla/proprio".into(),
+            task_events: "/ddvla/task_events".into(),
             estop: "/ddvla/estop".into(),
             action_chunk: "/ddvla/action_chunk".into(),
             cmd_ee_delta: "/ddvla/cmd_ee_delta".into(),
@@ -208,6 +278,9 @@ impl ServeConfig {
         }
         if self.topics.cameras.is_empty() {
             bail!("topics.cameras: at least one camera topic");
+        }
+        if self.rerun.queue == 0 {
+            bail!("rerun.queue = 0: the logger needs room for at least one event");
         }
         if self.output.command == CommandKind::JointPosition
             && self.output.joint_names.len() != self.safety.lower.len()

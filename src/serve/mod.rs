@@ -1,29 +1,35 @@
 //! `ddvla serve --config launch/robot.toml`: the ROS 2 node over zenoh (rmw_zenoh wire).
 //!
-//! Camera images, the instruction, joint states and the e-stop come in on their topics; the
-//! control loop runs at the configured rate on the system clock with the policy on its
-//! inference worker; each tick's command goes out (`TwistStamped` or `JointTrajectory`),
-//! each new chunk as `Float32MultiArray`, and the loop and safety counters as JSON on the
-//! status topic and the zenoh queryable `ddvla/<node>/status`. Every message in and out is
-//! recorded to MCAP when asked.
+//! Camera images, the instruction, the proprio vector (joint states or a proprio topic), the
+//! e-stop and task events come in on their topics ([`inputs`]); the control loop runs at the
+//! configured rate on the system clock with the policy on its inference worker; each tick's
+//! command goes out (`TwistStamped` or `JointTrajectory`), each new chunk as
+//! `Float32MultiArray`, and the loop and safety counters as JSON on the status topic and the
+//! zenoh queryable `ddvla/<node>/status`. Every message in and out is recorded to MCAP when
+//! asked; with `--rrd`/`--connect` (feature `rerun`) a logger thread fed through a bounded,
+//! never-blocking queue ([`telemetry`]) draws the run live in rerun.
 
 pub mod config;
+pub mod inputs;
 pub mod io;
+#[cfg(feature = "rerun")]
+pub mod rerun_view;
+pub mod telemetry;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use candle_core::Device;
-use ddvla_bridge::msg::sensor::{Image, JointState};
-use ddvla_bridge::msg::std::{Bool, StringMsg};
+use ddvla_bridge::msg::std::StringMsg;
 use ddvla_bridge::record::Recorder;
 use ddvla_bridge::transport::zenoh::ZenohTransport;
-use ddvla_bridge::{Sample, Subscription, TopicSpec, Transport};
+use ddvla_bridge::{TopicSpec, Transport};
 use ddvla_policy::Policy;
 use ddvla_policy::model::presets;
-use ddvla_policy::observation::{CameraImage, Observation};
+use ddvla_policy::observation::Observation;
 use zenoh::Wait;
 
 use crate::remote::msgs::ModelShape;
@@ -31,10 +37,12 @@ use crate::runtime::control_loop::{ControlLoop, LoopConfig, TickReport};
 use crate::runtime::latency_tracker::LatencyTracker;
 use crate::runtime::safety::SafetyLayer;
 use crate::runtime::schedule::ChunkScheduler;
-use crate::runtime::time::{Clock, MonoNs, SystemClock};
+use crate::runtime::time::{Clock, SystemClock};
 use crate::runtime::worker::{WorkerHandle, spawn_policy_worker};
-use config::{CommandKind, ServeConfig};
-use io::{Outputs, Which, camera_image};
+use config::{CommandKind, ProprioSource, ServeConfig};
+use inputs::Inputs;
+use io::{Outputs, Which};
+use telemetry::{LoggerReport, Telemetry, TelemetryTx, TickSample};
 
 fn ms(v: f64) -> Result<Duration> {
     Ok(Duration::try_from_secs_f64(v / 1e3)?)
@@ -48,155 +56,6 @@ pub fn load_policy(p: &config::PolicyConfig) -> Result<Policy> {
     }
     tracing::warn!(preset = %p.preset, "no checkpoint: serving an UNTRAINED random-weight policy");
     Ok(Policy::random(presets::preset(&p.preset)?, &Device::Cpu)?)
-}
-
-/// The latest input state.
-struct Inputs {
-    cameras: Vec<Subscription>,
-    instruction: Subscription,
-    joints: Subscription,
-    estop: Subscription,
-    frames: Vec<Option<(CameraImage, MonoNs)>>,
-    /// The model's image side (frames are resized to it).
-    image_size: usize,
-    /// Receive time (ns since the epoch; the recording's log time) of each camera's frame.
-    frame_receive_ns: Vec<u64>,
-    proprio: Vec<f32>,
-    /// Receive time of the joint state behind `proprio`.
-    joints_receive_ns: Option<u64>,
-    rejected: u64,
-}
-
-impl Inputs {
-    /// Read everything that arrived; returns whether a new camera frame came in.
-    fn drain(
-        &mut self,
-        now: MonoNs,
-        control: &mut ControlLoop<Observation>,
-        recorder: Option<&mut Recorder>,
-    ) -> bool {
-        // Received samples to record (kept only when recording: no work otherwise).
-        let recording = recorder.is_some();
-        let mut log: Vec<(TopicSpec, Sample)> = Vec::new();
-        let mut fresh = false;
-        for (i, sub) in self.cameras.iter().enumerate() {
-            let Some(sample) = sub.latest() else { continue };
-            match sub
-                .decode_counted::<Image>(&sample)
-                .map(|img| camera_image(&img, self.image_size))
-            {
-                Some(Ok(frame)) => {
-                    self.frames[i] = Some((frame, now));
-                    self.frame_receive_ns[i] = u64::try_from(sample.receive_time_ns).unwrap_or(0);
-                    fresh = true;
-                }
-                Some(Err(e)) => {
-                    self.rejected += 1;
-                    tracing::warn!(topic = %sub.topic().name, error = %e, "bad image");
-                }
-                None => self.rejected += 1,
-            }
-            if recording {
-                log.push((sub.topic().clone(), sample));
-            }
-        }
-        if let Some(sample) = self.joints.latest() {
-            if let Some(js) = self.joints.decode_counted::<JointState>(&sample) {
-                self.proprio = js.position.iter().map(|v| *v as f32).collect();
-                self.joints_receive_ns = u64::try_from(sample.receive_time_ns).ok();
-            }
-            if recording {
-                log.push((self.joints.topic().clone(), sample));
-            }
-        }
-        while let Some(sample) = self.instruction.try_recv() {
-            if let Some(text) = self.instruction.decode_counted::<StringMsg>(&sample) {
-                control.set_instruction(&text.data);
-            }
-            if recording {
-                log.push((self.instruction.topic().clone(), sample));
-            }
-        }
-        while let Some(sample) = self.estop.try_recv() {
-            if let Some(flag) = self.estop.decode_counted::<Bool>(&sample) {
-                control.set_estop(flag.data);
-            }
-            if recording {
-                log.push((self.estop.topic().clone(), sample));
-            }
-        }
-        if let Some(recorder) = recorder {
-            for (topic, s) in log {
-                let t = u64::try_from(s.receive_time_ns).unwrap_or(0);
-                let sent = s
-                    .attachment
-                    .map_or(t, |a| u64::try_from(a.source_time_ns).unwrap_or(t));
-                if let Err(e) = recorder.write_payload(&topic, &s.payload, t, sent) {
-                    tracing::error!(error = %e, "recording failed");
-                }
-            }
-        }
-        fresh
-    }
-
-    /// The observation once every camera has a frame (stamped with the oldest frame's time,
-    /// so one dead camera makes it stale).
-    fn observation(&self, instruction: &str, proprio_dim: usize) -> Option<(Observation, MonoNs)> {
-        let mut images = Vec::with_capacity(self.frames.len());
-        let mut oldest = MonoNs(u64::MAX);
-        for frame in &self.frames {
-            let (image, at) = frame.as_ref()?;
-            images.push(image.clone());
-            oldest = oldest.min(*at);
-        }
-        let mut proprio = self.proprio.clone();
-        proprio.resize(proprio_dim, 0.0);
-        Some((
-            Observation {
-                images,
-                instruction: instruction.to_owned(),
-                proprio,
-            },
-            oldest,
-        ))
-    }
-}
-
-fn open_inputs(
-    transport: &dyn Transport,
-    config: &ServeConfig,
-    image_size: usize,
-) -> Result<Inputs> {
-    let t = &config.topics;
-    let sub = |name: &str, spec: Result<TopicSpec, _>, depth| -> Result<Subscription> {
-        transport
-            .subscribe(&spec.with_context(|| format!("topic {name}"))?, depth)
-            .with_context(|| format!("subscribing to {name}"))
-    };
-    Ok(Inputs {
-        cameras: t
-            .cameras
-            .iter()
-            .map(|c| sub(c, TopicSpec::of::<Image>(c), 2))
-            .collect::<Result<_>>()?,
-        instruction: sub(
-            &t.instruction,
-            TopicSpec::of::<StringMsg>(&t.instruction),
-            16,
-        )?,
-        joints: sub(
-            &t.joint_states,
-            TopicSpec::of::<JointState>(&t.joint_states),
-            4,
-        )?,
-        estop: sub(&t.estop, TopicSpec::of::<Bool>(&t.estop), 16)?,
-        frames: vec![None; t.cameras.len()],
-        image_size,
-        frame_receive_ns: vec![0; t.cameras.len()],
-        proprio: Vec::new(),
-        joints_receive_ns: None,
-        rejected: 0,
-    })
 }
 
 fn open_outputs(transport: &dyn Transport, config: &ServeConfig) -> Result<Outputs> {
@@ -252,59 +111,171 @@ fn declare_status(
         .map_err(|e| anyhow::anyhow!("declaring the status queryable {status_key}: {e}"))
 }
 
-/// Runtime events, for `ddvla replay`: which observation each inference used, and the
-/// policy's raw chunk when it arrived.
+/// The serve loop's bookkeeping besides the control loop.
+struct RunState {
+    /// The instruction of the newest observation.
+    instruction: String,
+    /// Where the newest observation's inputs are in the recording.
+    provenance: serde_json::Value,
+    /// The newest observation (what the next request uses).
+    observation: Option<Arc<Observation>>,
+    /// Requests and deadline cuts already published.
+    requests: u64,
+    cuts: u64,
+    telemetry: TelemetryTx,
+}
+
+impl RunState {
+    /// After new inputs: hand the control loop the newest observation.
+    fn observe(&mut self, inputs: &Inputs, control: &mut ControlLoop<Observation>) {
+        self.instruction.clear();
+        self.instruction.push_str(control.instruction());
+        // No instruction yet: nothing to ask the policy (the loop holds on stale input).
+        if self.instruction.is_empty() {
+            return;
+        }
+        if let Some((obs, at)) = inputs.observation(&self.instruction) {
+            let obs = Arc::new(obs);
+            control.observe(Arc::clone(&obs), at, None);
+            self.observation = Some(obs);
+            self.provenance = inputs.provenance(&self.instruction);
+        }
+    }
+}
+
+fn publish_event(outputs: &mut Outputs, event: &serde_json::Value) {
+    outputs.publish(
+        Which::Events,
+        &StringMsg {
+            data: event.to_string(),
+        },
+    );
+}
+
+/// Runtime events, for `ddvla replay` (which observation each inference used, deadline cuts,
+/// chunk arrivals: the policy's raw chunk goes out when it arrives) and for the live view.
 fn publish_events(
     control: &ControlLoop<Observation>,
     report: &TickReport,
-    provenance: &serde_json::Value,
-    (requests, cuts): (&mut u64, &mut u64),
+    run: &mut RunState,
     outputs: &mut Outputs,
 ) {
-    if control.counts().deadline_cuts > *cuts {
-        *cuts = control.counts().deadline_cuts;
+    let counts = control.counts();
+    if counts.deadline_cuts > run.cuts {
+        run.cuts = counts.deadline_cuts;
         if let Some((start_tick, rounds)) = control.last_deadline_cut() {
-            let event = serde_json::json!({
-                "kind": "deadline_cut",
-                "start_tick": start_tick,
-                "rounds": rounds,
-            });
-            outputs.publish(
-                Which::Events,
-                &StringMsg {
-                    data: event.to_string(),
-                },
+            publish_event(
+                outputs,
+                &serde_json::json!({"kind": "deadline_cut", "start_tick": start_tick, "rounds": rounds}),
             );
+            run.telemetry.send(Telemetry::DeadlineCut {
+                tick: report.tick,
+                start_tick,
+                rounds,
+            });
         }
     }
-    if control.counts().requests > *requests {
-        *requests = control.counts().requests;
-        let event = serde_json::json!({
-            "kind": "request",
-            "tick": report.tick,
-            "instruction": control.instruction(),
-            "observation": provenance,
-        });
-        outputs.publish(
-            Which::Events,
-            &StringMsg {
-                data: event.to_string(),
-            },
+    if counts.requests > run.requests {
+        run.requests = counts.requests;
+        publish_event(
+            outputs,
+            &serde_json::json!({
+                "kind": "request",
+                "tick": report.tick,
+                "instruction": control.instruction(),
+                "observation": run.provenance,
+            }),
         );
+        if let Some(observation) = &run.observation {
+            run.telemetry.send(Telemetry::Request {
+                tick: report.tick,
+                observation: Arc::clone(observation),
+            });
+        }
     }
     if let Some(start_tick) = report.accepted
         && let Some(chunk) = control.last_raw_chunk().cloned()
     {
-        let event =
-            serde_json::json!({"kind": "chunk", "start_tick": start_tick, "tick": report.tick});
-        outputs.publish(
-            Which::Events,
-            &StringMsg {
-                data: event.to_string(),
-            },
+        publish_event(
+            outputs,
+            &serde_json::json!({"kind": "chunk", "start_tick": start_tick, "tick": report.tick}),
         );
         outputs.send_chunk(&chunk);
+        run.telemetry.send(Telemetry::Chunk {
+            tick: report.tick,
+            chunk,
+            latency: control.last_inference_latency(),
+        });
     }
+}
+
+/// Task events received (the simulated robot's success): into the events (so the recording
+/// has them on the tick they arrived) and the live view.
+fn forward_task_events(inputs: &mut Inputs, run: &mut RunState, outputs: &mut Outputs, tick: u64) {
+    for text in inputs.task_events_in.drain(..) {
+        let event = serde_json::from_str::<serde_json::Value>(&text)
+            .unwrap_or_else(|_| serde_json::Value::String(text.clone()));
+        publish_event(
+            outputs,
+            &serde_json::json!({"kind": "task_event", "tick": tick, "event": event}),
+        );
+        run.telemetry.send(Telemetry::TaskEvent { tick, text });
+    }
+}
+
+fn publish_status(
+    control: &mut ControlLoop<Observation>,
+    report: &TickReport,
+    (inputs, run): (&Inputs, &mut RunState),
+    outputs: &mut Outputs,
+    served: &Mutex<String>,
+) {
+    let status = serde_json::json!({
+        "tick": report.tick,
+        "held": report.held,
+        "trigger": report.trigger,
+        "loop": control.counts(),
+        "safety": control.safety_counts(),
+        "inference_p95_ms": control.latency_p95().as_secs_f64() * 1e3,
+        "rejected_inputs": inputs.rejected,
+        "output_errors": outputs.errors,
+        "telemetry_dropped": run.telemetry.dropped(),
+    })
+    .to_string();
+    outputs.publish(
+        Which::Status,
+        &StringMsg {
+            data: status.clone(),
+        },
+    );
+    *served.lock().unwrap_or_else(PoisonError::into_inner) = status;
+    run.telemetry.send(Telemetry::Status {
+        tick: report.tick,
+        counts: control.counts(),
+        safety: control.safety_counts(),
+        inference_p95: control.latency_p95(),
+        dropped: run.telemetry.dropped(),
+    });
+}
+
+/// The live view's logger (a rerun file or viewer), when one is asked for.
+fn start_telemetry(
+    config: &config::RerunConfig,
+) -> Result<(TelemetryTx, Option<JoinHandle<Result<LoggerReport>>>)> {
+    if !config.enabled() {
+        return Ok((TelemetryTx::disabled(), None));
+    }
+    #[cfg(feature = "rerun")]
+    {
+        let view = rerun_view::RerunView::open(config)?;
+        let (tx, thread) = telemetry::spawn_logger(Box::new(view), config.queue)?;
+        Ok((tx, Some(thread)))
+    }
+    #[cfg(not(feature = "rerun"))]
+    bail!(
+        "rerun.rrd / rerun.connect (--rrd / --connect) need a build with the rerun feature: \
+         cargo build --release --features rerun"
+    )
 }
 
 /// The inference worker: the remote policy server's, or a local policy's.
@@ -369,11 +340,17 @@ pub fn serve_on(
     stop: &AtomicBool,
     max_ticks: Option<u64>,
 ) -> Result<()> {
+    let (telemetry, logger) = start_telemetry(&config.rerun)?;
     let max_inference = ms(config.control.max_inference_ms)?;
     let (model, worker) = start_worker(config, zenoh, max_inference)?;
     check_shapes(config, &model)?;
-    let (horizon, dim) = (model.chunk_len, model.action_dim);
-    let mut inputs = open_inputs(transport, config, model.image_size)?;
+    let source = config.input.proprio.unwrap_or(ProprioSource::JointStates);
+    let mut inputs = Inputs::open(
+        transport,
+        config,
+        (model.image_size, model.proprio_dim),
+        source,
+    )?;
     let mut outputs = open_outputs(transport, config)?;
     let status_json = Arc::new(Mutex::new(String::from("{}")));
     let _queryable = match zenoh {
@@ -381,80 +358,97 @@ pub fn serve_on(
         None => None,
     };
     let c = &config.control;
-    let period = Duration::try_from_secs_f64(1.0 / c.rate_hz)?;
     let mut control = ControlLoop::new(
         LoopConfig {
-            period,
-            max_inference: ms(c.max_inference_ms)?,
+            period: Duration::try_from_secs_f64(1.0 / c.rate_hz)?,
+            max_inference,
             retry_after_error: ms(c.retry_after_error_ms)?,
         },
-        ChunkScheduler::new(config.schedule, horizon, dim),
+        ChunkScheduler::new(config.schedule, model.chunk_len, model.action_dim),
         SafetyLayer::new(config.safety.clone(), &config.safety.hold_value)?,
         LatencyTracker::new(32, 1, ms(c.initial_latency_ms)?),
         worker.requests.clone(),
         worker.results,
     );
     drop(worker.requests);
-    let clock = SystemClock::default();
-    let start = clock.now();
-    let status_every = (c.status_period_ms / 1e3 * c.rate_hz).ceil().max(1.0) as u64;
-    let mut instruction = String::new();
-    let mut provenance = serde_json::Value::Null;
-    let (mut requests, mut cuts) = (0, 0);
-    tracing::info!(rate_hz = c.rate_hz, node = %config.zenoh.node_name, "serving");
-    for i in 0.. {
-        if stop.load(Ordering::Relaxed) || max_ticks.is_some_and(|m| i >= m) {
-            break;
-        }
-        clock.sleep_until(start.plus(period * u32::try_from(i)?));
-        let now = clock.now();
-        if inputs.drain(now, &mut control, outputs.recorder.as_mut()) {
-            let current = control.instruction().to_owned();
-            instruction.clone_from(&current);
-            // No instruction yet: nothing to ask the policy (the loop holds on stale input).
-            if !instruction.is_empty()
-                && let Some((obs, at)) = inputs.observation(&instruction, model.proprio_dim)
-            {
-                control.observe(Arc::new(obs), at, None);
-                provenance = serde_json::json!({
-                    "frames_ns": inputs.frame_receive_ns,
-                    "joints_ns": inputs.joints_receive_ns,
-                    "instruction": instruction,
-                });
-            }
-        }
-        let report = control.tick(now, &mut outputs);
-        publish_events(
-            &control,
-            &report,
-            &provenance,
-            (&mut requests, &mut cuts),
-            &mut outputs,
+    let mut run = RunState {
+        instruction: String::new(),
+        provenance: serde_json::Value::Null,
+        observation: None,
+        requests: 0,
+        cuts: 0,
+        telemetry,
+    };
+    tracing::info!(rate_hz = c.rate_hz, node = %config.zenoh.node_name, ?source, "serving");
+    let ran = run_loop(
+        config,
+        (&mut control, &mut inputs, &mut outputs, &mut run),
+        &status_json,
+        stop,
+        max_ticks,
+    );
+    let dropped = run.telemetry.dropped();
+    drop(run); // ends the logger's feed
+    if let Some(logger) = logger {
+        let report = logger
+            .join()
+            .map_err(|_| anyhow::anyhow!("the telemetry logger panicked"))??;
+        tracing::info!(
+            logged = report.logged,
+            failed = report.failed,
+            dropped,
+            "live view closed"
         );
-        if i % status_every == 0 {
-            let status = serde_json::json!({
-                "tick": report.tick,
-                "held": report.held,
-                "trigger": report.trigger,
-                "loop": control.counts(),
-                "safety": control.safety_counts(),
-                "inference_p95_ms": control.latency_p95().as_secs_f64() * 1e3,
-                "rejected_inputs": inputs.rejected,
-                "output_errors": outputs.errors,
-            })
-            .to_string();
-            outputs.publish(
-                Which::Status,
-                &StringMsg {
-                    data: status.clone(),
-                },
-            );
-            *status_json.lock().unwrap_or_else(PoisonError::into_inner) = status;
-        }
     }
+    ran?;
     if let Some(recorder) = outputs.recorder.take() {
         recorder.finish()?;
     }
     tracing::info!(counts = ?control.counts(), safety = ?control.safety_counts(), "stopped");
+    Ok(())
+}
+
+/// The fixed-rate loop on the system clock.
+fn run_loop(
+    config: &ServeConfig,
+    (control, inputs, outputs, run): (
+        &mut ControlLoop<Observation>,
+        &mut Inputs,
+        &mut Outputs,
+        &mut RunState,
+    ),
+    status_json: &Mutex<String>,
+    stop: &AtomicBool,
+    max_ticks: Option<u64>,
+) -> Result<()> {
+    let c = &config.control;
+    let period = Duration::try_from_secs_f64(1.0 / c.rate_hz)?;
+    let status_every = (c.status_period_ms / 1e3 * c.rate_hz).ceil().max(1.0) as u64;
+    let clock = SystemClock::default();
+    let start = clock.now();
+    for i in 0.. {
+        if stop.load(Ordering::Relaxed) || max_ticks.is_some_and(|m| i >= m) {
+            break;
+        }
+        let deadline = start.plus(period * u32::try_from(i)?);
+        clock.sleep_until(deadline);
+        let now = clock.now();
+        let _span = tracing::trace_span!("serve_tick", tick = i).entered();
+        if inputs.drain(now, control, outputs.recorder.as_mut()) {
+            run.observe(inputs, control);
+        }
+        let report = control.tick(now, outputs);
+        run.telemetry.send(Telemetry::Tick(TickSample::new(
+            (report.tick, now, now.0.saturating_sub(deadline.0)),
+            report.held,
+            report.trigger,
+            control.last_command(),
+        )));
+        publish_events(control, &report, run, outputs);
+        forward_task_events(inputs, run, outputs, report.tick);
+        if i % status_every == 0 {
+            publish_status(control, &report, (inputs, run), outputs, status_json);
+        }
+    }
     Ok(())
 }
