@@ -1,5 +1,6 @@
 //! The control loop's tick does not allocate: a counting global allocator watches ticks that
-//! only execute queued actions (and ticks that hold), with the worker's channels idle.
+//! only execute queued actions (and ticks that hold), with the worker's channels idle; nor does
+//! feeding `ddvla serve`'s live view (sends to its logger, accepted or dropped).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 #![allow(unsafe_code)] // a counting global allocator: forwards to System, only counts
 
@@ -13,8 +14,9 @@ use std::time::Duration;
 use ddvla::runtime::control_loop::{ActuatorSink, ControlLoop, InferenceResult, LoopConfig};
 use ddvla::runtime::latency_tracker::LatencyTracker;
 use ddvla::runtime::safety::{HoldReason, SafetyConfig, SafetyLayer};
-use ddvla::runtime::schedule::{Chunk, ChunkScheduler, Strategy};
+use ddvla::runtime::schedule::{Chunk, ChunkScheduler, Strategy, Trigger};
 use ddvla::runtime::time::MonoNs;
+use ddvla::serve::telemetry::{Telemetry, TelemetrySink, TickSample, spawn_logger};
 
 struct Counting;
 
@@ -113,4 +115,42 @@ fn ticks_that_execute_or_hold_do_not_allocate() {
     assert_eq!(holding, 0, "allocations while holding");
     assert!(sink.0 > 0.0);
     assert!(lp.safety_counts().no_action > 0);
+}
+
+/// Logs nothing, slowly: the queue fills and later sends are dropped.
+struct SlowSink;
+
+impl TelemetrySink for SlowSink {
+    fn log(&mut self, _event: &Telemetry) -> anyhow::Result<()> {
+        std::thread::sleep(Duration::from_millis(5));
+        Ok(())
+    }
+    fn finish(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn feeding_the_live_view_does_not_allocate() {
+    let (mut tx, logger) = spawn_logger(Box::new(SlowSink), 16).unwrap();
+    let observation = Arc::new(7_u64);
+    let command = [0.25_f32; 7];
+    COUNTING.with(|c| c.set(true));
+    for i in 0..200 {
+        // What the serve loop sends every tick, accepted or dropped (queue full).
+        tx.send(Telemetry::Tick(TickSample::new(
+            (i, MonoNs(i * 20_000_000), 1_000),
+            (i % 3 == 0).then_some(HoldReason::NoAction),
+            Trigger::Enough,
+            &command,
+        )));
+        let _shared = Arc::clone(&observation);
+    }
+    COUNTING.with(|c| c.set(false));
+    let allocations = ALLOCATIONS.swap(0, Ordering::SeqCst);
+    assert_eq!(allocations, 0, "allocations while feeding the logger");
+    assert!(tx.dropped() > 0, "the slow logger's queue never filled");
+    drop(tx);
+    let report = logger.join().unwrap().unwrap();
+    assert!(report.logged >= 16, "{report:?}");
 }

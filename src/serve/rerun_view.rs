@@ -3,7 +3,7 @@
 //! (seconds since the loop started):
 //! - every inference request: camera frames `camera/<i>`, `instruction`, `proprio/<k>`;
 //! - every accepted chunk: the policy's actions as time series `action/chunk/<dim>` (action
-//!   `k` at tick `start + k`), the remasking trace image `decode/remask_trace` (local
+//!   `k` at tick `start + k`, on the tick timeline only), the remasking trace image `decode/remask_trace` (local
 //!   policies), `decode/rounds_cut`, and `loop/inference_latency_ms`;
 //! - every tick: `loop/lateness_ms`, the command sent `command/<dim>`, `safety/holding`
 //!   (0/1) and `safety/hold_reason` when it changes; every 20 ticks the lateness p50/p99/max
@@ -143,6 +143,9 @@ impl RerunView {
         if let Some(trace) = &chunk.trace {
             rrd::log_trace(rec, trace, chunk.horizon * chunk.dim)?;
         }
+        // The chunk's actions are for future ticks: on the tick timeline only (the next tick
+        // sample sets `time` again).
+        rec.disable_timeline("time");
         rrd::log_chunk(
             rec,
             "action/chunk",
