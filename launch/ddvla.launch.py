@@ -7,7 +7,8 @@ sets RMW_IMPLEMENTATION=rmw_zenoh_cpp for the nodes started next to it, so that 
 ddvla meet through the zenoh router (`ros2 run rmw_zenoh_cpp rmw_zenohd`, which ddvla's
 default [zenoh] connect endpoint tcp/127.0.0.1:7447 reaches). `ddvla` must be on PATH (or
 pass ddvla:=/path/to/ddvla). SIGINT from `ros2 launch` stops the loop cleanly and closes the
-recording.
+recording. The live rerun view (a build with `--features rerun`) is set in the config's
+[rerun] section (`rrd`, `connect`), like everything else about the run.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, SetEnvironmentVariable

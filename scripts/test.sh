@@ -14,6 +14,7 @@ echo "== clippy" && cargo clippy --workspace --all-targets --locked -- -D warnin
 echo "== clippy (no default features)" && cargo clippy --workspace --all-targets --locked --no-default-features -- -D warnings
 echo "== clippy (all features)" && cargo clippy --workspace --all-targets --locked --all-features -- -D warnings
 echo "== tests" && cargo test --workspace --all-targets --locked
-echo "== rerun output (feature rerun)" && cargo test --locked --features rerun --lib replay_rrd
+echo "== rerun output (feature rerun)" && cargo test --locked --features rerun --lib -- rrd rerun_view
+echo "== live rerun from serve (feature rerun)" && cargo test --locked --features rerun --test sim_loop serve_draws_the_run_in_rerun
 echo "== doc tests" && cargo test --workspace --doc --locked
 echo "all checks passed"

@@ -1,6 +1,7 @@
 //! A simulated robot on a transport: the MuJoCo harness publishes its camera frames and joint
 //! state like a real robot's drivers and applies the newest command vector (EE delta and
-//! gripper, LIBERO's OSC convention) at a fixed rate. `ddvla serve --sim` runs it in-process
+//! gripper, LIBERO's OSC convention; with a suite task, in the suite contract's gripper
+//! convention, converted as `ddvla eval` does) at a fixed rate. `ddvla serve --sim` runs it in-process
 //! against the same serve loop a real robot gets; `ddvla sim robot` runs it over zenoh.
 //! With a suite task it also publishes the task contract's proprio vector
 //! (`std_msgs/Float32MultiArray`) and, when the goal first holds, a success event
@@ -223,7 +224,13 @@ pub fn run_sim_robot(
         ee_end_m: ee_start_m,
         success_step: None,
     };
+    // The environment's action (its own gripper convention); commands arrive in the policy's.
     let mut action = [0.0_f32, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0];
+    if let Some(t) = &config.task
+        && t.wait_action().len() == action.len()
+    {
+        action.copy_from_slice(t.wait_action());
+    }
     while !stop.load(Ordering::Relaxed) && max_steps.is_none_or(|m| report.steps < m) {
         if let Some((publisher, text)) = &instruction
             && report.steps.is_multiple_of(steps_per_second)
@@ -236,7 +243,10 @@ pub fn run_sim_robot(
         if let Some(sample) = commands.latest() {
             match commands.decode_counted::<Float32MultiArray>(&sample) {
                 Some(cmd) if cmd.data.len() == 7 && cmd.data.iter().all(|v| v.is_finite()) => {
-                    action.copy_from_slice(&cmd.data);
+                    match &config.task {
+                        Some(t) => action.copy_from_slice(&t.to_env_action(&cmd.data)),
+                        None => action.copy_from_slice(&cmd.data),
+                    }
                     applied = true;
                 }
                 _ => report.commands_rejected += 1,

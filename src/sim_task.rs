@@ -76,6 +76,18 @@ impl SimTask {
         Ok(self.frame(env.observe()?))
     }
 
+    /// The environment's action for a command in the policy's (the suite contract's)
+    /// convention: the gripper sign converted as `ddvla eval` does.
+    pub fn to_env_action(&self, command: &[f32]) -> Vec<f32> {
+        self.contract.to_env_action(command)
+    }
+
+    /// The environment action held during the protocol's wait steps (and until the first
+    /// command arrives).
+    pub fn wait_action(&self) -> &[f32] {
+        &self.wait_action
+    }
+
     /// Frames as the policy sees them under the suite contract (the 180° turn applied), and
     /// the contract's proprio vector (EE position, axis-angle, gripper qpos: what
     /// demonstrations and `ddvla eval` give the policy).

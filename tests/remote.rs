@@ -96,6 +96,17 @@ fn remote_chunks_equal_local_ones_and_a_dead_server_is_an_error() {
         "remote and local chunks differ"
     );
     assert_eq!(remote.rounds_cut, None, "no budget: every round ran");
+    // The server's remasking trace comes with the chunk (the robot's live view draws it):
+    // the same rounds, commits and bins as the local decode's, timings aside.
+    let trace = remote
+        .trace
+        .as_ref()
+        .expect("the server sends its decode trace");
+    assert_eq!(trace.rounds.len(), local.trace.rounds.len());
+    for (r, l) in trace.rounds.iter().zip(&local.trace.rounds) {
+        assert_eq!(r.committed, l.committed, "round {}", r.round);
+        assert_eq!(r.remasked, l.remasked, "round {}", r.round);
+    }
 
     check_a_deadline_cut_is_reported(
         &worker,

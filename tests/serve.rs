@@ -155,6 +155,14 @@ fn serve_closes_the_loop_over_zenoh_and_holds_on_estop() {
     let status: serde_json::Value = serde_json::from_slice(&reply.payload().to_bytes()).unwrap();
     assert!(status["safety"]["estop"].as_u64().unwrap() > 0, "{status}");
     assert!(status["loop"]["chunks"].as_u64().unwrap() > 0, "{status}");
+    let late = &status["tick_lateness_ms"];
+    assert!(late["window_ticks"].as_u64().unwrap() > 0, "{status}");
+    let (p50, p99, max) = (
+        late["p50"].as_f64().unwrap(),
+        late["p99"].as_f64().unwrap(),
+        late["max"].as_f64().unwrap(),
+    );
+    assert!(0.0 <= p50 && p50 <= p99 && p99 <= max, "{status}");
 
     assert!(serve.wait().unwrap().success());
     let mut received = Vec::new();

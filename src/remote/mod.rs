@@ -6,6 +6,7 @@
 
 pub mod msgs;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{TrySendError, sync_channel};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use ddvla_bridge::msg::sensor::Image;
 use ddvla_bridge::msg::std::Header;
 use ddvla_bridge::{decode_limited, encode};
 use ddvla_policy::Policy;
-use ddvla_policy::decode::{self, DecoderKind};
+use ddvla_policy::decode::{self, DecodeTrace, DecoderKind};
 use ddvla_policy::observation::{CameraImage, Observation};
 use msgs::{InferenceRequestMsg, InferenceResponseMsg, ModelShape};
 use zenoh::Wait;
@@ -91,6 +92,8 @@ fn answer(
                 0
             },
             actions: out.actions,
+            // Serialising plain numbers and strings cannot fail; an empty trace if it did.
+            trace_json: serde_json::to_string(&out.trace).unwrap_or_default(),
         },
         Err(e) => fail(e.to_string()),
     }
@@ -236,8 +239,23 @@ fn remote_chunk(
         // The server's anytime decoder cut it short: counted by the loop and recorded, so
         // `ddvla replay` decodes it with the same round cap.
         rounds_cut: (response.rounds_cut > 0).then_some(response.rounds_cut as usize),
-        trace: None, // the server keeps its decode traces
+        trace: remote_trace(&response.trace_json, key),
     })
+}
+
+/// The server's remasking trace for the live view; a malformed one is dropped with a
+/// warning (the chunk itself was validated and stays usable).
+fn remote_trace(json: &str, key: &str) -> Option<Arc<DecodeTrace>> {
+    if json.is_empty() {
+        return None;
+    }
+    match serde_json::from_str::<DecodeTrace>(json) {
+        Ok(trace) => Some(Arc::new(trace)),
+        Err(e) => {
+            tracing::warn!(%key, error = %e, "policy server sent an unreadable decode trace");
+            None
+        }
+    }
 }
 
 /// A worker that forwards the loop's requests to the server at `prefix`, each bounded by

@@ -61,11 +61,16 @@ pub struct InferenceResponseMsg {
     /// version, at the end: older robots ignore it, and an older server's answer (without
     /// it) is refused with an error that says so ([`decode_response`]).
     pub rounds_cut: u32,
+    /// The decode's remasking trace as JSON (`ddvla_policy::decode::DecodeTrace`: per
+    /// round, the slots committed and re-masked with bins and confidences), so the robot's
+    /// live view can draw it; empty when there is none (errors). Added after `rounds_cut`,
+    /// at the end: an answer without it decodes with an empty trace.
+    pub trace_json: String,
 }
 
 impl RosMessage for InferenceResponseMsg {
     const TYPE_NAME: &'static str = "ddvla_msgs/msg/InferenceResponse";
-    const DEFINITION: &'static str = "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\nuint32 rounds_cut\n";
+    const DEFINITION: &'static str = "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\nuint32 rounds_cut\nstring trace_json\n";
 
     fn validate(&self) -> ddvla_bridge::Result<()> {
         if self.error.is_empty()
@@ -102,6 +107,23 @@ impl RosMessage for InferenceResponseV1 {
         "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\n";
 }
 
+/// The second version of [`InferenceResponseMsg`] (`rounds_cut`, no `trace_json`): still
+/// accepted, with an empty trace.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct InferenceResponseV2 {
+    start_tick: u64,
+    error: String,
+    horizon: u32,
+    action_dim: u32,
+    actions: Vec<f32>,
+    rounds_cut: u32,
+}
+
+impl RosMessage for InferenceResponseV2 {
+    const TYPE_NAME: &'static str = "ddvla_msgs/msg/InferenceResponse";
+    const DEFINITION: &'static str = "uint64 start_tick\nstring error\nuint32 horizon\nuint32 action_dim\nfloat32[] actions\nuint32 rounds_cut\n";
+}
+
 /// Why a policy server's answer was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -130,7 +152,17 @@ pub fn decode_response(
     match ddvla_bridge::decode_limited::<InferenceResponseMsg>(bytes, max_len) {
         Ok(msg) => Ok(msg),
         Err(e) => {
-            if ddvla_bridge::decode_limited::<InferenceResponseV1>(bytes, max_len).is_ok() {
+            if let Ok(v2) = ddvla_bridge::decode_limited::<InferenceResponseV2>(bytes, max_len) {
+                Ok(InferenceResponseMsg {
+                    start_tick: v2.start_tick,
+                    error: v2.error,
+                    horizon: v2.horizon,
+                    action_dim: v2.action_dim,
+                    actions: v2.actions,
+                    rounds_cut: v2.rounds_cut,
+                    trace_json: String::new(),
+                })
+            } else if ddvla_bridge::decode_limited::<InferenceResponseV1>(bytes, max_len).is_ok() {
                 Err(ResponseError::OldServer { len: bytes.len() })
             } else {
                 Err(e.into())
@@ -173,9 +205,24 @@ mod tests {
             action_dim: 1,
             actions: vec![0.5, -0.25],
             rounds_cut: 3,
+            trace_json: r#"{"decoder":"diffusion","rounds":[]}"#.into(),
         };
         let bytes = encode(&msg).unwrap();
         assert_eq!(decode_response(&bytes, 1 << 20).unwrap(), msg);
+
+        // The second version (no trace) still decodes, with an empty trace.
+        let v2 = InferenceResponseV2 {
+            start_tick: 7,
+            error: String::new(),
+            horizon: 2,
+            action_dim: 1,
+            actions: vec![0.5, -0.25],
+            rounds_cut: 3,
+        };
+        let got = decode_response(&encode(&v2).unwrap(), 1 << 20).unwrap();
+        assert_eq!(got.actions, msg.actions);
+        assert_eq!(got.rounds_cut, 3);
+        assert!(got.trace_json.is_empty());
 
         let old = InferenceResponseV1 {
             start_tick: 7,

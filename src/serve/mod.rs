@@ -123,7 +123,12 @@ struct RunState {
     requests: u64,
     cuts: u64,
     telemetry: TelemetryTx,
+    /// Tick lateness (past the deadline) over the last `LATENESS_WINDOW` ticks.
+    lateness: LatencyTracker,
 }
+
+/// Ticks in the status's jitter window.
+const LATENESS_WINDOW: usize = 1000;
 
 impl RunState {
     /// After new inputs: hand the control loop the newest observation.
@@ -237,6 +242,12 @@ fn publish_status(
         "loop": control.counts(),
         "safety": control.safety_counts(),
         "inference_p95_ms": control.latency_p95().as_secs_f64() * 1e3,
+        "tick_lateness_ms": {
+            "p50": run.lateness.quantile(0.5).as_secs_f64() * 1e3,
+            "p99": run.lateness.quantile(0.99).as_secs_f64() * 1e3,
+            "max": run.lateness.quantile(1.0).as_secs_f64() * 1e3,
+            "window_ticks": run.lateness.len(),
+        },
         "rejected_inputs": inputs.rejected,
         "output_errors": outputs.errors,
         "telemetry_dropped": run.telemetry.dropped(),
@@ -378,6 +389,7 @@ pub fn serve_on(
         requests: 0,
         cuts: 0,
         telemetry,
+        lateness: LatencyTracker::new(LATENESS_WINDOW, 0, Duration::ZERO),
     };
     tracing::info!(rate_hz = c.rate_hz, node = %config.zenoh.node_name, ?source, "serving");
     let ran = run_loop(
@@ -438,8 +450,10 @@ fn run_loop(
             run.observe(inputs, control);
         }
         let report = control.tick(now, outputs);
+        let lateness_ns = now.0.saturating_sub(deadline.0);
+        run.lateness.record(Duration::from_nanos(lateness_ns));
         run.telemetry.send(Telemetry::Tick(TickSample::new(
-            (report.tick, now, now.0.saturating_sub(deadline.0)),
+            (report.tick, now, lateness_ns),
             report.held,
             report.trigger,
             control.last_command(),

@@ -1,9 +1,9 @@
 //! Decode traces: what each round committed and re-masked (the visualisation reads them).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One slot event.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SlotEvent {
     /// Slot index in the chunk (`action · D + dim`).
     pub slot: usize,
@@ -14,7 +14,7 @@ pub struct SlotEvent {
 }
 
 /// One decoding round.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundTrace {
     /// Round index (0-based).
     pub round: usize,
@@ -31,7 +31,7 @@ pub struct RoundTrace {
 }
 
 /// A whole decode.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct DecodeTrace {
     /// Decoder name.
     pub decoder: String,
