@@ -156,6 +156,10 @@ fn launch_configs_parse() {
     let train = ddvla::train_cli::TrainFile::read(&root.join("launch/train-small.toml")).unwrap();
     assert_eq!(train.model.preset.as_deref(), Some("small"));
     assert!(train.data.augment.is_some());
+    let compact =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact.toml")).unwrap();
+    assert_eq!(compact.model.preset.as_deref(), Some("compact"));
+    assert!(compact.train.train_vision);
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
