@@ -76,8 +76,8 @@ pub enum Telemetry {
         /// The observation (shared with the worker).
         observation: Arc<Observation>,
     },
-    /// A chunk the loop accepted (the policy's raw output, with the decode trace when the
-    /// policy is local).
+    /// A chunk the loop accepted (the policy's raw output, with its decode trace: the local
+    /// decoder's, or the one a policy server sent).
     Chunk {
         /// The tick it was accepted on.
         tick: u64,
