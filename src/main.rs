@@ -243,7 +243,7 @@ impl From<DecoderArg> for DecoderKind {
 
 #[derive(Debug, Args)]
 struct BenchPolicyArgs {
-    /// Model preset: tiny, small, base, openvla-7b.
+    /// Model preset: tiny, compact, small, base, openvla-7b.
     #[arg(long, default_value = "base")]
     preset: String,
     /// Decoders to compare.
