@@ -100,6 +100,16 @@ fn training_lowers_the_loss_and_resumes_exactly() {
     assert!(w("straight") == w("resumed"), "same weights after resume");
     let loss = |row: &str| row.split(',').nth(1).unwrap().parse::<f32>().unwrap();
     assert!(loss(&a[7]) < loss(&a[0]), "loss falls: {a:?}");
+    // The checkpoint centre-crops at inference what the training random crop covered
+    // (`[data.augment]` defaults: 90% of the area).
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("straight").join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        (config["center_crop_area"].as_f64().unwrap() - 0.9).abs() < 1e-6,
+        "{config}"
+    );
 
     // The checkpoint runs in `ddvla eval`; a statistics file with q01 == q99 on a normalised
     // dimension is refused with the dimension named.

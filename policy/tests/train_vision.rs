@@ -1,6 +1,7 @@
 //! `train_vision`: a step updates the vision towers when they are trained and leaves them
 //! bit-identical when they are frozen; the loss still falls on a fixed batch with them
-//! trained.
+//! trained. And the inference centre crop is saved with the checkpoint but never applied to
+//! training inputs (they come already cropped).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 mod common;
@@ -99,4 +100,24 @@ fn loss_falls_with_trained_towers() {
     }
     let last = t.eval_loss(&b, 1).unwrap();
     assert!(last < 0.7 * first, "loss {first} → {last}");
+}
+
+#[test]
+fn the_inference_centre_crop_is_saved_and_not_applied_in_training() {
+    let cfg = common::tiny_config(AttentionMode::Bidirectional);
+    let b = batch(&cfg);
+    let mut t = trainer(&cfg, true);
+    let before = t.eval_loss(&b, 4).unwrap();
+    t.set_inference_center_crop(Some(0.9));
+    assert_eq!(
+        t.eval_loss(&b, 4).unwrap(),
+        before,
+        "training inputs are not re-cropped"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    t.save(dir.path()).unwrap();
+    let saved = Config::load(&dir.path().join("config.json")).unwrap();
+    assert_eq!(saved.file.center_crop_area, Some(0.9));
+    let resumed = Trainer::resume(dir.path(), &Device::Cpu).unwrap();
+    assert_eq!(resumed.eval_loss(&b, 4).unwrap(), before);
 }

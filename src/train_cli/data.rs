@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail, ensure};
 use ddvla_bridge::msg::sensor::CompressedImage;
 use ddvla_policy::observation::{CameraImage, Observation};
 use ddvla_policy::stats::DatasetStatistics;
-use ddvla_policy::train::augment::{AugmentConfig, augment};
+use ddvla_policy::train::augment::{AugmentConfig, augment, crop_resize};
 use ddvla_policy::train::{Batch, Sample};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -42,6 +42,8 @@ pub struct Dataset {
     cameras: Vec<usize>,
     /// The model's image side (frames are resized to it after augmentation).
     pub image_side: usize,
+    /// Centre crop of the frames of un-augmented samples (validation): the inference view.
+    val_center_crop: Option<f32>,
 }
 
 /// Bilinear resize to `side × side` (no-op when already that size).
@@ -155,6 +157,7 @@ impl Dataset {
                 perm: None,
                 cameras,
                 image_side,
+                val_center_crop: None,
             },
             index,
         ))
@@ -194,9 +197,10 @@ impl Dataset {
                 height: rgb.height as usize,
                 rgb: rgb.data,
             };
-            let img = match aug {
-                Some(cfg) => augment(&img, cfg, &mut rng),
-                None => img,
+            let img = match (aug, self.val_center_crop) {
+                (Some(cfg), _) => augment(&img, cfg, &mut rng),
+                (None, Some(area)) => crop_resize(&img, area, [0.5, 0.5]),
+                (None, None) => img,
             };
             images.push(resize(img, self.image_side)?);
         }
@@ -213,6 +217,12 @@ impl Dataset {
             },
             actions,
         })
+    }
+
+    /// Centre-crop `area` of the frames of un-augmented samples (the validation batches),
+    /// as inference does with the checkpoint's `center_crop_area`.
+    pub fn set_val_center_crop(&mut self, area: Option<f32>) {
+        self.val_center_crop = area;
     }
 
     /// The training batch of optimiser step `step`: samples `step·B … step·B + B − 1` of the

@@ -106,6 +106,14 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         index.image_size
     );
     let mut trainer = trainer_for(cfg, &ds, out)?;
+    // The checkpoint's inference centre crop matches the training random crop (DD-VLA's
+    // 90% area), and validation frames get it too (they are what inference sees).
+    let crop = cfg.data.augment.as_ref().and_then(|a| a.crop_area);
+    if trainer.model().config().file.center_crop_area != crop {
+        println!("inference centre crop of the checkpoint: {crop:?}");
+        trainer.set_inference_center_crop(crop);
+    }
+    ds.set_val_center_crop(crop);
     std::fs::write(out.join("train.toml"), toml::to_string_pretty(cfg)?)?;
     let val = ds.val_batches(cfg.run.val_batches, cfg.run.batch_size)?;
     let csv_path = out.join("loss.csv");

@@ -114,6 +114,12 @@ impl VlaModel {
         &self.cfg
     }
 
+    /// Set the inference centre crop (`center_crop_area`): an input-preparation setting
+    /// only (the forward pass never reads it), saved with the config.
+    pub(crate) fn set_center_crop_area(&mut self, area: Option<f32>) {
+        self.cfg.file.center_crop_area = area;
+    }
+
     /// The device the weights live on.
     pub fn device(&self) -> &Device {
         &self.device

@@ -41,6 +41,8 @@ pub struct Trainer {
     pub(super) proprio_stats: Option<NormStats>,
     pub(super) prompt: PromptTokenizer,
     pub(super) tokenizer_json: String,
+    /// The model config without its inference centre crop (what [`Self::inputs`] uses).
+    pub(super) prepare_cfg: Config,
 }
 
 /// A sample turned into model inputs and target token ids.
@@ -127,6 +129,8 @@ impl Trainer {
         trainable.sort_by(|a, b| a.0.cmp(&b.0));
         let opt = AdamW::new(trainable, cfg.adamw.clone())?;
         let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut prepare_cfg = model.config().clone();
+        prepare_cfg.file.center_crop_area = None;
         Ok(Self {
             varmap,
             model,
@@ -142,7 +146,15 @@ impl Trainer {
             proprio_stats,
             prompt,
             tokenizer_json,
+            prepare_cfg,
         })
+    }
+
+    /// Set the centre crop the saved checkpoint applies at inference (`center_crop_area` in
+    /// its config): the crop matching the training augmentation's random crop (DD-VLA: 90%
+    /// of the area). Training inputs never get it (see [`Self::inputs`]).
+    pub fn set_inference_center_crop(&mut self, area: Option<f32>) {
+        self.model.set_center_crop_area(area);
     }
 
     /// The model (shares its weights with the trainer: updates are visible).
@@ -261,9 +273,12 @@ impl Trainer {
             .collect()
     }
 
+    /// The model inputs of a training or validation sample. The config's inference centre
+    /// crop is not applied: training frames come already cropped (the random crop of
+    /// [`super::augment`]) and validation frames as the caller chose.
     fn inputs(&self, obs: &Observation) -> Result<ModelInputs> {
         prepare(
-            self.model.config(),
+            &self.prepare_cfg,
             obs,
             self.proprio_stats.as_ref(),
             &self.prompt,
