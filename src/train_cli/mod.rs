@@ -82,6 +82,46 @@ fn model_shape(cfg: &TrainFile) -> Result<(usize, usize)> {
     Ok((file.action.chunk_len, file.vision.image_size))
 }
 
+/// Open `loss.csv` for appending (with its header when new). A run interrupted between
+/// checkpoints left rows past the saved step `saved_step`; the resumed run redoes those
+/// steps, so their rows are dropped first (the file is rewritten through a temporary file).
+fn open_loss_csv(path: &Path, saved_step: u64) -> Result<std::fs::File> {
+    const HEADER: &str = "step,loss,val_loss,grad_norm,lr,samples_per_s";
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|row| {
+                row.split(',')
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .is_none_or(|step| step <= saved_step)
+            })
+            .collect();
+        if kept.len() != text.lines().count() {
+            println!(
+                "loss.csv: dropping {} rows past the saved step {saved_step}",
+                text.lines().count() - kept.len()
+            );
+            let tmp = path.with_extension("csv.tmp");
+            std::fs::write(&tmp, kept.join("\n") + "\n")
+                .with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+        }
+    }
+    let new_csv = !path.exists();
+    let mut csv = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if new_csv {
+        writeln!(csv, "{HEADER}")?;
+    }
+    Ok(csv)
+}
+
 /// Train as `cfg` says, resuming from `run.out` when it holds a trainer state.
 pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
     let out = &cfg.run.out;
@@ -116,16 +156,7 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
     ds.set_val_center_crop(crop);
     std::fs::write(out.join("train.toml"), toml::to_string_pretty(cfg)?)?;
     let val = ds.val_batches(cfg.run.val_batches, cfg.run.batch_size)?;
-    let csv_path = out.join("loss.csv");
-    let new_csv = !csv_path.exists();
-    let mut csv = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&csv_path)
-        .with_context(|| format!("opening {}", csv_path.display()))?;
-    if new_csv {
-        writeln!(csv, "step,loss,val_loss,grad_norm,lr,samples_per_s")?;
-    }
+    let mut csv = open_loss_csv(&out.join("loss.csv"), trainer.steps())?;
     let start = trainer.steps();
     let end = max_steps_now.map_or(cfg.run.steps, |n| (start + n).min(cfg.run.steps));
     let bar = ProgressBar::new(cfg.run.steps);
