@@ -226,13 +226,18 @@ impl VisionBackbone {
             })?;
             feats = Tensor::cat(&[feats, fused.forward(second)?], D::Minus1)?;
         }
-        let (rows, n, f) = feats.dims3()?;
-        if batch == 0 || rows % batch != 0 {
-            return Err(crate::PolicyError::bad_input(
-                "pixels",
-                format!("{rows} images do not split into {batch} observations"),
-            ));
-        }
-        Ok(feats.reshape((batch, rows / batch * n, f))?)
+        per_observation(&feats, batch)
     }
+}
+
+/// Patch features `[batch · cameras, N, f]` (observation-major) → `[batch, cameras · N, f]`.
+pub(crate) fn per_observation(feats: &Tensor, batch: usize) -> Result<Tensor> {
+    let (rows, n, f) = feats.dims3()?;
+    if batch == 0 || rows % batch != 0 {
+        return Err(crate::PolicyError::bad_input(
+            "pixels",
+            format!("{rows} images do not split into {batch} observations"),
+        ));
+    }
+    Ok(feats.reshape((batch, rows / batch * n, f))?)
 }

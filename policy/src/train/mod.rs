@@ -34,6 +34,8 @@ pub mod objective;
 mod ops;
 pub mod optim;
 mod state;
+#[cfg(test)]
+mod test_support;
 mod trainer;
 pub(crate) mod vision;
 

@@ -4,33 +4,7 @@
 use candle_core::{Device, Tensor, Var};
 
 use super::*;
-
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| {
-            let t = (i as u64)
-                .wrapping_mul(2_654_435_761)
-                .wrapping_add(seed * 97)
-                % 10_007;
-            (t as f32 / 10_007.0 - 0.5) * 3.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
+use crate::train::test_support::{max_diff, randn};
 
 /// Values and input gradients of `f` vs `slow` under a weighted-sum loss.
 fn check(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Tensor, slow: impl Fn(&[Tensor]) -> Tensor) {

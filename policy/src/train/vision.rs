@@ -14,6 +14,7 @@ use candle_nn::VarMap;
 use super::forward::var;
 use super::ops;
 use crate::model::config::{VisionActivation, VisionConfig};
+use crate::model::vision::per_observation;
 use crate::{PolicyError, Result};
 
 /// Prefix of the vision towers' variables in a checkpoint.
@@ -212,14 +213,7 @@ impl DiffVision {
                 .ok_or_else(|| PolicyError::bad_input("pixels", "fused encoder input missing"))?;
             feats = Tensor::cat(&[feats, fused.forward(second)?], D::Minus1)?;
         }
-        let (rows, n, f) = feats.dims3()?;
-        if batch == 0 || rows % batch != 0 {
-            return Err(PolicyError::bad_input(
-                "pixels",
-                format!("{rows} images do not split into {batch} observations"),
-            ));
-        }
-        Ok(feats.reshape((batch, rows / batch * n, f))?)
+        per_observation(&feats, batch)
     }
 }
 

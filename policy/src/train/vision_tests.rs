@@ -8,21 +8,7 @@ use crate::checkpoint::random_model;
 use crate::model::{Config, ConfigFile, VlaModel, presets};
 use crate::observation::{CameraImage, Observation, prepare};
 use crate::text::PromptTokenizer;
-
-/// Deterministic values in [-1.5, 1.5).
-fn noise(shape: &[usize], seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| {
-            let t = (i as u64)
-                .wrapping_mul(2_654_435_761)
-                .wrapping_add(seed * 97)
-                % 10_007;
-            (t as f32 / 10_007.0 - 0.5) * 3.0
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
+use crate::train::test_support::{max_diff, randn};
 
 /// A random model whose vision weights (LayerNorm scales and biases included) are all
 /// perturbed, so every parameter of the twin matters.
@@ -36,7 +22,7 @@ fn model(file: ConfigFile) -> (VlaModel, VarMap) {
             .collect()
     };
     for (i, (_, var)) in vars.iter().enumerate() {
-        let delta = (noise(var.dims(), i as u64) * 0.05).unwrap();
+        let delta = (randn(var.dims(), i as u64) * 0.05).unwrap();
         var.set(&(var.as_tensor() + delta).unwrap()).unwrap();
     }
     (model, varmap)
@@ -60,19 +46,6 @@ fn inputs(model: &VlaModel, seed: u8) -> crate::model::ModelInputs {
     };
     let prompt = PromptTokenizer::byte_level(model.config()).unwrap();
     prepare(model.config(), &obs, None, &prompt, &Device::Cpu).unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 fn assert_twin_matches(file: ConfigFile) {
@@ -120,7 +93,7 @@ fn twin_gradients_match_finite_differences() {
     let twin = DiffVision::new(&varmap, &f.vision, None).unwrap();
     let a = inputs(&model, 3);
     let pixels = VlaModel::batch_pixels(&[&a]).unwrap();
-    let probe = noise(twin.forward_batch(&pixels, 1).unwrap().dims(), 99);
+    let probe = randn(twin.forward_batch(&pixels, 1).unwrap().dims(), 99);
     let objective = || {
         (twin.forward_batch(&pixels, 1).unwrap() * &probe)
             .unwrap()
