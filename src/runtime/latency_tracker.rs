@@ -55,14 +55,23 @@ impl LatencyTracker {
     /// The `q` quantile (nearest rank, `q` in [0, 1]) of the kept samples, or the initial
     /// estimate before any. No allocation: the scratch buffer is preallocated.
     pub fn quantile(&mut self, q: f64) -> Duration {
+        let [d] = self.quantiles([q]);
+        d
+    }
+
+    /// Several quantiles (as [`Self::quantile`]) from one sort of the window.
+    pub fn quantiles<const N: usize>(&mut self, qs: [f64; N]) -> [Duration; N] {
         if self.window.is_empty() {
-            return self.initial;
+            return [self.initial; N];
         }
         self.scratch.clear();
         self.scratch.extend(self.window.iter().copied());
         self.scratch.sort_unstable();
-        let rank = ((self.scratch.len() - 1) as f64 * q.clamp(0.0, 1.0)).ceil() as usize;
-        Duration::from_nanos(self.scratch[rank.min(self.scratch.len() - 1)])
+        let last = self.scratch.len() - 1;
+        qs.map(|q| {
+            let rank = (last as f64 * q.clamp(0.0, 1.0)).ceil() as usize;
+            Duration::from_nanos(self.scratch[rank.min(last)])
+        })
     }
 
     /// The p95 latency in control periods, rounded up.
