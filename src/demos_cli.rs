@@ -66,6 +66,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         rounds: 12,
         remask: false,
         execute: None,
+        temperature: None,
     };
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let bar = ProgressBar::new(total as u64);

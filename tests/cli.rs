@@ -160,6 +160,20 @@ fn launch_configs_parse() {
         ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact.toml")).unwrap();
     assert_eq!(compact.model.preset.as_deref(), Some("compact"));
     assert!(compact.train.train_vision);
+    // Stage 2 fine-tunes stage 1's output on one suite, with its split and statistics.
+    let spatial =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial.toml")).unwrap();
+    assert_eq!(
+        spatial.model.init_checkpoint.as_deref(),
+        Some(compact.run.out.as_path())
+    );
+    assert_eq!(
+        spatial.data.suites.as_deref(),
+        Some(&["libero_style_spatial".to_owned()][..])
+    );
+    assert_eq!(spatial.data.unnorm_key, compact.data.unnorm_key);
+    assert_eq!(spatial.train.seed, compact.train.seed);
+    assert!(spatial.data.val_fraction.to_bits() == compact.data.val_fraction.to_bits());
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();

@@ -1,6 +1,7 @@
 //! End-to-end: `ddvla train` on recorded demonstrations (tiny preset): the loss falls, an
-//! interrupted run resumes to the same weights as an uninterrupted one, and bad datasets or
-//! statistics give clear errors.
+//! interrupted run resumes to the same weights as an uninterrupted one, `ddvla eval
+//! open-loop` scores the checkpoint on its demonstrations, and bad datasets or statistics give
+//! clear errors.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
@@ -117,6 +118,8 @@ fn training_lowers_the_loss_and_resumes_exactly() {
         "{config}"
     );
 
+    open_loop_scores_the_checkpoint(d.path(), &d.path().join("straight"));
+
     // The checkpoint runs in `ddvla eval`; a statistics file with q01 == q99 on a normalised
     // dimension is refused with the dimension named.
     let ckpt = d.path().join("straight");
@@ -146,6 +149,72 @@ fn training_lowers_the_loss_and_resumes_exactly() {
     fail(&o, &["q01", "dimension 0"]);
 }
 
+/// `ddvla eval open-loop` on a checkpoint's own training split: every dimension scored,
+/// finite, repeatable; the split needs the run's `train.toml`.
+fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
+    let scores = |name: &str, extra: &[&str]| -> serde_json::Value {
+        let json = dir.join(format!("{name}.json"));
+        let o = ddvla()
+            .args(["eval", "open-loop", "--split", "train", "--samples", "4"])
+            .args(extra)
+            .arg("--policy")
+            .arg(ckpt)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        ok(&o);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            stdout.contains("| 6 |") && stdout.contains("gripper"),
+            "{stdout}"
+        );
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+    };
+    let a = scores("ol_a", &[]);
+    assert_eq!(a["samples"], 4);
+    let dims = a["dims"].as_array().unwrap();
+    assert_eq!(dims.len(), 7, "{a}");
+    for d in dims {
+        for key in ["mae", "mae_first", "bin_error", "exact_bin", "baseline_mae"] {
+            let v = d[key].as_f64().unwrap();
+            assert!(v.is_finite() && v >= 0.0, "{key} = {v}");
+        }
+        assert!(d["exact_bin"].as_f64().unwrap() <= 1.0);
+    }
+    assert_eq!(a, scores("ol_b", &[]), "seeded decoding repeats");
+    let greedy = scores(
+        "ol_greedy",
+        &["--temperature", "0", "--instruction", "pick it up"],
+    );
+    assert_eq!(greedy["instruction_override"], "pick it up");
+    assert!(
+        greedy["decoder"]
+            .as_str()
+            .unwrap()
+            .ends_with("temperature=0"),
+        "{greedy}"
+    );
+
+    // Without the run's train.toml there is no split to score.
+    let bare = dir.join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "dataset_statistics.json",
+    ] {
+        std::fs::copy(ckpt.join(f), bare.join(f)).unwrap();
+    }
+    let o = ddvla()
+        .args(["eval", "open-loop", "--split", "val", "--policy"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    fail(&o, &["train.toml", "--split all"]);
+}
+
 #[test]
 fn bad_datasets_are_clear_errors() {
     let d = tempfile::tempdir().unwrap();
@@ -171,6 +240,20 @@ fn bad_datasets_are_clear_errors() {
         .output()
         .unwrap();
     fail(&o, &[&file]);
+    // A suite filter that selects nothing.
+    let only_goal = d.path().join("only_goal.toml");
+    let text = std::fs::read_to_string(config(d.path(), &demos, "only_goal", 2)).unwrap();
+    std::fs::write(
+        &only_goal,
+        text.replace("[data]\n", "[data]\nsuites = [\"libero_style_goal\"]\n"),
+    )
+    .unwrap();
+    let o = ddvla()
+        .args(["train", "--config"])
+        .arg(&only_goal)
+        .output()
+        .unwrap();
+    fail(&o, &["no training episodes", "libero_style_goal"]);
     // Inconsistent action dimensions between the index and the episodes.
     let mut idx2 = idx.clone();
     idx2["action_dim"] = serde_json::json!(6);

@@ -2,6 +2,7 @@
 //! actions, or a checkpoint; `ddvla eval merge`: combine shards of one run.
 
 mod model_policy;
+mod open_loop;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use ddvla_tasks::suite::Suite;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use model_policy::{DecodeSettings, ModelPolicy};
+pub use open_loop::{OpenLoopArgs, OpenLoopScores};
 
 /// Decoders selectable on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +81,10 @@ pub enum EvalCommand {
         #[arg(long)]
         preamble: Option<PathBuf>,
     },
+    /// Decode a checkpoint on recorded demonstration frames (default: the run's validation
+    /// episodes) and compare with the expert's chunks: error per action dimension, exact
+    /// bins, gripper agreement, next to a mean-action baseline. No simulation.
+    OpenLoop(Box<OpenLoopArgs>),
 }
 
 /// Options of one evaluation run.
@@ -123,6 +129,10 @@ pub struct EvalArgs {
     /// Actions executed per chunk (default: the whole chunk).
     #[arg(long)]
     pub execute: Option<usize>,
+    /// Token sampling temperature (diffusion, AR); 0 = argmax. Default: the decoder's
+    /// (diffusion samples at 1 like DD-VLA's released code, AR is greedy).
+    #[arg(long)]
+    pub temperature: Option<f32>,
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
@@ -165,6 +175,7 @@ pub fn run(cli: EvalCli) -> Result<()> {
             println!("{} runs -> {}", runs.len(), out.display());
             Ok(())
         }
+        Some(EvalCommand::OpenLoop(args)) => open_loop::run(&args),
         None => run_eval(&cli.run),
     }
 }
@@ -241,6 +252,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         rounds: args.rounds,
         remask: args.remask,
         execute: args.execute,
+        temperature: args.temperature,
     };
     let spec = args.policy.as_deref().unwrap_or_default();
     let mut policy = make_policy(spec, settings, &suite)?;

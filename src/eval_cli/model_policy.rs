@@ -8,7 +8,8 @@ use anyhow::{Context, Result, bail};
 use candle_core::Device;
 use ddvla_policy::Policy;
 use ddvla_policy::decode::{
-    self, CacheMode, Decoder, DecoderKind, DiffusionConfig, MaskedDiffusion, RemaskConfig,
+    self, Autoregressive, AutoregressiveConfig, CacheMode, Decoder, DecoderKind, DiffusionConfig,
+    MaskedDiffusion, RemaskConfig,
 };
 use ddvla_policy::model::presets;
 use ddvla_policy::observation::{CameraImage, Observation};
@@ -26,6 +27,10 @@ pub struct DecodeSettings {
     pub remask: bool,
     /// Actions of each chunk executed before the next inference (`None`: the whole chunk).
     pub execute: Option<usize>,
+    /// Token sampling temperature of the diffusion and AR decoders (`None`: the decoder's
+    /// default — diffusion samples at 1 as DD-VLA's released code does, AR is greedy; 0 is
+    /// argmax).
+    pub temperature: Option<f32>,
 }
 
 /// A policy under evaluation.
@@ -63,10 +68,13 @@ impl ModelPolicy {
             );
         }
         let name = format!(
-            "{spec} {:?} T={} remask={} execute={}{}",
+            "{spec} {:?} T={} remask={}{} execute={}{}",
             settings.kind,
             settings.rounds,
             settings.remask,
+            settings
+                .temperature
+                .map_or_else(String::new, |t| format!(" temperature={t}")),
             settings
                 .execute
                 .map_or_else(|| "chunk".to_owned(), |n| n.to_string()),
@@ -85,7 +93,8 @@ impl ModelPolicy {
     }
 }
 
-fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
+/// The decoder `s` names, seeded.
+pub(crate) fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
     match s.kind {
         DecoderKind::Diffusion | DecoderKind::DiffusionCached => {
             Box::new(MaskedDiffusion::new(DiffusionConfig {
@@ -100,10 +109,20 @@ fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
                     CacheMode::None
                 },
                 seed,
+                temperature: s
+                    .temperature
+                    .unwrap_or(DiffusionConfig::default().temperature),
                 ..DiffusionConfig::default()
             }))
         }
-        other => decode::build(other, seed),
+        DecoderKind::Ar => Box::new(Autoregressive::new(AutoregressiveConfig {
+            seed,
+            temperature: s
+                .temperature
+                .unwrap_or(AutoregressiveConfig::default().temperature),
+            ..AutoregressiveConfig::default()
+        })),
+        DecoderKind::Parallel => decode::build(DecoderKind::Parallel, seed),
     }
 }
 

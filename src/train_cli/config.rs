@@ -37,6 +37,10 @@ pub struct DataSection {
     /// Cameras fed to the model, by name, in order (default: every camera of the dataset).
     #[serde(default)]
     pub cameras: Option<Vec<String>>,
+    /// Train on these suites' episodes only (default: every episode), e.g. to fine-tune a
+    /// shared checkpoint on one suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suites: Option<Vec<String>>,
     /// Training augmentation (`None`: off).
     #[serde(default)]
     pub augment: Option<AugmentConfig>,
@@ -121,6 +125,10 @@ impl TrainFile {
             "[model] needs exactly one of preset and init_checkpoint"
         );
         ensure!(!self.data.demos.is_empty(), "[data] demos is empty");
+        ensure!(
+            self.data.suites.as_ref().is_none_or(|s| !s.is_empty()),
+            "[data] suites is empty (leave it out to train on every suite)"
+        );
         ensure!(
             (0.0..0.5).contains(&self.data.val_fraction),
             "[data] val_fraction {} not in [0, 0.5)",

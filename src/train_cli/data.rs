@@ -4,8 +4,6 @@
 //! `t..t+H`, the last action repeated past the end) in a seeded order that a resumed run
 //! continues exactly.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail, ensure};
 use ddvla_bridge::msg::sensor::CompressedImage;
 use ddvla_policy::observation::{CameraImage, Observation};
@@ -16,6 +14,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::config::DataSection;
 use crate::demos::{DemoIndex, load_episode_with, read_index};
 
 /// One episode in memory.
@@ -76,17 +75,21 @@ fn is_val(seed: u64, file: &str, fraction: f64) -> bool {
 }
 
 impl Dataset {
-    /// Load every episode of `dirs` (successful ones only when asked), checking that all
-    /// datasets agree on cameras, image size and dimensions.
+    /// Load the episodes `data` selects (its folders; successful ones only and only its
+    /// suites when it says so), checking that all datasets agree on cameras, image size and
+    /// dimensions, and split them by episode (seeded by `seed`).
     pub fn load(
-        dirs: &[PathBuf],
-        cameras: Option<&[String]>,
-        successful_only: bool,
-        val_fraction: f64,
+        data: &DataSection,
         chunk_len: usize,
         image_side: usize,
         seed: u64,
     ) -> Result<(Self, DemoIndex)> {
+        let (dirs, successful_only) = (&data.demos, data.successful_only);
+        let wanted = |suite: &str| {
+            data.suites
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|x| x == suite))
+        };
         let mut first: Option<DemoIndex> = None;
         let mut episodes = Vec::new();
         let (mut train, mut val, mut counts) = (Vec::new(), Vec::new(), (0, 0));
@@ -106,13 +109,13 @@ impl Dataset {
             for ep in idx
                 .episodes
                 .iter()
-                .filter(|e| e.success || !successful_only)
+                .filter(|e| (e.success || !successful_only) && wanted(&e.suite))
             {
                 let e = load_episode_with(dir, ep, Some(&idx))
                     .with_context(|| format!("loading the dataset {}", dir.display()))?;
                 let k = episodes.len();
                 let steps: Vec<(usize, usize)> = (0..e.actions.len()).map(|t| (k, t)).collect();
-                if is_val(seed, &ep.file, val_fraction) {
+                if is_val(seed, &ep.file, data.val_fraction) {
                     val.extend(steps);
                     counts.1 += 1;
                 } else {
@@ -131,7 +134,7 @@ impl Dataset {
         let Some(index) = first else {
             bail!("no datasets given");
         };
-        let cameras = match cameras {
+        let cameras = match data.cameras.as_deref() {
             None => (0..index.cameras.len()).collect(),
             Some(names) => names
                 .iter()
@@ -144,7 +147,8 @@ impl Dataset {
         };
         ensure!(
             !train.is_empty(),
-            "no training episodes in {dirs:?} (successful_only = {successful_only})"
+            "no training episodes in {dirs:?} (successful_only = {successful_only}, suites = {:?})",
+            data.suites
         );
         Ok((
             Self {

@@ -18,7 +18,7 @@ use ddvla_policy::train::{Trainer, files};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use bench::run_bench;
-pub use config::TrainFile;
+pub use config::{DataSection, TrainFile};
 pub use data::Dataset;
 
 /// `ddvla train`.
@@ -127,15 +127,7 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
     let out = &cfg.run.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (chunk, side) = model_shape(cfg)?;
-    let (mut ds, index) = Dataset::load(
-        &cfg.data.demos,
-        cfg.data.cameras.as_deref(),
-        cfg.data.successful_only,
-        cfg.data.val_fraction,
-        chunk,
-        side,
-        cfg.train.seed,
-    )?;
+    let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
     println!(
         "data: {} train / {} validation episodes ({} / {} steps), cameras {:?} at {} px",
         ds.episode_counts.0,

@@ -1,0 +1,348 @@
+//! `ddvla eval open-loop`: a checkpoint's decoded chunks against the expert's chunks on
+//! recorded demonstration frames (by default the run's held-out validation episodes). No
+//! simulation: it says whether the model imitates the data at all — per-dimension error in
+//! action units and in bins, exact-bin rate, gripper agreement — next to a constant
+//! mean-action baseline, which a closed-loop success rate alone cannot tell apart.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use candle_core::Device;
+use clap::{Args, ValueEnum};
+use ddvla_policy::Policy;
+use serde::Serialize;
+
+use super::model_policy::make_decoder;
+use super::{DecodeSettings, DecoderArg};
+use crate::train_cli::{DataSection, Dataset, TrainFile};
+
+/// Which demonstration episodes are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// The run's validation episodes (needs the checkpoint's `train.toml`).
+    Val,
+    /// The run's training episodes (needs the checkpoint's `train.toml`).
+    Train,
+    /// Every episode of `--demos`.
+    All,
+}
+
+/// `ddvla eval open-loop`.
+#[derive(Debug, Args)]
+pub struct OpenLoopArgs {
+    /// Checkpoint folder.
+    #[arg(long)]
+    pub policy: PathBuf,
+    /// Demonstration folders (default: the `[data] demos` of the checkpoint's `train.toml`).
+    #[arg(long, value_delimiter = ',')]
+    pub demos: Option<Vec<PathBuf>>,
+    /// Episodes scored; `val`/`train` use the run's seeded split.
+    #[arg(long, value_enum, default_value = "val")]
+    pub split: Split,
+    /// Frames scored, evenly spaced over the split's steps.
+    #[arg(long, default_value_t = 64)]
+    pub samples: usize,
+    /// Decoder.
+    #[arg(long, value_enum, default_value = "diffusion")]
+    pub decoder: DecoderArg,
+    /// Diffusion rounds T.
+    #[arg(long, default_value_t = 12)]
+    pub rounds: usize,
+    /// Secondary remasking (η scale 0.5).
+    #[arg(long)]
+    pub remask: bool,
+    /// Token sampling temperature (diffusion, AR); 0 = argmax. Default: the decoder's.
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Give every frame this instruction instead of its own (does the policy listen? A
+    /// wrong or empty instruction should score worse than the right one).
+    #[arg(long)]
+    pub instruction: Option<String>,
+    /// Also write the scores as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Scores of one action dimension.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DimScore {
+    /// Mean |predicted − expert| over every action of the chunk (action units).
+    pub mae: f64,
+    /// The same over the chunk's first action only.
+    pub mae_first: f64,
+    /// Mean |predicted bin − expert bin|.
+    pub bin_error: f64,
+    /// Fraction of actions whose bin is exactly the expert's.
+    pub exact_bin: f64,
+    /// MAE of always predicting the scored expert actions' mean (action units).
+    pub baseline_mae: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenLoopScores {
+    /// Checkpoint.
+    pub policy: String,
+    /// Decoder, rounds, remasking.
+    pub decoder: String,
+    /// The instruction every frame was given instead of its own, if any.
+    pub instruction_override: Option<String>,
+    /// Scored split.
+    pub split: Split,
+    /// Frames scored.
+    pub samples: usize,
+    /// Per action dimension.
+    pub dims: Vec<DimScore>,
+    /// Fraction of actions whose gripper command (last dimension) has the expert's sign.
+    pub gripper_sign_agreement: f64,
+}
+
+/// The demonstrations, split and seed to score, from the flags and the checkpoint's run.
+fn dataset_for(args: &OpenLoopArgs, chunk: usize, side: usize) -> Result<Dataset> {
+    let toml = args.policy.join("train.toml");
+    let run = if toml.exists() {
+        Some(TrainFile::read(&toml)?)
+    } else {
+        None
+    };
+    if args.split != Split::All && run.is_none() {
+        bail!(
+            "--split {:?} needs {} (the run's split); use --split all with --demos",
+            args.split,
+            toml.display()
+        );
+    }
+    let (mut data, seed) = if let Some(r) = run {
+        (r.data, r.train.seed)
+    } else {
+        let Some(demos) = args.demos.clone() else {
+            bail!(
+                "--demos is required: {} has no train.toml",
+                args.policy.display()
+            );
+        };
+        let data = DataSection {
+            demos,
+            val_fraction: 0.0,
+            successful_only: true,
+            unnorm_key: String::new(),
+            cameras: None,
+            suites: None,
+            augment: None,
+        };
+        (data, 0)
+    };
+    if let Some(demos) = &args.demos {
+        data.demos.clone_from(demos);
+    }
+    let (ds, _) = Dataset::load(&data, chunk, side, seed)?;
+    Ok(ds)
+}
+
+/// Score `args.policy` on the demonstrations.
+pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
+    ensure!(args.samples > 0, "--samples must be at least 1");
+    let policy = Policy::from_checkpoint(&args.policy, None, &Device::Cpu)
+        .with_context(|| format!("loading the checkpoint {}", args.policy.display()))?;
+    let file = &policy.model().config().file;
+    let ds = dataset_for(args, file.action.chunk_len, file.vision.image_size)?;
+    let pairs: Vec<(usize, usize)> = match args.split {
+        Split::Val => ds.val.clone(),
+        Split::Train => ds.train.clone(),
+        Split::All => ds.train.iter().chain(&ds.val).copied().collect(),
+    };
+    ensure!(!pairs.is_empty(), "the {:?} split has no steps", args.split);
+    let stride = (pairs.len() / args.samples).max(1);
+    let picks: Vec<_> = pairs
+        .iter()
+        .step_by(stride)
+        .take(args.samples)
+        .copied()
+        .collect();
+    let settings = DecodeSettings {
+        kind: args.decoder.into(),
+        rounds: args.rounds,
+        remask: args.remask,
+        execute: None,
+        temperature: args.temperature,
+    };
+    let mut decoder = make_decoder(&settings, 0);
+    let tok = policy.action_tokenizer();
+    let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());
+    for (i, &p) in picks.iter().enumerate() {
+        // No crop here: the policy applies the checkpoint's centre crop itself.
+        let mut sample = ds.sample(p, None, 0)?;
+        if let Some(text) = &args.instruction {
+            sample.observation.instruction.clone_from(text);
+        }
+        let out = policy
+            .act(&sample.observation, decoder.as_mut(), None)
+            .with_context(|| format!("decoding frame {i} (episode {}, step {})", p.0, p.1))?;
+        let truth = tok.encode(&sample.actions)?;
+        acc.add(&out.actions, &sample.actions, &out.tokens, &truth);
+    }
+    Ok(OpenLoopScores {
+        policy: args.policy.display().to_string(),
+        decoder: format!(
+            "{:?} T={} remask={}{}",
+            settings.kind,
+            settings.rounds,
+            settings.remask,
+            settings
+                .temperature
+                .map_or_else(String::new, |t| format!(" temperature={t}"))
+        ),
+        instruction_override: args.instruction.clone(),
+        split: args.split,
+        samples: picks.len(),
+        gripper_sign_agreement: acc.gripper_agree as f64 / acc.actions.max(1) as f64,
+        dims: acc.finish(),
+    })
+}
+
+/// Running sums over scored chunks.
+struct Accumulator {
+    dim: usize,
+    chunk: usize,
+    abs: Vec<f64>,
+    abs_first: Vec<f64>,
+    bins: Vec<f64>,
+    exact: Vec<u64>,
+    truth: Vec<Vec<f32>>,
+    actions: u64,
+    chunks: u64,
+    gripper_agree: u64,
+}
+
+impl Accumulator {
+    fn new(dim: usize, chunk: usize) -> Self {
+        Self {
+            dim,
+            chunk,
+            abs: vec![0.0; dim],
+            abs_first: vec![0.0; dim],
+            bins: vec![0.0; dim],
+            exact: vec![0; dim],
+            truth: vec![Vec::new(); dim],
+            actions: 0,
+            chunks: 0,
+            gripper_agree: 0,
+        }
+    }
+
+    fn add(&mut self, pred: &[f32], truth: &[f32], pred_tok: &[u32], truth_tok: &[u32]) {
+        for k in 0..self.chunk {
+            for d in 0..self.dim {
+                let i = k * self.dim + d;
+                let err = f64::from((pred[i] - truth[i]).abs());
+                self.abs[d] += err;
+                if k == 0 {
+                    self.abs_first[d] += err;
+                }
+                let bin_err = (i64::from(pred_tok[i]) - i64::from(truth_tok[i])).unsigned_abs();
+                self.bins[d] += bin_err as f64;
+                self.exact[d] += u64::from(bin_err == 0);
+                self.truth[d].push(truth[i]);
+            }
+            let g = k * self.dim + self.dim - 1;
+            self.gripper_agree += u64::from((pred[g] >= 0.0) == (truth[g] >= 0.0));
+            self.actions += 1;
+        }
+        self.chunks += 1;
+    }
+
+    fn finish(self) -> Vec<DimScore> {
+        let n = self.actions.max(1) as f64;
+        (0..self.dim)
+            .map(|d| {
+                let t = &self.truth[d];
+                let mean = t.iter().map(|&v| f64::from(v)).sum::<f64>() / t.len().max(1) as f64;
+                let baseline = t.iter().map(|&v| (f64::from(v) - mean).abs()).sum::<f64>()
+                    / t.len().max(1) as f64;
+                DimScore {
+                    mae: self.abs[d] / n,
+                    mae_first: self.abs_first[d] / self.chunks.max(1) as f64,
+                    bin_error: self.bins[d] / n,
+                    exact_bin: self.exact[d] as f64 / n,
+                    baseline_mae: baseline,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The report as a Markdown table.
+pub fn markdown(s: &OpenLoopScores) -> String {
+    let mut t = format!(
+        "open-loop: {} ({}) on {} {:?}-split frames\n\n\
+         | dim | MAE | MAE (first action) | mean-action baseline MAE | bin error | exact bin |\n\
+         |---|---|---|---|---|---|\n",
+        s.policy, s.decoder, s.samples, s.split
+    );
+    for (d, x) in s.dims.iter().enumerate() {
+        let _ = writeln!(
+            t,
+            "| {d} | {:.4} | {:.4} | {:.4} | {:.1} | {:.1}% |",
+            x.mae,
+            x.mae_first,
+            x.baseline_mae,
+            x.bin_error,
+            100.0 * x.exact_bin
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\ngripper sign agreement: {:.1}%",
+        100.0 * s.gripper_sign_agreement
+    );
+    t
+}
+
+/// Run `ddvla eval open-loop`.
+pub fn run(args: &OpenLoopArgs) -> Result<()> {
+    let scores = score(args)?;
+    print!("{}", markdown(&scores));
+    if let Some(path) = &args.json {
+        write_json(path, &scores)?;
+    }
+    Ok(())
+}
+
+fn write_json(path: &Path, scores: &OpenLoopScores) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(scores)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_zero_for_the_expert_and_measure_an_offset() {
+        let (dim, chunk) = (3, 2);
+        let truth = [0.1_f32, -0.2, -0.25, 0.3, 0.0, 1.0];
+        let tok = [10_u32, 20, 30, 11, 21, 31];
+        let mut exact = Accumulator::new(dim, chunk);
+        exact.add(&truth, &truth, &tok, &tok);
+        let s = exact.finish();
+        assert!(s.iter().all(|d| d.mae == 0.0 && d.bin_error == 0.0));
+        assert!(s.iter().all(|d| (d.exact_bin - 1.0).abs() < 1e-12));
+
+        // Off by 0.5 everywhere and by 2 bins: the gripper flips sign on the first action.
+        let pred: Vec<f32> = truth.iter().map(|v| v + 0.5).collect();
+        let pred_tok: Vec<u32> = tok.iter().map(|t| t + 2).collect();
+        let mut off = Accumulator::new(dim, chunk);
+        off.add(&pred, &truth, &pred_tok, &tok);
+        let agree = off.gripper_agree;
+        let s = off.finish();
+        for d in &s {
+            assert!((d.mae - 0.5).abs() < 1e-6 && (d.mae_first - 0.5).abs() < 1e-6);
+            assert!((d.bin_error - 2.0).abs() < 1e-12 && d.exact_bin == 0.0);
+        }
+        assert_eq!(agree, 1, "-0.25 + 0.5 flips, 1.0 + 0.5 does not");
+        // The mean-action baseline of dimension 0 (0.1, 0.3): mean 0.2, MAE 0.1.
+        assert!((s[0].baseline_mae - 0.1).abs() < 1e-6);
+    }
+}
