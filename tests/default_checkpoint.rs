@@ -1,0 +1,73 @@
+//! The shipped default checkpoint (`checkpoints/compact-libero-spatial`, the README main
+//! job's policy): it loads as a trained policy with the inference centre crop its training
+//! used, and runs under `ddvla eval` (rendered frames → crop → diffusion decode → actions).
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use candle_core::Device;
+use ddvla_policy::Policy;
+
+fn checkpoint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-spatial")
+}
+
+#[test]
+fn the_default_checkpoint_loads_trained_with_its_crop_and_provenance() {
+    let dir = checkpoint();
+    let policy = Policy::from_checkpoint(&dir, None, &Device::Cpu).unwrap();
+    assert!(policy.is_trained());
+    let file = &policy.model().config().file;
+    assert_eq!(file.num_images_in_input, 2);
+    assert_eq!(file.vision.image_size, 128);
+    assert!((file.center_crop_area.unwrap() - 0.9).abs() < 1e-6);
+    // How it was made travels with it: both stages' configs and loss curves.
+    for f in [
+        "train.toml",
+        "loss.csv",
+        "stage1-train.toml",
+        "stage1-loss.csv",
+    ] {
+        assert!(dir.join(f).exists(), "{f} missing");
+    }
+    let size = std::fs::metadata(dir.join("model.safetensors"))
+        .unwrap()
+        .len();
+    assert!(size < 50 << 20, "{size} bytes: over the 50 MB limit");
+}
+
+#[test]
+fn the_default_checkpoint_runs_an_episode_under_eval() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args([
+            "eval",
+            "--suite",
+            "libero_style_spatial",
+            "--tasks",
+            "0",
+            "--episodes-per-task",
+            "1",
+            "--max-steps",
+            "16",
+            "--policy",
+        ])
+        .arg(checkpoint())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    let episodes = results["episodes"].as_array().unwrap();
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(
+        episodes[0]["timing"]["policy_calls"], 2,
+        "16 steps = two 8-action chunks"
+    );
+    let md = std::fs::read_to_string(out.path().join("results.md")).unwrap();
+    assert!(!md.contains("UNTRAINED"), "{md}");
+}
