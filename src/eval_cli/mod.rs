@@ -87,6 +87,37 @@ pub enum EvalCommand {
     OpenLoop(Box<OpenLoopArgs>),
 }
 
+/// Decoder flags of `ddvla eval` and `ddvla eval open-loop`.
+#[derive(Debug, Clone, Args)]
+pub struct DecoderFlags {
+    /// Decoder of a model policy.
+    #[arg(long, value_enum, default_value = "diffusion")]
+    pub decoder: DecoderArg,
+    /// Diffusion rounds T.
+    #[arg(long, default_value_t = 12)]
+    pub rounds: usize,
+    /// Secondary remasking (threshold check, η scale 0.5).
+    #[arg(long)]
+    pub remask: bool,
+    /// Token sampling temperature (diffusion, AR); 0 = argmax. Default: the decoder's
+    /// (diffusion samples at 1 like DD-VLA's released code, AR is greedy).
+    #[arg(long)]
+    pub temperature: Option<f32>,
+}
+
+impl DecoderFlags {
+    /// The decode settings, executing `execute` actions per chunk (`None`: all).
+    pub fn settings(&self, execute: Option<usize>) -> DecodeSettings {
+        DecodeSettings {
+            kind: self.decoder.into(),
+            rounds: self.rounds,
+            remask: self.remask,
+            execute,
+            temperature: self.temperature,
+        }
+    }
+}
+
 /// Options of one evaluation run.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -117,22 +148,12 @@ pub struct EvalArgs {
     /// Also write results.json here (benchmarks read its timing fields).
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Decoder of a model policy.
-    #[arg(long, value_enum, default_value = "diffusion")]
-    pub decoder: DecoderArg,
-    /// Diffusion rounds T.
-    #[arg(long, default_value_t = 12)]
-    pub rounds: usize,
-    /// Secondary remasking (threshold check, η scale 0.5).
-    #[arg(long)]
-    pub remask: bool,
+    /// How a model policy decodes.
+    #[command(flatten)]
+    pub decode: DecoderFlags,
     /// Actions executed per chunk (default: the whole chunk).
     #[arg(long)]
     pub execute: Option<usize>,
-    /// Token sampling temperature (diffusion, AR); 0 = argmax. Default: the decoder's
-    /// (diffusion samples at 1 like DD-VLA's released code, AR is greedy).
-    #[arg(long)]
-    pub temperature: Option<f32>,
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
@@ -247,13 +268,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         init_seed: None,
     };
     let total = eval::plan(&suite, &opts)?.len();
-    let settings = DecodeSettings {
-        kind: args.decoder.into(),
-        rounds: args.rounds,
-        remask: args.remask,
-        execute: args.execute,
-        temperature: args.temperature,
-    };
+    let settings = args.decode.settings(args.execute);
     let spec = args.policy.as_deref().unwrap_or_default();
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);

@@ -33,6 +33,21 @@ pub struct DecodeSettings {
     pub temperature: Option<f32>,
 }
 
+impl DecodeSettings {
+    /// `Diffusion T=12 remask=false[ temperature=0]`: the decoder, rounds, remasking and
+    /// any temperature override (results tables name runs by it).
+    pub fn describe(&self) -> String {
+        format!(
+            "{:?} T={} remask={}{}",
+            self.kind,
+            self.rounds,
+            self.remask,
+            self.temperature
+                .map_or_else(String::new, |t| format!(" temperature={t}"))
+        )
+    }
+}
+
 /// A policy under evaluation.
 pub struct ModelPolicy {
     policy: Policy,
@@ -68,13 +83,8 @@ impl ModelPolicy {
             );
         }
         let name = format!(
-            "{spec} {:?} T={} remask={}{} execute={}{}",
-            settings.kind,
-            settings.rounds,
-            settings.remask,
-            settings
-                .temperature
-                .map_or_else(String::new, |t| format!(" temperature={t}")),
+            "{spec} {} execute={}{}",
+            settings.describe(),
             settings
                 .execute
                 .map_or_else(|| "chunk".to_owned(), |n| n.to_string()),

@@ -13,8 +13,8 @@ use clap::{Args, ValueEnum};
 use ddvla_policy::Policy;
 use serde::Serialize;
 
+use super::DecoderFlags;
 use super::model_policy::make_decoder;
-use super::{DecodeSettings, DecoderArg};
 use crate::train_cli::{DataSection, Dataset, TrainFile};
 
 /// Which demonstration episodes are scored.
@@ -44,18 +44,9 @@ pub struct OpenLoopArgs {
     /// Frames scored, evenly spaced over the split's steps.
     #[arg(long, default_value_t = 64)]
     pub samples: usize,
-    /// Decoder.
-    #[arg(long, value_enum, default_value = "diffusion")]
-    pub decoder: DecoderArg,
-    /// Diffusion rounds T.
-    #[arg(long, default_value_t = 12)]
-    pub rounds: usize,
-    /// Secondary remasking (η scale 0.5).
-    #[arg(long)]
-    pub remask: bool,
-    /// Token sampling temperature (diffusion, AR); 0 = argmax. Default: the decoder's.
-    #[arg(long)]
-    pub temperature: Option<f32>,
+    /// How the checkpoint decodes.
+    #[command(flatten)]
+    pub decode: DecoderFlags,
     /// Give every frame this instruction instead of its own (does the policy listen? A
     /// wrong or empty instruction should score worse than the right one).
     #[arg(long)]
@@ -161,13 +152,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         .take(args.samples)
         .copied()
         .collect();
-    let settings = DecodeSettings {
-        kind: args.decoder.into(),
-        rounds: args.rounds,
-        remask: args.remask,
-        execute: None,
-        temperature: args.temperature,
-    };
+    let settings = args.decode.settings(None);
     let mut decoder = make_decoder(&settings, 0);
     let tok = policy.action_tokenizer();
     let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());
@@ -185,15 +170,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     }
     Ok(OpenLoopScores {
         policy: args.policy.display().to_string(),
-        decoder: format!(
-            "{:?} T={} remask={}{}",
-            settings.kind,
-            settings.rounds,
-            settings.remask,
-            settings
-                .temperature
-                .map_or_else(String::new, |t| format!(" temperature={t}"))
-        ),
+        decoder: settings.describe(),
         instruction_override: args.instruction.clone(),
         split: args.split,
         samples: picks.len(),
