@@ -165,7 +165,12 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         let out = policy
             .act(&sample.observation, decoder.as_mut(), None)
             .with_context(|| format!("decoding frame {i} (episode {}, step {})", p.0, p.1))?;
-        let truth = tok.encode(&sample.actions)?;
+        let truth = tok.encode(&sample.actions).with_context(|| {
+            format!(
+                "the demonstrations' actions do not fit the checkpoint's {}-D action tokenizer",
+                tok.action_dim()
+            )
+        })?;
         acc.add(&out.actions, &sample.actions, &out.tokens, &truth);
     }
     Ok(OpenLoopScores {
