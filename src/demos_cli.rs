@@ -8,8 +8,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::demos::{RecordOptions, record};
-use crate::eval_cli::{DecodeSettings, make_policy};
-use ddvla_policy::decode::DecoderKind;
+use crate::eval_cli::{DecoderFlags, make_policy};
 use ddvla_tasks::suite::Suite;
 
 /// `ddvla demos` subcommands.
@@ -49,6 +48,12 @@ pub struct DemosRecordArgs {
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
+    /// How a checkpoint policy decodes (ignored by `expert` and `random`).
+    #[command(flatten)]
+    pub decode: DecoderFlags,
+    /// Actions a checkpoint policy executes per chunk (default: the whole chunk).
+    #[arg(long)]
+    pub execute: Option<usize>,
 }
 
 /// Run `ddvla demos …`.
@@ -61,13 +66,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
     }
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
-    let settings = DecodeSettings {
-        kind: DecoderKind::Diffusion,
-        rounds: 12,
-        remask: false,
-        execute: None,
-        temperature: None,
-    };
+    let settings = a.decode.settings(a.execute);
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template(

@@ -71,3 +71,54 @@ fn the_default_checkpoint_runs_an_episode_under_eval() {
     let md = std::fs::read_to_string(out.path().join("results.md")).unwrap();
     assert!(!md.contains("UNTRAINED"), "{md}");
 }
+
+#[test]
+fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("rollouts");
+    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args([
+            "demos",
+            "record",
+            "--suite",
+            "libero_style_spatial",
+            "--tasks",
+            "1",
+            "--episodes-per-task",
+            "1",
+            "--max-steps",
+            "12",
+            "--keep-failures",
+            "--decoder",
+            "parallel",
+            "--execute",
+            "4",
+            "--policy",
+        ])
+        .arg(checkpoint())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("index.json")).unwrap()).unwrap();
+    let episodes = index["episodes"].as_array().unwrap();
+    assert_eq!(episodes.len(), 1);
+    assert_eq!(episodes[0]["steps"], 12);
+    // The command line (decoder and execute horizon included) is the recording's provenance.
+    let created_by = index["created_by"].as_str().unwrap();
+    assert!(
+        created_by.contains("--decoder parallel --execute 4"),
+        "{created_by}"
+    );
+    // An unknown decoder is refused by the argument parser, before any episode runs.
+    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args(["demos", "record", "--suite", "libero_style_spatial"])
+        .args(["--decoder", "beam", "--out"])
+        .arg(d.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(!d.path().join("none").exists());
+}
