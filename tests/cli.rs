@@ -174,6 +174,25 @@ fn launch_configs_parse() {
     assert_eq!(spatial.data.unnorm_key, compact.data.unnorm_key);
     assert_eq!(spatial.train.seed, compact.train.seed);
     assert!(spatial.data.val_fraction.to_bits() == compact.data.val_fraction.to_bits());
+    // The AR and parallel counterparts (the decoder comparison) differ from it in the
+    // objective and the output folder only.
+    for (file, objective) in [
+        (
+            "launch/train-compact-spatial-ar.toml",
+            ddvla_policy::train::Objective::Autoregressive,
+        ),
+        (
+            "launch/train-compact-spatial-parallel.toml",
+            ddvla_policy::train::Objective::Parallel,
+        ),
+    ] {
+        let mut other = ddvla::train_cli::TrainFile::read(&root.join(file)).unwrap();
+        assert_eq!(other.train.objective, objective, "{file}");
+        assert_ne!(other.run.out, spatial.run.out, "{file}");
+        other.train.objective = spatial.train.objective;
+        other.run.out = spatial.run.out.clone();
+        assert_eq!(other, spatial, "{file}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
