@@ -114,14 +114,10 @@ fn dataset_for(args: &OpenLoopArgs, chunk: usize, side: usize) -> Result<Dataset
                 args.policy.display()
             );
         };
+        // Every episode is scored (`--split all`): nothing held out.
         let data = DataSection {
-            demos,
             val_fraction: 0.0,
-            successful_only: true,
-            unnorm_key: String::new(),
-            cameras: None,
-            suites: None,
-            augment: None,
+            ..DataSection::with_demos(demos)
         };
         (data, 0)
     };

@@ -46,6 +46,21 @@ pub struct DataSection {
     pub augment: Option<AugmentConfig>,
 }
 
+impl DataSection {
+    /// The section of a TOML that names only `demos`: every other field at its default.
+    pub fn with_demos(demos: Vec<PathBuf>) -> Self {
+        Self {
+            demos,
+            val_fraction: default_val_fraction(),
+            successful_only: yes(),
+            unnorm_key: default_key(),
+            cameras: None,
+            suites: None,
+            augment: None,
+        }
+    }
+}
+
 fn default_val_fraction() -> f64 {
     0.1
 }
@@ -141,5 +156,18 @@ impl TrainFile {
         ensure!(self.run.save_every > 0, "[run] save_every must be > 0");
         self.train.validate()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn with_demos_is_the_section_a_toml_naming_only_demos_gives() {
+        let parsed: DataSection = toml::from_str("demos = [\"a\", \"b\"]").unwrap();
+        let built = DataSection::with_demos(vec!["a".into(), "b".into()]);
+        assert_eq!(built, parsed);
     }
 }
