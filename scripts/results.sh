@@ -5,22 +5,41 @@
 #
 #   EPISODES=50 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
 #
-# Raw runs go to .cache/results/<suite>/<policy>/ (results.json, results.md); the report is
-# assembled by `ddvla eval report` with docs/results-preamble.md on top.
+# Raw runs go to $OUT/<suite>/<policy>/ (results.json, results.md; default .cache/results); a
+# run that is there already is kept. The report is assembled by `ddvla eval report` with
+# docs/results-preamble.md on top into $REPORT (default docs/results.md). JOBS=N runs each
+# evaluation as N single-threaded shards at once (`--shard i/N`, RAYON_NUM_THREADS=1) and
+# merges them (`ddvla eval merge`): more episodes per minute on a small CPU, but the chunk
+# latencies are then single-threaded ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"
 EPISODES="${EPISODES:-50}"
 MODEL_EPISODES="${MODEL_EPISODES:-10}"
 SUITES="${SUITES:-libero_style_spatial libero_style_object libero_style_goal libero_style_long}"
-OUT=.cache/results
+OUT="${OUT:-.cache/results}"
+REPORT="${REPORT:-docs/results.md}"
+JOBS="${JOBS:-1}"
 cargo build --release --locked
 B="$CARGO_TARGET_DIR/release/ddvla"
 
 run() { # suite name episodes args...
   local suite=$1 name=$2 n=$3; shift 3
   if [ -f "$OUT/$suite/$name/results.json" ]; then echo "have $OUT/$suite/$name"; return; fi
-  "$B" eval --suite "$suite" --episodes-per-task "$n" --out "$OUT/$suite/$name" "$@" > /dev/null
+  if [ "$JOBS" -le 1 ]; then
+    "$B" eval --suite "$suite" --episodes-per-task "$n" --out "$OUT/$suite/$name" "$@" > /dev/null
+  else
+    local shards="$OUT.shards/$suite/$name" pids=() i
+    rm -rf "$shards"
+    for ((i = 0; i < JOBS; i++)); do
+      RAYON_NUM_THREADS=1 "$B" eval --suite "$suite" --episodes-per-task "$n" \
+        --shard "$i/$JOBS" --out "$shards/$i" "$@" > /dev/null &
+      pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    "$B" eval merge "$shards"/* --out "$OUT/$suite/$name" > /dev/null
+    rm -rf "$shards"
+  fi
   echo "done $OUT/$suite/$name"
 }
 
@@ -36,4 +55,4 @@ for s in $SUITES; do
   if [ -n "${CKPT_AR:-}" ]; then run "$s" ar "$MODEL_EPISODES" --policy "$CKPT_AR" --decoder ar; fi
   if [ -n "${CKPT_PARALLEL:-}" ]; then run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel; fi
 done
-"$B" eval report "$OUT" --preamble docs/results-preamble.md --out docs/results.md
+"$B" eval report "$OUT" --preamble docs/results-preamble.md --out "$REPORT"
