@@ -307,7 +307,19 @@ fn save_then_load_reproduces_logits_exactly_and_resume_continues_exactly() {
             .is_trained()
     );
 
-    // Resuming continues exactly where the saved trainer is.
+    // A save goes through a staging folder that does not outlive it.
+    let staging = dir.path().join(files::STAGING);
+    assert!(!staging.exists());
+    // A later save killed while writing leaves half-written files in staging only: the
+    // checkpoint in the folder stays whole, and resuming continues exactly where the saved
+    // trainer is.
+    std::fs::create_dir(&staging).unwrap();
+    let weights = std::fs::read(dir.path().join(checkpoint::files::WEIGHTS)).unwrap();
+    std::fs::write(
+        staging.join(checkpoint::files::WEIGHTS),
+        &weights[..weights.len() / 2],
+    )
+    .unwrap();
     let mut r = Trainer::resume(dir.path(), &Device::Cpu).unwrap();
     assert_eq!(r.steps(), 2);
     for _ in 0..2 {
@@ -315,6 +327,13 @@ fn save_then_load_reproduces_logits_exactly_and_resume_continues_exactly() {
         let y = r.step(&b).unwrap();
         assert_eq!(x, y);
     }
+    // The next save replaces the stale staging folder and lands whole.
+    r.save(dir.path()).unwrap();
+    assert!(!staging.exists());
+    assert_eq!(
+        Trainer::resume(dir.path(), &Device::Cpu).unwrap().steps(),
+        4
+    );
 }
 
 #[test]

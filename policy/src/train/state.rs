@@ -26,6 +26,9 @@ pub mod files {
     pub const OPTIMIZER: &str = "optimizer.safetensors";
     /// Step counters, RNG position and configuration (`TrainerState`).
     pub const STATE: &str = "trainer_state.json";
+    /// Staging folder inside a run folder: a save writes every file here first, then
+    /// renames them into the run folder, `trainer_state.json` last.
+    pub const STAGING: &str = ".saving";
 }
 
 /// Version of `trainer_state.json` written by this build. 2 added `train.objective` and
@@ -93,12 +96,21 @@ pub(super) fn load_checkpoint(
 
 impl Trainer {
     /// Write a policy checkpoint plus the optimiser state into `dir` (created if needed).
+    ///
+    /// The files are written into `dir/.saving` and then renamed into `dir`, the state file
+    /// last: a run killed while writing (seconds for the weights and moments) keeps its
+    /// previous checkpoint whole and resumable; only a kill within the renames (microseconds)
+    /// can mix two saves.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        checkpoint::save(&self.varmap, &self.model.config().file, dir)?;
-        self.statistics.save(&dir.join(ckpt::STATISTICS))?;
-        let tok = dir.join(ckpt::TOKENIZER);
+        let staging = dir.join(files::STAGING);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        checkpoint::save(&self.varmap, &self.model.config().file, &staging)?;
+        self.statistics.save(&staging.join(ckpt::STATISTICS))?;
+        let tok = staging.join(ckpt::TOKENIZER);
         std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))?;
-        candle_core::safetensors::save(&self.opt.state_tensors(), dir.join(files::OPTIMIZER))?;
+        candle_core::safetensors::save(&self.opt.state_tensors(), staging.join(files::OPTIMIZER))?;
         let state = TrainerState {
             version: STATE_VERSION,
             step: self.step,
@@ -107,12 +119,24 @@ impl Trainer {
             unnorm_key: self.unnorm_key.clone(),
             train: self.cfg.clone(),
         };
-        let path = dir.join(files::STATE);
+        let path = staging.join(files::STATE);
         let text = serde_json::to_string_pretty(&state).map_err(|source| PolicyError::Json {
             path: path.clone(),
             source,
         })?;
-        std::fs::write(&path, text).map_err(io(&path))
+        std::fs::write(&path, text).map_err(io(&path))?;
+        for name in [
+            ckpt::WEIGHTS,
+            ckpt::CONFIG,
+            ckpt::STATISTICS,
+            ckpt::TOKENIZER,
+            files::OPTIMIZER,
+            files::STATE,
+        ] {
+            let to = dir.join(name);
+            std::fs::rename(staging.join(name), &to).map_err(io(&to))?;
+        }
+        std::fs::remove_dir(&staging).map_err(io(&staging))
     }
 
     /// Continue a run saved by [`Self::save`]: weights, optimiser moments, step counters,
