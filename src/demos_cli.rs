@@ -51,8 +51,8 @@ pub struct DemosRecordArgs {
     /// How a checkpoint policy decodes (ignored by `expert` and `random`).
     #[command(flatten)]
     pub decode: DecoderFlags,
-    /// Actions a checkpoint policy executes per chunk (default: the whole chunk).
-    #[arg(long)]
+    /// Actions a checkpoint policy executes per chunk (at least 1; default: the whole chunk).
+    #[arg(long, value_parser = crate::eval_cli::at_least_one)]
     pub execute: Option<usize>,
 }
 

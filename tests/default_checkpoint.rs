@@ -121,4 +121,17 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
         .unwrap();
     assert!(!o.status.success());
     assert!(!d.path().join("none").exists());
+    // So are zero rounds or a zero execute horizon (not quietly raised to 1).
+    for flag in ["--rounds", "--execute"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+            .args(["demos", "record", "--suite", "libero_style_spatial"])
+            .args([flag, "0", "--out"])
+            .arg(d.path().join("none"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{flag} 0 accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
+        assert!(!d.path().join("none").exists());
+    }
 }

@@ -93,8 +93,8 @@ pub struct DecoderFlags {
     /// Decoder of a model policy.
     #[arg(long, value_enum, default_value = "diffusion")]
     pub decoder: DecoderArg,
-    /// Diffusion rounds T.
-    #[arg(long, default_value_t = 12)]
+    /// Diffusion rounds T (at least 1).
+    #[arg(long, default_value_t = 12, value_parser = at_least_one)]
     pub rounds: usize,
     /// Secondary remasking (threshold check, η scale 0.5).
     #[arg(long)]
@@ -103,6 +103,16 @@ pub struct DecoderFlags {
     /// (diffusion samples at 1 like DD-VLA's released code, AR is greedy).
     #[arg(long)]
     pub temperature: Option<f32>,
+}
+
+/// Parse a count that must be at least 1 (`--rounds`, `--execute`): 0 is refused by the
+/// argument parser rather than quietly raised to 1 by the decoder.
+pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl DecoderFlags {
@@ -151,8 +161,8 @@ pub struct EvalArgs {
     /// How a model policy decodes.
     #[command(flatten)]
     pub decode: DecoderFlags,
-    /// Actions executed per chunk (default: the whole chunk).
-    #[arg(long)]
+    /// Actions executed per chunk (at least 1; default: the whole chunk).
+    #[arg(long, value_parser = at_least_one)]
     pub execute: Option<usize>,
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
