@@ -36,9 +36,17 @@ run() { # suite name episodes args...
         --shard "$i/$JOBS" --out "$shards/$i" "$@" > /dev/null &
       pids+=($!)
     done
-    for i in "${pids[@]}"; do wait "$i"; done
+    # Wait for every shard before judging, so a failed one does not leave the others
+    # running in the background with no script around them.
+    local failed=0
+    for i in "${pids[@]}"; do wait "$i" || failed=$((failed + 1)); done
+    if [ "$failed" -gt 0 ]; then
+      echo "$failed of $JOBS shards of $suite/$name failed (their partial output, if any, is left in $shards)" >&2
+      return 1
+    fi
     "$B" eval merge "$shards"/* --out "$OUT/$suite/$name" > /dev/null
     rm -rf "$shards"
+    rmdir -p --ignore-fail-on-non-empty "$(dirname "$shards")"
   fi
   echo "done $OUT/$suite/$name"
 }
