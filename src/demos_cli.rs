@@ -66,7 +66,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
     }
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
-    let settings = a.decode.settings(a.execute);
+    let settings = a.decode.settings(a.execute)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template(

@@ -134,4 +134,29 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
         assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
         assert!(!d.path().join("none").exists());
     }
+    // Flags the chosen decoder would ignore are refused too, before anything is written.
+    for (decoder, flags, said) in [
+        ("ar", &["--remask"][..], "diffusion decoders only"),
+        (
+            "parallel",
+            &["--rounds", "4"][..],
+            "diffusion decoders only",
+        ),
+        ("parallel", &["--temperature", "0"][..], "argmax"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+            .args(["demos", "record", "--suite", "libero_style_spatial"])
+            .args(["--decoder", decoder])
+            .args(flags)
+            .arg("--policy")
+            .arg(checkpoint())
+            .arg("--out")
+            .arg(d.path().join("none"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{decoder} {flags:?} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(said), "{err}");
+        assert!(!d.path().join("none").exists());
+    }
 }

@@ -93,14 +93,15 @@ pub struct DecoderFlags {
     /// Decoder of a model policy.
     #[arg(long, value_enum, default_value = "diffusion")]
     pub decoder: DecoderArg,
-    /// Diffusion rounds T (at least 1).
-    #[arg(long, default_value_t = 12, value_parser = at_least_one)]
-    pub rounds: usize,
-    /// Secondary remasking (threshold check, η scale 0.5).
+    /// Diffusion rounds T (at least 1; default 12). Diffusion decoders only.
+    #[arg(long, value_parser = at_least_one)]
+    pub rounds: Option<usize>,
+    /// Secondary remasking (threshold check, η scale 0.5). Diffusion decoders only.
     #[arg(long)]
     pub remask: bool,
-    /// Token sampling temperature (diffusion, AR); 0 = argmax. Default: the decoder's
-    /// (diffusion samples at 1 like DD-VLA's released code, AR is greedy).
+    /// Token sampling temperature (diffusion, AR; the parallel decoder is argmax); 0 =
+    /// argmax. Default: the decoder's (diffusion samples at 1 like DD-VLA's released code,
+    /// AR is greedy).
     #[arg(long)]
     pub temperature: Option<f32>,
 }
@@ -115,16 +116,32 @@ pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// Diffusion rounds when `--rounds` is not given (DD-VLA's released setting).
+pub const DEFAULT_ROUNDS: usize = 12;
+
 impl DecoderFlags {
-    /// The decode settings, executing `execute` actions per chunk (`None`: all).
-    pub fn settings(&self, execute: Option<usize>) -> DecodeSettings {
-        DecodeSettings {
-            kind: self.decoder.into(),
-            rounds: self.rounds,
+    /// The decode settings, executing `execute` actions per chunk (`None`: all). Flags the
+    /// chosen decoder would ignore are refused: `--rounds`/`--remask` outside the diffusion
+    /// decoders, `--temperature` with the (argmax) parallel decoder.
+    pub fn settings(&self, execute: Option<usize>) -> Result<DecodeSettings> {
+        let kind = DecoderKind::from(self.decoder);
+        let diffusion = matches!(kind, DecoderKind::Diffusion | DecoderKind::DiffusionCached);
+        let name = format!("{:?}", self.decoder).to_lowercase();
+        if !diffusion && (self.rounds.is_some() || self.remask) {
+            bail!(
+                "--rounds and --remask apply to the diffusion decoders only, not --decoder {name}"
+            );
+        }
+        if kind == DecoderKind::Parallel && self.temperature.is_some() {
+            bail!("--temperature does not apply to --decoder parallel (one argmax pass)");
+        }
+        Ok(DecodeSettings {
+            kind,
+            rounds: self.rounds.unwrap_or(DEFAULT_ROUNDS),
             remask: self.remask,
             execute,
             temperature: self.temperature,
-        }
+        })
     }
 }
 
@@ -278,7 +295,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         init_seed: None,
     };
     let total = eval::plan(&suite, &opts)?.len();
-    let settings = args.decode.settings(args.execute);
+    let settings = args.decode.settings(args.execute)?;
     let spec = args.policy.as_deref().unwrap_or_default();
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);

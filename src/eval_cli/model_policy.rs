@@ -34,17 +34,25 @@ pub struct DecodeSettings {
 }
 
 impl DecodeSettings {
-    /// `Diffusion T=12 remask=false[ temperature=0]`: the decoder, rounds, remasking and
-    /// any temperature override (results tables name runs by it).
+    /// `Diffusion T=12 remask=false[ temperature=0]`: the decoder and the settings it
+    /// reads — rounds and remasking for the diffusion decoders, the temperature override for
+    /// diffusion and AR, nothing for the parallel decoder (results tables name runs by it).
     pub fn describe(&self) -> String {
-        format!(
-            "{:?} T={} remask={}{}",
-            self.kind,
-            self.rounds,
-            self.remask,
+        let temperature = || {
             self.temperature
                 .map_or_else(String::new, |t| format!(" temperature={t}"))
-        )
+        };
+        match self.kind {
+            DecoderKind::Diffusion | DecoderKind::DiffusionCached => format!(
+                "{:?} T={} remask={}{}",
+                self.kind,
+                self.rounds,
+                self.remask,
+                temperature()
+            ),
+            DecoderKind::Ar => format!("Ar{}", temperature()),
+            DecoderKind::Parallel => "Parallel".to_owned(),
+        }
     }
 }
 
@@ -180,5 +188,37 @@ impl EvalPolicy for ModelPolicy {
             .take(take)
             .map(<[f32]>::to_vec)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(kind: DecoderKind) -> DecodeSettings {
+        DecodeSettings {
+            kind,
+            rounds: 4,
+            remask: true,
+            execute: None,
+            temperature: Some(0.0),
+        }
+    }
+
+    #[test]
+    fn describe_names_only_the_settings_the_decoder_reads() {
+        assert_eq!(
+            settings(DecoderKind::Diffusion).describe(),
+            "Diffusion T=4 remask=true temperature=0"
+        );
+        assert_eq!(
+            settings(DecoderKind::DiffusionCached).describe(),
+            "DiffusionCached T=4 remask=true temperature=0"
+        );
+        assert_eq!(settings(DecoderKind::Ar).describe(), "Ar temperature=0");
+        assert_eq!(settings(DecoderKind::Parallel).describe(), "Parallel");
+        let mut ar = settings(DecoderKind::Ar);
+        ar.temperature = None;
+        assert_eq!(ar.describe(), "Ar");
     }
 }
