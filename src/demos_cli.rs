@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::demos::{RecordOptions, record};
+use crate::demos::{ExpertLabelled, RecordOptions, record};
 use crate::eval_cli::{DecoderFlags, make_policy};
 use ddvla_tasks::suite::Suite;
 
@@ -54,6 +54,16 @@ pub struct DemosRecordArgs {
     /// Actions a checkpoint policy executes per chunk (at least 1; default: the whole chunk).
     #[arg(long, value_parser = crate::eval_cli::at_least_one)]
     pub execute: Option<usize>,
+    /// Label a policy's rollouts with the scripted expert (DAgger): each step's recorded
+    /// action is what the expert would do from the state the policy reached, the executed
+    /// one goes to `/ddvla/executed_action`. Failed episodes are kept (their labels are
+    /// right too) and `ddvla train` uses them. Not with `--policy expert`.
+    #[arg(long)]
+    pub expert_labels: bool,
+    /// With `--expert-labels`: the probability that the expert, not the policy, executes a
+    /// chunk (DAgger's β; 0 = the policy always drives).
+    #[arg(long, default_value_t = 0.0, requires = "expert_labels")]
+    pub expert_share: f64,
 }
 
 /// Run `ddvla demos …`.
@@ -68,6 +78,16 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
     let settings = a.decode.settings(a.execute)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
+    let mut labels = None;
+    if a.expert_labels {
+        anyhow::ensure!(
+            a.policy != "expert",
+            "--expert-labels labels another policy's rollouts; --policy expert needs no labels"
+        );
+        let labelled = ExpertLabelled::new(policy, a.expert_share)?;
+        labels = Some(labelled.labels());
+        policy = Box::new(labelled);
+    }
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template(
         "{elapsed_precise} [{bar:30}] {pos}/{len} episodes, {msg} (eta {eta})",
@@ -82,6 +102,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         keep_failures: a.keep_failures,
         max_steps: a.max_steps,
         created_by: std::env::args().collect::<Vec<_>>().join(" "),
+        labels,
     };
     let (mut done, mut ok) = (0usize, 0usize);
     let index = record(&opts, policy.as_mut(), &mut |r| {

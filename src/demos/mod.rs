@@ -9,16 +9,20 @@
 //! - `/camera/<name>/image_raw/compressed` — `sensor_msgs/CompressedImage` (JPEG q90) per
 //!   contract camera, as the policy saw the frame (the contract's 180° turn applied);
 //! - `/ddvla/proprio` — `std_msgs/Float32MultiArray`, the contract's proprio vector;
-//! - `/ddvla/action` — `std_msgs/Float32MultiArray`, the action taken (policy convention);
+//! - `/ddvla/action` — `std_msgs/Float32MultiArray`, the action taken (policy convention) or,
+//!   in an expert-labelled episode ([`Labels::Expert`]), the expert's action from that state;
+//! - `/ddvla/executed_action` — expert-labelled episodes only: the action actually executed;
 //!
 //! and once: `/instruction` (`std_msgs/String`) at the start and `/ddvla/episode`
 //! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.
 
+mod expert_labels;
 mod read;
 mod record;
 
 use serde::{Deserialize, Serialize};
 
+pub use expert_labels::{ExpertLabelled, LabelSlot};
 pub use read::{Episode, load_episode, load_episode_with, read_index};
 pub use record::{DemoRecorder, RecordOptions, record};
 
@@ -28,6 +32,8 @@ pub const FORMAT: &str = "ddvla-demos/1";
 pub const PROPRIO_TOPIC: &str = "/ddvla/proprio";
 /// Action topic.
 pub const ACTION_TOPIC: &str = "/ddvla/action";
+/// Executed-action topic of expert-labelled episodes.
+pub const EXECUTED_ACTION_TOPIC: &str = "/ddvla/executed_action";
 /// Instruction topic.
 pub const INSTRUCTION_TOPIC: &str = "/instruction";
 /// Episode metadata topic.
@@ -59,6 +65,22 @@ pub struct DemoEpisode {
     pub success: bool,
     /// The episode's seed.
     pub seed: u64,
+    /// What the action topic holds (absent in older manifests: the executed actions).
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+/// What an episode's `/ddvla/action` topic holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Labels {
+    /// The actions the recorded policy executed (a demonstration).
+    #[default]
+    Executed,
+    /// The scripted expert's action from each state another policy reached (DAgger); the
+    /// executed ones are on [`EXECUTED_ACTION_TOPIC`]. Correct targets whether or not the
+    /// episode succeeded.
+    Expert,
 }
 
 /// `index.json`.

@@ -10,7 +10,8 @@ use ddvla_bridge::msg::std::{Float32MultiArray, StringMsg};
 use ddvla_bridge::record::read_bag;
 
 use super::{
-    ACTION_TOPIC, DemoEpisode, DemoIndex, FORMAT, INSTRUCTION_TOPIC, PROPRIO_TOPIC, image_topic,
+    ACTION_TOPIC, DemoEpisode, DemoIndex, EXECUTED_ACTION_TOPIC, FORMAT, INSTRUCTION_TOPIC, Labels,
+    PROPRIO_TOPIC, image_topic,
 };
 
 /// One episode in memory.
@@ -22,8 +23,11 @@ pub struct Episode {
     pub frames: Vec<Vec<CompressedImage>>,
     /// Per step, the proprio vector.
     pub proprio: Vec<Vec<f32>>,
-    /// Per step, the action taken.
+    /// Per step, the action taken — or, in an expert-labelled episode, the expert's label
+    /// (the training target).
     pub actions: Vec<Vec<f32>>,
+    /// Per step, the action executed, in an expert-labelled episode (empty otherwise).
+    pub executed: Vec<Vec<f32>>,
 }
 
 /// Read and check `<dir>/index.json`.
@@ -64,6 +68,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
         frames: Vec::new(),
         proprio: Vec::new(),
         actions: Vec::new(),
+        executed: Vec::new(),
     };
     let cameras: Vec<String> = match idx {
         Some(i) => i.cameras.clone(),
@@ -86,6 +91,11 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
             ACTION_TOPIC => e.actions.push(
                 decode::<Float32MultiArray>(&m.data)
                     .with_context(|| bad("action"))?
+                    .data,
+            ),
+            EXECUTED_ACTION_TOPIC => e.executed.push(
+                decode::<Float32MultiArray>(&m.data)
+                    .with_context(|| bad("executed action"))?
                     .data,
             ),
             t if t.starts_with("/camera/") => {
@@ -113,20 +123,40 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
             _ => {}
         }
     }
+    check_episode(&e, ep, idx, camera_topics.len(), &at())?;
+    Ok(e)
+}
+
+/// Every step has every camera, a proprio vector and an action of the manifest's dimension,
+/// all finite; an expert-labelled episode has an executed action per step too.
+fn check_episode(
+    e: &Episode,
+    ep: &DemoEpisode,
+    idx: Option<&DemoIndex>,
+    ncam: usize,
+    at: &str,
+) -> Result<()> {
     let n = e.actions.len();
-    ensure!(n > 0, "{}: no actions", at());
+    ensure!(n > 0, "{at}: no actions");
     ensure!(
         e.proprio.len() == n && e.frames.len() == n,
         "{}: {n} actions but {} proprio vectors and {} frame sets",
-        at(),
+        at,
         e.proprio.len(),
         e.frames.len()
     );
-    let ncam = camera_topics.len();
+    let executed = if ep.labels == Labels::Expert { n } else { 0 };
+    ensure!(
+        e.executed.len() == executed,
+        "{}: {n} actions and {} executed actions, expected {executed} (labels: {:?})",
+        at,
+        e.executed.len(),
+        ep.labels
+    );
     if let Some(s) = e.frames.iter().position(|f| f.len() != ncam) {
         bail!(
             "{}: step {s} has {} of {ncam} camera frames",
-            at(),
+            at,
             e.frames[s].len()
         );
     }
@@ -134,7 +164,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
     if let Some(s) = e.actions.iter().position(|a| a.len() != dim) {
         bail!(
             "{}: step {s} has a {}-D action, the dataset's actions are {dim}-D",
-            at(),
+            at,
             e.actions[s].len()
         );
     }
@@ -142,7 +172,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
     if let Some(s) = e.proprio.iter().position(|p| p.len() != pdim) {
         bail!(
             "{}: step {s} has a {}-D proprio vector, step 0 has {pdim}",
-            at(),
+            at,
             e.proprio[s].len()
         );
     }
@@ -152,7 +182,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
         .chain(&e.proprio)
         .position(|a| a.iter().any(|v| !v.is_finite()))
     {
-        bail!("{}: non-finite action or proprio value (vector {s})", at());
+        bail!("{at}: non-finite action or proprio value (vector {s})");
     }
-    Ok(e)
+    Ok(())
 }

@@ -13,8 +13,8 @@ use ddvla_tasks::eval::{
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
 use super::{
-    ACTION_TOPIC, DemoEpisode, DemoIndex, EPISODE_TOPIC, FORMAT, INSTRUCTION_TOPIC, PROPRIO_TOPIC,
-    image_topic,
+    ACTION_TOPIC, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC, FORMAT,
+    INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
 };
 
 /// Options of a recording run.
@@ -38,6 +38,8 @@ pub struct RecordOptions {
     pub max_steps: Option<u32>,
     /// The command line, for the manifest.
     pub created_by: String,
+    /// The expert's labels of an [`super::ExpertLabelled`] policy (DAgger recording).
+    pub labels: Option<LabelSlot>,
 }
 
 /// An [`EpisodeObserver`] writing one MCAP file per episode and rewriting `index.json` after
@@ -49,6 +51,8 @@ pub struct DemoRecorder {
     keep_failures: bool,
     /// Open episode: recorder, file, file relative to `dir`, instruction.
     current: Option<(Recorder, PathBuf, String, String)>,
+    /// The expert's labels, when a policy's rollouts are expert-labelled.
+    labels: Option<LabelSlot>,
     /// The manifest so far.
     pub index: DemoIndex,
 }
@@ -76,8 +80,15 @@ impl DemoRecorder {
             period_ns: 0,
             keep_failures,
             current: None,
+            labels: None,
             index,
         }
+    }
+
+    /// Record the expert's label of each step (from `slot`, filled by an
+    /// [`super::ExpertLabelled`] policy) as its action, and the executed action beside it.
+    pub fn label_with(&mut self, slot: LabelSlot) {
+        self.labels = Some(slot);
     }
 
     /// The next episodes are `suite`'s; its contract must match the manifest's.
@@ -152,8 +163,18 @@ impl EpisodeObserver for DemoRecorder {
         };
         rec.write(PROPRIO_TOPIC, &arr(&frame.proprio), t, t)
             .map_err(obs_err)?;
-        rec.write(ACTION_TOPIC, &arr(action), t, t)
-            .map_err(obs_err)?;
+        match &self.labels {
+            None => rec.write(ACTION_TOPIC, &arr(action), t, t),
+            Some(slot) => {
+                let label = slot
+                    .borrow_mut()
+                    .take()
+                    .ok_or_else(|| obs_err(format!("no expert label for step {step}")))?;
+                rec.write(ACTION_TOPIC, &arr(&label), t, t)
+                    .and_then(|()| rec.write(EXECUTED_ACTION_TOPIC, &arr(action), t, t))
+            }
+        }
+        .map_err(obs_err)?;
         Ok(())
     }
 
@@ -171,13 +192,19 @@ impl EpisodeObserver for DemoRecorder {
             steps: r.steps,
             success: r.success,
             seed: r.seed,
+            labels: if self.labels.is_some() {
+                Labels::Expert
+            } else {
+                Labels::Executed
+            },
         };
         let t = u64::from(r.steps) * self.period_ns;
         let json = serde_json::to_string(&ep).map_err(obs_err)?;
         rec.write(EPISODE_TOPIC, &StringMsg { data: json }, t, t)
             .map_err(obs_err)?;
         rec.finish().map_err(obs_err)?;
-        if r.success || self.keep_failures {
+        // Expert-labelled episodes are kept whatever their outcome: the labels are right.
+        if r.success || self.keep_failures || self.labels.is_some() {
             self.index.episodes.push(ep);
             self.write_index()
         } else {
@@ -212,6 +239,9 @@ pub fn record(
         },
         opts.keep_failures,
     );
+    if let Some(slot) = &opts.labels {
+        rec.label_with(slot.clone());
+    }
     for name in &opts.suites {
         let suite = Suite::load(&opts.suites_dir, name)?;
         rec.start_suite(&suite)?;

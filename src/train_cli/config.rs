@@ -28,7 +28,8 @@ pub struct DataSection {
     /// Fraction of episodes held out for validation (split by episode, seeded).
     #[serde(default = "default_val_fraction")]
     pub val_fraction: f64,
-    /// Train on successful episodes only.
+    /// Train on successful episodes only (expert-labelled episodes, `ddvla demos record
+    /// --expert-labels`, are kept either way: their labels are the expert's).
     #[serde(default = "yes")]
     pub successful_only: bool,
     /// The key of the statistics in `dataset_statistics.json`.

@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::DataSection;
-use crate::demos::{DemoIndex, load_episode_with, read_index};
+use crate::demos::{DemoIndex, Labels, load_episode_with, read_index};
 
 /// One episode in memory.
 struct Loaded {
@@ -106,11 +106,10 @@ impl Dataset {
                     dirs[0].display()
                 );
             }
-            for ep in idx
-                .episodes
-                .iter()
-                .filter(|e| (e.success || !successful_only) && wanted(&e.suite))
-            {
+            for ep in idx.episodes.iter().filter(|e| {
+                // Expert labels are right whether or not the rollout reached the goal.
+                (e.success || e.labels == Labels::Expert || !successful_only) && wanted(&e.suite)
+            }) {
                 let e = load_episode_with(dir, ep, Some(&idx))
                     .with_context(|| format!("loading the dataset {}", dir.display()))?;
                 let k = episodes.len();

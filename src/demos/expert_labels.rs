@@ -1,0 +1,118 @@
+//! DAgger-style recording: a policy drives, the scripted expert labels. Every step the expert
+//! (a closed-loop state machine on privileged simulator state) says what it would do from the
+//! state the *policy* reached; the recording stores that label as the step's action and the
+//! executed action on its own topic. Training on such episodes teaches the recoveries that
+//! expert demonstrations never show (a missed grasp, a gripper closed too high), the states a
+//! policy's own mistakes lead to (Ross et al., 2011).
+//!
+//! With `expert_share` > 0 a chunk is executed by the expert instead of the policy with that
+//! probability (DAgger's β mixing), drawn per chunk so motions stay smooth.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
+use ddvla_tasks::expert::ScriptedExpert;
+use ddvla_tasks::suite::Task;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The expert's label of the current step, shared with the recorder (one thread).
+pub type LabelSlot = Rc<RefCell<Option<Vec<f32>>>>;
+
+/// Steps the expert executes when it takes a chunk before the driver has ever answered.
+const DEFAULT_CHUNK_STEPS: usize = 8;
+
+/// An [`EvalPolicy`] that executes `driver`'s actions (or, per chunk with probability
+/// `expert_share`, the expert's) and leaves the expert's action for every step in a
+/// [`LabelSlot`]. It answers one action per call, so the expert sees every state.
+pub struct ExpertLabelled {
+    driver: Box<dyn EvalPolicy>,
+    expert: ScriptedExpert,
+    expert_share: f64,
+    rng: ChaCha8Rng,
+    /// Actions still to execute: `Some` = the driver's, `None` = the expert's of that step.
+    queue: VecDeque<Option<Vec<f32>>>,
+    chunk_steps: usize,
+    label: LabelSlot,
+}
+
+impl ExpertLabelled {
+    /// Label `driver`'s rollouts with the scripted expert; `expert_share` in [0, 1].
+    pub fn new(driver: Box<dyn EvalPolicy>, expert_share: f64) -> Result<Self, EvalError> {
+        if !(0.0..=1.0).contains(&expert_share) {
+            return Err(EvalError::Policy {
+                policy: "expert-labelled".into(),
+                reason: format!("expert share {expert_share} is outside [0, 1]"),
+            });
+        }
+        Ok(Self {
+            driver,
+            expert: ScriptedExpert::default(),
+            expert_share,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            queue: VecDeque::new(),
+            chunk_steps: DEFAULT_CHUNK_STEPS,
+            label: LabelSlot::default(),
+        })
+    }
+
+    /// Where the recorder finds the label of the step just taken.
+    pub fn labels(&self) -> LabelSlot {
+        Rc::clone(&self.label)
+    }
+}
+
+impl EvalPolicy for ExpertLabelled {
+    fn describe(&self) -> String {
+        format!(
+            "{} labelled by expert (expert share {})",
+            self.driver.describe(),
+            self.expert_share
+        )
+    }
+
+    fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
+        self.queue.clear();
+        *self.label.borrow_mut() = None;
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.expert.begin_episode(task, episode, seed)?;
+        self.driver.begin_episode(task, episode, seed)
+    }
+
+    fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        let label = self
+            .expert
+            .act(ctx)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EvalError::Policy {
+                policy: "expert".into(),
+                reason: "returned no action".into(),
+            })?;
+        if self.queue.is_empty() {
+            if self.expert_share > 0.0 && self.rng.random_bool(self.expert_share) {
+                self.queue
+                    .extend(std::iter::repeat_n(None, self.chunk_steps));
+            } else {
+                let chunk = self.driver.act(ctx)?;
+                if chunk.is_empty() {
+                    return Err(EvalError::Policy {
+                        policy: self.driver.describe(),
+                        reason: "returned no actions".into(),
+                    });
+                }
+                self.chunk_steps = chunk.len();
+                self.queue.extend(chunk.into_iter().map(Some));
+            }
+        }
+        let executed = self
+            .queue
+            .pop_front()
+            .flatten()
+            .unwrap_or_else(|| label.clone());
+        *self.label.borrow_mut() = Some(label);
+        Ok(vec![executed])
+    }
+}

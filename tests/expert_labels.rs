@@ -1,0 +1,105 @@
+//! `ddvla demos record --expert-labels` (DAgger-style data): the shipped checkpoint drives,
+//! the scripted expert labels every step from the state the checkpoint reached; the labels
+//! are the episode's actions, the executed actions sit beside them, and `ddvla train`'s loader
+//! keeps such episodes even when they failed.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ddvla::demos::{Labels, load_episode, read_index};
+use ddvla::train_cli::{DataSection, Dataset};
+
+const STEPS: usize = 16;
+
+fn checkpoint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-spatial")
+}
+
+fn record(out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args(["demos", "record", "--suite", "libero_style_spatial"])
+        .args(["--tasks", "9", "--episodes-per-task", "1"])
+        .args(["--max-steps", &STEPS.to_string()])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn expert_labelled_rollouts_keep_labels_and_executed_actions() {
+    let d = tempfile::tempdir().unwrap();
+    let ckpt = checkpoint();
+    let ckpt = ckpt.to_str().unwrap();
+
+    // The checkpoint drives (expert share 0). 16 steps cannot finish the task, and the
+    // failed episode is kept without --keep-failures: its labels are right anyway.
+    let dir = d.path().join("policy");
+    ok(&record(&dir, &["--policy", ckpt, "--expert-labels"]));
+    let idx = read_index(&dir).unwrap();
+    assert_eq!(idx.episodes.len(), 1);
+    let ep = &idx.episodes[0];
+    assert!(!ep.success);
+    assert_eq!(ep.labels, Labels::Expert);
+    let e = load_episode(&dir, ep).unwrap();
+    assert_eq!((e.actions.len(), e.executed.len()), (STEPS, STEPS));
+    // The checkpoint's actions are bin centres, the expert's are not: they differ.
+    assert_ne!(e.actions, e.executed);
+    assert!(e.actions.iter().flatten().all(|v| v.abs() <= 1.0));
+
+    // The expert drives every chunk (share 1): what it executed is what it labelled, and it
+    // is what the plain expert records from the same init state.
+    let dir1 = d.path().join("expert-share-1");
+    ok(&record(
+        &dir1,
+        &["--policy", ckpt, "--expert-labels", "--expert-share", "1"],
+    ));
+    let e1 = load_episode(&dir1, &read_index(&dir1).unwrap().episodes[0]).unwrap();
+    assert_eq!(e1.actions, e1.executed);
+    let dir_expert = d.path().join("expert");
+    ok(&record(&dir_expert, &["--keep-failures"]));
+    let idx_expert = read_index(&dir_expert).unwrap();
+    assert_eq!(idx_expert.episodes[0].labels, Labels::Executed);
+    let plain = load_episode(&dir_expert, &idx_expert.episodes[0]).unwrap();
+    assert_eq!(plain.actions, e1.actions);
+    assert!(plain.executed.is_empty());
+
+    // `ddvla train`'s loader keeps the failed expert-labelled episode under
+    // `successful_only` (the default) and drops the failed plain one.
+    let mut data = DataSection::with_demos(vec![dir.clone(), dir_expert.clone()]);
+    data.val_fraction = 0.0;
+    let (ds, _) = Dataset::load(&data, 8, 128, 0).unwrap();
+    assert_eq!(ds.episode_counts, (1, 0));
+    assert_eq!(ds.train.len(), STEPS);
+}
+
+#[test]
+fn expert_labels_refuse_what_they_cannot_do() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("none");
+    let ckpt = checkpoint();
+    let ckpt = ckpt.to_str().unwrap();
+    for (args, said) in [
+        (&["--expert-labels"][..], "--policy expert needs no labels"),
+        (
+            &["--policy", ckpt, "--expert-labels", "--expert-share", "1.5"][..],
+            "outside [0, 1]",
+        ),
+        (
+            &["--policy", ckpt, "--expert-share", "0.5"][..],
+            "--expert-labels",
+        ),
+    ] {
+        let o = record(&out, args);
+        assert!(!o.status.success(), "{args:?} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
