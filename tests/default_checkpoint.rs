@@ -134,6 +134,21 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
         assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
         assert!(!d.path().join("none").exists());
     }
+    // Decoding flags given for the expert or random actions would be ignored: refused.
+    for (policy, flag) in [("expert", "--remask"), ("random", "--execute")] {
+        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+            .args(["demos", "record", "--suite", "libero_style_spatial"])
+            .args(["--policy", policy, flag])
+            .args((flag == "--execute").then_some("4"))
+            .arg("--out")
+            .arg(d.path().join("none"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{policy} {flag} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("apply to checkpoint policies"), "{err}");
+        assert!(!d.path().join("none").exists());
+    }
     // Flags the chosen decoder would ignore are refused too, before anything is written.
     for (decoder, flags, said) in [
         ("ar", &["--remask"][..], "diffusion decoders only"),

@@ -243,6 +243,23 @@ pub fn ddvla_commit() -> String {
         )
 }
 
+/// Refuse decoding flags (`flags`, an execute horizon) given for a policy that is not a
+/// model (`expert`, `random`): they would be ignored.
+pub fn check_model_flags(spec: &str, flags: &DecoderFlags, execute: Option<usize>) -> Result<()> {
+    let untouched = flags.decoder == DecoderArg::Diffusion
+        && flags.rounds.is_none()
+        && !flags.remask
+        && flags.temperature.is_none()
+        && execute.is_none();
+    if matches!(spec, "expert" | "random") && !untouched {
+        bail!(
+            "--decoder/--rounds/--remask/--temperature/--execute apply to checkpoint policies, \
+             not --policy {spec}"
+        );
+    }
+    Ok(())
+}
+
 /// Build the policy `spec` names (`expert`, `random`, `random:<preset>` or a checkpoint
 /// folder; `settings` apply to models).
 pub fn make_policy(
@@ -297,6 +314,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     let total = eval::plan(&suite, &opts)?.len();
     let settings = args.decode.settings(args.execute)?;
     let spec = args.policy.as_deref().unwrap_or_default();
+    check_model_flags(spec, &args.decode, args.execute)?;
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
