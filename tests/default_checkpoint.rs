@@ -112,66 +112,56 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
         created_by.contains("--decoder parallel --execute 4"),
         "{created_by}"
     );
-    // An unknown decoder is refused by the argument parser, before any episode runs.
-    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args(["demos", "record", "--suite", "libero_style_spatial"])
-        .args(["--decoder", "beam", "--out"])
-        .arg(d.path().join("none"))
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(!d.path().join("none").exists());
-    // So are zero rounds or a zero execute horizon (not quietly raised to 1).
-    for flag in ["--rounds", "--execute"] {
-        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-            .args(["demos", "record", "--suite", "libero_style_spatial"])
-            .args([flag, "0", "--out"])
-            .arg(d.path().join("none"))
-            .output()
-            .unwrap();
-        assert!(!o.status.success(), "{flag} 0 accepted");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
-        assert!(!d.path().join("none").exists());
-    }
-    // Decoding flags given for the expert or random actions would be ignored: refused.
-    for (policy, flag) in [("expert", "--remask"), ("random", "--execute")] {
-        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-            .args(["demos", "record", "--suite", "libero_style_spatial"])
-            .args(["--policy", policy, flag])
-            .args((flag == "--execute").then_some("4"))
-            .arg("--out")
-            .arg(d.path().join("none"))
-            .output()
-            .unwrap();
-        assert!(!o.status.success(), "{policy} {flag} accepted");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("apply to checkpoint policies"), "{err}");
-        assert!(!d.path().join("none").exists());
-    }
-    // Flags the chosen decoder would ignore are refused too, before anything is written.
-    for (decoder, flags, said) in [
-        ("ar", &["--remask"][..], "diffusion decoders only"),
+    let none = d.path().join("none");
+    let ckpt = checkpoint();
+    let ckpt = ckpt.to_str().unwrap();
+    let cases: [(&[&str], &str); 8] = [
+        // An unknown decoder is refused by the argument parser, before any episode runs.
+        (&["--decoder", "beam"], "beam"),
+        // So are zero rounds or a zero execute horizon (not quietly raised to 1).
+        (&["--rounds", "0"], "at least 1"),
+        (&["--execute", "0"], "at least 1"),
+        // Decoding flags given for the expert or random actions would be ignored.
         (
-            "parallel",
-            &["--rounds", "4"][..],
+            &["--policy", "expert", "--remask"],
+            "apply to checkpoint policies",
+        ),
+        (
+            &["--policy", "random", "--execute", "4"],
+            "apply to checkpoint policies",
+        ),
+        // So would flags the chosen decoder does not read.
+        (
+            &["--policy", ckpt, "--decoder", "ar", "--remask"],
             "diffusion decoders only",
         ),
-        ("parallel", &["--temperature", "0"][..], "argmax"),
-    ] {
+        (
+            &["--policy", ckpt, "--decoder", "parallel", "--rounds", "4"],
+            "diffusion decoders only",
+        ),
+        (
+            &[
+                "--policy",
+                ckpt,
+                "--decoder",
+                "parallel",
+                "--temperature",
+                "0",
+            ],
+            "argmax",
+        ),
+    ];
+    for (args, said) in cases {
         let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
             .args(["demos", "record", "--suite", "libero_style_spatial"])
-            .args(["--decoder", decoder])
-            .args(flags)
-            .arg("--policy")
-            .arg(checkpoint())
+            .args(args)
             .arg("--out")
-            .arg(d.path().join("none"))
+            .arg(&none)
             .output()
             .unwrap();
-        assert!(!o.status.success(), "{decoder} {flags:?} accepted");
+        assert!(!o.status.success(), "{args:?} accepted");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(said), "{err}");
-        assert!(!d.path().join("none").exists());
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(!none.exists(), "{args:?} wrote {}", none.display());
     }
 }
