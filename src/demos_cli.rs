@@ -48,7 +48,7 @@ pub struct DemosRecordArgs {
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
-    /// How a checkpoint policy decodes (ignored by `expert` and `random`).
+    /// How a checkpoint policy decodes (refused with `expert` and `random`).
     #[command(flatten)]
     pub decode: DecoderFlags,
     /// Actions a checkpoint policy executes per chunk (at least 1; default: the whole chunk).

@@ -116,9 +116,6 @@ pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
     }
 }
 
-/// Diffusion rounds when `--rounds` is not given (DD-VLA's released setting).
-pub const DEFAULT_ROUNDS: usize = 12;
-
 impl DecoderFlags {
     /// The decode settings, executing `execute` actions per chunk (`None`: all). Flags the
     /// chosen decoder would ignore are refused: `--rounds`/`--remask` outside the diffusion
@@ -126,8 +123,8 @@ impl DecoderFlags {
     pub fn settings(&self, execute: Option<usize>) -> Result<DecodeSettings> {
         let kind = DecoderKind::from(self.decoder);
         let diffusion = matches!(kind, DecoderKind::Diffusion | DecoderKind::DiffusionCached);
-        let name = format!("{:?}", self.decoder).to_lowercase();
         if !diffusion && (self.rounds.is_some() || self.remask) {
+            let name = format!("{:?}", self.decoder).to_lowercase();
             bail!(
                 "--rounds and --remask apply to the diffusion decoders only, not --decoder {name}"
             );
@@ -137,7 +134,9 @@ impl DecoderFlags {
         }
         Ok(DecodeSettings {
             kind,
-            rounds: self.rounds.unwrap_or(DEFAULT_ROUNDS),
+            rounds: self
+                .rounds
+                .unwrap_or(ddvla_policy::decode::DiffusionConfig::default().rounds),
             remask: self.remask,
             execute,
             temperature: self.temperature,
