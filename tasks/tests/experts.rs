@@ -178,6 +178,82 @@ fn a_seeded_episode_is_deterministic() {
     }
 }
 
+/// The expert drives; a second expert starts labelling once the first is carrying the object
+/// (the state a policy that grasped by itself reaches) and its labels are compared with what
+/// the driver does from then on.
+struct LateLabeller {
+    driver: ScriptedExpert,
+    labeller: ScriptedExpert,
+    joined: bool,
+    /// (gripper sign agrees, |label − action| over x, y, z) for each labelled step.
+    compared: Vec<(bool, f32)>,
+}
+
+impl EvalPolicy for LateLabeller {
+    fn describe(&self) -> String {
+        "expert, labelled late".into()
+    }
+    fn needs_frames(&self) -> bool {
+        false
+    }
+    fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
+        self.joined = false;
+        self.labeller.begin_episode(task, episode, seed)?;
+        self.driver.begin_episode(task, episode, seed)
+    }
+    fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        let a = self.driver.act(ctx)?;
+        self.joined |= self.driver.status().ends_with("Carry");
+        if self.joined {
+            let l = self.labeller.act(ctx)?;
+            let gap = (0..3).map(|i| (l[0][i] - a[0][i]).abs()).sum::<f32>();
+            self.compared
+                .push(((l[0][6] > 0.0) == (a[0][6] > 0.0), gap));
+        }
+        Ok(a)
+    }
+}
+
+/// Share of labelled steps whose gripper sign agrees with the driver's, and the mean
+/// translation gap, for a labeller that joins when the driver carries.
+fn late_labelling(labeller: ScriptedExpert) -> (f64, f64) {
+    let suite = Suite::load(&builtin_dir(), "libero_style_spatial").unwrap();
+    let mut policy = LateLabeller {
+        driver: ScriptedExpert::new(),
+        labeller,
+        joined: false,
+        compared: vec![],
+    };
+    for (ok, _) in run_task(&suite, 0, 0..2, &mut policy) {
+        assert!(ok, "the driving expert solves the task");
+    }
+    let n = policy.compared.len() as f64;
+    assert!(n > 20.0, "the labeller joined for {n} steps");
+    let agree = policy.compared.iter().filter(|(g, _)| *g).count() as f64 / n;
+    let gap = policy
+        .compared
+        .iter()
+        .map(|(_, d)| f64::from(*d))
+        .sum::<f64>()
+        / n;
+    (agree, gap)
+}
+
+#[test]
+fn a_labeller_joining_mid_carry_follows_the_state() {
+    let (agree, gap) = late_labelling(ScriptedExpert::labeller());
+    let (plain_agree, plain_gap) = late_labelling(ScriptedExpert::new());
+    println!("labeller: gripper {agree:.2}, gap {gap:.3}; plain: {plain_agree:.2}, {plain_gap:.3}");
+    // The plain expert plans from its first step as if it were in control: it approaches an
+    // object that is already in the hand and labels the carry "open".
+    assert!(plain_agree < 0.6, "plain expert agreed {plain_agree:.2}");
+    assert!(agree > 0.9, "labeller agreed {agree:.2} on the gripper");
+    assert!(
+        gap < 0.5 * plain_gap,
+        "labeller gap {gap:.3} vs {plain_gap:.3}"
+    );
+}
+
 /// One task traced step by step: edit the constants while debugging.
 #[test]
 #[ignore = "a debugging aid: prints every step of one episode"]

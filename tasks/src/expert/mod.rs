@@ -35,6 +35,10 @@
 //!
 //! The expert is deterministic: the same state gives the same action.
 //!
+//! [`ScriptedExpert::labeller`] labels states another policy reached (DAgger): its
+//! pick-and-place phase is brought in line with the state every step and it has no
+//! timeouts that act wherever the arm is.
+//!
 //! Scenes with a SimplerEnv-style arm (WidowX-like, Google-like) are handed to `simpler/`,
 //! which drives those arms in their own action conventions.
 
@@ -69,6 +73,8 @@ pub struct ScriptedExpert {
     replans: u32,
     driver: Driver,
     simpler: simpler::SimplerExpert,
+    /// Labelling another policy's rollouts ([`ScriptedExpert::labeller`]).
+    follow: bool,
 }
 
 impl ScriptedExpert {
@@ -76,6 +82,27 @@ impl ScriptedExpert {
     /// step of each episode).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An expert that labels states another policy reached (DAgger): its pick-and-place
+    /// phase follows the state each step (an object the policy grasped is carried, not
+    /// approached again), no timeout closes or opens the gripper wherever the arm happens to
+    /// be, and it never gives up (misses and replans are unlimited). Driving on its own it
+    /// behaves like [`ScriptedExpert::new`] up to those timeouts.
+    pub fn labeller() -> Self {
+        Self {
+            follow: true,
+            ..Self::default()
+        }
+    }
+
+    fn plan(&self, w: &World<'_>) -> Result<VecDeque<Skill>, EvalError> {
+        let skills = plan(w, &Self::open_atoms(w)?)?;
+        Ok(if self.follow {
+            skills.into_iter().map(Skill::follow).collect()
+        } else {
+            skills.into()
+        })
     }
 
     /// What the expert is doing now, for logs (`pick_place bowl_1 (0 tries): Carry`).
@@ -99,17 +126,21 @@ impl ScriptedExpert {
     fn next_target(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
         if !self.started {
             self.started = true;
-            self.skills = plan(w, &Self::open_atoms(w)?)?.into();
+            self.skills = self.plan(w)?;
         }
+        // Following, replans are unlimited but one per step (a plan whose skills all end at
+        // once is not redone in a loop).
+        let mut replanned_now = false;
         loop {
             if let Some(skill) = self.skills.front_mut() {
                 if let Some(t) = skill.step(w)? {
                     return Ok(Some(t));
                 }
                 self.skills.pop_front();
-            } else if self.replans < MAX_REPLANS {
+            } else if self.replans < MAX_REPLANS || (self.follow && !replanned_now) {
+                replanned_now = true;
                 self.replans += 1;
-                self.skills = plan(w, &Self::open_atoms(w)?)?.into();
+                self.skills = self.plan(w)?;
                 if self.skills.is_empty() {
                     return Ok(None);
                 }
@@ -135,7 +166,10 @@ impl EvalPolicy for ScriptedExpert {
         _episode: usize,
         _seed: u64,
     ) -> Result<(), EvalError> {
-        *self = Self::default();
+        *self = Self {
+            follow: self.follow,
+            ..Self::default()
+        };
         Ok(())
     }
 

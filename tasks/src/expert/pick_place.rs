@@ -20,6 +20,10 @@ const OPEN_REACH_M: f64 = 0.045;
 const EMPTY_GRIP: f64 = 0.75;
 /// Tries before the skill gives up (the plan is redone at the end).
 const MAX_ATTEMPTS: u32 = 4;
+/// Following: fingers at least this closed (and not opening) on the grasp point = holding.
+const HOLD_GRIP: f64 = 0.2;
+/// Following: the grasp point this close to the pinch (m) counts as between the fingers.
+const IN_HAND_M: f64 = 0.02;
 
 /// Where the object goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +71,8 @@ pub(crate) struct PickPlace {
     /// Where the object's origin goes (frozen when carrying starts).
     spot: Option<Vector3<f64>>,
     release_at: Vector3<f64>,
+    /// Labelling someone else's rollout: the phase follows the state (see [`Self::follow`]).
+    follow: bool,
 }
 
 impl PickPlace {
@@ -88,7 +94,55 @@ impl PickPlace {
             held: Vector3::zeros(),
             spot: None,
             release_at: Vector3::zeros(),
+            follow: false,
         }
+    }
+
+    /// Follow the state instead of assuming the expert's own actions were executed (DAgger
+    /// labelling): each step the phase is first brought in line with what the gripper is
+    /// doing — the object held between closed fingers while the skill still approaches means
+    /// it was grasped (go to `Close`, which moves on to `Carry` once the fingers settle); the
+    /// open gripper already over the grasp point below the hover height means the descent is
+    /// under way. Timeouts that would act wherever the arm is (close after 30 steps of
+    /// descent, release after 60 of lowering, give up after four misses) are off, so a label
+    /// never says "close" above the object only because time ran out.
+    pub fn follow(mut self) -> Self {
+        self.follow = true;
+        self
+    }
+
+    /// `self.t > limit`, never when following.
+    fn timed_out(&self, limit: u32) -> bool {
+        !self.follow && self.t > limit
+    }
+
+    /// Following: move the phase to what the state shows (see [`Self::follow`]).
+    fn sync(&mut self, w: &World<'_>) -> Result<(), EvalError> {
+        let ee = w.ee;
+        let (gp, _) = self.grasp_point(w)?;
+        let in_hand = (gp - ee.pos).norm() < IN_HAND_M;
+        let closing =
+            ee.grip > HOLD_GRIP && ee.grip < EMPTY_GRIP && ee.grip >= self.grip_prev - 0.002;
+        match self.phase {
+            Phase::Approach | Phase::Descend | Phase::Reopen if in_hand && closing => {
+                if self.yaw.is_nan() {
+                    self.yaw = ee.yaw();
+                }
+                self.go(Phase::Close);
+            }
+            Phase::Approach if !self.yaw.is_nan() && ee.grip < HOLD_GRIP => {
+                let over = (gp.xy() - ee.pos.xy()).norm() < 0.012;
+                let below_hover = ee.pos.z < gp.z + HOVER_M + 0.012 && ee.pos.z > gp.z;
+                if over && below_hover && wrap(self.yaw - ee.yaw()).abs() < 0.08 {
+                    self.go(Phase::Descend);
+                }
+            }
+            _ => {}
+        }
+        if self.phase != Phase::Close {
+            self.grip_prev = ee.grip;
+        }
+        Ok(())
     }
 
     /// The same skill as slot `slot` of `slots` objects going to the same region.
@@ -113,13 +167,16 @@ impl PickPlace {
 
     /// The next target, or `None` when done.
     pub fn step(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
+        if self.follow {
+            self.sync(w)?;
+        }
         self.t += 1;
         let ee = w.ee;
         let out = match self.phase {
             Phase::Approach => self.approach(w)?,
             Phase::Descend => {
                 let (gp, _) = self.grasp_point(w)?;
-                if (ee.pos - gp).norm() < 0.006 || self.t > 30 {
+                if (ee.pos - gp).norm() < 0.006 || self.timed_out(30) {
                     self.go(Phase::Close);
                     self.grip_prev = ee.grip;
                 }
@@ -153,7 +210,7 @@ impl PickPlace {
             }
         };
         self.ee_prev = ee.pos;
-        if self.attempts >= MAX_ATTEMPTS {
+        if self.attempts >= MAX_ATTEMPTS && !self.follow {
             return Ok(None);
         }
         Ok(out)
@@ -168,7 +225,7 @@ impl PickPlace {
         let z_safe = w.clearance_z(hover.xy(), &[&self.obj], 0.01, OPEN_REACH_M)?;
         let ee = w.ee;
         let yaw_ok = wrap(self.yaw - ee.yaw()).abs() < 0.08;
-        if ((ee.pos - hover).norm() < 0.012 && yaw_ok) || self.t > 200 {
+        if ((ee.pos - hover).norm() < 0.012 && yaw_ok) || self.timed_out(200) {
             self.go(Phase::Descend);
         }
         Ok(Some(Target::new(
@@ -216,7 +273,7 @@ impl PickPlace {
         let hang = w.ee.pos.z - w.bottom_z(&self.obj)?;
         let reach = w.catalog(&self.obj)?.footprint_radius_m;
         let z_safe = w.clearance_z(goal.xy(), &[&self.obj], hang, reach)?;
-        if (w.ee.pos - goal).norm() < 0.012 || self.t > 250 {
+        if (w.ee.pos - goal).norm() < 0.012 || self.timed_out(250) {
             self.go(Phase::Lower);
         }
         Ok(Some(Target::new(
@@ -239,7 +296,7 @@ impl PickPlace {
         // Let a swinging object come to rest before letting go.
         let steady = (obj - self.obj_prev).norm() < 0.001;
         self.obj_prev = obj;
-        if ((there || stalled) && steady) || self.t > 60 {
+        if ((there || stalled) && steady) || self.timed_out(60) {
             self.release_at = w.ee.pos;
             self.go(Phase::Release);
         }

@@ -43,6 +43,16 @@ impl Skill {
         }
     }
 
+    /// Follow the state rather than assume the expert's own actions ran (DAgger labelling;
+    /// see `PickPlace::follow`). Drawer, knob and push skills keep their own phases: their
+    /// contact sequences are not recovered from the state.
+    pub fn follow(self) -> Self {
+        match self {
+            Self::PickPlace(s) => Self::PickPlace(s.follow()),
+            other => other,
+        }
+    }
+
     /// What it is doing, for logs (`pick_place akita_black_bowl_1: Carry`).
     pub fn label(&self) -> String {
         match self {
