@@ -22,7 +22,7 @@ const EMPTY_GRIP: f64 = 0.75;
 const MAX_ATTEMPTS: u32 = 4;
 /// Following: fingers at least this closed (and not opening) on the grasp point = holding.
 const HOLD_GRIP: f64 = 0.2;
-/// Following: the grasp point this close to the pinch (m) counts as between the fingers.
+/// Following: margin (m) around the object's footprint and height where a stalled grip holds it.
 const IN_HAND_M: f64 = 0.02;
 
 /// Where the object goes.
@@ -116,21 +116,33 @@ impl PickPlace {
         !self.follow && self.t > limit
     }
 
+    /// Following: the fingers have stopped part-way closed (blocked by something, not
+    /// closing on air or opening) with the pinch inside the object's footprint and height,
+    /// wherever on it the grasp is.
+    fn holding(&self, w: &World<'_>) -> Result<bool, EvalError> {
+        let ee = w.ee;
+        let obj = w.pos(&self.obj)?;
+        let reach = w.catalog(&self.obj)?.footprint_radius_m + IN_HAND_M;
+        let within = (obj.xy() - ee.pos.xy()).norm() < reach
+            && ee.pos.z > w.bottom_z(&self.obj)? - IN_HAND_M
+            && ee.pos.z < w.top_z(&self.obj)? + IN_HAND_M;
+        let part_closed = ee.grip > HOLD_GRIP && ee.grip < EMPTY_GRIP;
+        let stalled = (ee.grip - self.grip_prev).abs() < 0.003;
+        Ok(within && part_closed && stalled)
+    }
+
     /// Following: move the phase to what the state shows (see [`Self::follow`]).
     fn sync(&mut self, w: &World<'_>) -> Result<(), EvalError> {
         let ee = w.ee;
-        let (gp, _) = self.grasp_point(w)?;
-        let in_hand = (gp - ee.pos).norm() < IN_HAND_M;
-        let closing =
-            ee.grip > HOLD_GRIP && ee.grip < EMPTY_GRIP && ee.grip >= self.grip_prev - 0.002;
         match self.phase {
-            Phase::Approach | Phase::Descend | Phase::Reopen if in_hand && closing => {
+            Phase::Approach | Phase::Descend | Phase::Reopen if self.holding(w)? => {
                 if self.yaw.is_nan() {
                     self.yaw = ee.yaw();
                 }
                 self.go(Phase::Close);
             }
             Phase::Approach if !self.yaw.is_nan() && ee.grip < HOLD_GRIP => {
+                let (gp, _) = self.grasp_point(w)?;
                 let over = (gp.xy() - ee.pos.xy()).norm() < 0.012;
                 let below_hover = ee.pos.z < gp.z + HOVER_M + 0.012 && ee.pos.z > gp.z;
                 if over && below_hover && wrap(self.yaw - ee.yaw()).abs() < 0.08 {
@@ -248,7 +260,9 @@ impl PickPlace {
                 self.go(Phase::Carry);
             }
         }
-        Ok(Some(Target::new(gp, self.yaw, 1.0)))
+        // Following, the grasp may be anywhere on the object: close where the fingers are.
+        let at = if self.follow { ee.pos } else { gp };
+        Ok(Some(Target::new(at, self.yaw, 1.0)))
     }
 
     /// Pinch target that puts the object's origin at `obj_goal`, given how it hangs now.
