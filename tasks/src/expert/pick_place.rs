@@ -18,12 +18,15 @@ const DROP_M: f64 = 0.008;
 const OPEN_REACH_M: f64 = 0.045;
 /// Fully closed driver joint: nothing between the fingers.
 const EMPTY_GRIP: f64 = 0.75;
+/// Following: fully closed on nothing stalls at ~0.797, on a bowl's rim at ~0.754 (measured
+/// on the spatial suite's rollouts), so a grip above `EMPTY_GRIP` may still hold something.
+const FOLLOW_EMPTY_GRIP: f64 = 0.775;
 /// Tries before the skill gives up (the plan is redone at the end).
 const MAX_ATTEMPTS: u32 = 4;
 /// Following: fingers at least this closed (and not opening) on the grasp point = holding.
 const HOLD_GRIP: f64 = 0.2;
 /// Following: margin (m) around the object's footprint and height where a stalled grip holds it.
-const IN_HAND_M: f64 = 0.02;
+const IN_HAND_M: f64 = 0.03;
 
 /// Where the object goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +114,15 @@ impl PickPlace {
         self
     }
 
+    /// Finger joint above which nothing is between the fingers.
+    fn empty_grip(&self) -> f64 {
+        if self.follow {
+            FOLLOW_EMPTY_GRIP
+        } else {
+            EMPTY_GRIP
+        }
+    }
+
     /// `self.t > limit`, never when following.
     fn timed_out(&self, limit: u32) -> bool {
         !self.follow && self.t > limit
@@ -126,7 +138,7 @@ impl PickPlace {
         let within = (obj.xy() - ee.pos.xy()).norm() < reach
             && ee.pos.z > w.bottom_z(&self.obj)? - IN_HAND_M
             && ee.pos.z < w.top_z(&self.obj)? + IN_HAND_M;
-        let part_closed = ee.grip > HOLD_GRIP && ee.grip < EMPTY_GRIP;
+        let part_closed = ee.grip > HOLD_GRIP && ee.grip < self.empty_grip();
         let stalled = (ee.grip - self.grip_prev).abs() < 0.003;
         Ok(within && part_closed && stalled)
     }
@@ -253,7 +265,7 @@ impl PickPlace {
         let settled = self.t > 6 && (ee.grip - self.grip_prev).abs() < 0.002;
         self.grip_prev = ee.grip;
         if settled || self.t > 25 {
-            if ee.grip > EMPTY_GRIP {
+            if ee.grip > self.empty_grip() {
                 self.go(Phase::Reopen);
             } else {
                 self.held = w.pos(&self.obj)? - ee.pos;
