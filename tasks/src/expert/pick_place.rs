@@ -23,7 +23,7 @@ const EMPTY_GRIP: f64 = 0.75;
 const FOLLOW_EMPTY_GRIP: f64 = 0.775;
 /// Tries before the skill gives up (the plan is redone at the end).
 const MAX_ATTEMPTS: u32 = 4;
-/// Following: fingers at least this closed (and not opening) on the grasp point = holding.
+/// Following: fingers stalled at least this closed (and short of empty) near the object = holding.
 const HOLD_GRIP: f64 = 0.2;
 /// Following: margin (m) around the object's footprint and height where a stalled grip holds it.
 const IN_HAND_M: f64 = 0.03;
