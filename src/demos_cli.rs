@@ -64,6 +64,12 @@ pub struct DemosRecordArgs {
     /// chunk (DAgger's β; 0 = the policy always drives).
     #[arg(long, default_value_t = 0.0, requires = "expert_labels")]
     pub expert_share: f64,
+    /// With `--expert-labels`: also record, every step, the expert's own chunk of this many
+    /// steps from that state (rolled out on a blind copy of the simulator;
+    /// `/ddvla/expert_chunk`), which `ddvla train` uses as the step's chunk target. At least
+    /// the model's chunk length; 0 records one-step labels only.
+    #[arg(long, default_value_t = 8, requires = "expert_labels")]
+    pub label_chunk: usize,
 }
 
 /// Run `ddvla demos …`.
@@ -85,7 +91,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
             a.policy != "expert",
             "--expert-labels labels another policy's rollouts; --policy expert needs no labels"
         );
-        let labelled = ExpertLabelled::new(policy, a.expert_share)?;
+        let labelled = ExpertLabelled::new(policy, a.expert_share, a.label_chunk)?;
         labels = Some(labelled.labels());
         policy = Box::new(labelled);
     }

@@ -1,7 +1,9 @@
 //! `ddvla demos record --expert-labels` (DAgger-style data): the shipped checkpoint drives,
 //! the scripted expert labels every step from the state the checkpoint reached; the labels
-//! are the episode's actions, the executed actions sit beside them, and `ddvla train`'s loader
-//! keeps such episodes even when they failed.
+//! are the episode's actions, the executed actions sit beside them, every step carries the
+//! expert's own 8-step chunk from that state (`--label-chunk`, rolled out on a copy of the
+//! simulator), and `ddvla train`'s loader keeps such episodes even when they failed and
+//! trains on those chunks.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
@@ -52,6 +54,13 @@ fn expert_labelled_rollouts_keep_labels_and_executed_actions() {
     // The checkpoint's actions are bin centres, the expert's are not: they differ.
     assert_ne!(e.actions, e.executed);
     assert!(e.actions.iter().flatten().all(|v| v.abs() <= 1.0));
+    // Every step has the expert's 8-step chunk from that state, starting with its label.
+    assert_eq!(ep.label_chunk, Some(8));
+    assert_eq!(e.chunks.len(), STEPS);
+    for (t, c) in e.chunks.iter().enumerate() {
+        assert_eq!(c.len(), 8 * 7);
+        assert_eq!(&c[..7], &e.actions[t][..], "step {t}");
+    }
 
     // The expert drives every chunk (share 1): what it executed is what it labelled, and it
     // is what the plain expert records from the same init state.
@@ -62,6 +71,10 @@ fn expert_labelled_rollouts_keep_labels_and_executed_actions() {
     ));
     let e1 = load_episode(&dir1, &read_index(&dir1).unwrap().episodes[0]).unwrap();
     assert_eq!(e1.actions, e1.executed);
+    // When the expert executes, its chunk from step t is exactly what it then does.
+    for t in 0..=STEPS - 8 {
+        assert_eq!(e1.chunks[t], e1.executed[t..t + 8].concat(), "step {t}");
+    }
     let dir_expert = d.path().join("expert");
     ok(&record(&dir_expert, &["--keep-failures"]));
     let idx_expert = read_index(&dir_expert).unwrap();
@@ -77,6 +90,24 @@ fn expert_labelled_rollouts_keep_labels_and_executed_actions() {
     let (ds, _) = Dataset::load(&data, 8, 128, 0).unwrap();
     assert_eq!(ds.episode_counts, (1, 0));
     assert_eq!(ds.train.len(), STEPS);
+    // Its chunk targets are the expert's chunks, not the labels of the next steps.
+    for t in [0, 5, STEPS - 1] {
+        let s = ds.sample((0, t), None, 0).unwrap();
+        assert_eq!(s.actions, e.chunks[t], "step {t}");
+    }
+    // A model with a longer chunk than the recorded one is refused.
+    let err = Dataset::load(&data, 16, 128, 0).err().unwrap();
+    assert!(format!("{err:#}").contains("expert chunks of 8 steps, the model predicts 16"));
+
+    // --label-chunk 0: one-step labels only, as before chunks were labelled.
+    let dir0 = d.path().join("no-chunks");
+    ok(&record(
+        &dir0,
+        &["--policy", ckpt, "--expert-labels", "--label-chunk", "0"],
+    ));
+    let ep0 = &read_index(&dir0).unwrap().episodes[0];
+    assert_eq!(ep0.label_chunk, None);
+    assert!(load_episode(&dir0, ep0).unwrap().chunks.is_empty());
 }
 
 #[test]

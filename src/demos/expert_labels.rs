@@ -9,11 +9,14 @@
 //! state: the plain expert plans as if its own actions ran, so once the policy had grasped
 //! an object by itself it kept approaching it and labelled the whole carry "open".
 //!
-//! Not yet shown to help: fine-tuning the shipped checkpoint on its demonstrations plus 100
-//! such episodes (2000 steps) dropped it from 38% to 1% with the plain expert's labels and to
-//! 2% with the labeller's, and doubled its open-loop error on the demonstrations. One
-//! suspect: a step's chunk target is the labels of the next eight states the *policy*
-//! reached, not a chunk the expert would execute from that state.
+//! With `label_chunk` = H > 0 each step also gets the expert's own H-step chunk from that
+//! state ([`ScriptedExpert::chunk_from`], rolled out on a blind fork of the simulator), which
+//! `ddvla train` uses as the step's chunk target. Without it the target of step `t` is the
+//! labels of steps `t..t+H`: the expert's one-step answers to the states the *policy's*
+//! actions led to, which the model cannot predict from step `t`'s frame. Fine-tuning the
+//! shipped checkpoint on such one-step labels (100 episodes, 2000 steps) dropped it from 38%
+//! to 1% with the plain expert's labels and to 2% with the labeller's, and doubled its
+//! open-loop error on the demonstrations.
 //!
 //! With `expert_share` > 0 a chunk is executed by the expert instead of the policy with that
 //! probability (DAgger's β mixing), drawn per chunk so motions stay smooth.
@@ -22,14 +25,25 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use ddvla_sim::Env;
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
 use ddvla_tasks::expert::ScriptedExpert;
 use ddvla_tasks::suite::Task;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The expert's label of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// The expert's action from the state.
+    pub action: Vec<f32>,
+    /// The expert's own chunk from the state (its first action is `action`), when chunks
+    /// are labelled.
+    pub chunk: Option<Vec<Vec<f32>>>,
+}
+
 /// The expert's label of the current step, shared with the recorder (one thread).
-pub type LabelSlot = Rc<RefCell<Option<Vec<f32>>>>;
+pub type LabelSlot = Rc<RefCell<Option<Label>>>;
 
 /// Steps the expert executes when it takes a chunk before the driver has ever answered.
 const DEFAULT_CHUNK_STEPS: usize = 8;
@@ -46,11 +60,21 @@ pub struct ExpertLabelled {
     queue: VecDeque<Option<Vec<f32>>>,
     chunk_steps: usize,
     label: LabelSlot,
+    /// Steps of each labelled chunk (0: one-step labels only).
+    label_chunk: usize,
+    /// A blind fork of the episode's simulator for the chunk rollouts (made at its first
+    /// step: each task has its own model).
+    shadow: Option<Env>,
 }
 
 impl ExpertLabelled {
-    /// Label `driver`'s rollouts with the scripted expert; `expert_share` in [0, 1].
-    pub fn new(driver: Box<dyn EvalPolicy>, expert_share: f64) -> Result<Self, EvalError> {
+    /// Label `driver`'s rollouts with the scripted expert; `expert_share` in [0, 1]; with
+    /// `label_chunk` > 0 each step also gets the expert's own chunk of that many steps.
+    pub fn new(
+        driver: Box<dyn EvalPolicy>,
+        expert_share: f64,
+        label_chunk: usize,
+    ) -> Result<Self, EvalError> {
         if !(0.0..=1.0).contains(&expert_share) {
             return Err(EvalError::Policy {
                 policy: "expert-labelled".into(),
@@ -65,6 +89,8 @@ impl ExpertLabelled {
             queue: VecDeque::new(),
             chunk_steps: DEFAULT_CHUNK_STEPS,
             label: LabelSlot::default(),
+            label_chunk,
+            shadow: None,
         })
     }
 
@@ -85,6 +111,7 @@ impl EvalPolicy for ExpertLabelled {
 
     fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
         self.queue.clear();
+        self.shadow = None;
         *self.label.borrow_mut() = None;
         self.rng = ChaCha8Rng::seed_from_u64(seed);
         self.expert.begin_episode(task, episode, seed)?;
@@ -92,7 +119,19 @@ impl EvalPolicy for ExpertLabelled {
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
-        let label = self
+        let chunk = if self.label_chunk > 0 {
+            if self.shadow.is_none() {
+                self.shadow = Some(ctx.env.fork_blind()?);
+            }
+            let shadow = self.shadow.as_mut().ok_or_else(|| EvalError::Policy {
+                policy: "expert".into(),
+                reason: "no simulator fork".into(),
+            })?;
+            Some(self.expert.chunk_from(ctx, shadow, self.label_chunk)?)
+        } else {
+            None
+        };
+        let action = self
             .expert
             .act(ctx)?
             .into_iter()
@@ -121,8 +160,8 @@ impl EvalPolicy for ExpertLabelled {
             .queue
             .pop_front()
             .flatten()
-            .unwrap_or_else(|| label.clone());
-        *self.label.borrow_mut() = Some(label);
+            .unwrap_or_else(|| action.clone());
+        *self.label.borrow_mut() = Some(Label { action, chunk });
         Ok(vec![executed])
     }
 }

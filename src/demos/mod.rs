@@ -12,6 +12,9 @@
 //! - `/ddvla/action` — `std_msgs/Float32MultiArray`, the action taken (policy convention) or,
 //!   in an expert-labelled episode ([`Labels::Expert`]), the expert's action from that state;
 //! - `/ddvla/executed_action` — expert-labelled episodes only: the action actually executed;
+//! - `/ddvla/expert_chunk` — expert-labelled episodes recorded with `--label-chunk H` only:
+//!   the expert's own H-step chunk from that state (layout `[steps, action]`, row-major), the
+//!   step's chunk target in training;
 //!
 //! and once: `/instruction` (`std_msgs/String`) at the start and `/ddvla/episode`
 //! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.
@@ -22,7 +25,7 @@ mod record;
 
 use serde::{Deserialize, Serialize};
 
-pub use expert_labels::{ExpertLabelled, LabelSlot};
+pub use expert_labels::{ExpertLabelled, Label, LabelSlot};
 pub use read::{Episode, load_episode, load_episode_with, read_index};
 pub use record::{DemoRecorder, RecordOptions, record};
 
@@ -34,6 +37,8 @@ pub const PROPRIO_TOPIC: &str = "/ddvla/proprio";
 pub const ACTION_TOPIC: &str = "/ddvla/action";
 /// Executed-action topic of expert-labelled episodes.
 pub const EXECUTED_ACTION_TOPIC: &str = "/ddvla/executed_action";
+/// Expert-chunk topic of expert-labelled episodes recorded with chunk labels.
+pub const EXPERT_CHUNK_TOPIC: &str = "/ddvla/expert_chunk";
 /// Instruction topic.
 pub const INSTRUCTION_TOPIC: &str = "/instruction";
 /// Episode metadata topic.
@@ -68,6 +73,10 @@ pub struct DemoEpisode {
     /// What the action topic holds (absent in older manifests: the executed actions).
     #[serde(default)]
     pub labels: Labels,
+    /// Steps of the expert chunk labelled at every step ([`EXPERT_CHUNK_TOPIC`]); absent
+    /// when the episode has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_chunk: Option<usize>,
 }
 
 /// What an episode's `/ddvla/action` topic holds.

@@ -10,8 +10,8 @@ use ddvla_bridge::msg::std::{Float32MultiArray, StringMsg};
 use ddvla_bridge::record::read_bag;
 
 use super::{
-    ACTION_TOPIC, DemoEpisode, DemoIndex, EXECUTED_ACTION_TOPIC, FORMAT, INSTRUCTION_TOPIC, Labels,
-    PROPRIO_TOPIC, image_topic,
+    ACTION_TOPIC, DemoEpisode, DemoIndex, EXECUTED_ACTION_TOPIC, EXPERT_CHUNK_TOPIC, FORMAT,
+    INSTRUCTION_TOPIC, Labels, PROPRIO_TOPIC, image_topic,
 };
 
 /// One episode in memory.
@@ -28,6 +28,9 @@ pub struct Episode {
     pub actions: Vec<Vec<f32>>,
     /// Per step, the action executed, in an expert-labelled episode (empty otherwise).
     pub executed: Vec<Vec<f32>>,
+    /// Per step, the expert's own chunk from that state (`label_chunk` actions, row-major),
+    /// in an episode recorded with chunk labels (empty otherwise).
+    pub chunks: Vec<Vec<f32>>,
 }
 
 /// Read and check `<dir>/index.json`.
@@ -69,6 +72,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
         proprio: Vec::new(),
         actions: Vec::new(),
         executed: Vec::new(),
+        chunks: Vec::new(),
     };
     let cameras: Vec<String> = match idx {
         Some(i) => i.cameras.clone(),
@@ -96,6 +100,11 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
             EXECUTED_ACTION_TOPIC => e.executed.push(
                 decode::<Float32MultiArray>(&m.data)
                     .with_context(|| bad("executed action"))?
+                    .data,
+            ),
+            EXPERT_CHUNK_TOPIC => e.chunks.push(
+                decode::<Float32MultiArray>(&m.data)
+                    .with_context(|| bad("expert chunk"))?
                     .data,
             ),
             t if t.starts_with("/camera/") => {
@@ -168,6 +177,7 @@ fn check_episode(
             e.actions[s].len()
         );
     }
+    check_chunks(e, ep, dim, at)?;
     let pdim = e.proprio[0].len();
     if let Some(s) = e.proprio.iter().position(|p| p.len() != pdim) {
         bail!(
@@ -179,10 +189,42 @@ fn check_episode(
     if let Some(s) = e
         .actions
         .iter()
+        .chain(&e.chunks)
         .chain(&e.proprio)
         .position(|a| a.iter().any(|v| !v.is_finite()))
     {
-        bail!("{at}: non-finite action or proprio value (vector {s})");
+        bail!("{at}: non-finite action, expert chunk or proprio value (vector {s})");
+    }
+    Ok(())
+}
+
+/// An episode with `label_chunk` = H has one expert chunk of H actions per step; one
+/// without has none.
+fn check_chunks(e: &Episode, ep: &DemoEpisode, dim: usize, at: &str) -> Result<()> {
+    let n = e.actions.len();
+    let Some(h) = ep.label_chunk else {
+        ensure!(
+            e.chunks.is_empty(),
+            "{at}: {} expert chunks, but the manifest gives no label_chunk",
+            e.chunks.len()
+        );
+        return Ok(());
+    };
+    ensure!(
+        h > 0 && ep.labels == Labels::Expert,
+        "{at}: label_chunk {h} in a {:?}-labelled episode (needs expert labels and > 0)",
+        ep.labels
+    );
+    ensure!(
+        e.chunks.len() == n,
+        "{at}: {n} actions but {} expert chunks",
+        e.chunks.len()
+    );
+    if let Some(s) = e.chunks.iter().position(|c| c.len() != h * dim) {
+        bail!(
+            "{at}: the expert chunk of step {s} has {} values, expected {h} × {dim}",
+            e.chunks[s].len()
+        );
     }
     Ok(())
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ddvla_bridge::msg::sensor::{CompressedImage, Rgb8};
-use ddvla_bridge::msg::std::{Float32MultiArray, Header, StringMsg, Time};
+use ddvla_bridge::msg::std::{
+    Float32MultiArray, Header, MultiArrayDimension, MultiArrayLayout, StringMsg, Time,
+};
 use ddvla_bridge::record::Recorder;
 use ddvla_tasks::eval::{
     self, EpisodeObserver, EpisodeResult, EvalError, EvalOptions, EvalPolicy, Shard,
@@ -13,8 +15,8 @@ use ddvla_tasks::eval::{
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
 use super::{
-    ACTION_TOPIC, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC, FORMAT,
-    INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
+    ACTION_TOPIC, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC, EXPERT_CHUNK_TOPIC,
+    FORMAT, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
 };
 
 /// Options of a recording run.
@@ -51,6 +53,8 @@ pub struct DemoRecorder {
     keep_failures: bool,
     /// Open episode: recorder, file, file relative to `dir`, instruction.
     current: Option<(Recorder, PathBuf, String, String)>,
+    /// Steps of the expert chunks of the open episode (all its steps agree).
+    label_chunk: Option<usize>,
     /// The expert's labels, when a policy's rollouts are expert-labelled.
     labels: Option<LabelSlot>,
     /// The manifest so far.
@@ -62,6 +66,20 @@ fn obs_err(e: impl std::fmt::Display) -> EvalError {
         observer: "demo recorder".into(),
         reason: e.to_string(),
     }
+}
+
+/// The `[steps, action]` row-major layout of an expert chunk.
+fn chunk_layout(steps: usize, dim: usize) -> Result<MultiArrayLayout> {
+    let (steps, dim) = (u32::try_from(steps)?, u32::try_from(dim)?);
+    let d = |label: &str, size: u32, stride: u32| MultiArrayDimension {
+        label: label.into(),
+        size,
+        stride,
+    };
+    Ok(MultiArrayLayout {
+        dim: vec![d("steps", steps, steps * dim), d("action", dim, dim)],
+        data_offset: 0,
+    })
 }
 
 fn header(t_ns: u64, frame: &str) -> Header {
@@ -80,6 +98,7 @@ impl DemoRecorder {
             period_ns: 0,
             keep_failures,
             current: None,
+            label_chunk: None,
             labels: None,
             index,
         }
@@ -136,6 +155,7 @@ impl EpisodeObserver for DemoRecorder {
         };
         rec.write(INSTRUCTION_TOPIC, &msg, 0, 0).map_err(obs_err)?;
         self.current = Some((rec, path, rel, task.instruction.clone()));
+        self.label_chunk = None;
         Ok(())
     }
 
@@ -170,7 +190,22 @@ impl EpisodeObserver for DemoRecorder {
                     .borrow_mut()
                     .take()
                     .ok_or_else(|| obs_err(format!("no expert label for step {step}")))?;
-                rec.write(ACTION_TOPIC, &arr(&label), t, t)
+                if let Some(chunk) = &label.chunk {
+                    let steps = chunk.len();
+                    if *self.label_chunk.get_or_insert(steps) != steps || steps == 0 {
+                        return Err(obs_err(format!(
+                            "step {step}: an expert chunk of {steps} steps, earlier ones had {:?}",
+                            self.label_chunk
+                        )));
+                    }
+                    let dim = chunk[0].len();
+                    let msg = Float32MultiArray {
+                        layout: chunk_layout(steps, dim).map_err(obs_err)?,
+                        data: chunk.concat(),
+                    };
+                    rec.write(EXPERT_CHUNK_TOPIC, &msg, t, t).map_err(obs_err)?;
+                }
+                rec.write(ACTION_TOPIC, &arr(&label.action), t, t)
                     .and_then(|()| rec.write(EXECUTED_ACTION_TOPIC, &arr(action), t, t))
             }
         }
@@ -197,6 +232,7 @@ impl EpisodeObserver for DemoRecorder {
             } else {
                 Labels::Executed
             },
+            label_chunk: self.label_chunk,
         };
         let t = u64::from(r.steps) * self.period_ns;
         let json = serde_json::to_string(&ep).map_err(obs_err)?;

@@ -1,7 +1,8 @@
 //! Training data from `ddvla demos record` folders: episodes held in memory with their frames
 //! still JPEG-compressed (memory ≈ the dataset's size on disk), split into train and
 //! validation by episode, and turned into samples (observation at step `t`, the action chunk
-//! `t..t+H`, the last action repeated past the end) in a seeded order that a resumed run
+//! `t..t+H`, the last action repeated past the end — or, in an episode recorded with expert
+//! chunk labels, the expert's own chunk from step `t`) in a seeded order that a resumed run
 //! continues exactly.
 
 use anyhow::{Context, Result, bail, ensure};
@@ -23,6 +24,8 @@ struct Loaded {
     frames: Vec<Vec<CompressedImage>>,
     proprio: Vec<Vec<f32>>,
     actions: Vec<Vec<f32>>,
+    /// Per step, the expert's chunk from that state (row-major; empty: none recorded).
+    chunks: Vec<Vec<f32>>,
 }
 
 /// A loaded demonstration dataset.
@@ -112,6 +115,13 @@ impl Dataset {
             }) {
                 let e = load_episode_with(dir, ep, Some(&idx))
                     .with_context(|| format!("loading the dataset {}", dir.display()))?;
+                if let Some(h) = ep.label_chunk {
+                    ensure!(
+                        h >= chunk_len,
+                        "{}: expert chunks of {h} steps, the model predicts {chunk_len}",
+                        dir.join(&ep.file).display()
+                    );
+                }
                 let k = episodes.len();
                 let steps: Vec<(usize, usize)> = (0..e.actions.len()).map(|t| (k, t)).collect();
                 if is_val(seed, &ep.file, data.val_fraction) {
@@ -126,6 +136,7 @@ impl Dataset {
                     frames: e.frames,
                     proprio: e.proprio,
                     actions: e.actions,
+                    chunks: e.chunks,
                 });
             }
             first.get_or_insert(idx);
@@ -207,11 +218,19 @@ impl Dataset {
             };
             images.push(resize(img, self.image_side)?);
         }
-        let n = ep.actions.len();
-        let mut actions = Vec::with_capacity(self.chunk_len * ep.actions[0].len());
-        for k in 0..self.chunk_len {
-            actions.extend_from_slice(&ep.actions[(t + k).min(n - 1)]);
-        }
+        let (n, dim) = (ep.actions.len(), ep.actions[0].len());
+        let actions = if let Some(chunk) = ep.chunks.get(t) {
+            chunk
+                .get(..self.chunk_len * dim)
+                .context("an expert chunk shorter than the model's chunk")?
+                .to_vec()
+        } else {
+            let mut a = Vec::with_capacity(self.chunk_len * dim);
+            for k in 0..self.chunk_len {
+                a.extend_from_slice(&ep.actions[(t + k).min(n - 1)]);
+            }
+            a
+        };
         Ok(Sample {
             observation: Observation {
                 images,

@@ -304,3 +304,66 @@ fn expert_reaches_95_percent_on_every_task() {
 fn quick_sweep() {
     sweep(&SUITES, 3);
 }
+
+/// The expert drives; every few steps it is also asked for its chunk from the current state
+/// on a blind fork. The chunk must be exactly the actions it then executes.
+struct ChunkChecker {
+    expert: ScriptedExpert,
+    shadow: Option<ddvla_sim::Env>,
+    /// (step, the chunk rolled out at that step).
+    chunks: Vec<(usize, Vec<Vec<f32>>)>,
+    executed: Vec<Vec<f32>>,
+}
+
+impl EvalPolicy for ChunkChecker {
+    fn describe(&self) -> String {
+        "expert, chunks checked".into()
+    }
+    fn needs_frames(&self) -> bool {
+        false
+    }
+    fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
+        self.shadow = None;
+        self.expert.begin_episode(task, episode, seed)
+    }
+    fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        if self.executed.len().is_multiple_of(7) {
+            if self.shadow.is_none() {
+                self.shadow = Some(ctx.env.fork_blind()?);
+            }
+            let shadow = self.shadow.as_mut().unwrap();
+            let chunk = self.expert.chunk_from(ctx, shadow, 8)?;
+            self.chunks.push((self.executed.len(), chunk));
+        }
+        let a = self.expert.act(ctx)?;
+        self.executed.push(a[0].clone());
+        Ok(a)
+    }
+}
+
+#[test]
+fn the_experts_chunk_from_a_state_is_what_it_then_executes() {
+    let suite = Suite::load(&builtin_dir(), "libero_style_spatial").unwrap();
+    let mut policy = ChunkChecker {
+        expert: ScriptedExpert::new(),
+        shadow: None,
+        chunks: vec![],
+        executed: vec![],
+    };
+    let runs = run_task(&suite, 1, 0..1, &mut policy);
+    assert!(runs[0].0, "the expert solves the task");
+    let n = policy.executed.len();
+    let mut compared = 0;
+    for (t, chunk) in &policy.chunks {
+        assert_eq!(chunk.len(), 8);
+        for (k, a) in chunk.iter().enumerate().filter(|(k, _)| t + k < n) {
+            assert_eq!(
+                a,
+                &policy.executed[t + k],
+                "chunk from step {t}, action {k}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 50, "compared {compared} actions");
+}

@@ -10,6 +10,7 @@ use crate::osc::OscGains;
 use crate::robot::{DeltaUnits, RobotSpec};
 
 /// MuJoCo addresses of the arm joints and their torque actuators.
+#[derive(Clone)]
 pub(super) struct ArmIds {
     pub qpos: Vec<usize>,
     pub dof: Vec<usize>,

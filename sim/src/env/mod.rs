@@ -20,6 +20,7 @@ use crate::scene;
 
 mod config;
 mod control;
+mod fork;
 mod query;
 mod state;
 

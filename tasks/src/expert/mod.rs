@@ -43,6 +43,7 @@
 //! which drives those arms in their own action conventions.
 
 mod articulate;
+mod chunk;
 mod motion;
 mod pick_place;
 mod plan;
