@@ -193,6 +193,16 @@ fn launch_configs_parse() {
         other.run.out = spatial.run.out.clone();
         assert_eq!(other, spatial, "{file}");
     }
+    // The 50-demonstration experiment fine-tunes stage 2's output with its statistics key.
+    let more =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial-50.toml"))
+            .unwrap();
+    assert_eq!(
+        more.model.init_checkpoint.as_deref(),
+        Some(spatial.run.out.as_path())
+    );
+    assert_eq!(more.data.unnorm_key, spatial.data.unnorm_key);
+    assert_ne!(more.run.out, spatial.run.out);
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
