@@ -122,13 +122,11 @@ impl EvalPolicy for ExpertLabelled {
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
         let chunk = if self.label_chunk > 0 {
-            if self.shadow.is_none() {
-                self.shadow = Some(ctx.env.fork_blind()?);
-            }
-            let shadow = self.shadow.as_mut().ok_or_else(|| EvalError::Policy {
-                policy: "expert".into(),
-                reason: "no simulator fork".into(),
-            })?;
+            let shadow = match self.shadow.take() {
+                Some(s) => s,
+                None => ctx.env.fork_blind()?,
+            };
+            let shadow = self.shadow.insert(shadow);
             Some(self.expert.chunk_from(ctx, shadow, self.label_chunk)?)
         } else {
             None
