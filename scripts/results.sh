@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
 # expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL,
-# models trained with those objectives) are given, the trained policy under each decoder.
+# models trained with those objectives) are given, the trained policy under each decoder;
+# the scripted expert and random actions on the SimplerEnv-style suites.
 #
-#   EPISODES=50 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
+#   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
 #
-# Raw runs go to $OUT/<suite>/<policy>/ (results.json, results.md; default .cache/results); a
-# run that is there already is kept. The report is assembled by `ddvla eval report` with
-# docs/results-preamble.md on top into $REPORT (default docs/results.md). JOBS=N runs each
+# Raw runs go to $OUT/<suite>/<policy>/ (results.json, results.md; default docs/runs, which is
+# committed, so the report can be rebuilt and extended on any machine); a run that is there
+# already is kept (delete its folder to run it again). The report is assembled by `ddvla eval
+# report` with docs/results-preamble.md on top into $REPORT (default docs/results.md). JOBS=N runs each
 # evaluation as N single-threaded shards at once (`--shard i/N`, RAYON_NUM_THREADS=1) and
 # merges them (`ddvla eval merge`): more episodes per minute on a small CPU, but the chunk
 # latencies are then single-threaded ones.
@@ -16,12 +18,21 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"
 EPISODES="${EPISODES:-50}"
 MODEL_EPISODES="${MODEL_EPISODES:-10}"
+RANDOM_EPISODES="${RANDOM_EPISODES:-10}"
 SUITES="${SUITES:-libero_style_spatial libero_style_object libero_style_goal libero_style_long}"
-OUT="${OUT:-.cache/results}"
+OUT="${OUT:-docs/runs}"
+SIMPLER_SUITES="${SIMPLER_SUITES-simpler_widowx simpler_google}"
+SIMPLER_EPISODES="${SIMPLER_EPISODES:-24}"
 REPORT="${REPORT:-docs/results.md}"
 JOBS="${JOBS:-1}"
-cargo build --release --locked
-B="$CARGO_TARGET_DIR/release/ddvla"
+# DDVLA=PATH uses that binary instead of building one (e.g. while another cargo holds the
+# target dir's lock).
+if [ -n "${DDVLA:-}" ]; then
+  B="$DDVLA"
+else
+  cargo build --release --locked
+  B="$CARGO_TARGET_DIR/release/ddvla"
+fi
 
 run() { # suite name episodes args...
   local suite=$1 name=$2 n=$3; shift 3
@@ -53,7 +64,7 @@ run() { # suite name episodes args...
 
 for s in $SUITES; do
   run "$s" expert "$EPISODES" --policy expert
-  run "$s" random "$EPISODES" --policy random
+  run "$s" random "$RANDOM_EPISODES" --policy random
   if [ -n "${CKPT:-}" ]; then
     run "$s" diffusion-t12 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12
     run "$s" diffusion-t12-remask "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12 --remask
@@ -62,5 +73,9 @@ for s in $SUITES; do
   fi
   if [ -n "${CKPT_AR:-}" ]; then run "$s" ar "$MODEL_EPISODES" --policy "$CKPT_AR" --decoder ar; fi
   if [ -n "${CKPT_PARALLEL:-}" ]; then run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel; fi
+done
+for s in $SIMPLER_SUITES; do
+  run "$s" expert "$SIMPLER_EPISODES" --policy expert
+  run "$s" random "$SIMPLER_EPISODES" --policy random
 done
 "$B" eval report "$OUT" --preamble docs/results-preamble.md --out "$REPORT"
