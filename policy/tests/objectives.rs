@@ -119,7 +119,7 @@ fn overfit_then_decode(tc: TrainConfig, steps: u64, make: impl Fn() -> Box<dyn D
 
 #[test]
 fn diffusion_objective_trains_the_diffusion_decoder() {
-    overfit_then_decode(train_cfg(Objective::Diffusion, 120), 120, || {
+    overfit_then_decode(train_cfg(Objective::Diffusion, 200), 200, || {
         Box::new(MaskedDiffusion::new(DiffusionConfig {
             temperature: 0.0,
             choice_temperature: 0.0,
