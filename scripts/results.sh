@@ -9,7 +9,8 @@
 # Raw runs go to $OUT/<suite>/<policy>/ (results.json, results.md; default docs/runs, which is
 # committed, so the report can be rebuilt and extended on any machine); a run that is there
 # already is kept (delete its folder to run it again). The report is assembled by `ddvla eval
-# report` with docs/results-preamble.md on top into $REPORT (default docs/results.md). JOBS=N runs each
+# report` with docs/results-preamble.md on top into $REPORT (default docs/results.md).
+# JOBS=N runs each
 # evaluation as N single-threaded shards at once (`--shard i/N`, RAYON_NUM_THREADS=1) and
 # merges them (`ddvla eval merge`): more episodes per minute on a small CPU, but the chunk
 # latencies are then single-threaded ones.
@@ -40,7 +41,7 @@ run() { # suite name episodes args...
   if [ "$JOBS" -le 1 ]; then
     "$B" eval --suite "$suite" --episodes-per-task "$n" --out "$OUT/$suite/$name" "$@" > /dev/null
   else
-    local shards="$OUT.shards/$suite/$name" pids=() i
+    local shards=".cache/results.shards/$suite/$name" pids=() i
     rm -rf "$shards"
     for ((i = 0; i < JOBS; i++)); do
       RAYON_NUM_THREADS=1 "$B" eval --suite "$suite" --episodes-per-task "$n" \
