@@ -10,9 +10,8 @@
 # committed, so the report can be rebuilt and extended on any machine); a run that is there
 # already is kept (delete its folder to run it again). The report is assembled by `ddvla eval
 # report` with docs/results-preamble.md on top into $REPORT (default docs/results.md).
-# JOBS=N runs each
-# evaluation as N single-threaded shards at once (`--shard i/N`, RAYON_NUM_THREADS=1) and
-# merges them (`ddvla eval merge`): more episodes per minute on a small CPU, but the chunk
+# JOBS=N runs each evaluation as N single-threaded shards at once (`--shard i/N`,
+# RAYON_NUM_THREADS=1) and merges them (`ddvla eval merge`): more episodes per minute on a small CPU, but the chunk
 # latencies are then single-threaded ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
