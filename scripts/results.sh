@@ -67,6 +67,8 @@ for s in $SUITES; do
   run "$s" random "$RANDOM_EPISODES" --policy random
   if [ -n "${CKPT:-}" ]; then
     run "$s" diffusion-t12 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12
+    run "$s" diffusion-t12-argmax "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12 --temperature 0
+    run "$s" parallel-decoder "$MODEL_EPISODES" --policy "$CKPT" --decoder parallel
     run "$s" diffusion-t12-remask "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12 --remask
     run "$s" diffusion-t4 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 4
     run "$s" diffusion-t12-cached "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion-cached --rounds 12

@@ -68,7 +68,7 @@ pub fn run_policy_server(path: &std::path::Path) -> Result<()> {
         transport.session(),
         &config.prefix,
         &policy,
-        config.policy.decoder,
+        config.policy.decoder_for(&policy),
         config.policy.seed,
         &stop,
     )

@@ -82,8 +82,8 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
     }
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
-    let settings = a.decode.settings(a.execute)?;
     crate::eval_cli::check_model_flags(&a.policy, &a.decode, a.execute)?;
+    let settings = a.decode.settings(&a.policy, a.execute)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
     if a.expert_labels {

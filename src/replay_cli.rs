@@ -208,7 +208,7 @@ pub fn replay(
     let policy = load_policy(&config.policy)?;
     let proprio_dim = policy.model().config().file.proprio_dim;
     let image_size = policy.model().config().file.vision.image_size;
-    let mut decoder = decoders::build(config.policy.decoder, config.policy.seed);
+    let mut decoder = decoders::build(config.policy.decoder_for(&policy), config.policy.seed);
     // Chunks the run's anytime decoder cut short: start tick → rounds it ran.
     let cut: HashMap<u64, usize> = events
         .iter()

@@ -8,8 +8,8 @@ mod common;
 use candle_core::Device;
 use ddvla_policy::Policy;
 use ddvla_policy::decode::{
-    Autoregressive, AutoregressiveConfig, Decoder, DiffusionConfig, EmptySlots, MaskedDiffusion,
-    Parallel, ParallelConfig,
+    Autoregressive, AutoregressiveConfig, Decoder, DecoderKind, DiffusionConfig, EmptySlots,
+    MaskedDiffusion, Parallel, ParallelConfig,
 };
 use ddvla_policy::model::{AttentionMode, Config};
 use ddvla_policy::observation::prepare;
@@ -214,6 +214,59 @@ fn resume_continues_a_non_default_objective_exactly() {
     for _ in 0..2 {
         assert_eq!(t.step(&b).unwrap(), r.step(&b).unwrap());
     }
+}
+
+#[test]
+fn checkpoints_name_the_decoder_their_objective_trains() {
+    let c = cfg();
+    assert_eq!(c.file.decoder, None, "presets say nothing");
+    let dir = tempfile::tempdir().unwrap();
+    let saved_decoder = |objective, init: Option<&std::path::Path>, out: &std::path::Path| {
+        let t = match init {
+            None => Trainer::new(
+                c.clone(),
+                stats(&c),
+                None,
+                train_cfg(objective, 4),
+                &Device::Cpu,
+            ),
+            Some(d) => Trainer::from_checkpoint(d, None, train_cfg(objective, 4), &Device::Cpu),
+        }
+        .unwrap();
+        t.save(out).unwrap();
+        Policy::from_checkpoint(out, None, &Device::Cpu)
+            .unwrap()
+            .model()
+            .config()
+            .file
+            .decoder
+    };
+    let (diffusion, parallel, ar) = (
+        dir.path().join("diffusion"),
+        dir.path().join("parallel"),
+        dir.path().join("ar"),
+    );
+    assert_eq!(
+        saved_decoder(Objective::Diffusion, None, &diffusion),
+        Some(DecoderKind::Diffusion)
+    );
+    // A fine-tune with another objective names that objective's decoder.
+    assert_eq!(
+        saved_decoder(Objective::Parallel, Some(&diffusion), &parallel),
+        Some(DecoderKind::Parallel)
+    );
+    assert_eq!(
+        saved_decoder(Objective::Autoregressive, Some(&parallel), &ar),
+        Some(DecoderKind::Ar)
+    );
+    // A config.json from before the field loads as "not said".
+    let path = diffusion.join("config.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let old = text.replace(",\n  \"decoder\": \"diffusion\"", "");
+    assert_ne!(old, text, "{text}");
+    std::fs::write(&path, old).unwrap();
+    let loaded = Policy::from_checkpoint(&diffusion, None, &Device::Cpu).unwrap();
+    assert_eq!(loaded.model().config().file.decoder, None);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `ddvla eval`: LIBERO's evaluation protocol on a suite for the scripted expert, random
 //! actions, or a checkpoint; `ddvla eval merge`: combine shards of one run.
 
+mod decoder_flags;
 mod model_policy;
 mod open_loop;
 mod report;
@@ -8,8 +9,7 @@ mod report;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand, ValueEnum};
-use ddvla_policy::decode::DecoderKind;
+use clap::{Args, Subcommand};
 use ddvla_tasks::eval::{
     self, EpisodeObserver, EvalOptions, EvalPolicy, EvalResults, NoObserver, RandomPolicy, Shard,
 };
@@ -17,32 +17,11 @@ use ddvla_tasks::expert::ScriptedExpert;
 use ddvla_tasks::suite::Suite;
 use indicatif::{ProgressBar, ProgressStyle};
 
+pub use decoder_flags::{
+    DecoderArg, DecoderFlags, at_least_one, check_model_flags, checkpoint_decoder,
+};
 pub use model_policy::{DecodeSettings, ModelPolicy};
 pub use open_loop::{OpenLoopArgs, OpenLoopScores};
-
-/// Decoders selectable on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DecoderArg {
-    /// Discrete diffusion (adaptive-order remasking).
-    Diffusion,
-    /// Discrete diffusion with the prefix KV cache.
-    DiffusionCached,
-    /// Autoregressive (OpenVLA).
-    Ar,
-    /// Single-pass parallel (OFT).
-    Parallel,
-}
-
-impl From<DecoderArg> for DecoderKind {
-    fn from(d: DecoderArg) -> Self {
-        match d {
-            DecoderArg::Diffusion => Self::Diffusion,
-            DecoderArg::DiffusionCached => Self::DiffusionCached,
-            DecoderArg::Ar => Self::Ar,
-            DecoderArg::Parallel => Self::Parallel,
-        }
-    }
-}
 
 /// `ddvla eval`.
 #[derive(Debug, Args)]
@@ -85,63 +64,6 @@ pub enum EvalCommand {
     /// episodes) and compare with the expert's chunks: error per action dimension, exact
     /// bins, gripper agreement, next to a mean-action baseline. No simulation.
     OpenLoop(Box<OpenLoopArgs>),
-}
-
-/// Decoder flags of `ddvla eval` and `ddvla eval open-loop`.
-#[derive(Debug, Clone, Args)]
-pub struct DecoderFlags {
-    /// Decoder of a model policy.
-    #[arg(long, value_enum, default_value = "diffusion")]
-    pub decoder: DecoderArg,
-    /// Diffusion rounds T (at least 1; default 12). Diffusion decoders only.
-    #[arg(long, value_parser = at_least_one)]
-    pub rounds: Option<usize>,
-    /// Secondary remasking (threshold check, η scale 0.5). Diffusion decoders only.
-    #[arg(long)]
-    pub remask: bool,
-    /// Token sampling temperature (diffusion, AR; the parallel decoder is argmax); 0 =
-    /// argmax. Default: the decoder's (diffusion samples at 1 like DD-VLA's released code,
-    /// AR is greedy).
-    #[arg(long)]
-    pub temperature: Option<f32>,
-}
-
-/// Parse a count that must be at least 1 (`--rounds`, `--execute`): 0 is refused by the
-/// argument parser rather than quietly raised to 1 by the decoder.
-pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-impl DecoderFlags {
-    /// The decode settings, executing `execute` actions per chunk (`None`: all). Flags the
-    /// chosen decoder would ignore are refused: `--rounds`/`--remask` outside the diffusion
-    /// decoders, `--temperature` with the (argmax) parallel decoder.
-    pub fn settings(&self, execute: Option<usize>) -> Result<DecodeSettings> {
-        let kind = DecoderKind::from(self.decoder);
-        let diffusion = matches!(kind, DecoderKind::Diffusion | DecoderKind::DiffusionCached);
-        if !diffusion && (self.rounds.is_some() || self.remask) {
-            let name = format!("{:?}", self.decoder).to_lowercase();
-            bail!(
-                "--rounds and --remask apply to the diffusion decoders only, not --decoder {name}"
-            );
-        }
-        if kind == DecoderKind::Parallel && self.temperature.is_some() {
-            bail!("--temperature does not apply to --decoder parallel (one argmax pass)");
-        }
-        Ok(DecodeSettings {
-            kind,
-            rounds: self
-                .rounds
-                .unwrap_or(ddvla_policy::decode::DiffusionConfig::default().rounds),
-            remask: self.remask,
-            execute,
-            temperature: self.temperature,
-        })
-    }
 }
 
 /// Options of one evaluation run.
@@ -242,23 +164,6 @@ pub fn ddvla_commit() -> String {
         )
 }
 
-/// Refuse decoding flags (`flags`, an execute horizon) given for a policy that is not a
-/// model (`expert`, `random`): they would be ignored.
-pub fn check_model_flags(spec: &str, flags: &DecoderFlags, execute: Option<usize>) -> Result<()> {
-    let untouched = flags.decoder == DecoderArg::Diffusion
-        && flags.rounds.is_none()
-        && !flags.remask
-        && flags.temperature.is_none()
-        && execute.is_none();
-    if matches!(spec, "expert" | "random") && !untouched {
-        bail!(
-            "--decoder/--rounds/--remask/--temperature/--execute apply to checkpoint policies, \
-             not --policy {spec}"
-        );
-    }
-    Ok(())
-}
-
 /// Build the policy `spec` names (`expert`, `random`, `random:<preset>` or a checkpoint
 /// folder; `settings` apply to models).
 pub fn make_policy(
@@ -311,9 +216,9 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         init_seed: None,
     };
     let total = eval::plan(&suite, &opts)?.len();
-    let settings = args.decode.settings(args.execute)?;
     let spec = args.policy.as_deref().unwrap_or_default();
     check_model_flags(spec, &args.decode, args.execute)?;
+    let settings = args.decode.settings(spec, args.execute)?;
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(

@@ -148,7 +148,9 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         .take(args.samples)
         .copied()
         .collect();
-    let settings = args.decode.settings(None)?;
+    let settings = args
+        .decode
+        .settings(&args.policy.display().to_string(), None)?;
     let mut decoder = make_decoder(&settings, 0);
     let tok = policy.action_tokenizer();
     let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());

@@ -144,8 +144,9 @@ pub struct PolicyConfig {
     pub unnorm_key: Option<String>,
     /// Preset for a random-weight policy.
     pub preset: String,
-    /// Decoder.
-    pub decoder: DecoderKind,
+    /// Decoder. Default: the one the checkpoint was trained for (its `config.json`
+    /// `decoder`); `diffusion-cached` for random weights and older checkpoints.
+    pub decoder: Option<DecoderKind>,
     /// Decoder seed.
     pub seed: u64,
     /// Use the policy server at this key prefix (e.g. `ddvla/gpu0`, see
@@ -154,13 +155,23 @@ pub struct PolicyConfig {
     pub remote: Option<String>,
 }
 
+impl PolicyConfig {
+    /// The decoder to run `policy` with: the configured one, else the one the checkpoint was
+    /// trained for, else `diffusion-cached` (random weights, checkpoints that do not say).
+    pub fn decoder_for(&self, policy: &ddvla_policy::Policy) -> DecoderKind {
+        self.decoder
+            .or(policy.model().config().file.decoder)
+            .unwrap_or(DecoderKind::DiffusionCached)
+    }
+}
+
 impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
             checkpoint: None,
             unnorm_key: None,
             preset: "tiny".into(),
-            decoder: DecoderKind::DiffusionCached,
+            decoder: None,
             seed: 0,
             remote: None,
         }

@@ -311,7 +311,8 @@ fn start_worker(
     }
     let policy = load_policy(&config.policy)?;
     let shape = crate::remote::shape_of(&policy);
-    let worker = spawn_policy_worker(policy, config.policy.decoder, config.policy.seed)?;
+    let decoder = config.policy.decoder_for(&policy);
+    let worker = spawn_policy_worker(policy, decoder, config.policy.seed)?;
     Ok((shape, worker))
 }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::DecoderKind;
 use crate::{PolicyError, Result};
 
 /// Language backbone (Llama-style) hyper-parameters, HF `LlamaConfig` names.
@@ -228,6 +229,12 @@ pub struct ConfigFile {
     pub action: ActionConfig,
     /// Special token ids.
     pub tokens: SpecialTokens,
+    /// The decoder the weights were trained for, written by `ddvla train` from its objective
+    /// (DD-VLA's → `diffusion`, autoregressive → `ar`, parallel → `parallel`); commands that
+    /// take `--decoder` default to it. Absent (checkpoints from before it was recorded, random
+    /// weights): `diffusion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoder: Option<DecoderKind>,
 }
 
 impl Default for ConfigFile {
@@ -250,6 +257,7 @@ impl Default for ConfigFile {
             center_crop_area: None,
             action: ActionConfig::default(),
             tokens: SpecialTokens::default(),
+            decoder: None,
         }
     }
 }

@@ -209,6 +209,7 @@ pub fn openvla_7b() -> ConfigFile {
             pad_token_id: 32000,
             prompt_trailing_token_id: Some(29871),
         },
+        decoder: None,
     }
 }
 

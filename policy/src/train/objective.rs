@@ -24,7 +24,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::mask::SampleMask;
-use crate::decode::EmptySlots;
+use crate::decode::{DecoderKind, EmptySlots};
 use crate::model::AttentionMode;
 
 /// Which decoder the model is trained for.
@@ -43,6 +43,16 @@ pub enum Objective {
 }
 
 impl Objective {
+    /// The decoder a model trained with this objective answers (recorded in the checkpoint's
+    /// `config.json` as its default decoder).
+    pub fn decoder(self) -> DecoderKind {
+        match self {
+            Self::Diffusion => DecoderKind::Diffusion,
+            Self::Autoregressive => DecoderKind::Ar,
+            Self::Parallel => DecoderKind::Parallel,
+        }
+    }
+
     /// Whether the objective draws a random mask per sample (consumes the mask RNG).
     pub fn draws_masks(self) -> bool {
         self == Self::Diffusion

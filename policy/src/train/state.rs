@@ -106,7 +106,10 @@ impl Trainer {
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
-        checkpoint::save(&self.varmap, &self.model.config().file, &staging)?;
+        // The checkpoint names the decoder its latest training objective serves.
+        let mut file = self.model.config().file.clone();
+        file.decoder = Some(self.cfg.objective.decoder());
+        checkpoint::save(&self.varmap, &file, &staging)?;
         self.statistics.save(&staging.join(ckpt::STATISTICS))?;
         let tok = staging.join(ckpt::TOKENIZER);
         std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))?;

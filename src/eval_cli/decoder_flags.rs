@@ -1,0 +1,228 @@
+//! Decoder flags shared by `ddvla eval`, `ddvla eval open-loop` and `ddvla demos record`:
+//! which decoder a model policy runs (by default the one its checkpoint was trained for) and
+//! the settings that decoder reads.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use ddvla_policy::decode::DecoderKind;
+
+use super::DecodeSettings;
+
+/// Decoders selectable on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecoderArg {
+    /// Discrete diffusion (adaptive-order remasking).
+    Diffusion,
+    /// Discrete diffusion with the prefix KV cache.
+    DiffusionCached,
+    /// Autoregressive (OpenVLA).
+    Ar,
+    /// Single-pass parallel (OFT).
+    Parallel,
+}
+
+impl From<DecoderArg> for DecoderKind {
+    fn from(d: DecoderArg) -> Self {
+        match d {
+            DecoderArg::Diffusion => Self::Diffusion,
+            DecoderArg::DiffusionCached => Self::DiffusionCached,
+            DecoderArg::Ar => Self::Ar,
+            DecoderArg::Parallel => Self::Parallel,
+        }
+    }
+}
+
+/// Decoder flags of `ddvla eval` and `ddvla eval open-loop`.
+#[derive(Debug, Clone, Args)]
+pub struct DecoderFlags {
+    /// Decoder of a model policy. Default: the one the checkpoint was trained for (its
+    /// `config.json` `decoder`, written by `ddvla train`), else diffusion.
+    #[arg(long, value_enum)]
+    pub decoder: Option<DecoderArg>,
+    /// Diffusion rounds T (at least 1; default 12). Diffusion decoders only.
+    #[arg(long, value_parser = at_least_one)]
+    pub rounds: Option<usize>,
+    /// Secondary remasking (threshold check, η scale 0.5). Diffusion decoders only.
+    #[arg(long)]
+    pub remask: bool,
+    /// Token sampling temperature (diffusion, AR; the parallel decoder is argmax); 0 =
+    /// argmax. Default: the decoder's (diffusion samples at 1 like DD-VLA's released code,
+    /// AR is greedy).
+    #[arg(long)]
+    pub temperature: Option<f32>,
+}
+
+/// Parse a count that must be at least 1 (`--rounds`, `--execute`): 0 is refused by the
+/// argument parser rather than quietly raised to 1 by the decoder.
+pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl DecoderFlags {
+    /// The decode settings for the policy `spec` (`expert`, `random`, `random:<preset>` or a
+    /// checkpoint folder), executing `execute` actions per chunk (`None`: all). Without
+    /// `--decoder`, a checkpoint decodes with the decoder it was trained for. Flags the chosen
+    /// decoder would ignore are refused: `--rounds`/`--remask` outside the diffusion
+    /// decoders, `--temperature` with the (argmax) parallel decoder.
+    pub fn settings(&self, spec: &str, execute: Option<usize>) -> Result<DecodeSettings> {
+        let (kind, source) = match self.decoder {
+            Some(d) => (DecoderKind::from(d), "--decoder"),
+            None => (
+                checkpoint_decoder(spec)?,
+                "the checkpoint's default decoder",
+            ),
+        };
+        let diffusion = matches!(kind, DecoderKind::Diffusion | DecoderKind::DiffusionCached);
+        if !diffusion && (self.rounds.is_some() || self.remask) {
+            bail!(
+                "--rounds and --remask apply to the diffusion decoders only, not {} ({source})",
+                decoder_name(kind)
+            );
+        }
+        if kind == DecoderKind::Parallel && self.temperature.is_some() {
+            bail!(
+                "--temperature does not apply to the parallel decoder ({source}; one argmax pass)"
+            );
+        }
+        Ok(DecodeSettings {
+            kind,
+            rounds: self
+                .rounds
+                .unwrap_or(ddvla_policy::decode::DiffusionConfig::default().rounds),
+            remask: self.remask,
+            execute,
+            temperature: self.temperature,
+        })
+    }
+}
+
+/// The command-line name of a decoder.
+fn decoder_name(kind: DecoderKind) -> &'static str {
+    match kind {
+        DecoderKind::Diffusion => "diffusion",
+        DecoderKind::DiffusionCached => "diffusion-cached",
+        DecoderKind::Ar => "ar",
+        DecoderKind::Parallel => "parallel",
+    }
+}
+
+/// The decoder the policy `spec` was trained for: a checkpoint folder's `config.json`
+/// `decoder`; diffusion for older checkpoints without one, for random weights and for the
+/// non-model policies. A folder without `config.json` also answers diffusion here; loading
+/// it reports the missing file.
+pub fn checkpoint_decoder(spec: &str) -> Result<DecoderKind> {
+    if matches!(spec, "expert" | "random") || spec.starts_with("random:") {
+        return Ok(DecoderKind::Diffusion);
+    }
+    let path = Path::new(spec).join(ddvla_policy::checkpoint::files::CONFIG);
+    if !path.is_file() {
+        return Ok(DecoderKind::Diffusion);
+    }
+    let file = ddvla_policy::model::ConfigFile::load(&path).with_context(|| {
+        format!(
+            "reading the checkpoint's default decoder from {}",
+            path.display()
+        )
+    })?;
+    Ok(file.decoder.unwrap_or(DecoderKind::Diffusion))
+}
+
+/// Refuse decoding flags (`flags`, an execute horizon) given for a policy that is not a
+/// model (`expert`, `random`): they would be ignored.
+pub fn check_model_flags(spec: &str, flags: &DecoderFlags, execute: Option<usize>) -> Result<()> {
+    let untouched = flags.decoder.is_none()
+        && flags.rounds.is_none()
+        && !flags.remask
+        && flags.temperature.is_none()
+        && execute.is_none();
+    if matches!(spec, "expert" | "random") && !untouched {
+        bail!(
+            "--decoder/--rounds/--remask/--temperature/--execute apply to checkpoint policies, \
+             not --policy {spec}"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failure is the test failing
+
+    use super::*;
+
+    fn flags(decoder: Option<DecoderArg>, rounds: Option<usize>) -> DecoderFlags {
+        DecoderFlags {
+            decoder,
+            rounds,
+            remask: false,
+            temperature: None,
+        }
+    }
+
+    /// A checkpoint folder holding only a `config.json` that names `decoder`.
+    fn folder_saying(decoder: Option<DecoderKind>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = ddvla_policy::model::presets::tiny();
+        file.decoder = decoder;
+        file.save(&dir.path().join("config.json")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_checkpoint_decodes_with_the_decoder_it_was_trained_for_unless_told() {
+        let parallel = folder_saying(Some(DecoderKind::Parallel));
+        let spec = parallel.path().to_str().unwrap();
+        assert_eq!(checkpoint_decoder(spec).unwrap(), DecoderKind::Parallel);
+        let s = flags(None, None).settings(spec, None).unwrap();
+        assert_eq!(s.kind, DecoderKind::Parallel);
+        // --decoder overrides it.
+        let s = flags(Some(DecoderArg::Diffusion), Some(4))
+            .settings(spec, Some(2))
+            .unwrap();
+        assert_eq!(
+            (s.kind, s.rounds, s.execute),
+            (DecoderKind::Diffusion, 4, Some(2))
+        );
+        // Flags the default decoder does not read are refused, naming where it came from.
+        let err = flags(None, Some(4)).settings(spec, None).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("not parallel (the checkpoint's default"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn older_checkpoints_random_weights_and_non_models_default_to_diffusion() {
+        let old = folder_saying(None);
+        let missing = tempfile::tempdir().unwrap();
+        for spec in [
+            old.path().to_str().unwrap(),
+            missing.path().to_str().unwrap(),
+            "expert",
+            "random",
+            "random:tiny",
+        ] {
+            assert_eq!(
+                checkpoint_decoder(spec).unwrap(),
+                DecoderKind::Diffusion,
+                "{spec}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_config_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), "{ not json").unwrap();
+        let err = checkpoint_decoder(dir.path().to_str().unwrap()).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("config.json"), "{text}");
+    }
+}
