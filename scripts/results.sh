@@ -74,7 +74,10 @@ for s in $SUITES; do
     run "$s" diffusion-t12-cached "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion-cached --rounds 12
   fi
   if [ -n "${CKPT_AR:-}" ]; then run "$s" ar "$MODEL_EPISODES" --policy "$CKPT_AR" --decoder ar; fi
-  if [ -n "${CKPT_PARALLEL:-}" ]; then run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel; fi
+  if [ -n "${CKPT_PARALLEL:-}" ]; then
+    run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel
+    run "$s" parallel-execute4 "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel --execute 4
+  fi
 done
 for s in $SIMPLER_SUITES; do
   run "$s" expert "$SIMPLER_EPISODES" --policy expert

@@ -223,6 +223,30 @@ fn launch_configs_parse() {
     );
     assert_eq!(more.data.unnorm_key, spatial.data.unnorm_key);
     assert_ne!(more.run.out, spatial.run.out);
+    // The parallel model's 50-demonstration stage continues the parallel run with its
+    // objective on stage 2's demonstrations plus new ones, same suite, key and split seed.
+    let parallel =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial-parallel.toml"))
+            .unwrap();
+    let parallel_50 = ddvla::train_cli::TrainFile::read(
+        &root.join("launch/train-compact-spatial-parallel-50.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        parallel_50.model.init_checkpoint.as_deref(),
+        Some(parallel.run.out.as_path())
+    );
+    assert_eq!(
+        parallel_50.train.objective,
+        ddvla_policy::train::Objective::Parallel
+    );
+    assert_eq!(parallel_50.data.demos[0], spatial.data.demos[0]);
+    assert!(parallel_50.data.demos.len() > 1);
+    assert_eq!(parallel_50.data.suites, spatial.data.suites);
+    assert_eq!(parallel_50.data.unnorm_key, spatial.data.unnorm_key);
+    assert_eq!(parallel_50.train.seed, spatial.train.seed);
+    assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
+    assert_ne!(parallel_50.run.out, parallel.run.out);
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
