@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
-# expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL,
-# models trained with those objectives) are given, the trained policy under each decoder;
+# expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL /
+# CKPT_PARALLEL_50, models trained with those objectives) are given, the trained policy under each decoder;
 # the scripted expert and random actions on the SimplerEnv-style suites.
 #
 #   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
@@ -77,6 +77,9 @@ for s in $SUITES; do
   if [ -n "${CKPT_PARALLEL:-}" ]; then
     run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel
     run "$s" parallel-execute4 "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel --execute 4
+  fi
+  if [ -n "${CKPT_PARALLEL_50:-}" ]; then
+    run "$s" parallel-50 "$MODEL_EPISODES" --policy "$CKPT_PARALLEL_50" --decoder parallel
   fi
 done
 for s in $SIMPLER_SUITES; do

@@ -1,6 +1,9 @@
-//! The shipped default checkpoint (`checkpoints/compact-libero-spatial`, the README main
-//! job's policy): it loads as a trained policy with the inference centre crop its training
-//! used, and runs under `ddvla eval` (rendered frames → crop → diffusion decode → actions).
+//! The shipped checkpoints: the README main job's policy
+//! (`checkpoints/compact-libero-spatial-parallel-50`, the parallel-objective fine-tune) loads
+//! as a trained policy with the inference centre crop its training used, names the parallel
+//! decoder as its own, and runs under `ddvla eval` with it (rendered frames → crop → one
+//! argmax pass → actions); the DD-VLA stage-2 checkpoint it was fine-tuned from
+//! (`checkpoints/compact-libero-spatial`) still loads and defaults to diffusion decoding.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
@@ -8,33 +11,72 @@ use std::process::Command;
 
 use candle_core::Device;
 use ddvla_policy::Policy;
+use ddvla_policy::decode::DecoderKind;
 
 fn checkpoint() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-spatial-parallel-50")
+}
+
+fn stage2() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-spatial")
 }
 
-#[test]
-fn the_default_checkpoint_loads_trained_with_its_crop_and_provenance() {
-    let dir = checkpoint();
-    let policy = Policy::from_checkpoint(&dir, None, &Device::Cpu).unwrap();
+/// Load `dir` and check what every shipped checkpoint must be: trained, two 128² cameras,
+/// the 90% centre crop, under the 50 MB limit, with the given provenance files beside it.
+fn check_shipped(dir: &Path, provenance: &[&str]) -> Policy {
+    let policy = Policy::from_checkpoint(dir, None, &Device::Cpu).unwrap();
     assert!(policy.is_trained());
     let file = &policy.model().config().file;
     assert_eq!(file.num_images_in_input, 2);
     assert_eq!(file.vision.image_size, 128);
     assert!((file.center_crop_area.unwrap() - 0.9).abs() < 1e-6);
-    // How it was made travels with it: both stages' configs and loss curves.
-    for f in [
-        "train.toml",
-        "loss.csv",
-        "stage1-train.toml",
-        "stage1-loss.csv",
-    ] {
-        assert!(dir.join(f).exists(), "{f} missing");
+    for f in provenance {
+        assert!(dir.join(f).exists(), "{}: {f} missing", dir.display());
     }
     let size = std::fs::metadata(dir.join("model.safetensors"))
         .unwrap()
         .len();
     assert!(size < 50 << 20, "{size} bytes: over the 50 MB limit");
+    policy
+}
+
+#[test]
+fn the_default_checkpoint_loads_trained_with_its_crop_decoder_and_provenance() {
+    // How it was made travels with it: both parallel stages' configs and loss curves (the
+    // DD-VLA stages' are in the stage-2 checkpoint's folder).
+    let policy = check_shipped(
+        &checkpoint(),
+        &[
+            "train.toml",
+            "loss.csv",
+            "parallel-train.toml",
+            "parallel-loss.csv",
+            "README.md",
+        ],
+    );
+    assert_eq!(
+        policy.model().config().file.decoder,
+        Some(DecoderKind::Parallel)
+    );
+    let dd_vla = check_shipped(
+        &stage2(),
+        &[
+            "train.toml",
+            "loss.csv",
+            "stage1-train.toml",
+            "stage1-loss.csv",
+            "README.md",
+        ],
+    );
+    // Saved before checkpoints named their decoder: diffusion, what it was trained for.
+    assert_eq!(dd_vla.model().config().file.decoder, None);
+    assert_eq!(
+        ddvla::eval_cli::checkpoint_decoder(stage2().to_str().unwrap()).unwrap(),
+        DecoderKind::Diffusion
+    );
+    // Both use the same action statistics (the fine-tunes keep stage 1's).
+    let stats = |d: PathBuf| std::fs::read(d.join("dataset_statistics.json")).unwrap();
+    assert_eq!(stats(checkpoint()), stats(stage2()));
 }
 
 #[test]
@@ -70,6 +112,8 @@ fn the_default_checkpoint_runs_an_episode_under_eval() {
     );
     let md = std::fs::read_to_string(out.path().join("results.md")).unwrap();
     assert!(!md.contains("UNTRAINED"), "{md}");
+    // No --decoder: the checkpoint's own.
+    assert!(md.contains(" Parallel execute=chunk"), "{md}");
 }
 
 #[test]
@@ -115,7 +159,7 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
     let none = d.path().join("none");
     let ckpt = checkpoint();
     let ckpt = ckpt.to_str().unwrap();
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 9] = [
         // An unknown decoder is refused by the argument parser, before any episode runs.
         (&["--decoder", "beam"], "beam"),
         // So are zero rounds or a zero execute horizon (not quietly raised to 1).
@@ -138,6 +182,11 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
         (
             &["--policy", ckpt, "--decoder", "parallel", "--rounds", "4"],
             "diffusion decoders only",
+        ),
+        // Also when the decoder is the checkpoint's default, not named on the command line.
+        (
+            &["--policy", ckpt, "--rounds", "4"],
+            "the checkpoint's default decoder",
         ),
         (
             &[
