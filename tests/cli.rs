@@ -223,6 +223,29 @@ fn launch_configs_parse() {
     );
     assert_eq!(more.data.unnorm_key, spatial.data.unnorm_key);
     assert_ne!(more.run.out, spatial.run.out);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
+    let err = ddvla::serve::config::ServeConfig::load(&bad).unwrap_err();
+    assert!(format!("{err:#}").contains("rate_hz"), "{err:#}");
+    let out = Command::new("python3")
+        .args(["-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())"])
+        .arg(root.join("launch/ddvla.launch.py"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[cfg(not(feature = "rerun"))]
+#[test]
+fn the_default_policy_config_continues_the_parallel_run() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spatial =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial.toml")).unwrap();
     // The parallel model's 50-demonstration stage continues the parallel run with its
     // objective on stage 2's demonstrations plus new ones, same suite, key and split seed.
     let parallel =
@@ -247,24 +270,8 @@ fn launch_configs_parse() {
     assert_eq!(parallel_50.train.seed, spatial.train.seed);
     assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
     assert_ne!(parallel_50.run.out, parallel.run.out);
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[control]\nrate_hz = -1\n[safety]\nlower=[0.0]\nupper=[1.0]\nmax_step=[1.0]\nhold_value=[0.0]\nhold_keep_last_dims=[]\nmax_observation_age_ms=1.0\n").unwrap();
-    let err = ddvla::serve::config::ServeConfig::load(&bad).unwrap_err();
-    assert!(format!("{err:#}").contains("rate_hz"), "{err:#}");
-    let out = Command::new("python3")
-        .args(["-c", "import ast,sys; ast.parse(open(sys.argv[1]).read())"])
-        .arg(root.join("launch/ddvla.launch.py"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
-#[cfg(not(feature = "rerun"))]
 #[test]
 fn replay_rrd_without_the_rerun_feature_is_a_clear_error() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
