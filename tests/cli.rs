@@ -270,6 +270,26 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert_eq!(parallel_50.train.seed, spatial.train.seed);
     assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
     assert_ne!(parallel_50.run.out, parallel.run.out);
+    // The object suite's policy starts from the shipped default with the same recipe.
+    let object =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-object-parallel.toml"))
+            .unwrap();
+    let init = object.model.init_checkpoint.clone().unwrap();
+    assert_eq!(
+        init,
+        std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50")
+    );
+    assert!(root.join(&init).join("model.safetensors").is_file());
+    assert_eq!(
+        object.train.objective,
+        ddvla_policy::train::Objective::Parallel
+    );
+    assert_eq!(
+        object.data.suites.as_deref(),
+        Some(&["libero_style_object".to_owned()][..])
+    );
+    assert_eq!(object.data.unnorm_key, spatial.data.unnorm_key);
+    assert_eq!(object.run.steps, object.train.lr.total_steps);
 }
 
 #[test]
