@@ -136,6 +136,8 @@ fn launch_configs_parse() {
     // rejected), and the ROS 2 launch file is valid Python.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let robot = ddvla::serve::config::ServeConfig::load(&root.join("launch/robot.toml")).unwrap();
+    // No decoder named: a checkpoint runs its own, random weights diffusion-cached.
+    assert_eq!(robot.policy.decoder, None);
     assert_eq!(robot.topics.cameras.len(), 2);
     assert!(robot.safety.workspace.is_some());
     ddvla::serve::config::PolicyServerConfig::load(&root.join("launch/policy-server.toml"))

@@ -334,3 +334,38 @@ impl PolicyServerConfig {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failure is the test failing
+
+    use candle_core::Device;
+    use ddvla_policy::Policy;
+    use ddvla_policy::decode::DecoderKind;
+    use ddvla_policy::model::presets;
+
+    use super::PolicyConfig;
+
+    #[test]
+    fn the_decoder_is_the_configured_one_else_the_checkpoints_else_diffusion_cached() {
+        let mut file = presets::tiny();
+        let random = Policy::random(presets::preset("tiny").unwrap(), &Device::Cpu).unwrap();
+        let unset = PolicyConfig::default();
+        assert_eq!(unset.decoder_for(&random), DecoderKind::DiffusionCached);
+        file.decoder = Some(DecoderKind::Parallel);
+        let trained_for_parallel = Policy::random(
+            ddvla_policy::model::Config::new(file).unwrap(),
+            &Device::Cpu,
+        )
+        .unwrap();
+        assert_eq!(
+            unset.decoder_for(&trained_for_parallel),
+            DecoderKind::Parallel
+        );
+        let told = PolicyConfig {
+            decoder: Some(DecoderKind::Ar),
+            ..PolicyConfig::default()
+        };
+        assert_eq!(told.decoder_for(&trained_for_parallel), DecoderKind::Ar);
+    }
+}
