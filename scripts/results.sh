@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
 # expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL /
-# CKPT_PARALLEL_50, models trained with those objectives) are given, the trained policy under each decoder;
+# CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE>, models trained with those
+# objectives) are given, the trained policy under each decoder;
 # the scripted expert and random actions on the SimplerEnv-style suites.
 #
 #   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
@@ -78,8 +79,12 @@ for s in $SUITES; do
     run "$s" parallel "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel
     run "$s" parallel-execute4 "$MODEL_EPISODES" --policy "$CKPT_PARALLEL" --decoder parallel --execute 4
   fi
-  if [ -n "${CKPT_PARALLEL_50:-}" ]; then
-    run "$s" parallel-50 "$MODEL_EPISODES" --policy "$CKPT_PARALLEL_50" --decoder parallel
+  # The parallel recipe on 50 demonstrations per task: CKPT_PARALLEL_50 for every suite, or
+  # the suite's own checkpoint, CKPT_PARALLEL_50_<SUITE> (e.g. CKPT_PARALLEL_50_OBJECT).
+  suite_var="CKPT_PARALLEL_50_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
+  ckpt_50="${!suite_var:-${CKPT_PARALLEL_50:-}}"
+  if [ -n "$ckpt_50" ]; then
+    run "$s" parallel-50 "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel
   fi
 done
 for s in $SIMPLER_SUITES; do

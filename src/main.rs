@@ -259,6 +259,9 @@ struct BenchPolicyArgs {
     /// Untimed warm-up chunks per decoder.
     #[arg(long, default_value_t = 1)]
     warmup: usize,
+    /// Round counts T the diffusion decoders run with, each a row (e.g. `12,4,2,1`).
+    #[arg(long, value_delimiter = ',', default_value = "12", value_parser = ddvla::eval_cli::at_least_one)]
+    rounds: Vec<usize>,
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -408,6 +411,7 @@ fn run(cli: Cli) -> Result<()> {
                 decoders: a.decoders.into_iter().map(Into::into).collect(),
                 iters: a.iters.max(1),
                 warmup: a.warmup,
+                rounds: a.rounds,
             };
             let report = run_policy_bench(&args)?;
             ddvla::bench::print_policy_report(&report);

@@ -74,6 +74,59 @@ fn bench_policy_tiny_writes_json() {
     assert_eq!(names, ["ar", "parallel", "diffusion", "diffusion-cached"]);
     assert_eq!(report["trained"], false);
     assert_eq!(report["decoders"][2]["forward_passes"], 12);
+    assert_eq!(report["decoders"][2]["rounds"], 12);
+    assert!(report["decoders"][0]["rounds"].is_null());
+    assert!((report["decoders"][0]["speedup_over_ar"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn bench_policy_runs_the_diffusion_decoders_at_each_round_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let status = ddvla()
+        .args([
+            "bench", "policy", "--preset", "tiny", "--iters", "1", "--warmup", "0",
+        ])
+        .args([
+            "--decoders",
+            "parallel,diffusion",
+            "--rounds",
+            "4,2",
+            "--json",
+        ])
+        .arg(&json)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows: Vec<(String, Option<u64>, u64)> = report["decoders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["rounds"].as_u64(),
+                d["forward_passes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("parallel".to_owned(), None, 1),
+        ("diffusion".to_owned(), Some(4), 4),
+        ("diffusion".to_owned(), Some(2), 2),
+    ];
+    assert_eq!(rows, expected);
+    // Without an AR row there is nothing to compare against.
+    assert!(report["decoders"][1]["speedup_over_ar"].is_null());
+    // Zero rounds is refused by the parser.
+    let out = ddvla()
+        .args(["bench", "policy", "--preset", "tiny", "--rounds", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 1"));
 }
 
 #[test]
@@ -272,26 +325,42 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert_eq!(parallel_50.train.seed, spatial.train.seed);
     assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
     assert_ne!(parallel_50.run.out, parallel.run.out);
-    // The object suite's policy starts from the shipped default with the same recipe.
-    let object =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-object-parallel.toml"))
-            .unwrap();
-    let init = object.model.init_checkpoint.clone().unwrap();
-    assert_eq!(
-        init,
-        std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50")
-    );
-    assert!(root.join(&init).join("model.safetensors").is_file());
-    assert_eq!(
-        object.train.objective,
-        ddvla_policy::train::Objective::Parallel
-    );
-    assert_eq!(
-        object.data.suites.as_deref(),
-        Some(&["libero_style_object".to_owned()][..])
-    );
-    assert_eq!(object.data.unnorm_key, spatial.data.unnorm_key);
-    assert_eq!(object.run.steps, object.train.lr.total_steps);
+    // The object, goal and long suites' policies start from the shipped default with the
+    // same recipe, each on its own suite's demonstrations and into its own folder.
+    let mut outs = Vec::new();
+    for suite in ["object", "goal", "long"] {
+        let path = root.join(format!("launch/train-compact-{suite}-parallel.toml"));
+        let config = ddvla::train_cli::TrainFile::read(&path).unwrap();
+        let init = config.model.init_checkpoint.clone().unwrap();
+        assert_eq!(
+            init,
+            std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50")
+        );
+        assert!(root.join(&init).join("model.safetensors").is_file());
+        assert_eq!(
+            config.train.objective,
+            ddvla_policy::train::Objective::Parallel
+        );
+        let suite_name = format!("libero_style_{suite}");
+        assert_eq!(
+            config.data.suites.as_deref(),
+            Some(&[suite_name.clone()][..])
+        );
+        for demos in &config.data.demos {
+            assert!(
+                demos.to_string_lossy().contains(&suite_name),
+                "{}: {}",
+                path.display(),
+                demos.display()
+            );
+        }
+        assert_eq!(config.data.unnorm_key, spatial.data.unnorm_key);
+        assert_eq!(config.run.steps, config.train.lr.total_steps);
+        outs.push(config.run.out);
+    }
+    outs.sort();
+    outs.dedup();
+    assert_eq!(outs.len(), 3);
 }
 
 #[test]
