@@ -72,6 +72,8 @@ for s in $SUITES; do
     run "$s" parallel-decoder "$MODEL_EPISODES" --policy "$CKPT" --decoder parallel
     run "$s" diffusion-t12-remask "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 12 --remask
     run "$s" diffusion-t4 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 4
+    run "$s" diffusion-t2 "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion --rounds 2
+    run "$s" diffusion-t2-cached "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion-cached --rounds 2
     run "$s" diffusion-t12-cached "$MODEL_EPISODES" --policy "$CKPT" --decoder diffusion-cached --rounds 12
   fi
   if [ -n "${CKPT_AR:-}" ]; then run "$s" ar "$MODEL_EPISODES" --policy "$CKPT_AR" --decoder ar; fi
