@@ -358,9 +358,27 @@ fn the_default_policy_config_continues_the_parallel_run() {
         assert_eq!(config.run.steps, config.train.lr.total_steps);
         outs.push(config.run.out);
     }
+    // The object suite's second stage continues the first on the same data and split.
+    let object =
+        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-object-parallel.toml"))
+            .unwrap();
+    let object_2 = ddvla::train_cli::TrainFile::read(
+        &root.join("launch/train-compact-object-parallel-2.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        object_2.model.init_checkpoint.as_deref(),
+        Some(object.run.out.as_path())
+    );
+    assert_eq!(object_2.data.demos, object.data.demos);
+    assert_eq!(object_2.data.suites, object.data.suites);
+    assert_eq!(object_2.train.seed, object.train.seed);
+    assert_eq!(object_2.train.objective, object.train.objective);
+    assert_eq!(object_2.run.steps, object_2.train.lr.total_steps);
+    outs.push(object_2.run.out);
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 3);
+    assert_eq!(outs.len(), 4);
 }
 
 #[test]
