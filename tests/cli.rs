@@ -51,20 +51,27 @@ fn sim_render_unknown_camera_fails_cleanly() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-#[test]
-fn bench_policy_tiny_writes_json() {
+/// Run `ddvla bench policy --preset tiny --iters 1 --warmup 0` with `extra` arguments and
+/// return its JSON report.
+fn bench_policy_tiny(extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("bench.json");
     let status = ddvla()
         .args([
-            "bench", "policy", "--preset", "tiny", "--iters", "1", "--warmup", "0", "--json",
+            "bench", "policy", "--preset", "tiny", "--iters", "1", "--warmup", "0",
         ])
+        .args(extra)
+        .arg("--json")
         .arg(&json)
         .status()
         .unwrap();
     assert!(status.success());
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+#[test]
+fn bench_policy_tiny_writes_json() {
+    let report = bench_policy_tiny(&[]);
     let names: Vec<&str> = report["decoders"]
         .as_array()
         .unwrap()
@@ -81,25 +88,7 @@ fn bench_policy_tiny_writes_json() {
 
 #[test]
 fn bench_policy_runs_the_diffusion_decoders_at_each_round_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("bench.json");
-    let status = ddvla()
-        .args([
-            "bench", "policy", "--preset", "tiny", "--iters", "1", "--warmup", "0",
-        ])
-        .args([
-            "--decoders",
-            "parallel,diffusion",
-            "--rounds",
-            "4,2",
-            "--json",
-        ])
-        .arg(&json)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = bench_policy_tiny(&["--decoders", "parallel,diffusion", "--rounds", "4,2"]);
     let rows: Vec<(String, Option<u64>, u64)> = report["decoders"]
         .as_array()
         .unwrap()
