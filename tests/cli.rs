@@ -7,6 +7,12 @@ fn ddvla() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ddvla"))
 }
 
+/// The training config `launch/<name>`, read with the real config type.
+fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    ddvla::train_cli::TrainFile::read(&root.join("launch").join(name)).unwrap()
+}
+
 #[test]
 fn sim_render_writes_a_real_png() {
     let dir = tempfile::tempdir().unwrap();
@@ -197,16 +203,14 @@ fn launch_configs_parse() {
     let sim = ddvla::serve::config::ServeConfig::load(&root.join("launch/sim-eval.toml")).unwrap();
     assert_eq!(sim.input.proprio, None);
     assert_eq!(sim.rerun.queue, 1024);
-    let train = ddvla::train_cli::TrainFile::read(&root.join("launch/train-small.toml")).unwrap();
+    let train = launch_train_config("train-small.toml");
     assert_eq!(train.model.preset.as_deref(), Some("small"));
     assert!(train.data.augment.is_some());
-    let compact =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact.toml")).unwrap();
+    let compact = launch_train_config("train-compact.toml");
     assert_eq!(compact.model.preset.as_deref(), Some("compact"));
     assert!(compact.train.train_vision);
     // Stage 2 fine-tunes stage 1's output on one suite, with its split and statistics.
-    let spatial =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial.toml")).unwrap();
+    let spatial = launch_train_config("train-compact-spatial.toml");
     assert_eq!(
         spatial.model.init_checkpoint.as_deref(),
         Some(compact.run.out.as_path())
@@ -226,15 +230,15 @@ fn launch_configs_parse() {
     let mut pair = Vec::new();
     for (file, objective) in [
         (
-            "launch/train-compact-spatial-ar.toml",
+            "train-compact-spatial-ar.toml",
             ddvla_policy::train::Objective::Autoregressive,
         ),
         (
-            "launch/train-compact-spatial-parallel.toml",
+            "train-compact-spatial-parallel.toml",
             ddvla_policy::train::Objective::Parallel,
         ),
     ] {
-        let mut other = ddvla::train_cli::TrainFile::read(&root.join(file)).unwrap();
+        let mut other = launch_train_config(file);
         assert_eq!(other.train.objective, objective, "{file}");
         let init = other.model.init_checkpoint.clone().unwrap();
         assert!(
@@ -258,9 +262,7 @@ fn launch_configs_parse() {
     }
     assert_eq!(pair[0], pair[1]);
     // The 50-demonstration experiment fine-tunes stage 2's output with its statistics key.
-    let more =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial-50.toml"))
-            .unwrap();
+    let more = launch_train_config("train-compact-spatial-50.toml");
     assert_eq!(
         more.model.init_checkpoint.as_deref(),
         Some(spatial.run.out.as_path())
@@ -287,18 +289,11 @@ fn launch_configs_parse() {
 #[cfg(not(feature = "rerun"))]
 #[test]
 fn the_default_policy_config_continues_the_parallel_run() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let spatial =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial.toml")).unwrap();
+    let spatial = launch_train_config("train-compact-spatial.toml");
     // The parallel model's 50-demonstration stage continues the parallel run with its
     // objective on stage 2's demonstrations plus new ones, same suite, key and split seed.
-    let parallel =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-spatial-parallel.toml"))
-            .unwrap();
-    let parallel_50 = ddvla::train_cli::TrainFile::read(
-        &root.join("launch/train-compact-spatial-parallel-50.toml"),
-    )
-    .unwrap();
+    let parallel = launch_train_config("train-compact-spatial-parallel.toml");
+    let parallel_50 = launch_train_config("train-compact-spatial-parallel-50.toml");
     assert_eq!(
         parallel_50.model.init_checkpoint.as_deref(),
         Some(parallel.run.out.as_path())
@@ -314,12 +309,19 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert_eq!(parallel_50.train.seed, spatial.train.seed);
     assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
     assert_ne!(parallel_50.run.out, parallel.run.out);
+}
+
+#[cfg(not(feature = "rerun"))]
+#[test]
+fn the_other_suites_configs_start_from_the_default_policy() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spatial = launch_train_config("train-compact-spatial.toml");
     // The object, goal and long suites' policies start from the shipped default with the
     // same recipe, each on its own suite's demonstrations and into its own folder.
     let mut outs = Vec::new();
     for suite in ["object", "goal", "long"] {
-        let path = root.join(format!("launch/train-compact-{suite}-parallel.toml"));
-        let config = ddvla::train_cli::TrainFile::read(&path).unwrap();
+        let name = format!("train-compact-{suite}-parallel.toml");
+        let config = launch_train_config(&name);
         let init = config.model.init_checkpoint.clone().unwrap();
         assert_eq!(
             init,
@@ -338,8 +340,7 @@ fn the_default_policy_config_continues_the_parallel_run() {
         for demos in &config.data.demos {
             assert!(
                 demos.to_string_lossy().contains(&suite_name),
-                "{}: {}",
-                path.display(),
+                "{name}: {}",
                 demos.display()
             );
         }
@@ -348,13 +349,8 @@ fn the_default_policy_config_continues_the_parallel_run() {
         outs.push(config.run.out);
     }
     // The object suite's second stage continues the first on the same data and split.
-    let object =
-        ddvla::train_cli::TrainFile::read(&root.join("launch/train-compact-object-parallel.toml"))
-            .unwrap();
-    let object_2 = ddvla::train_cli::TrainFile::read(
-        &root.join("launch/train-compact-object-parallel-2.toml"),
-    )
-    .unwrap();
+    let object = launch_train_config("train-compact-object-parallel.toml");
+    let object_2 = launch_train_config("train-compact-object-parallel-2.toml");
     assert_eq!(
         object_2.model.init_checkpoint.as_deref(),
         Some(object.run.out.as_path())
