@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::demos::{ExpertLabelled, RecordOptions, record};
+use crate::demos::{ExpertLabelled, RecordOptions, read_index, record};
 use crate::eval_cli::{DecoderFlags, make_policy};
 use ddvla_tasks::suite::Suite;
 
@@ -70,6 +70,12 @@ pub struct DemosRecordArgs {
     /// the model's chunk length; 0 records one-step labels only.
     #[arg(long, default_value_t = 8, requires = "expert_labels")]
     pub label_chunk: usize,
+    /// Continue the recording in `--out` (an interrupted run): its episodes stay and only
+    /// the missing ones are recorded. Run it with the same suites, tasks, episodes, seed and
+    /// labels; a different seed or label kind is refused. Without it, an `--out` that holds a
+    /// recording is refused.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Run `ddvla demos …`.
@@ -110,7 +116,11 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         max_steps: a.max_steps,
         created_by: std::env::args().collect::<Vec<_>>().join(" "),
         labels,
+        resume: a.resume,
     };
+    if a.resume {
+        bar.set_position(read_index(&a.out).map_or(0, |i| i.episodes.len() as u64));
+    }
     let (mut done, mut ok) = (0usize, 0usize);
     let index = record(&opts, policy.as_mut(), &mut |r| {
         done += 1;

@@ -235,3 +235,70 @@ fn an_interrupted_recording_keeps_its_finished_episodes() {
         assert_eq!(e.actions.len(), ep.steps as usize);
     }
 }
+
+#[test]
+fn a_resumed_recording_equals_an_uninterrupted_one() {
+    let d = tempfile::tempdir().unwrap();
+    let record = |out: &Path, extra: &[&str]| {
+        ddvla()
+            .args([
+                "demos",
+                "record",
+                "--suite",
+                "libero_style_spatial",
+                "--policy",
+                "random",
+                "--tasks",
+                "1",
+                "--episodes-per-task",
+                "3",
+                "--max-steps",
+                "6",
+                "--keep-failures",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let (whole, cut) = (d.path().join("whole"), d.path().join("cut"));
+    for out in [&whole, &cut] {
+        let o = record(out, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // Interrupt `cut` after its first episode: the index lists one, the third file is half.
+    let mut idx = read_index(&cut).unwrap();
+    let last = idx.episodes[2].file.clone();
+    idx.episodes.truncate(1);
+    std::fs::write(cut.join("index.json"), serde_json::to_string(&idx).unwrap()).unwrap();
+    let bytes = std::fs::read(cut.join(&last)).unwrap();
+    std::fs::write(cut.join(&last), &bytes[..bytes.len() / 3]).unwrap();
+
+    // Recording into it again without --resume is refused and keeps the episode.
+    let o = record(&cut, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--resume"), "{err}");
+    assert_eq!(read_index(&cut).unwrap().episodes.len(), 1);
+    // So is resuming with another seed (other init states).
+    let o = record(&cut, &["--resume", "--seed", "5"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("seed"), "{err}");
+
+    let o = record(&cut, &["--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (read_index(&whole).unwrap(), read_index(&cut).unwrap());
+    assert_eq!(a.episodes, b.episodes);
+    for ep in &a.episodes {
+        let (x, y) = (
+            load_episode(&whole, ep).unwrap(),
+            load_episode(&cut, ep).unwrap(),
+        );
+        assert_eq!(
+            (x.actions, x.proprio),
+            (y.actions, y.proprio),
+            "{}",
+            ep.file
+        );
+    }
+}

@@ -42,6 +42,10 @@ pub struct RecordOptions {
     pub created_by: String,
     /// The expert's labels of an [`super::ExpertLabelled`] policy (DAgger recording).
     pub labels: Option<LabelSlot>,
+    /// Continue the recording already in `out` (same suites, seed and labels): its episodes
+    /// stay and only the missing ones are recorded. Without it, an `out` that holds a
+    /// recording is refused rather than overwritten.
+    pub resume: bool,
 }
 
 /// An [`EpisodeObserver`] writing one MCAP file per episode and rewriting `index.json` after
@@ -260,21 +264,19 @@ pub fn record(
     let first = opts.suites.first().context("no suites given")?;
     let first = Suite::load(&opts.suites_dir, first)?;
     let c = &first.file.contract;
-    let mut rec = DemoRecorder::new(
-        &opts.out,
-        DemoIndex {
-            format: FORMAT.into(),
-            created_by: opts.created_by.clone(),
-            ddvla_commit: crate::eval_cli::ddvla_commit(),
-            cameras: c.cameras.clone(),
-            image_size: c.image_size,
-            control_hz: first.file.protocol.control_hz,
-            action_dim: c.action_dim,
-            proprio_dim: 0,
-            episodes: Vec::new(),
-        },
-        opts.keep_failures,
-    );
+    let mut index = DemoIndex {
+        format: FORMAT.into(),
+        created_by: opts.created_by.clone(),
+        ddvla_commit: crate::eval_cli::ddvla_commit(),
+        cameras: c.cameras.clone(),
+        image_size: c.image_size,
+        control_hz: first.file.protocol.control_hz,
+        action_dim: c.action_dim,
+        proprio_dim: 0,
+        episodes: Vec::new(),
+    };
+    let done = resume_from(opts, &mut index)?;
+    let mut rec = DemoRecorder::new(&opts.out, index, opts.keep_failures);
     if let Some(slot) = &opts.labels {
         rec.label_with(slot.clone());
     }
@@ -289,10 +291,81 @@ pub fn record(
             max_steps: opts.max_steps,
             ddvla_commit: crate::eval_cli::ddvla_commit(),
             init_seed: Some(opts.init_seed),
+            skip: done
+                .iter()
+                .filter(|(suite, _, _)| suite == name)
+                .map(|&(_, t, e)| (t, e))
+                .collect(),
         };
         eval::run(&suite, &eval_opts, policy, &mut rec, on_episode)
             .with_context(|| format!("recording {name}"))?;
     }
     rec.write_index()?;
     Ok(rec.index)
+}
+
+/// The episodes already in `opts.out` as (suite, task index, episode), after checking that
+/// the recording there is this one's (contract, seed, labels); `index` takes them over.
+/// Nothing there: none. A recording there without `opts.resume`: an error, so it is never
+/// overwritten.
+fn resume_from(opts: &RecordOptions, index: &mut DemoIndex) -> Result<Vec<(String, usize, usize)>> {
+    let path = opts.out.join("index.json");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let at = path.display();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {at}"))?;
+    let old: DemoIndex = serde_json::from_str(&text)
+        .with_context(|| format!("{at} is not a ddvla demonstration index"))?;
+    anyhow::ensure!(
+        opts.resume,
+        "{at} already holds a recording ({} episodes): pass --resume to continue it, or choose \
+         another --out",
+        old.episodes.len()
+    );
+    anyhow::ensure!(
+        old.format == index.format
+            && old.cameras == index.cameras
+            && old.image_size == index.image_size
+            && (old.control_hz - index.control_hz).abs() < 1e-9
+            && old.action_dim == index.action_dim,
+        "{at}: recorded {:?} at {} px, {} Hz, action_dim {}; this run records {:?} at {} px, \
+         {} Hz, action_dim {}: not the same recording",
+        old.cameras,
+        old.image_size,
+        old.control_hz,
+        old.action_dim,
+        index.cameras,
+        index.image_size,
+        index.control_hz,
+        index.action_dim
+    );
+    let labels = if opts.labels.is_some() {
+        Labels::Expert
+    } else {
+        Labels::Executed
+    };
+    let mut done = Vec::with_capacity(old.episodes.len());
+    for ep in &old.episodes {
+        if !opts.suites.contains(&ep.suite) {
+            continue;
+        }
+        let seed = eval::episode_seed(opts.init_seed, ep.task_index, ep.episode);
+        anyhow::ensure!(
+            ep.seed == seed && ep.labels == labels,
+            "{at}: {} was recorded with seed {} and {:?} labels; this run's would have seed \
+             {seed} and {labels:?} labels (another --seed or --expert-labels?)",
+            ep.file,
+            ep.seed,
+            ep.labels
+        );
+        done.push((ep.suite.clone(), ep.task_index, ep.episode));
+    }
+    index.proprio_dim = old.proprio_dim;
+    index.episodes = old.episodes;
+    if old.ddvla_commit != index.ddvla_commit {
+        index.ddvla_commit = format!("{}, resumed with {}", old.ddvla_commit, index.ddvla_commit);
+    }
+    index.created_by = old.created_by;
+    Ok(done)
 }

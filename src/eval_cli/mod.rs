@@ -214,6 +214,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         max_steps: args.max_steps,
         ddvla_commit: ddvla_commit(),
         init_seed: None,
+        skip: std::collections::BTreeSet::new(),
     };
     let total = eval::plan(&suite, &opts)?.len();
     let spec = args.policy.as_deref().unwrap_or_default();

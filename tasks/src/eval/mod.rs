@@ -11,7 +11,7 @@ mod error;
 mod policy;
 mod results;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Instant;
 
 use ddvla_sim::Env;
@@ -44,6 +44,9 @@ pub struct EvalOptions {
     /// Sample fresh init states with this seed instead of loading the committed ones
     /// (demonstrations: the evaluation states stay unseen by training).
     pub init_seed: Option<u64>,
+    /// (task index, episode) pairs to leave out: a resumed recording's finished episodes.
+    /// Every other episode keeps its seed and init state.
+    pub skip: BTreeSet<(usize, usize)>,
 }
 
 /// Sees every step of an episode (demo recording, visualisation).
@@ -122,6 +125,7 @@ pub fn plan(suite: &Suite, opts: &EvalOptions) -> Result<Vec<(usize, usize)>, Ev
         .enumerate()
         .filter(|(k, _)| k % opts.shard.count == opts.shard.index)
         .map(|(_, te)| te)
+        .filter(|te| !opts.skip.contains(te))
         .collect())
 }
 
