@@ -21,6 +21,17 @@ fn run(args: &[&str], out: &Path) {
     );
 }
 
+/// `ddvla demos record --policy random --keep-failures ARGS --out OUT`.
+fn record_random(args: &[&str], out: &Path) -> std::process::Output {
+    ddvla()
+        .args(["demos", "record", "--policy", "random", "--keep-failures"])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 fn results(dir: &Path) -> EvalResults {
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
 }
@@ -140,24 +151,17 @@ fn eval_rejects_bad_options_with_clear_errors() {
 fn recorded_demos_read_back_step_for_step() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("demos");
-    let o = ddvla()
-        .args([
-            "demos",
-            "record",
+    let o = record_random(
+        &[
             "--suite",
             "libero_style_spatial",
-            "--policy",
-            "random",
             "--tasks",
             "2",
             "--episodes-per-task",
             "1",
-            "--keep-failures",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
+        ],
+        &out,
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let idx = read_index(&out).unwrap();
     assert_eq!(idx.episodes.len(), 1);
@@ -240,27 +244,17 @@ fn an_interrupted_recording_keeps_its_finished_episodes() {
 fn a_resumed_recording_equals_an_uninterrupted_one() {
     let d = tempfile::tempdir().unwrap();
     let record = |out: &Path, extra: &[&str]| {
-        ddvla()
-            .args([
-                "demos",
-                "record",
-                "--suite",
-                "libero_style_spatial",
-                "--policy",
-                "random",
-                "--tasks",
-                "1",
-                "--episodes-per-task",
-                "3",
-                "--max-steps",
-                "6",
-                "--keep-failures",
-            ])
-            .args(extra)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap()
+        let args = [
+            "--suite",
+            "libero_style_spatial",
+            "--tasks",
+            "1",
+            "--episodes-per-task",
+            "3",
+            "--max-steps",
+            "6",
+        ];
+        record_random(&[&args[..], extra].concat(), out)
     };
     let (whole, cut) = (d.path().join("whole"), d.path().join("cut"));
     for out in [&whole, &cut] {
