@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
 # expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL /
-# CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE>, models trained with those
-# objectives) are given, the trained policy under each decoder;
+# CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE> and its second stage
+# CKPT_PARALLEL_50_2_<SUITE>, models trained with those objectives) are given, the trained policy under each decoder;
 # the scripted expert and random actions on the SimplerEnv-style suites.
 #
 #   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
@@ -87,6 +87,12 @@ for s in $SUITES; do
   ckpt_50="${!suite_var:-${CKPT_PARALLEL_50:-}}"
   if [ -n "$ckpt_50" ]; then
     run "$s" parallel-50 "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel
+  fi
+  # A second stage of that recipe on the same suite (e.g. CKPT_PARALLEL_50_2_OBJECT, from
+  # launch/train-compact-object-parallel-2.toml): its own row, beside the first stage's.
+  stage2_var="CKPT_PARALLEL_50_2_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
+  if [ -n "${!stage2_var:-}" ]; then
+    run "$s" parallel-50-2 "$MODEL_EPISODES" --policy "${!stage2_var}" --decoder parallel
   fi
 done
 for s in $SIMPLER_SUITES; do
