@@ -348,22 +348,48 @@ fn the_other_suites_configs_start_from_the_default_policy() {
         assert_eq!(config.run.steps, config.train.lr.total_steps);
         outs.push(config.run.out);
     }
-    // The object suite's second stage continues the first on the same data and split.
-    let object = launch_train_config("train-compact-object-parallel.toml");
-    let object_2 = launch_train_config("train-compact-object-parallel-2.toml");
-    assert_eq!(
-        object_2.model.init_checkpoint.as_deref(),
-        Some(object.run.out.as_path())
-    );
-    assert_eq!(object_2.data.demos, object.data.demos);
-    assert_eq!(object_2.data.suites, object.data.suites);
-    assert_eq!(object_2.train.seed, object.train.seed);
-    assert_eq!(object_2.train.objective, object.train.objective);
-    assert_eq!(object_2.run.steps, object_2.train.lr.total_steps);
-    outs.push(object_2.run.out);
+    // The object and goal suites' second stages continue their first on the same data and
+    // split.
+    for suite in ["object", "goal"] {
+        let first = launch_train_config(&format!("train-compact-{suite}-parallel.toml"));
+        let second = launch_train_config(&format!("train-compact-{suite}-parallel-2.toml"));
+        assert_eq!(
+            second.model.init_checkpoint.as_deref(),
+            Some(first.run.out.as_path())
+        );
+        assert_eq!(second.data.demos, first.data.demos);
+        assert_eq!(second.data.suites, first.data.suites);
+        assert_eq!(second.train.seed, first.train.seed);
+        assert_eq!(second.train.objective, first.train.objective);
+        assert_eq!(second.run.steps, second.train.lr.total_steps);
+        outs.push(second.run.out);
+    }
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 4);
+    assert_eq!(outs.len(), 5);
+}
+
+#[test]
+fn launch_configs_name_themselves_in_their_commands() {
+    // A config copied from another keeps naming the original in its `--config launch/…`
+    // line; every launch config's command must name the file it is in.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("launch");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in text.match_indices("--config launch/") {
+            let rest = &text[at + "--config launch/".len()..];
+            let named = &rest[..rest.find(".toml").unwrap() + ".toml".len()];
+            assert_eq!(named, name, "{name} names launch/{named}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "only {seen} commands found");
 }
 
 #[test]
