@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Make, or continue, one LIBERO-style suite's policy with the per-suite recipe, in one command
+# that picks up wherever an earlier run of it stopped (a session's end, a reboot):
+#   1. the expert demonstrations its config trains on: tasks 0-4 and 5-9, 50 episodes each,
+#      recorded by two processes at once into .cache/demos/libero_style_<suite>_{a,b}
+#      (`ddvla demos record ... --resume` continues a cut recording);
+#   2. `ddvla train --config launch/train-compact-<suite>-parallel[-<stage>].toml` (resumable);
+#   3. the evaluation row in docs/runs (`scripts/results.sh` with CKPT_PARALLEL_50_<SUITE>, or
+#      CKPT_PARALLEL_50_2_<SUITE> for stage 2), and docs/results.md rebuilt.
+#
+#   ./scripts/suite_policy.sh long        # first stage: launch/train-compact-long-parallel.toml
+#   ./scripts/suite_policy.sh object 2    # second stage: launch/train-compact-object-parallel-2.toml
+#
+# DDVLA=PATH uses that binary instead of building one. Each step that is already complete is
+# skipped: a recording whose index lists every episode, a run whose trainer state is at its
+# last step, a row whose results.json exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"
+suite="${1:?usage: scripts/suite_policy.sh SUITE [STAGE] (SUITE: object, goal or long)}"
+stage="${2:-1}"
+case "$suite" in object | goal | long) ;; *)
+  echo "unknown suite $suite: expected object, goal or long (the spatial policy, the shipped" \
+    "default, has its own stages: launch/README.md)" >&2
+  exit 2
+  ;;
+esac
+case "$stage" in
+  1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
+  2) config="launch/train-compact-$suite-parallel-2.toml" row_var="CKPT_PARALLEL_50_2_" ;;
+  *)
+    echo "unknown stage $stage: expected 1 or 2" >&2
+    exit 2
+    ;;
+esac
+if [ ! -f "$config" ]; then
+  echo "$config does not exist: no stage $stage recipe for the $suite suite" >&2
+  exit 2
+fi
+if [ -n "${DDVLA:-}" ]; then
+  B="$DDVLA"
+else
+  cargo build --release --locked
+  B="$CARGO_TARGET_DIR/release/ddvla"
+fi
+name="libero_style_$suite"
+demos=(".cache/demos/${name}_a" ".cache/demos/${name}_b")
+for d in "${demos[@]}"; do
+  if ! grep -q "\"$d\"" "$config"; then
+    echo "$config does not train on $d: record its demonstrations as its comments say" >&2
+    exit 2
+  fi
+done
+
+# 1. Demonstrations (expert episodes the expert fails are dropped and recorded again on a
+# resume, to the same result, so a complete folder may list slightly fewer than 250).
+episodes() {
+  if [ -f "$1/index.json" ]; then grep -c '"file"' "$1/index.json" || true; else echo 0; fi
+}
+pids=()
+for half in a b; do
+  out=".cache/demos/${name}_$half"
+  tasks=$([ "$half" = a ] && echo 0,1,2,3,4 || echo 5,6,7,8,9)
+  if [ -f "$out/.complete" ]; then continue; fi
+  resume=()
+  if [ -f "$out/index.json" ]; then resume=(--resume); fi
+  echo "recording $out ($(episodes "$out") episodes there)"
+  (
+    "$B" demos record --suite "$name" --tasks "$tasks" --episodes-per-task 50 \
+      --out "$out" "${resume[@]}" > "$out.log" 2>&1 && touch "$out/.complete"
+  ) &
+  pids+=($!)
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+if [ "$failed" -gt 0 ]; then
+  echo "$failed recording(s) failed: see .cache/demos/${name}_{a,b}.log" >&2
+  exit 1
+fi
+echo "demonstrations: $(episodes "${demos[0]}") + $(episodes "${demos[1]}") episodes"
+
+# 2. Training (resumes from its output folder).
+ckpt=$(sed -n 's/^out = "\(.*\)"$/\1/p' "$config")
+steps=$(sed -n 's/^steps = \([0-9]*\)$/\1/p' "$config")
+done_steps=$(sed -n 's/^  "step": \([0-9]*\),$/\1/p' "$ckpt/trainer_state.json" 2> /dev/null || true)
+if [ "${done_steps:-0}" != "$steps" ]; then
+  echo "training $config (${done_steps:-0} of $steps steps done)"
+  "$B" train --config "$config"
+fi
+
+# 3. Evaluation row and report.
+upper=$(echo "$suite" | tr '[:lower:]' '[:upper:]')
+env DDVLA="$B" JOBS="${JOBS:-2}" SUITES="$name" SIMPLER_SUITES= "$row_var$upper=$ckpt" \
+  ./scripts/results.sh
