@@ -87,6 +87,12 @@ for s in $SUITES; do
   ckpt_50="${!suite_var:-${CKPT_PARALLEL_50:-}}"
   if [ -n "$ckpt_50" ]; then
     run "$s" parallel-50 "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel
+    # ENSEMBLE=1: the same policy with ACT's temporal ensembling (decay 0.01), a chunk every
+    # 2 steps (4 chunks cover each step; 4x the decodes of whole-chunk execution).
+    if [ -n "${ENSEMBLE:-}" ]; then
+      run "$s" parallel-50-ensemble "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel \
+        --ensemble 0.01 --execute 2
+    fi
   fi
   # A second stage of that recipe on the same suite (e.g. CKPT_PARALLEL_50_2_OBJECT, from
   # launch/train-compact-object-parallel-2.toml): its own row, beside the first stage's.

@@ -54,6 +54,9 @@ pub struct DemosRecordArgs {
     /// Actions a checkpoint policy executes per chunk (at least 1; default: the whole chunk).
     #[arg(long, value_parser = crate::eval_cli::at_least_one)]
     pub execute: Option<usize>,
+    /// Temporal ensembling of a checkpoint policy's chunks (as `ddvla eval --ensemble`).
+    #[arg(long, value_parser = crate::eval_cli::finite)]
+    pub ensemble: Option<f32>,
     /// Label a policy's rollouts with the scripted expert (DAgger): each step's recorded
     /// action is what the expert would do from the state the policy reached, the executed
     /// one goes to `/ddvla/executed_action`. Failed episodes are kept (their labels are
@@ -88,8 +91,9 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
     }
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
-    crate::eval_cli::check_model_flags(&a.policy, &a.decode, a.execute)?;
-    let settings = a.decode.settings(&a.policy, a.execute)?;
+    crate::eval_cli::check_model_flags(&a.policy, &a.decode, a.execute, a.ensemble)?;
+    let mut settings = a.decode.settings(&a.policy, a.execute)?;
+    settings.ensemble = a.ensemble;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
     if a.expert_labels {

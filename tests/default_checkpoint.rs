@@ -159,12 +159,20 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
     let none = d.path().join("none");
     let ckpt = checkpoint();
     let ckpt = ckpt.to_str().unwrap();
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         // An unknown decoder is refused by the argument parser, before any episode runs.
         (&["--decoder", "beam"], "beam"),
         // So are zero rounds or a zero execute horizon (not quietly raised to 1).
         (&["--rounds", "0"], "at least 1"),
         (&["--execute", "0"], "at least 1"),
+        (
+            &["--policy", ckpt, "--ensemble", "NaN"],
+            "not a finite number",
+        ),
+        (
+            &["--policy", "random", "--ensemble", "0.01"],
+            "apply to checkpoint policies",
+        ),
         // Decoding flags given for the expert or random actions would be ignored.
         (
             &["--policy", "expert", "--remask"],
@@ -213,4 +221,58 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
         assert!(err.contains(said), "{args:?}: {err}");
         assert!(!none.exists(), "{args:?} wrote {}", none.display());
     }
+}
+
+/// The actions of one recorded rollout of the default checkpoint (task 1, 16 steps).
+fn rollout_actions(dir: &Path, extra: &[&str]) -> Vec<Vec<f32>> {
+    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args([
+            "demos",
+            "record",
+            "--suite",
+            "libero_style_spatial",
+            "--tasks",
+            "1",
+            "--episodes-per-task",
+            "1",
+            "--max-steps",
+            "16",
+            "--keep-failures",
+        ])
+        .args(extra)
+        .arg("--policy")
+        .arg(checkpoint())
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let idx = ddvla::demos::read_index(dir).unwrap();
+    ddvla::demos::load_episode(dir, &idx.episodes[0])
+        .unwrap()
+        .actions
+}
+
+#[test]
+fn temporal_ensembling_averages_overlapping_chunks_only() {
+    let d = tempfile::tempdir().unwrap();
+    let plain = rollout_actions(&d.path().join("plain"), &[]);
+    // A chunk every 8 steps: no two chunks overlap, so the actions are the chunks' own.
+    let apart = rollout_actions(
+        &d.path().join("apart"),
+        &["--ensemble", "0.5", "--execute", "8"],
+    );
+    assert_eq!(plain, apart);
+    // A chunk every 2 steps: from step 2 on, each action is a mean over overlapping chunks.
+    let overlap = rollout_actions(
+        &d.path().join("overlap"),
+        &["--ensemble", "0.5", "--execute", "2"],
+    );
+    assert_eq!(overlap.len(), 16);
+    assert_eq!(
+        overlap[..2],
+        plain[..2],
+        "the first chunk alone covers steps 0 and 1"
+    );
+    assert_ne!(overlap, plain);
 }

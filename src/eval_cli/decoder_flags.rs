@@ -98,6 +98,7 @@ impl DecoderFlags {
             remask: self.remask,
             execute,
             temperature: self.temperature,
+            ensemble: None,
         })
     }
 }
@@ -135,19 +136,34 @@ pub fn checkpoint_decoder(spec: &str) -> Result<DecoderKind> {
 
 /// Refuse decoding flags (`flags`, an execute horizon) given for a policy that is not a
 /// model (`expert`, `random`): they would be ignored.
-pub fn check_model_flags(spec: &str, flags: &DecoderFlags, execute: Option<usize>) -> Result<()> {
+pub fn check_model_flags(
+    spec: &str,
+    flags: &DecoderFlags,
+    execute: Option<usize>,
+    ensemble: Option<f32>,
+) -> Result<()> {
     let untouched = flags.decoder.is_none()
         && flags.rounds.is_none()
         && !flags.remask
         && flags.temperature.is_none()
-        && execute.is_none();
+        && execute.is_none()
+        && ensemble.is_none();
     if matches!(spec, "expert" | "random") && !untouched {
         bail!(
-            "--decoder/--rounds/--remask/--temperature/--execute apply to checkpoint policies, \
-             not --policy {spec}"
+            "--decoder/--rounds/--remask/--temperature/--execute/--ensemble apply to checkpoint \
+             policies, not --policy {spec}"
         );
     }
     Ok(())
+}
+
+/// Parse `--ensemble`'s weight decay: a finite number.
+pub fn finite(text: &str) -> std::result::Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) => Err(format!("{v} is not a finite number")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[cfg(test)]

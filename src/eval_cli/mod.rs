@@ -18,7 +18,7 @@ use ddvla_tasks::suite::Suite;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use decoder_flags::{
-    DecoderArg, DecoderFlags, at_least_one, check_model_flags, checkpoint_decoder,
+    DecoderArg, DecoderFlags, at_least_one, check_model_flags, checkpoint_decoder, finite,
 };
 pub use model_policy::{DecodeSettings, ModelPolicy};
 pub use open_loop::{OpenLoopArgs, OpenLoopScores};
@@ -99,9 +99,15 @@ pub struct EvalArgs {
     /// How a model policy decodes.
     #[command(flatten)]
     pub decode: DecoderFlags,
-    /// Actions executed per chunk (at least 1; default: the whole chunk).
+    /// Actions executed per chunk (at least 1; default: the whole chunk). With `--ensemble`:
+    /// steps between chunks (default 1).
     #[arg(long, value_parser = at_least_one)]
     pub execute: Option<usize>,
+    /// Temporal ensembling (ACT) with this weight decay per newer chunk (ACT: 0.01): a chunk
+    /// every `--execute` steps, each action the weighted mean of the chunks covering its step,
+    /// the oldest weighted most.
+    #[arg(long, value_parser = finite)]
+    pub ensemble: Option<f32>,
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
@@ -218,8 +224,9 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     };
     let total = eval::plan(&suite, &opts)?.len();
     let spec = args.policy.as_deref().unwrap_or_default();
-    check_model_flags(spec, &args.decode, args.execute)?;
-    let settings = args.decode.settings(spec, args.execute)?;
+    check_model_flags(spec, &args.decode, args.execute, args.ensemble)?;
+    let mut settings = args.decode.settings(spec, args.execute)?;
+    settings.ensemble = args.ensemble;
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(

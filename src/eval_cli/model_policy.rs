@@ -1,6 +1,8 @@
 //! A ddvla checkpoint (or random weights) as an [`EvalPolicy`]: the suite contract's frame
 //! becomes the policy's observation, and every decoded chunk is executed open-loop (LIBERO
-//! style) or its first `execute` actions.
+//! style) or its first `execute` actions — or, with temporal ensembling (ACT), a chunk is
+//! decoded every `execute` steps and each executed action is the weighted mean of every
+//! chunk covering that step ([`crate::runtime::schedule`], the serve loop's scheduler).
 
 use std::path::Path;
 
@@ -15,6 +17,8 @@ use ddvla_policy::model::presets;
 use ddvla_policy::observation::{CameraImage, Observation};
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
 use ddvla_tasks::suite::{Contract, Task};
+
+use crate::runtime::schedule::{Chunk, ChunkScheduler, Strategy};
 
 /// Decoding settings of an evaluated model.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +35,10 @@ pub struct DecodeSettings {
     /// default — diffusion samples at 1 as DD-VLA's released code does, AR is greedy; 0 is
     /// argmax).
     pub temperature: Option<f32>,
+    /// Temporal ensembling (ACT) with this weight decay per newer chunk (the oldest weighs
+    /// most; ACT uses 0.01): a chunk every `execute` steps (default 1), each action the
+    /// weighted mean of the chunks covering its step. `None`: chunks are executed as they are.
+    pub ensemble: Option<f32>,
 }
 
 impl DecodeSettings {
@@ -62,6 +70,9 @@ pub struct ModelPolicy {
     name: String,
     settings: DecodeSettings,
     decoder: Box<dyn Decoder>,
+    /// The ensembling scheduler of this episode (made at its first chunk, whose shape it
+    /// takes), with ensembling on.
+    ensemble: Option<ChunkScheduler>,
 }
 
 impl ModelPolicy {
@@ -91,11 +102,20 @@ impl ModelPolicy {
             );
         }
         let name = format!(
-            "{spec} {} execute={}{}",
+            "{spec} {} execute={}{}{}",
             settings.describe(),
+            settings.execute.map_or_else(
+                || if settings.ensemble.is_some() {
+                    "1"
+                } else {
+                    "chunk"
+                }
+                .to_owned(),
+                |n| n.to_string()
+            ),
             settings
-                .execute
-                .map_or_else(|| "chunk".to_owned(), |n| n.to_string()),
+                .ensemble
+                .map_or_else(String::new, |d| format!(" ensemble={d}")),
             if policy.is_trained() {
                 ""
             } else {
@@ -107,7 +127,52 @@ impl ModelPolicy {
             policy,
             name,
             settings,
+            ensemble: None,
         })
+    }
+
+    /// With ensembling: take the chunk decoded at `step` and return the next `take` ensembled
+    /// actions; without it: `None`.
+    fn ensembled(
+        &mut self,
+        step: u32,
+        actions: Vec<f32>,
+        (horizon, dim): (usize, usize),
+        take: usize,
+    ) -> Option<Result<Vec<Vec<f32>>, EvalError>> {
+        let decay = self.settings.ensemble?;
+        let strategy = Strategy::TemporalEnsemble {
+            decay,
+            replan_every: take,
+        };
+        let scheduler = self
+            .ensemble
+            .get_or_insert_with(|| ChunkScheduler::new(strategy, horizon, dim));
+        let tick = u64::from(step);
+        let chunk = Chunk {
+            start_tick: tick,
+            horizon,
+            dim,
+            actions,
+            rounds_cut: None,
+            trace: None,
+        };
+        if let Err(e) = scheduler.accept(chunk, tick) {
+            return Some(Err(EvalError::Policy {
+                policy: self.name.clone(),
+                reason: e.to_string(),
+            }));
+        }
+        let mut out = Vec::with_capacity(take);
+        for k in 0..take as u64 {
+            let mut action = vec![0.0; dim];
+            // The newest chunk covers `take ≤ horizon` steps from `tick`, so this holds.
+            if !scheduler.next_action(tick + k, &mut action) {
+                break;
+            }
+            out.push(action);
+        }
+        Some(Ok(out))
     }
 }
 
@@ -151,6 +216,7 @@ impl EvalPolicy for ModelPolicy {
 
     fn begin_episode(&mut self, _: &Task, _: usize, seed: u64) -> Result<(), EvalError> {
         self.decoder = make_decoder(&self.settings, seed);
+        self.ensemble = None;
         Ok(())
     }
 
@@ -177,11 +243,20 @@ impl EvalPolicy for ModelPolicy {
             .policy
             .act(&obs, self.decoder.as_mut(), None)
             .map_err(err)?;
+        let default_take = if self.settings.ensemble.is_some() {
+            1
+        } else {
+            out.chunk_len
+        };
         let take = self
             .settings
             .execute
-            .unwrap_or(out.chunk_len)
+            .unwrap_or(default_take)
             .clamp(1, out.chunk_len);
+        let shape = (out.chunk_len, out.action_dim);
+        if let Some(actions) = self.ensembled(ctx.step, out.actions.clone(), shape, take) {
+            return actions;
+        }
         Ok(out
             .actions
             .chunks_exact(out.action_dim)
@@ -202,6 +277,7 @@ mod tests {
             remask: true,
             execute: None,
             temperature: Some(0.0),
+            ensemble: None,
         }
     }
 
