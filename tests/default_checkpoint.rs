@@ -120,30 +120,7 @@ fn the_default_checkpoint_runs_an_episode_under_eval() {
 fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("rollouts");
-    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args([
-            "demos",
-            "record",
-            "--suite",
-            "libero_style_spatial",
-            "--tasks",
-            "1",
-            "--episodes-per-task",
-            "1",
-            "--max-steps",
-            "12",
-            "--keep-failures",
-            "--decoder",
-            "parallel",
-            "--execute",
-            "4",
-            "--policy",
-        ])
-        .arg(checkpoint())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = record_rollout(&out, "12", &["--decoder", "parallel", "--execute", "4"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("index.json")).unwrap()).unwrap();
@@ -223,9 +200,10 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
     }
 }
 
-/// The actions of one recorded rollout of the default checkpoint (task 1, 16 steps).
-fn rollout_actions(dir: &Path, extra: &[&str]) -> Vec<Vec<f32>> {
-    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+/// `ddvla demos record` of one rollout of the default checkpoint on spatial task 1,
+/// `max_steps` long, with `extra` flags, into `dir`.
+fn record_rollout(dir: &Path, max_steps: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
         .args([
             "demos",
             "record",
@@ -235,9 +213,9 @@ fn rollout_actions(dir: &Path, extra: &[&str]) -> Vec<Vec<f32>> {
             "1",
             "--episodes-per-task",
             "1",
-            "--max-steps",
-            "16",
             "--keep-failures",
+            "--max-steps",
+            max_steps,
         ])
         .args(extra)
         .arg("--policy")
@@ -245,7 +223,12 @@ fn rollout_actions(dir: &Path, extra: &[&str]) -> Vec<Vec<f32>> {
         .arg("--out")
         .arg(dir)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The actions of one recorded rollout of the default checkpoint (task 1, 16 steps).
+fn rollout_actions(dir: &Path, extra: &[&str]) -> Vec<Vec<f32>> {
+    let o = record_rollout(dir, "16", extra);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let idx = ddvla::demos::read_index(dir).unwrap();
     ddvla::demos::load_episode(dir, &idx.episodes[0])
