@@ -92,6 +92,9 @@ for s in $SUITES; do
     if [ -n "${ENSEMBLE:-}" ]; then
       run "$s" parallel-50-ensemble "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel \
         --ensemble 0.01 --execute 2
+      # The same with the gripper value from the newest chunk instead of the mean.
+      run "$s" parallel-50-ensemble-gripper "$MODEL_EPISODES" --policy "$ckpt_50" \
+        --decoder parallel --ensemble 0.01 --execute 2 --ensemble-newest-dims 1
     fi
   fi
   # A second stage of that recipe on the same suite (e.g. CKPT_PARALLEL_50_2_OBJECT, from

@@ -57,6 +57,10 @@ pub struct DemosRecordArgs {
     /// Temporal ensembling of a checkpoint policy's chunks (as `ddvla eval --ensemble`).
     #[arg(long, value_parser = crate::eval_cli::finite)]
     pub ensemble: Option<f32>,
+    /// With `--ensemble`: the last this many action values (the gripper: 1) come from the
+    /// newest chunk covering the step instead of the weighted mean.
+    #[arg(long, default_value_t = 0, requires = "ensemble")]
+    pub ensemble_newest_dims: usize,
     /// Label a policy's rollouts with the scripted expert (DAgger): each step's recorded
     /// action is what the expert would do from the state the policy reached, the executed
     /// one goes to `/ddvla/executed_action`. Failed episodes are kept (their labels are
@@ -94,6 +98,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
     crate::eval_cli::check_model_flags(&a.policy, &a.decode, a.execute, a.ensemble)?;
     let mut settings = a.decode.settings(&a.policy, a.execute)?;
     settings.ensemble = a.ensemble;
+    settings.ensemble_newest_dims = a.ensemble_newest_dims;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
     if a.expert_labels {

@@ -99,6 +99,7 @@ impl DecoderFlags {
             execute,
             temperature: self.temperature,
             ensemble: None,
+            ensemble_newest_dims: 0,
         })
     }
 }

@@ -108,6 +108,10 @@ pub struct EvalArgs {
     /// the oldest weighted most.
     #[arg(long, value_parser = finite)]
     pub ensemble: Option<f32>,
+    /// With `--ensemble`: the last this many action values (the gripper: 1) come from the
+    /// newest chunk covering the step instead of the weighted mean.
+    #[arg(long, default_value_t = 0, requires = "ensemble")]
+    pub ensemble_newest_dims: usize,
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
@@ -227,6 +231,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     check_model_flags(spec, &args.decode, args.execute, args.ensemble)?;
     let mut settings = args.decode.settings(spec, args.execute)?;
     settings.ensemble = args.ensemble;
+    settings.ensemble_newest_dims = args.ensemble_newest_dims;
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(

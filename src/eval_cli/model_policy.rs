@@ -39,6 +39,9 @@ pub struct DecodeSettings {
     /// most; ACT uses 0.01): a chunk every `execute` steps (default 1), each action the
     /// weighted mean of the chunks covering its step. `None`: chunks are executed as they are.
     pub ensemble: Option<f32>,
+    /// With ensembling: the last this many action values (the gripper) come from the newest
+    /// chunk instead of the mean.
+    pub ensemble_newest_dims: usize,
 }
 
 impl DecodeSettings {
@@ -115,7 +118,14 @@ impl ModelPolicy {
             ),
             settings
                 .ensemble
-                .map_or_else(String::new, |d| format!(" ensemble={d}")),
+                .map_or_else(String::new, |d| if settings.ensemble_newest_dims > 0 {
+                    format!(
+                        " ensemble={d} newest_dims={}",
+                        settings.ensemble_newest_dims
+                    )
+                } else {
+                    format!(" ensemble={d}")
+                }),
             if policy.is_trained() {
                 ""
             } else {
@@ -144,6 +154,7 @@ impl ModelPolicy {
         let strategy = Strategy::TemporalEnsemble {
             decay,
             replan_every: take,
+            newest_dims: self.settings.ensemble_newest_dims,
         };
         let scheduler = self
             .ensemble
@@ -278,6 +289,7 @@ mod tests {
             execute: None,
             temperature: Some(0.0),
             ensemble: None,
+            ensemble_newest_dims: 0,
         }
     }
 

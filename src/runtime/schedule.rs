@@ -78,6 +78,11 @@ pub enum Strategy {
         decay: f32,
         /// Ask for a chunk every this many ticks.
         replan_every: usize,
+        /// The last this many values of each action (a gripper's open/close command) come
+        /// from the newest chunk covering the tick instead of the mean, so a switch is not
+        /// blurred across overlapping chunks. 0 (default): every value is averaged.
+        #[serde(default)]
+        newest_dims: usize,
     },
     /// Real-time-chunking style stitching: replan every `replan_every` actions; the first
     /// `blend_steps` not-yet-executed actions of a new chunk are pulled towards the old
@@ -261,7 +266,9 @@ impl ChunkScheduler {
     pub fn next_action(&mut self, tick: u64, out: &mut [f32]) -> bool {
         self.drop_finished(tick);
         match self.strategy {
-            Strategy::TemporalEnsemble { decay, .. } => {
+            Strategy::TemporalEnsemble {
+                decay, newest_dims, ..
+            } => {
                 out.fill(0.0);
                 let mut total = 0.0_f32;
                 let mut weight = 1.0_f32;
@@ -278,6 +285,11 @@ impl ChunkScheduler {
                     for o in out.iter_mut() {
                         *o /= total;
                     }
+                }
+                let keep = newest_dims.min(out.len());
+                if let Some(action) = self.chunks.iter().rev().find_map(|c| c.at(tick)) {
+                    let from = out.len() - keep;
+                    out[from..].copy_from_slice(&action[from..]);
                 }
                 total > 0.0
             }

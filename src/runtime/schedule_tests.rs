@@ -36,6 +36,7 @@ const STRATEGIES: [Strategy; 4] = [
     Strategy::TemporalEnsemble {
         decay: 0.01,
         replan_every: 1,
+        newest_dims: 0,
     },
     Strategy::Rtc {
         replan_every: 4,
@@ -148,6 +149,7 @@ fn temporal_ensemble_weights_the_oldest_most() {
         Strategy::TemporalEnsemble {
             decay,
             replan_every: 1,
+            newest_dims: 0,
         },
         4,
         1,
@@ -163,6 +165,34 @@ fn temporal_ensemble_weights_the_oldest_most() {
         "the newer chunk still covers tick 4"
     );
     assert!((out[0] - 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn temporal_ensemble_takes_the_last_dims_from_the_newest_chunk() {
+    let mut s = ChunkScheduler::new(
+        Strategy::TemporalEnsemble {
+            decay: 0.0,
+            replan_every: 1,
+            newest_dims: 1,
+        },
+        4,
+        2,
+    );
+    let chunk = |start: u64, arm: f32, gripper: f32| Chunk {
+        start_tick: start,
+        horizon: 4,
+        dim: 2,
+        actions: [arm, gripper].repeat(4),
+        rounds_cut: None,
+        trace: None,
+    };
+    let mut out = [0.0; 2];
+    s.accept(chunk(0, 0.0, -1.0), 0).expect("a");
+    s.accept(chunk(1, 1.0, 1.0), 1).expect("b");
+    assert!(s.next_action(1, &mut out));
+    // The arm value is the equal-weight mean; the gripper is the newest chunk's, not 0.
+    assert!((out[0] - 0.5).abs() < 1e-6, "{out:?}");
+    assert!((out[1] - 1.0).abs() < 1e-6, "{out:?}");
 }
 
 #[test]
