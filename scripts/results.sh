@@ -2,8 +2,9 @@
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
 # expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL /
 # CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE> and its second stage
-# CKPT_PARALLEL_50_2_<SUITE>, models trained with those objectives) are given, the trained policy under each decoder;
-# the scripted expert and random actions on the SimplerEnv-style suites.
+# CKPT_PARALLEL_50_2_<SUITE>, models trained with those objectives) are given, the trained
+# policy under each decoder; the scripted expert and random actions on the SimplerEnv-style
+# suites.
 #
 #   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
 #

@@ -12,8 +12,8 @@
 #   ./scripts/suite_policy.sh object 2    # second stage: launch/train-compact-object-parallel-2.toml
 #
 # DDVLA=PATH uses that binary instead of building one. Each step that is already complete is
-# skipped: a recording whose index lists every episode, a run whose trainer state is at its
-# last step, a row whose results.json exists.
+# skipped: a recording that finished (this script leaves a `.complete` file in its folder), a
+# run whose trainer state is at its last step, a row whose results.json exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ddvla/target}"

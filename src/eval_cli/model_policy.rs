@@ -104,28 +104,19 @@ impl ModelPolicy {
                 "the model's centre crop differs from the suite contract; using the model's"
             );
         }
+        let execute = match (settings.execute, settings.ensemble) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(_)) => "1".to_owned(),
+            (None, None) => "chunk".to_owned(),
+        };
+        let ensemble = match (settings.ensemble, settings.ensemble_newest_dims) {
+            (None, _) => String::new(),
+            (Some(d), 0) => format!(" ensemble={d}"),
+            (Some(d), n) => format!(" ensemble={d} newest_dims={n}"),
+        };
         let name = format!(
-            "{spec} {} execute={}{}{}",
+            "{spec} {} execute={execute}{ensemble}{}",
             settings.describe(),
-            settings.execute.map_or_else(
-                || if settings.ensemble.is_some() {
-                    "1"
-                } else {
-                    "chunk"
-                }
-                .to_owned(),
-                |n| n.to_string()
-            ),
-            settings
-                .ensemble
-                .map_or_else(String::new, |d| if settings.ensemble_newest_dims > 0 {
-                    format!(
-                        " ensemble={d} newest_dims={}",
-                        settings.ensemble_newest_dims
-                    )
-                } else {
-                    format!(" ensemble={d}")
-                }),
             if policy.is_trained() {
                 ""
             } else {
@@ -141,16 +132,16 @@ impl ModelPolicy {
         })
     }
 
-    /// With ensembling: take the chunk decoded at `step` and return the next `take` ensembled
-    /// actions; without it: `None`.
+    /// Take the chunk decoded at `step` into the ensemble (weight decay `decay`) and return
+    /// the next `take` ensembled actions.
     fn ensembled(
         &mut self,
+        decay: f32,
         step: u32,
         actions: Vec<f32>,
         (horizon, dim): (usize, usize),
         take: usize,
-    ) -> Option<Result<Vec<Vec<f32>>, EvalError>> {
-        let decay = self.settings.ensemble?;
+    ) -> Result<Vec<Vec<f32>>, EvalError> {
         let strategy = Strategy::TemporalEnsemble {
             decay,
             replan_every: take,
@@ -168,12 +159,12 @@ impl ModelPolicy {
             rounds_cut: None,
             trace: None,
         };
-        if let Err(e) = scheduler.accept(chunk, tick) {
-            return Some(Err(EvalError::Policy {
+        scheduler
+            .accept(chunk, tick)
+            .map_err(|e| EvalError::Policy {
                 policy: self.name.clone(),
                 reason: e.to_string(),
-            }));
-        }
+            })?;
         let mut out = Vec::with_capacity(take);
         for k in 0..take as u64 {
             let mut action = vec![0.0; dim];
@@ -183,7 +174,7 @@ impl ModelPolicy {
             }
             out.push(action);
         }
-        Some(Ok(out))
+        Ok(out)
     }
 }
 
@@ -264,9 +255,9 @@ impl EvalPolicy for ModelPolicy {
             .execute
             .unwrap_or(default_take)
             .clamp(1, out.chunk_len);
-        let shape = (out.chunk_len, out.action_dim);
-        if let Some(actions) = self.ensembled(ctx.step, out.actions.clone(), shape, take) {
-            return actions;
+        if let Some(decay) = self.settings.ensemble {
+            let shape = (out.chunk_len, out.action_dim);
+            return self.ensembled(decay, ctx.step, out.actions, shape, take);
         }
         Ok(out
             .actions

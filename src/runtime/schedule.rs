@@ -286,9 +286,10 @@ impl ChunkScheduler {
                         *o /= total;
                     }
                 }
-                let keep = newest_dims.min(out.len());
-                if let Some(action) = self.chunks.iter().rev().find_map(|c| c.at(tick)) {
-                    let from = out.len() - keep;
+                let from = out.len() - newest_dims.min(out.len());
+                if from < out.len()
+                    && let Some(action) = self.chunks.iter().rev().find_map(|c| c.at(tick))
+                {
                     out[from..].copy_from_slice(&action[from..]);
                 }
                 total > 0.0
