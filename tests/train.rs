@@ -92,11 +92,24 @@ fn training_lowers_the_loss_and_resumes_exactly() {
     let mut text = std::fs::read_to_string(&csv).unwrap();
     text.push_str("6,9.5,,1.0,1e-3,1.0\n7,9.25,,1.0,1e-3,1.0\n");
     std::fs::write(&csv, text).unwrap();
-    ok(&ddvla()
+    // The resumed run starts a weight average (the one setting a resume takes from the
+    // file): it changes no update, and lands as a policy checkpoint of its own.
+    let toml = std::fs::read_to_string(&resumed).unwrap();
+    std::fs::write(
+        &resumed,
+        toml.replace("seed = 3\n", "seed = 3\nema_decay = 0.9\n"),
+    )
+    .unwrap();
+    let o = ddvla()
         .args(["train", "--config"])
         .arg(&resumed)
         .output()
-        .unwrap());
+        .unwrap();
+    ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("None → Some(0.9) from step 5"), "{stdout}");
+    let ema = d.path().join("resumed").join("ema");
+    assert!(ema.join("model.safetensors").exists() && ema.join("config.json").exists());
     let (a, b) = (
         losses(&d.path().join("straight")),
         losses(&d.path().join("resumed")),

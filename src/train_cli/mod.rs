@@ -138,6 +138,17 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         index.image_size
     );
     let mut trainer = trainer_for(cfg, &ds, out)?;
+    // The weight average is the one setting a resumed run takes from the file rather than
+    // from its saved state: it changes no update, so it may start (or stop) mid-run.
+    if trainer.config().ema_decay != cfg.train.ema_decay {
+        println!(
+            "weight average: {:?} → {:?} from step {}",
+            trainer.config().ema_decay,
+            cfg.train.ema_decay,
+            trainer.steps()
+        );
+        trainer.set_ema_decay(cfg.train.ema_decay)?;
+    }
     // The checkpoint's inference centre crop matches the training random crop (DD-VLA's
     // 90% area), and validation frames get it too (they are what inference sees).
     let crop = cfg.data.augment.as_ref().and_then(|a| a.crop_area);
@@ -202,5 +213,11 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         cfg.run.steps,
         out.display()
     );
+    if trainer.ema().is_some() {
+        println!(
+            "weight average: {}",
+            out.join(files::EMA_CHECKPOINT).display()
+        );
+    }
     Ok(())
 }

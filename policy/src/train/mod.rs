@@ -26,6 +26,7 @@
 //! [`ActionTokenizer`]: crate::action_tokens::ActionTokenizer
 
 pub mod augment;
+pub mod ema;
 pub(crate) mod forward;
 pub(crate) mod loss;
 pub mod lr;
@@ -45,6 +46,7 @@ use crate::decode::EmptySlots;
 use crate::model::AttentionMode;
 use crate::observation::Observation;
 
+pub use ema::WeightEma;
 pub use lr::LrSchedule;
 pub use mask::{SampleMask, mask_count, mask_ratio};
 pub use objective::Objective;
@@ -76,6 +78,10 @@ pub struct TrainConfig {
     /// Train the vision towers too (default). Off: they stay frozen (the only behaviour of
     /// `trainer_state.json` versions 1–2, which load with it off).
     pub train_vision: bool,
+    /// Keep an exponential moving average of the trained weights with this decay (e.g.
+    /// 0.999, about the last thousand steps; see [`ema`]) and save it beside each checkpoint
+    /// as a policy checkpoint of its own (`ema/`). `None` (default): no average.
+    pub ema_decay: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -89,6 +95,7 @@ impl Default for TrainConfig {
             objective: Objective::Diffusion,
             parallel_slots: EmptySlots::Mask,
             train_vision: true,
+            ema_decay: None,
         }
     }
 }
@@ -97,6 +104,9 @@ impl TrainConfig {
     /// Check the values.
     pub fn validate(&self) -> crate::Result<()> {
         self.lr.validate()?;
+        if let Some(d) = self.ema_decay {
+            ema::validate_decay(d)?;
+        }
         if let Some(c) = self.max_grad_norm
             && !(c.is_finite() && c > 0.0)
         {

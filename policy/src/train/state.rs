@@ -4,6 +4,8 @@
 //! bias-correction step, mask-RNG stream position, unnorm key, training config with its
 //! objective), so that
 //! [`Trainer::resume`] continues with exactly the updates an uninterrupted run would take.
+//! A run that keeps a weight average adds `ema.safetensors` (the average, resumed exactly)
+//! and `ema/`, a policy checkpoint with the averaged weights.
 
 use std::path::Path;
 
@@ -29,13 +31,19 @@ pub mod files {
     /// Staging folder inside a run folder: a save writes every file here first, then
     /// renames them into the run folder, `trainer_state.json` last.
     pub const STAGING: &str = ".saving";
+    /// The weight average (`ema.<variable>`), when the run keeps one.
+    pub const EMA: &str = "ema.safetensors";
+    /// A policy checkpoint with the averaged weights (the untrained variables as they
+    /// are), when the run keeps an average: evaluate it like the run folder itself.
+    pub const EMA_CHECKPOINT: &str = "ema";
 }
 
 /// Version of `trainer_state.json` written by this build. 2 added `train.objective` and
 /// `train.parallel_slots`; version 1 files still load (with the diffusion objective and
 /// `[MASK]` slots, the only behaviour version 1 had). 3 added `train.train_vision`; older
-/// files load with it off (their towers were frozen).
-const STATE_VERSION: u32 = 3;
+/// files load with it off (their towers were frozen). 4 added `train.ema_decay` and
+/// `ema_updates`; older files load without an average.
+const STATE_VERSION: u32 = 4;
 
 /// Oldest `trainer_state.json` version this build reads.
 const OLDEST_STATE_VERSION: u32 = 1;
@@ -51,6 +59,9 @@ struct TrainerState {
     mask_rng_word_pos: String,
     unnorm_key: Option<String>,
     train: TrainConfig,
+    /// Updates folded into the weight average (0 without one).
+    #[serde(default)]
+    ema_updates: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
@@ -114,6 +125,10 @@ impl Trainer {
         let tok = staging.join(ckpt::TOKENIZER);
         std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))?;
         candle_core::safetensors::save(&self.opt.state_tensors(), staging.join(files::OPTIMIZER))?;
+        if let Some(ema) = &self.ema {
+            candle_core::safetensors::save(&ema.state_tensors(), staging.join(files::EMA))?;
+            self.save_ema_checkpoint(&file, &staging.join(files::EMA_CHECKPOINT))?;
+        }
         let state = TrainerState {
             version: STATE_VERSION,
             step: self.step,
@@ -121,6 +136,7 @@ impl Trainer {
             mask_rng_word_pos: self.rng.get_word_pos().to_string(),
             unnorm_key: self.unnorm_key.clone(),
             train: self.cfg.clone(),
+            ema_updates: self.ema.as_ref().map_or(0, super::ema::WeightEma::updates),
         };
         let path = staging.join(files::STATE);
         let text = serde_json::to_string_pretty(&state).map_err(|source| PolicyError::Json {
@@ -134,12 +150,53 @@ impl Trainer {
             ckpt::STATISTICS,
             ckpt::TOKENIZER,
             files::OPTIMIZER,
-            files::STATE,
         ] {
             let to = dir.join(name);
             std::fs::rename(staging.join(name), &to).map_err(io(&to))?;
         }
+        // The average's files are replaced (or, when the run no longer keeps one, removed:
+        // they would describe an average this state does not continue).
+        let ema_file = dir.join(files::EMA);
+        let ema_dir = dir.join(files::EMA_CHECKPOINT);
+        if ema_dir.exists() {
+            std::fs::remove_dir_all(&ema_dir).map_err(io(&ema_dir))?;
+        }
+        if self.ema.is_some() {
+            std::fs::rename(staging.join(files::EMA), &ema_file).map_err(io(&ema_file))?;
+            std::fs::rename(staging.join(files::EMA_CHECKPOINT), &ema_dir).map_err(io(&ema_dir))?;
+        } else if ema_file.exists() {
+            std::fs::remove_file(&ema_file).map_err(io(&ema_file))?;
+        }
+        let to = dir.join(files::STATE);
+        std::fs::rename(staging.join(files::STATE), &to).map_err(io(&to))?;
         std::fs::remove_dir(&staging).map_err(io(&staging))
+    }
+
+    /// Write a policy checkpoint with the averaged weights into `dir`: every variable of the
+    /// model, the trained ones replaced by their average.
+    fn save_ema_checkpoint(&self, file: &crate::model::ConfigFile, dir: &Path) -> Result<()> {
+        let Some(ema) = &self.ema else {
+            return Ok(());
+        };
+        let mut tensors: std::collections::HashMap<String, candle_core::Tensor> = {
+            let data = self
+                .varmap
+                .data()
+                .lock()
+                .map_err(|_| PolicyError::config("train", "the VarMap lock is poisoned"))?;
+            data.iter()
+                .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+                .collect()
+        };
+        for (name, t) in ema.weights() {
+            tensors.insert(name.to_owned(), t.clone());
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        file.save(&dir.join(ckpt::CONFIG))?;
+        candle_core::safetensors::save(&tensors, dir.join(ckpt::WEIGHTS))?;
+        self.statistics.save(&dir.join(ckpt::STATISTICS))?;
+        let tok = dir.join(ckpt::TOKENIZER);
+        std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))
     }
 
     /// Continue a run saved by [`Self::save`]: weights, optimiser moments, step counters,
@@ -183,6 +240,12 @@ impl Trainer {
         require(&opt_path)?;
         let moments = candle_core::safetensors::load(&opt_path, device)?;
         t.opt.load_state(&moments, state.optimizer_steps)?;
+        if let Some(ema) = &mut t.ema {
+            let ema_path = dir.join(files::EMA);
+            require(&ema_path)?;
+            let saved = candle_core::safetensors::load(&ema_path, device)?;
+            ema.load_state(&saved, state.ema_updates)?;
+        }
         t.step = state.step;
         t.rng = ChaCha8Rng::seed_from_u64(t.cfg.seed);
         t.rng.set_word_pos(word_pos);

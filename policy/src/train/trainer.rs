@@ -6,6 +6,7 @@ use candle_nn::VarMap;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::ema::WeightEma;
 use super::forward::DiffBackbone;
 use super::loss::{PassInput, batch_hidden, batch_terms};
 use super::mask::SampleMask;
@@ -32,6 +33,8 @@ pub struct Trainer {
     /// The differentiable vision twin when the towers are trained.
     pub(super) vision: Option<DiffVision>,
     pub(super) opt: AdamW,
+    /// The moving average of the trained variables (`cfg.ema_decay`).
+    pub(super) ema: Option<WeightEma>,
     pub(super) cfg: TrainConfig,
     pub(super) step: u64,
     pub(super) rng: ChaCha8Rng,
@@ -128,6 +131,10 @@ impl Trainer {
         // A fixed order: the gradient-norm sum must not depend on hash order.
         trainable.sort_by(|a, b| a.0.cmp(&b.0));
         let opt = AdamW::new(trainable, cfg.adamw.clone())?;
+        let ema = cfg
+            .ema_decay
+            .map(|d| WeightEma::new(d, opt.vars()))
+            .transpose()?;
         let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let mut prepare_cfg = model.config().clone();
         prepare_cfg.file.center_crop_area = None;
@@ -137,6 +144,7 @@ impl Trainer {
             net,
             vision,
             opt,
+            ema,
             cfg,
             step: 0,
             rng,
@@ -192,6 +200,25 @@ impl Trainer {
                 .attention
                 .unwrap_or(self.model.config().file.attention_mode),
         }
+    }
+
+    /// The moving average of the trained weights, when `ema_decay` is set.
+    pub fn ema(&self) -> Option<&WeightEma> {
+        self.ema.as_ref()
+    }
+
+    /// Start, retune or stop the weight average of a (resumed) run: `Some(d)` without an
+    /// average starts one at the current weights; with one, it changes the decay and keeps
+    /// the average; `None` drops it. The training config saved with the next checkpoint
+    /// records the change.
+    pub fn set_ema_decay(&mut self, decay: Option<f64>) -> Result<()> {
+        match (decay, &mut self.ema) {
+            (None, _) => self.ema = None,
+            (Some(d), Some(ema)) => ema.set_decay(d)?,
+            (Some(d), None) => self.ema = Some(WeightEma::new(d, self.opt.vars())?),
+        }
+        self.cfg.ema_decay = decay;
+        Ok(())
     }
 
     /// The training objective.
@@ -326,6 +353,9 @@ impl Trainer {
         }
         let lr = self.cfg.lr.lr(self.step);
         self.opt.step(&grads, lr)?;
+        if let Some(ema) = &mut self.ema {
+            ema.update(self.opt.vars())?;
+        }
         self.step += 1;
         tracing::debug!(
             step = self.step,
