@@ -64,6 +64,16 @@ run() { # suite name episodes args...
   echo "done $OUT/$suite/$name"
 }
 
+# A row of the parallel recipe, plus a `<name>-ema` row for the checkpoint's weight average
+# when its run kept one (`ema_decay`: the policy checkpoint `<ckpt>/ema`).
+parallel_rows() {
+  local suite=$1 name=$2 ckpt=$3
+  run "$suite" "$name" "$MODEL_EPISODES" --policy "$ckpt" --decoder parallel
+  if [ -d "$ckpt/ema" ]; then
+    run "$suite" "$name-ema" "$MODEL_EPISODES" --policy "$ckpt/ema" --decoder parallel
+  fi
+}
+
 for s in $SUITES; do
   run "$s" expert "$EPISODES" --policy expert
   run "$s" random "$RANDOM_EPISODES" --policy random
@@ -87,7 +97,7 @@ for s in $SUITES; do
   suite_var="CKPT_PARALLEL_50_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
   ckpt_50="${!suite_var:-${CKPT_PARALLEL_50:-}}"
   if [ -n "$ckpt_50" ]; then
-    run "$s" parallel-50 "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel
+    parallel_rows "$s" parallel-50 "$ckpt_50"
     # ENSEMBLE=1: the same policy with ACT's temporal ensembling (decay 0.01), a chunk every
     # 2 steps (4 chunks cover each step; 4x the decodes of whole-chunk execution).
     if [ -n "${ENSEMBLE:-}" ]; then
@@ -102,7 +112,7 @@ for s in $SUITES; do
   # launch/train-compact-object-parallel-2.toml): its own row, beside the first stage's.
   stage2_var="CKPT_PARALLEL_50_2_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
   if [ -n "${!stage2_var:-}" ]; then
-    run "$s" parallel-50-2 "$MODEL_EPISODES" --policy "${!stage2_var}" --decoder parallel
+    parallel_rows "$s" parallel-50-2 "${!stage2_var}"
   fi
 done
 for s in $SIMPLER_SUITES; do
