@@ -51,16 +51,9 @@ pub struct DemosRecordArgs {
     /// How a checkpoint policy decodes (refused with `expert` and `random`).
     #[command(flatten)]
     pub decode: DecoderFlags,
-    /// Actions a checkpoint policy executes per chunk (at least 1; default: the whole chunk).
-    #[arg(long, value_parser = crate::eval_cli::at_least_one)]
-    pub execute: Option<usize>,
-    /// Temporal ensembling of a checkpoint policy's chunks (as `ddvla eval --ensemble`).
-    #[arg(long, value_parser = crate::eval_cli::finite)]
-    pub ensemble: Option<f32>,
-    /// With `--ensemble`: the last this many action values (the gripper: 1) come from the
-    /// newest chunk covering the step instead of the weighted mean.
-    #[arg(long, default_value_t = 0, requires = "ensemble")]
-    pub ensemble_newest_dims: usize,
+    /// How a checkpoint policy executes its chunks (refused with `expert` and `random`).
+    #[command(flatten)]
+    pub exec: crate::eval_cli::ExecutionFlags,
     /// Label a policy's rollouts with the scripted expert (DAgger): each step's recorded
     /// action is what the expert would do from the state the policy reached, the executed
     /// one goes to `/ddvla/executed_action`. Failed episodes are kept (their labels are
@@ -95,10 +88,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
     }
     let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
-    crate::eval_cli::check_model_flags(&a.policy, &a.decode, a.execute, a.ensemble)?;
-    let mut settings = a.decode.settings(&a.policy, a.execute)?;
-    settings.ensemble = a.ensemble;
-    settings.ensemble_newest_dims = a.ensemble_newest_dims;
+    let settings = a.decode.policy_settings(&a.policy, &a.exec)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
     if a.expert_labels {

@@ -54,6 +54,24 @@ pub struct DecoderFlags {
     pub temperature: Option<f32>,
 }
 
+/// How a model policy executes its chunks: flags of `ddvla eval` and `ddvla demos record`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExecutionFlags {
+    /// Actions executed per chunk (at least 1; default: the whole chunk). With `--ensemble`:
+    /// steps between chunks (default 1).
+    #[arg(long, value_parser = at_least_one)]
+    pub execute: Option<usize>,
+    /// Temporal ensembling (ACT) with this weight decay per newer chunk (ACT: 0.01): a chunk
+    /// every `--execute` steps, each action the weighted mean of the chunks covering its step,
+    /// the oldest weighted most.
+    #[arg(long, value_parser = finite)]
+    pub ensemble: Option<f32>,
+    /// With `--ensemble`: the last this many action values (the gripper: 1) come from the
+    /// newest chunk covering the step instead of the weighted mean.
+    #[arg(long, default_value_t = 0, requires = "ensemble")]
+    pub ensemble_newest_dims: usize,
+}
+
 /// Parse a count that must be at least 1 (`--rounds`, `--execute`): 0 is refused by the
 /// argument parser rather than quietly raised to 1 by the decoder.
 pub fn at_least_one(text: &str) -> std::result::Result<usize, String> {
@@ -101,6 +119,19 @@ impl DecoderFlags {
             ensemble: None,
             ensemble_newest_dims: 0,
         })
+    }
+}
+
+impl DecoderFlags {
+    /// The settings of the policy `spec` decoding with these flags and executing its chunks
+    /// as `exec` says ([`Self::settings`]); any of them given for a non-model policy is
+    /// refused ([`check_model_flags`]).
+    pub fn policy_settings(&self, spec: &str, exec: &ExecutionFlags) -> Result<DecodeSettings> {
+        check_model_flags(spec, self, exec.execute, exec.ensemble)?;
+        let mut settings = self.settings(spec, exec.execute)?;
+        settings.ensemble = exec.ensemble;
+        settings.ensemble_newest_dims = exec.ensemble_newest_dims;
+        Ok(settings)
     }
 }
 

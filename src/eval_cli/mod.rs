@@ -18,7 +18,7 @@ use ddvla_tasks::suite::Suite;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use decoder_flags::{
-    DecoderArg, DecoderFlags, at_least_one, check_model_flags, checkpoint_decoder, finite,
+    DecoderArg, DecoderFlags, ExecutionFlags, at_least_one, checkpoint_decoder,
 };
 pub use model_policy::{DecodeSettings, ModelPolicy};
 pub use open_loop::{OpenLoopArgs, OpenLoopScores};
@@ -99,19 +99,9 @@ pub struct EvalArgs {
     /// How a model policy decodes.
     #[command(flatten)]
     pub decode: DecoderFlags,
-    /// Actions executed per chunk (at least 1; default: the whole chunk). With `--ensemble`:
-    /// steps between chunks (default 1).
-    #[arg(long, value_parser = at_least_one)]
-    pub execute: Option<usize>,
-    /// Temporal ensembling (ACT) with this weight decay per newer chunk (ACT: 0.01): a chunk
-    /// every `--execute` steps, each action the weighted mean of the chunks covering its step,
-    /// the oldest weighted most.
-    #[arg(long, value_parser = finite)]
-    pub ensemble: Option<f32>,
-    /// With `--ensemble`: the last this many action values (the gripper: 1) come from the
-    /// newest chunk covering the step instead of the weighted mean.
-    #[arg(long, default_value_t = 0, requires = "ensemble")]
-    pub ensemble_newest_dims: usize,
+    /// How a model policy executes its chunks.
+    #[command(flatten)]
+    pub exec: ExecutionFlags,
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
@@ -228,10 +218,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     };
     let total = eval::plan(&suite, &opts)?.len();
     let spec = args.policy.as_deref().unwrap_or_default();
-    check_model_flags(spec, &args.decode, args.execute, args.ensemble)?;
-    let mut settings = args.decode.settings(spec, args.execute)?;
-    settings.ensemble = args.ensemble;
-    settings.ensemble_newest_dims = args.ensemble_newest_dims;
+    let settings = args.decode.policy_settings(spec, &args.exec)?;
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
