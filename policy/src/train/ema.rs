@@ -41,7 +41,7 @@ impl WeightEma {
     pub fn new<'a>(decay: f64, vars: impl Iterator<Item = (&'a str, &'a Var)>) -> Result<Self> {
         validate_decay(decay)?;
         let shadow = vars
-            .map(|(name, var)| Ok((name.to_owned(), var.as_tensor().copy()?)))
+            .map(|(name, var)| Ok((name.to_owned(), var.as_tensor().detach().copy()?)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             decay,
@@ -102,7 +102,10 @@ impl WeightEma {
         }
         let d = self.next_decay();
         for ((_, s), (_, var)) in self.shadow.iter_mut().zip(&vars) {
-            *s = (s.affine(d, 0.0)? + var.as_tensor().affine(1.0 - d, 0.0)?)?;
+            // Detached: an op on a variable records its inputs for backprop, so each shadow
+            // would hold the previous one and the average would grow by a model per step.
+            let theta = var.as_tensor().detach();
+            *s = (s.affine(d, 0.0)? + theta.affine(1.0 - d, 0.0)?)?.detach();
         }
         self.updates += 1;
         Ok(())
@@ -182,6 +185,8 @@ mod tests {
             "{s:?}"
         );
         assert_eq!(ema.updates(), 1001);
+        // The average records no backprop graph: it would chain every update's shadow.
+        assert!(!ema.weights().next().unwrap().1.track_op());
         // The variable itself is untouched by the average.
         assert_eq!(values(w.as_tensor()), vec![1.0, 20.0]);
     }
