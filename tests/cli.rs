@@ -309,6 +309,18 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert_eq!(parallel_50.train.seed, spatial.train.seed);
     assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
     assert_ne!(parallel_50.run.out, parallel.run.out);
+    // Its next stage continues the shipped copy of it on the same data, keeping an average.
+    let next = launch_train_config("train-compact-spatial-parallel-50-2.toml");
+    let shipped = std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50");
+    assert_eq!(next.model.init_checkpoint.as_deref(), Some(shipped));
+    assert_eq!(next.data.demos, parallel_50.data.demos);
+    assert_eq!(next.data.suites, parallel_50.data.suites);
+    assert_eq!(next.data.unnorm_key, parallel_50.data.unnorm_key);
+    assert_eq!(next.train.seed, parallel_50.train.seed);
+    assert_eq!(next.train.objective, parallel_50.train.objective);
+    assert!(next.train.ema_decay.is_some());
+    assert_eq!(next.run.steps, next.train.lr.total_steps);
+    assert_ne!(next.run.out, parallel_50.run.out);
 }
 
 #[cfg(not(feature = "rerun"))]
