@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
 # expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL /
-# CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE> and its second stage
-# CKPT_PARALLEL_50_2_<SUITE>, models trained with those objectives) are given, the trained
-# policy under each decoder; the scripted expert and random actions on the SimplerEnv-style
-# suites.
+# CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE> and its later stages
+# CKPT_PARALLEL_50_2_<SUITE> / CKPT_PARALLEL_50_3_<SUITE>, models trained with those
+# objectives) are given, the trained policy under each decoder; the scripted expert and random
+# actions on the SimplerEnv-style suites.
 #
 #   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
 #
@@ -108,12 +108,14 @@ for s in $SUITES; do
         --decoder parallel --ensemble 0.01 --execute 2 --ensemble-newest-dims 1
     fi
   fi
-  # A second stage of that recipe on the same suite (e.g. CKPT_PARALLEL_50_2_OBJECT, from
-  # launch/train-compact-object-parallel-2.toml): its own row, beside the first stage's.
-  stage2_var="CKPT_PARALLEL_50_2_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
-  if [ -n "${!stage2_var:-}" ]; then
-    parallel_rows "$s" parallel-50-2 "${!stage2_var}"
-  fi
+  # Later stages of that recipe on the same suite (e.g. CKPT_PARALLEL_50_2_OBJECT, from
+  # launch/train-compact-object-parallel-2.toml): each its own row, beside the first stage's.
+  for stage in 2 3; do
+    stage_var="CKPT_PARALLEL_50_${stage}_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
+    if [ -n "${!stage_var:-}" ]; then
+      parallel_rows "$s" "parallel-50-$stage" "${!stage_var}"
+    fi
+  done
 done
 for s in $SIMPLER_SUITES; do
   run "$s" expert "$SIMPLER_EPISODES" --policy expert

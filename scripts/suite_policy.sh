@@ -6,10 +6,11 @@
 #      (`ddvla demos record ... --resume` continues a cut recording);
 #   2. `ddvla train --config launch/train-compact-<suite>-parallel[-<stage>].toml` (resumable);
 #   3. the evaluation row in docs/runs (`scripts/results.sh` with CKPT_PARALLEL_50_<SUITE>, or
-#      CKPT_PARALLEL_50_2_<SUITE> for stage 2), and docs/results.md rebuilt.
+#      CKPT_PARALLEL_50_<STAGE>_<SUITE> for stages 2 and 3), and docs/results.md rebuilt.
 #
 #   ./scripts/suite_policy.sh long        # first stage: launch/train-compact-long-parallel.toml
 #   ./scripts/suite_policy.sh object 2    # second stage: launch/train-compact-object-parallel-2.toml
+#   ./scripts/suite_policy.sh object 3    # third stage: launch/train-compact-object-parallel-3.toml
 #
 # DDVLA=PATH uses that binary instead of building one. Each step that is already complete is
 # skipped: a recording that finished (this script leaves a `.complete` file in its folder), a
@@ -27,9 +28,9 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2) config="launch/train-compact-$suite-parallel-2.toml" row_var="CKPT_PARALLEL_50_2_" ;;
+  2 | 3) config="launch/train-compact-$suite-parallel-$stage.toml" row_var="CKPT_PARALLEL_50_${stage}_" ;;
   *)
-    echo "unknown stage $stage: expected 1 or 2" >&2
+    echo "unknown stage $stage: expected 1, 2 or 3" >&2
     exit 2
     ;;
 esac

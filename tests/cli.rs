@@ -360,25 +360,32 @@ fn the_other_suites_configs_start_from_the_default_policy() {
         assert_eq!(config.run.steps, config.train.lr.total_steps);
         outs.push(config.run.out);
     }
-    // The object and goal suites' second stages continue their first on the same data and
-    // split.
+    // The object and goal suites' second and third stages each continue the stage before on
+    // the same data and split.
     for suite in ["object", "goal"] {
-        let first = launch_train_config(&format!("train-compact-{suite}-parallel.toml"));
-        let second = launch_train_config(&format!("train-compact-{suite}-parallel-2.toml"));
-        assert_eq!(
-            second.model.init_checkpoint.as_deref(),
-            Some(first.run.out.as_path())
-        );
-        assert_eq!(second.data.demos, first.data.demos);
-        assert_eq!(second.data.suites, first.data.suites);
-        assert_eq!(second.train.seed, first.train.seed);
-        assert_eq!(second.train.objective, first.train.objective);
-        assert_eq!(second.run.steps, second.train.lr.total_steps);
-        outs.push(second.run.out);
+        let stages = [
+            format!("train-compact-{suite}-parallel.toml"),
+            format!("train-compact-{suite}-parallel-2.toml"),
+            format!("train-compact-{suite}-parallel-3.toml"),
+        ]
+        .map(|name| launch_train_config(&name));
+        for pair in stages.windows(2) {
+            let (before, next) = (&pair[0], &pair[1]);
+            assert_eq!(
+                next.model.init_checkpoint.as_deref(),
+                Some(before.run.out.as_path())
+            );
+            assert_eq!(next.data.demos, before.data.demos);
+            assert_eq!(next.data.suites, before.data.suites);
+            assert_eq!(next.train.seed, before.train.seed);
+            assert_eq!(next.train.objective, before.train.objective);
+            assert_eq!(next.run.steps, next.train.lr.total_steps);
+            outs.push(next.run.out.clone());
+        }
     }
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 5);
+    assert_eq!(outs.len(), 7);
 }
 
 #[test]
