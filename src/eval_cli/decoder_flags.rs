@@ -1,6 +1,7 @@
 //! Decoder flags shared by `ddvla eval`, `ddvla eval open-loop` and `ddvla demos record`:
 //! which decoder a model policy runs (by default the one its checkpoint was trained for) and
-//! the settings that decoder reads.
+//! the settings that decoder reads; and the execution flags (`--execute`, `--ensemble`) of
+//! `ddvla eval` and `ddvla demos record`.
 
 use std::path::Path;
 
@@ -120,9 +121,7 @@ impl DecoderFlags {
             ensemble_newest_dims: 0,
         })
     }
-}
 
-impl DecoderFlags {
     /// The settings of the policy `spec` decoding with these flags and executing its chunks
     /// as `exec` says ([`Self::settings`]); any of them given for a non-model policy is
     /// refused ([`check_model_flags`]).
