@@ -110,6 +110,15 @@ fn training_lowers_the_loss_and_resumes_exactly() {
     assert!(stdout.contains("None → Some(0.9) from step 5"), "{stdout}");
     let ema = d.path().join("resumed").join("ema");
     assert!(ema.join("model.safetensors").exists() && ema.join("config.json").exists());
+    // Its validation loss is logged at the evaluation steps after it started (every 2).
+    let ema_log = std::fs::read_to_string(d.path().join("resumed").join("ema_loss.csv")).unwrap();
+    let rows: Vec<&str> = ema_log.lines().collect();
+    assert_eq!(rows[0], "step,val_loss");
+    let steps: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').next().unwrap())
+        .collect();
+    assert_eq!(steps, ["6", "8"], "{ema_log}");
     let (a, b) = (
         losses(&d.path().join("straight")),
         losses(&d.path().join("resumed")),

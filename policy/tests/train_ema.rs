@@ -1,5 +1,6 @@
 //! The weight average of a training run: it is saved as a policy checkpoint of its own,
-//! resumes exactly, can start on a resumed run, and its files go when it is turned off.
+//! resumes exactly, is evaluated in place, can start on a resumed run, and its files go when
+//! it is turned off.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 mod common;
@@ -117,6 +118,29 @@ fn the_average_is_a_checkpoint_of_its_own_and_resumes_exactly() {
     assert!(!ema_dir.exists());
     let again = Trainer::resume(dir.path(), &Device::Cpu).unwrap();
     assert!(again.ema().is_none() && again.config().ema_decay.is_none());
+}
+
+#[test]
+fn the_average_is_evaluated_in_place_and_the_weights_put_back() {
+    let c = cfg();
+    let b = batch(&c);
+    let mut plain = trainer(None);
+    let batches = std::slice::from_ref(&b);
+    assert_eq!(plain.eval_losses(batches, true).unwrap(), None);
+    let mut t = trainer(Some(0.9));
+    let mut twin = trainer(Some(0.9));
+    for _ in 0..3 {
+        t.step(&b).unwrap();
+        twin.step(&b).unwrap();
+    }
+    let own = t.eval_losses(batches, false).unwrap().unwrap();
+    assert_eq!(own.to_bits(), t.eval_loss(&b, 0).unwrap().to_bits());
+    let avg = t.eval_losses(batches, true).unwrap().unwrap();
+    assert!(avg.is_finite() && (avg - own).abs() > 0.0, "{avg} vs {own}");
+    // The weights are back: the next step is the one a trainer that never looked takes.
+    assert_eq!(t.eval_loss(&b, 0).unwrap().to_bits(), own.to_bits());
+    assert_eq!(t.step(&b).unwrap(), twin.step(&b).unwrap());
+    assert_eq!(average(&t), average(&twin));
 }
 
 #[test]

@@ -82,11 +82,10 @@ fn model_shape(cfg: &TrainFile) -> Result<(usize, usize)> {
     Ok((file.action.chunk_len, file.vision.image_size))
 }
 
-/// Open `loss.csv` for appending (with its header when new). A run interrupted between
+/// Open a loss log (`loss.csv`, `ema_loss.csv`) for appending, with `header` when new. A run interrupted between
 /// checkpoints left rows past the saved step `saved_step`; the resumed run redoes those
 /// steps, so their rows are dropped first (the file is rewritten through a temporary file).
-fn open_loss_csv(path: &Path, saved_step: u64) -> Result<std::fs::File> {
-    const HEADER: &str = "step,loss,val_loss,grad_norm,lr,samples_per_s";
+fn open_loss_csv(path: &Path, saved_step: u64, header: &str) -> Result<std::fs::File> {
     if path.exists() {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -101,7 +100,9 @@ fn open_loss_csv(path: &Path, saved_step: u64) -> Result<std::fs::File> {
             .collect();
         if kept.len() != text.lines().count() {
             println!(
-                "loss.csv: dropping {} rows past the saved step {saved_step}",
+                "{}: dropping {} rows past the saved step {saved_step}",
+                path.file_name()
+                    .map_or_else(Default::default, |n| n.to_string_lossy()),
                 text.lines().count() - kept.len()
             );
             let tmp = path.with_extension("csv.tmp");
@@ -117,27 +118,44 @@ fn open_loss_csv(path: &Path, saved_step: u64) -> Result<std::fs::File> {
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
     if new_csv {
-        writeln!(csv, "{HEADER}")?;
+        writeln!(csv, "{header}")?;
     }
     Ok(csv)
 }
 
-/// Train as `cfg` says, resuming from `run.out` when it holds a trainer state.
-pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
-    let out = &cfg.run.out;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (chunk, side) = model_shape(cfg)?;
-    let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
-    println!(
-        "data: {} train / {} validation episodes ({} / {} steps), cameras {:?} at {} px",
-        ds.episode_counts.0,
-        ds.episode_counts.1,
-        ds.train.len(),
-        ds.val.len(),
-        index.cameras,
-        index.image_size
-    );
-    let mut trainer = trainer_for(cfg, &ds, out)?;
+/// `ema_loss.csv`: the weight average's validation loss, on the same batches and masks as
+/// `loss.csv`'s, when the run keeps one (a file of its own, so `loss.csv` keeps its columns
+/// across versions). Opened at its first row.
+struct AverageLog {
+    path: PathBuf,
+    saved_step: u64,
+    file: Option<std::fs::File>,
+}
+
+impl AverageLog {
+    fn row(&mut self, step: u64, val_loss: f32) -> Result<()> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self
+                .file
+                .insert(open_loss_csv(&self.path, self.saved_step, "step,val_loss")?),
+        };
+        writeln!(file, "{step},{val_loss:.5}")?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if let Some(f) = &mut self.file {
+            f.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// The run's trainer (resumed, or new from `cfg`), with the settings a resumed run takes from
+/// `cfg` applied, and the validation frames of `ds` cropped as the checkpoint's inference.
+fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<Trainer> {
+    let mut trainer = trainer_for(cfg, ds, out)?;
     // The weight average is the one setting a resumed run takes from the file rather than
     // from its saved state: it changes no update, so it may start (or stop) mid-run.
     if trainer.config().ema_decay != cfg.train.ema_decay {
@@ -157,10 +175,38 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         trainer.set_inference_center_crop(crop);
     }
     ds.set_val_center_crop(crop);
+    Ok(trainer)
+}
+
+/// Train as `cfg` says, resuming from `run.out` when it holds a trainer state.
+pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
+    let out = &cfg.run.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (chunk, side) = model_shape(cfg)?;
+    let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
+    println!(
+        "data: {} train / {} validation episodes ({} / {} steps), cameras {:?} at {} px",
+        ds.episode_counts.0,
+        ds.episode_counts.1,
+        ds.train.len(),
+        ds.val.len(),
+        index.cameras,
+        index.image_size
+    );
+    let mut trainer = configured_trainer(cfg, &mut ds, out)?;
     std::fs::write(out.join("train.toml"), toml::to_string_pretty(cfg)?)?;
     let val = ds.val_batches(cfg.run.val_batches, cfg.run.batch_size)?;
-    let mut csv = open_loss_csv(&out.join("loss.csv"), trainer.steps())?;
+    let mut csv = open_loss_csv(
+        &out.join("loss.csv"),
+        trainer.steps(),
+        "step,loss,val_loss,grad_norm,lr,samples_per_s",
+    )?;
     let start = trainer.steps();
+    let mut ema_csv = AverageLog {
+        path: out.join("ema_loss.csv"),
+        saved_step: start,
+        file: None,
+    };
     let end = max_steps_now.map_or(cfg.run.steps, |n| (start + n).min(cfg.run.steps));
     let bar = ProgressBar::new(cfg.run.steps);
     bar.set_position(start);
@@ -174,16 +220,19 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         let batch = ds.train_batch(step, cfg.run.batch_size, aug.as_ref())?;
         let stats = trainer.step(&batch)?;
         let sps = cfg.run.batch_size as f64 / t0.elapsed().as_secs_f64();
-        let val_loss =
-            if cfg.run.eval_every > 0 && stats.step % cfg.run.eval_every == 0 && !val.is_empty() {
-                let mut sum = 0.0;
-                for (i, b) in val.iter().enumerate() {
-                    sum += trainer.eval_loss(b, i as u64)?;
-                }
-                Some(sum / val.len() as f32)
-            } else {
-                None
-            };
+        let evaluate =
+            cfg.run.eval_every > 0 && stats.step % cfg.run.eval_every == 0 && !val.is_empty();
+        let (val_loss, ema_val_loss) = if evaluate {
+            (
+                trainer.eval_losses(&val, false)?,
+                trainer.eval_losses(&val, true)?,
+            )
+        } else {
+            (None, None)
+        };
+        if let Some(v) = ema_val_loss {
+            ema_csv.row(stats.step, v)?;
+        }
         writeln!(
             csv,
             "{},{:.5},{},{:.4},{:.3e},{sps:.2}",
@@ -194,13 +243,15 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
             stats.lr
         )?;
         bar.set_message(format!(
-            "loss {:.4}{} {sps:.1} samples/s",
+            "loss {:.4}{}{} {sps:.1} samples/s",
             stats.loss,
-            val_loss.map_or(String::new(), |v| format!(" val {v:.4}"))
+            val_loss.map_or(String::new(), |v| format!(" val {v:.4}")),
+            ema_val_loss.map_or(String::new(), |v| format!(" (average {v:.4})"))
         ));
         bar.set_position(stats.step);
         if stats.step % cfg.run.save_every == 0 || stats.step == end {
             csv.flush()?;
+            ema_csv.flush()?;
             trainer
                 .save(out)
                 .with_context(|| format!("saving {}", out.display()))?;

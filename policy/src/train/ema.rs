@@ -111,6 +111,29 @@ impl WeightEma {
         Ok(())
     }
 
+    /// Set `vars` (the variables of [`Self::new`], in order) to the average and return
+    /// their own values, for [`restore`] to put back.
+    pub fn swap_in<'a>(
+        &self,
+        vars: impl Iterator<Item = (&'a str, &'a Var)>,
+    ) -> Result<Vec<Tensor>> {
+        let vars: Vec<_> = vars.collect();
+        if vars.len() != self.shadow.len()
+            || vars.iter().zip(&self.shadow).any(|((a, _), (b, _))| a != b)
+        {
+            return Err(PolicyError::config(
+                "train.ema",
+                "the variables differ from the averaged ones",
+            ));
+        }
+        let mut own = Vec::with_capacity(vars.len());
+        for ((_, var), (_, avg)) in vars.iter().zip(&self.shadow) {
+            own.push(var.as_tensor().detach().copy()?);
+            var.set(avg)?;
+        }
+        Ok(own)
+    }
+
     /// The averaged values by variable name.
     pub fn weights(&self) -> impl Iterator<Item = (&str, &Tensor)> {
         self.shadow.iter().map(|(n, t)| (n.as_str(), t))
@@ -147,6 +170,14 @@ impl WeightEma {
         self.updates = updates;
         Ok(())
     }
+}
+
+/// Put back the values [`WeightEma::swap_in`] returned.
+pub fn restore<'a>(vars: impl Iterator<Item = (&'a str, &'a Var)>, own: &[Tensor]) -> Result<()> {
+    for ((_, var), value) in vars.zip(own) {
+        var.set(value)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -384,6 +384,29 @@ impl Trainer {
         Ok(loss.detach().to_scalar::<f32>()?)
     }
 
+    /// The mean of [`Self::eval_loss`] over `batches` (batch `i` under seed `i`), with the
+    /// weight average in place of the weights when `average` is set (`None` then if the run
+    /// keeps no average). The weights are put back before this returns, error or not.
+    pub fn eval_losses(&mut self, batches: &[Batch], average: bool) -> Result<Option<f32>> {
+        let mean = |t: &Self| -> Result<f32> {
+            let mut sum = 0.0;
+            for (i, b) in batches.iter().enumerate() {
+                sum += t.eval_loss(b, i as u64)?;
+            }
+            Ok(sum / batches.len().max(1) as f32)
+        };
+        if !average {
+            return mean(self).map(Some);
+        }
+        let Some(ema) = &self.ema else {
+            return Ok(None);
+        };
+        let own = ema.swap_in(self.opt.vars())?;
+        let loss = mean(self);
+        super::ema::restore(self.opt.vars(), &own)?;
+        loss.map(Some)
+    }
+
     /// Action logits `[L, n_bins]` of the training forward pass for `obs` with `slot_ids` in
     /// the slots, under [`Self::attention_mode`] and the model's logit shift (to check it
     /// against [`VlaModel::logits_full`]).
