@@ -77,29 +77,8 @@ impl WeightEma {
     /// [`Self::new`] was given).
     pub fn update<'a>(&mut self, vars: impl Iterator<Item = (&'a str, &'a Var)>) -> Result<()> {
         let vars: Vec<_> = vars.collect();
-        if vars.len() != self.shadow.len() {
-            return Err(PolicyError::config(
-                "train.ema",
-                format!(
-                    "{} variables, the average holds {}",
-                    vars.len(),
-                    self.shadow.len()
-                ),
-            ));
-        }
         // Checked before anything changes: an error leaves the average as it was.
-        if let Some((i, ((name, _), (var_name, _)))) = self
-            .shadow
-            .iter()
-            .zip(&vars)
-            .enumerate()
-            .find(|(_, ((name, _), (var_name, _)))| name != var_name)
-        {
-            return Err(PolicyError::config(
-                "train.ema",
-                format!("variable {i} is `{var_name}`, the average holds `{name}`"),
-            ));
-        }
+        self.check_vars(&vars)?;
         let d = self.next_decay();
         for ((_, s), (_, var)) in self.shadow.iter_mut().zip(&vars) {
             // Detached: an op on a variable records its inputs for backprop, so each shadow
@@ -118,20 +97,40 @@ impl WeightEma {
         vars: impl Iterator<Item = (&'a str, &'a Var)>,
     ) -> Result<Vec<Tensor>> {
         let vars: Vec<_> = vars.collect();
-        if vars.len() != self.shadow.len()
-            || vars.iter().zip(&self.shadow).any(|((a, _), (b, _))| a != b)
-        {
-            return Err(PolicyError::config(
-                "train.ema",
-                "the variables differ from the averaged ones",
-            ));
-        }
+        self.check_vars(&vars)?;
         let mut own = Vec::with_capacity(vars.len());
         for ((_, var), (_, avg)) in vars.iter().zip(&self.shadow) {
             own.push(var.as_tensor().detach().copy()?);
             var.set(avg)?;
         }
         Ok(own)
+    }
+
+    /// `vars` must be the averaged variables, in the same order.
+    fn check_vars(&self, vars: &[(&str, &Var)]) -> Result<()> {
+        if vars.len() != self.shadow.len() {
+            return Err(PolicyError::config(
+                "train.ema",
+                format!(
+                    "{} variables, the average holds {}",
+                    vars.len(),
+                    self.shadow.len()
+                ),
+            ));
+        }
+        match self
+            .shadow
+            .iter()
+            .zip(vars)
+            .enumerate()
+            .find(|(_, ((name, _), (var_name, _)))| name != var_name)
+        {
+            Some((i, ((name, _), (var_name, _)))) => Err(PolicyError::config(
+                "train.ema",
+                format!("variable {i} is `{var_name}`, the average holds `{name}`"),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The averaged values by variable name.

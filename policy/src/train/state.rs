@@ -127,7 +127,7 @@ impl Trainer {
         candle_core::safetensors::save(&self.opt.state_tensors(), staging.join(files::OPTIMIZER))?;
         if let Some(ema) = &self.ema {
             candle_core::safetensors::save(&ema.state_tensors(), staging.join(files::EMA))?;
-            self.save_ema_checkpoint(&file, &staging.join(files::EMA_CHECKPOINT))?;
+            self.save_ema_checkpoint(ema, &file, &staging.join(files::EMA_CHECKPOINT))?;
         }
         let state = TrainerState {
             version: STATE_VERSION,
@@ -172,12 +172,14 @@ impl Trainer {
         std::fs::remove_dir(&staging).map_err(io(&staging))
     }
 
-    /// Write a policy checkpoint with the averaged weights into `dir`: every variable of the
+    /// Write a policy checkpoint with the weights of `ema` into `dir`: every variable of the
     /// model, the trained ones replaced by their average.
-    fn save_ema_checkpoint(&self, file: &crate::model::ConfigFile, dir: &Path) -> Result<()> {
-        let Some(ema) = &self.ema else {
-            return Ok(());
-        };
+    fn save_ema_checkpoint(
+        &self,
+        ema: &super::ema::WeightEma,
+        file: &crate::model::ConfigFile,
+        dir: &Path,
+    ) -> Result<()> {
         let mut tensors: std::collections::HashMap<String, candle_core::Tensor> = {
             let data = self
                 .varmap
