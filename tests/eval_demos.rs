@@ -74,9 +74,32 @@ fn sharded_eval_merged_equals_one_run() {
     );
     assert_eq!(full.episodes.len(), 6);
     assert!(full.same_outcome(&merged), "{full:?}\n{merged:?}");
+    // Every episode says what it left undone: random actions for 30 steps solve nothing, and
+    // the goal is about the task's object (alphabet soup, ketchup).
+    for e in &full.episodes {
+        let o = e.outcome.as_ref().unwrap();
+        assert!(!e.success);
+        assert_eq!(o.unmet.len(), 1, "{o:?}");
+        assert!(
+            o.unmet[0].starts_with("(in ") && o.unmet[0].contains("basket"),
+            "{o:?}"
+        );
+        let object = if e.task_index == 0 {
+            "alphabet_soup"
+        } else {
+            "ketchup"
+        };
+        assert!(
+            o.goal_objects.len() == 1 && o.goal_objects[0].starts_with(object),
+            "{o:?}"
+        );
+    }
     let md = std::fs::read_to_string(d.path().join("merged/results.md")).unwrap();
     assert!(
-        md.contains("| **average** |") && md.contains("MuJoCo 3.17.0"),
+        md.contains("| **average** |")
+            && md.contains("MuJoCo 3.17.0")
+            && md.contains("| failures |")
+            && md.contains("; unmet (in "),
         "{md}"
     );
     // A shard merged twice is refused.

@@ -11,7 +11,8 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use ddvla_tasks::eval::{
-    EpisodeObserver, EvalError, EvalPolicy, NoObserver, StepContext, TaskRunner, episode_seed,
+    EpisodeObserver, EpisodeResult, EvalError, EvalPolicy, FailureKind, NoObserver, StepContext,
+    TaskRunner, episode_seed,
 };
 use ddvla_tasks::expert::ScriptedExpert;
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task, builtin_dir};
@@ -23,19 +24,19 @@ const SUITES: [&str; 4] = [
     "libero_style_long",
 ];
 
-/// Runs `episodes` of task `task` with the expert; returns (successes, steps of each).
+/// Runs `episodes` of task `task` with the expert; returns each one's result.
 fn run_task(
     suite: &Suite,
     task: usize,
     episodes: std::ops::Range<usize>,
     policy: &mut dyn EvalPolicy,
-) -> Vec<(bool, u32)> {
+) -> Vec<EpisodeResult> {
     let t = &suite.tasks[task];
     let mut runner = TaskRunner::new(suite, t, None, 0).unwrap();
     let max_steps = suite.file.protocol.max_steps;
     episodes
         .map(|e| {
-            let r = runner
+            runner
                 .run_episode(
                     e,
                     episode_seed(7, task, e),
@@ -43,8 +44,7 @@ fn run_task(
                     policy,
                     &mut NoObserver,
                 )
-                .unwrap();
-            (r.success, r.steps)
+                .unwrap()
         })
         .collect()
 }
@@ -140,12 +140,21 @@ fn expert_solves_a_subset_of_every_suite() {
     for (name, tasks) in picks {
         let suite = Suite::load(&builtin_dir(), name).unwrap();
         for &t in tasks {
-            for (e, (ok, steps)) in run_task(&suite, t, 0..2, &mut expert).iter().enumerate() {
-                if !ok {
+            for (e, r) in run_task(&suite, t, 0..2, &mut expert).iter().enumerate() {
+                if !r.success {
                     failures.push(format!(
-                        "{name}/{} episode {e} ({steps} steps)",
-                        suite.tasks[t].name
+                        "{name}/{} episode {e} ({} steps)",
+                        suite.tasks[t].name, r.steps
                     ));
+                }
+                // A solved episode leaves nothing unmet, and a pick-and-place lifted its
+                // object on the way.
+                let o = r.outcome.as_ref().unwrap();
+                assert!(o.unmet.is_empty() || !r.success, "{o:?}");
+                if name == "libero_style_object" && r.success {
+                    assert_eq!(o.goal_objects.len(), 1, "{o:?}");
+                    assert_eq!(o.failure_kind(), FailureKind::GoalObjectLifted, "{o:?}");
+                    assert!(o.closest[0].distance_m < 0.1, "{o:?}");
                 }
             }
         }
@@ -224,8 +233,8 @@ fn late_labelling(labeller: ScriptedExpert) -> (f64, f64) {
         joined: false,
         compared: vec![],
     };
-    for (ok, _) in run_task(&suite, 0, 0..2, &mut policy) {
-        assert!(ok, "the driving expert solves the task");
+    for r in run_task(&suite, 0, 0..2, &mut policy) {
+        assert!(r.success, "the driving expert solves the task");
     }
     let n = policy.compared.len() as f64;
     assert!(n > 20.0, "the labeller joined for {n} steps");
@@ -276,9 +285,9 @@ fn sweep(suites: &[&str], episodes: usize) -> Vec<String> {
         println!("{name}");
         for t in 0..suite.tasks.len() {
             let r = run_task(&suite, t, 0..episodes, &mut expert);
-            let ok = r.iter().filter(|(s, _)| *s).count();
-            let mean_steps = r.iter().map(|(_, n)| f64::from(*n)).sum::<f64>() / r.len() as f64;
-            let failed: Vec<usize> = (0..r.len()).filter(|&i| !r[i].0).collect();
+            let ok = r.iter().filter(|e| e.success).count();
+            let mean_steps = r.iter().map(|e| f64::from(e.steps)).sum::<f64>() / r.len() as f64;
+            let failed: Vec<usize> = (0..r.len()).filter(|&i| !r[i].success).collect();
             println!(
                 "  {t} {:>5.1}% ({ok}/{episodes}) mean {mean_steps:5.1} steps  {}  failed {failed:?}",
                 100.0 * ok as f64 / episodes as f64,
@@ -351,7 +360,7 @@ fn the_experts_chunk_from_a_state_is_what_it_then_executes() {
         executed: vec![],
     };
     let runs = run_task(&suite, 1, 0..1, &mut policy);
-    assert!(runs[0].0, "the expert solves the task");
+    assert!(runs[0].success, "the expert solves the task");
     let n = policy.executed.len();
     let mut compared = 0;
     for (t, chunk) in &policy.chunks {

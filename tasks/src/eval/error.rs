@@ -42,6 +42,14 @@ pub enum EvalError {
         /// Why.
         reason: String,
     },
+    /// An object's position could not be read to follow the episode's outcome.
+    #[error("following object {object}: {source}")]
+    Outcome {
+        /// The BDDL instance.
+        object: String,
+        /// The scene query's error.
+        source: crate::predicates::SceneError,
+    },
     /// Shards do not merge.
     #[error("eval merge: {reason}")]
     Merge {

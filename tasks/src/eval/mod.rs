@@ -8,6 +8,7 @@
 //! equal one run ([`EvalResults::merge`]).
 
 mod error;
+mod outcome;
 mod policy;
 mod results;
 
@@ -17,6 +18,9 @@ use std::time::Instant;
 use ddvla_sim::Env;
 
 pub use error::EvalError;
+pub use outcome::{
+    Approach, EpisodeOutcome, FailureKind, FailureModes, LIFT_THRESHOLD_M, Lift, OutcomeTracker,
+};
 pub use policy::{EvalPolicy, RandomPolicy, StepContext};
 pub use results::{
     EpisodeResult, EpisodeTiming, EvalMeta, EvalResults, RunTiming, Shard, TaskSummary,
@@ -214,6 +218,9 @@ impl<'s> TaskRunner<'s> {
         policy.begin_episode(task, episode, seed)?;
         observer.begin(task, episode, seed)?;
         self.start(episode, seed)?;
+        let mut tracker =
+            OutcomeTracker::start(&task.problem, &self.env, self.env.proprio()?.ee_pos)?;
+        let mut last_status = None;
         let (mut policy_s, mut success, mut steps, mut calls) = (0.0, false, 0, 0);
         let mut queue: VecDeque<Vec<f32>> = VecDeque::new();
         let every_frame = observer.wants_frames();
@@ -244,11 +251,18 @@ impl<'s> TaskRunner<'s> {
             observer.step(steps, &frame, &action)?;
             self.env.step_blind(&contract.to_env_action(&action))?;
             steps += 1;
-            success = self.success()?;
+            tracker.observe(&self.env, self.env.proprio()?.ee_pos)?;
+            let status = self.goal.evaluate(&self.env)?;
+            success = status.success;
+            last_status = Some(status);
             if success && suite.file.protocol.success == SuccessRule::FirstSuccess {
                 break;
             }
         }
+        let last_status = match last_status {
+            Some(s) => s,
+            None => self.goal.evaluate(&self.env)?,
+        };
         let wall_s = t0.elapsed().as_secs_f64();
         let result = EpisodeResult {
             task_index: task.index,
@@ -263,6 +277,7 @@ impl<'s> TaskRunner<'s> {
                 policy_calls: calls,
                 sim_s: wall_s - policy_s,
             },
+            outcome: Some(tracker.finish(&last_status)),
         };
         observer.end(&result)?;
         Ok(result)

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::EvalError;
+use super::{EpisodeOutcome, EvalError, FailureModes};
 use crate::suite::SuccessRule;
 
 /// Which slice of the episode list a run covers: episode `k` (in task-major order) belongs
@@ -71,6 +71,9 @@ pub struct EpisodeResult {
     pub steps: u32,
     /// Timing.
     pub timing: EpisodeTiming,
+    /// Unmet goal atoms and lifted objects (absent in results written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<EpisodeOutcome>,
 }
 
 /// What was run: everything that must agree for shards to merge.
@@ -298,9 +301,17 @@ impl EvalResults {
         if self.shards != [Shard::ALL] {
             let _ = writeln!(s, "Partial: shards {:?}.\n", self.shards);
         }
-        let _ = writeln!(s, "| # | task | success | episodes |\n|---|---|---|---|");
-        for t in &self.tasks {
+        let outcomes = self.episodes.iter().any(|e| e.outcome.is_some());
+        if outcomes {
             let _ = writeln!(
+                s,
+                "| # | task | success | episodes | failures |\n|---|---|---|---|---|"
+            );
+        } else {
+            let _ = writeln!(s, "| # | task | success | episodes |\n|---|---|---|---|");
+        }
+        for t in &self.tasks {
+            let _ = write!(
                 s,
                 "| {} | {} | {:.1}% | {} |",
                 t.task_index,
@@ -308,17 +319,38 @@ impl EvalResults {
                 100.0 * t.success_rate,
                 t.episodes
             );
+            if outcomes {
+                let modes = FailureModes::count(
+                    self.episodes
+                        .iter()
+                        .filter(|e| e.task_index == t.task_index)
+                        .filter_map(|e| e.outcome.as_ref().map(|o| (e.success, o))),
+                );
+                let _ = write!(s, " {} |", modes.cell());
+            }
+            s.push('\n');
         }
         let _ = writeln!(
             s,
-            "| | **average** | **{:.1}%** | {} |\n\n{:.1} episodes/min (mean policy {:.2} s, sim {:.2} s per episode; {:.0} ms per policy call).",
+            "| | **average** | **{:.1}%** | {} |{}\n\n{:.1} episodes/min (mean policy {:.2} s, sim {:.2} s per episode; {:.0} ms per policy call).",
             100.0 * self.average_success_rate,
             self.episodes.len(),
+            if outcomes { " |" } else { "" },
             self.timing.episodes_per_minute,
             self.timing.mean_policy_s,
             self.timing.mean_sim_s,
             1e3 * self.timing.mean_policy_call_s
         );
+        if outcomes {
+            let _ = writeln!(
+                s,
+                "\nFailures: of each task's failed episodes, how many lifted an object the goal \
+                 names (then dropped or misplaced it), lifted only other objects (which, and how \
+                 often), or lifted nothing (a rise of more than {:.0} cm above rest counts); \
+                 then each goal atom left unmet at the last step, with its count.",
+                100.0 * super::LIFT_THRESHOLD_M
+            );
+        }
         s
     }
 }

@@ -1,0 +1,289 @@
+//! Why an episode ended as it did: the goal atoms left unmet at its last step and the movable
+//! objects the robot lifted on the way. A failed pick-and-place either never lifted anything,
+//! lifted the object the goal names (and dropped or misplaced it), or lifted another object
+//! (it misread the instruction); [`FailureModes`] counts those per task for the report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::EvalError;
+use crate::bddl::Problem;
+use crate::predicates::{GoalStatus, SceneState};
+
+/// A rise above an object's resting height (m) that counts as lifted: a grasp carries an
+/// object well above this, while pushing or tipping one moves its body origin by less.
+pub const LIFT_THRESHOLD_M: f64 = 0.03;
+
+/// One lifted object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lift {
+    /// The BDDL instance name (`milk_1`).
+    pub object: String,
+    /// Its highest rise above where it rested when the policy started (m).
+    pub rise_m: f64,
+}
+
+/// What an episode did with the scene: the evidence for why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct EpisodeOutcome {
+    /// The goal atoms that did not hold at the last step, as written in the BDDL file (empty
+    /// on success).
+    pub unmet: Vec<String>,
+    /// The movable objects (`:objects`) the goal is about: each goal atom's first argument
+    /// when it is one (`milk_1` in `(in milk_1 basket_1_contain_region)`); empty for goals on
+    /// fixtures only (open a drawer, turn on a stove).
+    pub goal_objects: Vec<String>,
+    /// The movable objects raised more than [`LIFT_THRESHOLD_M`] at some step, in file order.
+    pub lifted: Vec<Lift>,
+    /// The end effector's closest approach to each goal object over the episode, in
+    /// `goal_objects` order: whether a failed grasp ever got there. (An object whose position
+    /// was never finite is left out.)
+    #[serde(default)]
+    pub closest: Vec<Approach>,
+}
+
+/// The end effector's closest approach to one object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approach {
+    /// The BDDL instance name.
+    pub object: String,
+    /// The smallest distance from the end effector to the object's body origin (m).
+    pub distance_m: f64,
+    /// Where the end effector was then, from the object's body origin (world axes, m): a
+    /// grasp that stopped short above the object has a positive z here.
+    pub ee_offset_m: [f64; 3],
+}
+
+/// How an episode's failure looks from its [`EpisodeOutcome`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// An object the goal names was lifted (then dropped, misplaced, or too late).
+    GoalObjectLifted,
+    /// Only objects the goal does not name were lifted: the wrong object.
+    OtherObjectLifted,
+    /// Nothing was lifted: no grasp, or a goal on fixtures only.
+    NothingLifted,
+}
+
+impl EpisodeOutcome {
+    /// The kind of failure this outcome shows.
+    pub fn failure_kind(&self) -> FailureKind {
+        if self
+            .lifted
+            .iter()
+            .any(|l| self.goal_objects.contains(&l.object))
+        {
+            FailureKind::GoalObjectLifted
+        } else if self.lifted.is_empty() {
+            FailureKind::NothingLifted
+        } else {
+            FailureKind::OtherObjectLifted
+        }
+    }
+}
+
+/// Follows the movable objects' heights through an episode.
+#[derive(Debug, Clone)]
+pub struct OutcomeTracker {
+    goal_objects: Vec<String>,
+    /// (instance, MuJoCo body, resting z (m), highest z so far (m)), in file order.
+    objects: Vec<(String, String, f64, f64)>,
+    /// Each goal object's closest distance to the end effector so far (m), and the end
+    /// effector's offset from it then.
+    closest: Vec<(f64, [f64; 3])>,
+}
+
+impl OutcomeTracker {
+    /// Start following `problem`'s movable objects from the state they rest in now, with
+    /// the end effector at `ee_pos` (world frame, m).
+    pub fn start(
+        problem: &Problem,
+        scene: &dyn SceneState,
+        ee_pos: [f64; 3],
+    ) -> Result<Self, EvalError> {
+        let objects = problem
+            .objects
+            .iter()
+            .map(|o| {
+                let body = format!("{}_main", o.name);
+                let z = position(scene, &o.name, &body)?[2];
+                Ok((o.name.clone(), body, z, z))
+            })
+            .collect::<Result<Vec<_>, EvalError>>()?;
+        let mut goal_objects: Vec<String> = Vec::new();
+        for atom in &problem.goal {
+            if let Some(first) = atom.args.first()
+                && problem.objects.iter().any(|o| &o.name == first)
+                && !goal_objects.contains(first)
+            {
+                goal_objects.push(first.clone());
+            }
+        }
+        let mut tracker = Self {
+            closest: vec![(f64::INFINITY, [f64::NAN; 3]); goal_objects.len()],
+            goal_objects,
+            objects,
+        };
+        tracker.observe(scene, ee_pos)?;
+        Ok(tracker)
+    }
+
+    /// Read the objects' heights and the end effector's distance to the goal objects after a
+    /// physics step (`ee_pos`: world frame, m).
+    pub fn observe(&mut self, scene: &dyn SceneState, ee_pos: [f64; 3]) -> Result<(), EvalError> {
+        for (name, body, _, top) in &mut self.objects {
+            let p = position(scene, name, body)?;
+            *top = top.max(p[2]);
+            if let Some(i) = self.goal_objects.iter().position(|g| g == name) {
+                let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
+                let d = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
+                if d < self.closest[i].0 {
+                    self.closest[i] = (d, offset);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The outcome, given the goal's status at the last step.
+    pub fn finish(self, last: &GoalStatus) -> EpisodeOutcome {
+        let closest = self
+            .goal_objects
+            .iter()
+            .zip(&self.closest)
+            .filter(|(_, (d, _))| d.is_finite())
+            .map(|(object, &(distance_m, ee_offset_m))| Approach {
+                object: object.clone(),
+                distance_m,
+                ee_offset_m,
+            })
+            .collect();
+        EpisodeOutcome {
+            unmet: last
+                .atoms
+                .iter()
+                .filter(|a| !a.holds)
+                .map(|a| a.atom.to_string())
+                .collect(),
+            goal_objects: self.goal_objects,
+            lifted: self
+                .objects
+                .into_iter()
+                .filter(|(_, _, rest, top)| top - rest > LIFT_THRESHOLD_M)
+                .map(|(object, _, rest, top)| Lift {
+                    object,
+                    rise_m: top - rest,
+                })
+                .collect(),
+            closest,
+        }
+    }
+}
+
+/// Body `body`'s world position (m). A NaN (never expected: the simulator stops on
+/// instability) counts as no rise and no approach: `f64::max`/`min` ignore it, and a NaN rest
+/// height compares false.
+fn position(scene: &dyn SceneState, object: &str, body: &str) -> Result<[f64; 3], EvalError> {
+    scene.body_pos(body).map_err(|source| EvalError::Outcome {
+        object: object.to_owned(),
+        source,
+    })
+}
+
+/// The failures of one task, by [`FailureKind`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FailureModes {
+    /// Failed episodes that lifted a goal object.
+    pub goal_object_lifted: usize,
+    /// Failed episodes that lifted only objects the goal does not name.
+    pub other_object_lifted: usize,
+    /// The other objects those episodes lifted, with their counts.
+    pub other_objects: BTreeMap<String, usize>,
+    /// Failed episodes that lifted nothing.
+    pub nothing_lifted: usize,
+    /// In those, the end effector's closest approach to the (first) goal object (m).
+    pub nothing_lifted_closest_m: Vec<f64>,
+    /// Unmet goal atoms over the failed episodes, with their counts.
+    pub unmet: BTreeMap<String, usize>,
+}
+
+impl FailureModes {
+    /// Count the failures among `outcomes` (each episode's success and outcome).
+    pub fn count<'a>(outcomes: impl IntoIterator<Item = (bool, &'a EpisodeOutcome)>) -> Self {
+        let mut m = Self::default();
+        for (_, o) in outcomes.into_iter().filter(|(success, _)| !success) {
+            match o.failure_kind() {
+                FailureKind::GoalObjectLifted => m.goal_object_lifted += 1,
+                FailureKind::NothingLifted => {
+                    m.nothing_lifted += 1;
+                    m.nothing_lifted_closest_m
+                        .extend(o.closest.first().map(|a| a.distance_m));
+                }
+                FailureKind::OtherObjectLifted => {
+                    m.other_object_lifted += 1;
+                    for l in &o.lifted {
+                        *m.other_objects.entry(l.object.clone()).or_default() += 1;
+                    }
+                }
+            }
+            for a in &o.unmet {
+                *m.unmet.entry(a.clone()).or_default() += 1;
+            }
+        }
+        m
+    }
+
+    /// One table cell: `goal object lifted 2 · other 3 (tomato_sauce_1 ×3) · nothing 1;
+    /// unmet (in milk_1 basket_1_contain_region) ×6`; empty when nothing failed.
+    pub fn cell(&self) -> String {
+        let failed = self.goal_object_lifted + self.other_object_lifted + self.nothing_lifted;
+        if failed == 0 {
+            return String::new();
+        }
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "goal object lifted {} · other {}",
+            self.goal_object_lifted, self.other_object_lifted
+        );
+        if !self.other_objects.is_empty() {
+            let names: Vec<String> = self
+                .other_objects
+                .iter()
+                .map(|(n, c)| format!("{n} ×{c}"))
+                .collect();
+            let _ = write!(s, " ({})", names.join(", "));
+        }
+        let _ = write!(s, " · nothing {}", self.nothing_lifted);
+        if let Some(median) = median(&self.nothing_lifted_closest_m) {
+            let _ = write!(s, " (closest approach median {:.1} cm)", 100.0 * median);
+        }
+        if !self.unmet.is_empty() {
+            let atoms: Vec<String> = self
+                .unmet
+                .iter()
+                .map(|(a, c)| format!("{a} ×{c}"))
+                .collect();
+            let _ = write!(s, "; unmet {}", atoms.join(", "));
+        }
+        s
+    }
+}
+
+/// The median of the finite values (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
+    }
+}
+
+#[cfg(test)]
+#[path = "outcome_tests.rs"]
+mod tests;

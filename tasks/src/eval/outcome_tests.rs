@@ -1,0 +1,243 @@
+//! The outcome tracker on hand-built states, the failure kinds and the report cell.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::*;
+use crate::bddl::{Atom, Instance, Predicate};
+use crate::predicates::{AtomStatus, JointState, SceneError, SitePose};
+
+/// Bodies at given positions; every other query fails.
+#[derive(Default)]
+struct Bodies(BTreeMap<String, [f64; 3]>);
+
+impl Bodies {
+    fn at(mut self, body: &str, z: f64) -> Self {
+        self.0.insert(body.to_owned(), [0.1, -0.2, z]);
+        self
+    }
+}
+
+fn missing(kind: &'static str, name: &str) -> SceneError {
+    SceneError::NotFound {
+        kind,
+        name: name.to_owned(),
+    }
+}
+
+impl SceneState for Bodies {
+    fn body_pos(&self, body: &str) -> Result<[f64; 3], SceneError> {
+        self.0
+            .get(body)
+            .copied()
+            .ok_or_else(|| missing("body", body))
+    }
+    fn site_pose(&self, site: &str) -> Result<SitePose, SceneError> {
+        Err(missing("site", site))
+    }
+    fn site_size(&self, site: &str) -> Result<[f64; 3], SceneError> {
+        Err(missing("site", site))
+    }
+    fn subtree_joints(&self, body: &str) -> Result<Vec<JointState>, SceneError> {
+        Err(missing("body", body))
+    }
+    fn site_joints(&self, site: &str) -> Result<Vec<JointState>, SceneError> {
+        Err(missing("site", site))
+    }
+    fn subtree_contact(&self, a: &str, _: &str) -> Result<bool, SceneError> {
+        Err(missing("body", a))
+    }
+}
+
+fn atom(text: &str) -> Atom {
+    let mut words = text.split_whitespace();
+    Atom {
+        predicate: Predicate::from_name(words.next().unwrap_or_default()),
+        args: words.map(str::to_owned).collect(),
+    }
+}
+
+fn instance(name: &str) -> Instance {
+    Instance {
+        name: name.to_owned(),
+        category: name.trim_end_matches("_1").to_owned(),
+    }
+}
+
+/// Milk into the basket, with ketchup beside them and a cabinet whose drawer must be open.
+fn problem() -> Problem {
+    Problem {
+        file: PathBuf::from("tests/outcome.bddl"),
+        name: "libero_tabletop_manipulation".into(),
+        domain: "robosuite".into(),
+        language: "put the milk in the basket and open the drawer".into(),
+        regions: Vec::new(),
+        fixtures: vec![instance("cabinet_1")],
+        objects: vec![
+            instance("milk_1"),
+            instance("ketchup_1"),
+            instance("basket_1"),
+        ],
+        obj_of_interest: vec!["milk_1".into(), "basket_1".into()],
+        init: Vec::new(),
+        goal: vec![
+            atom("in milk_1 basket_1_contain_region"),
+            atom("open cabinet_1_top_region"),
+        ],
+    }
+}
+
+fn scene(milk_z: f64, ketchup_z: f64) -> Bodies {
+    Bodies::default()
+        .at("milk_1_main", milk_z)
+        .at("ketchup_1_main", ketchup_z)
+        .at("basket_1_main", 0.9)
+}
+
+fn status(holds: [bool; 2]) -> GoalStatus {
+    let problem = problem();
+    GoalStatus {
+        atoms: problem
+            .goal
+            .iter()
+            .zip(holds)
+            .map(|(atom, holds)| AtomStatus {
+                atom: atom.clone(),
+                holds,
+            })
+            .collect(),
+        success: holds.iter().all(|h| *h),
+    }
+}
+
+/// The end effector's resting position: 30 cm above the objects' start.
+const EE_HOME: [f64; 3] = [0.1, -0.2, 1.2];
+
+/// Runs the tracker over the (milk, ketchup) heights after each step, the end effector
+/// staying home.
+fn track(heights: &[(f64, f64)], last: [bool; 2]) -> EpisodeOutcome {
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    for &(milk, ketchup) in heights {
+        t.observe(&scene(milk, ketchup), EE_HOME).unwrap();
+    }
+    t.finish(&status(last))
+}
+
+#[test]
+fn goal_objects_are_the_movable_first_arguments_of_the_goal() {
+    let o = track(&[], [false, false]);
+    assert_eq!(o.goal_objects, ["milk_1"]);
+    assert_eq!(
+        o.unmet,
+        [
+            "(in milk_1 basket_1_contain_region)",
+            "(open cabinet_1_top_region)"
+        ]
+    );
+    assert!(o.lifted.is_empty());
+    assert_eq!(o.failure_kind(), FailureKind::NothingLifted);
+    assert_eq!(o.closest.len(), 1);
+    assert_eq!(o.closest[0].object, "milk_1");
+    assert!(
+        (o.closest[0].distance_m - 0.3).abs() < 1e-9,
+        "{:?}",
+        o.closest
+    );
+}
+
+#[test]
+fn the_closest_approach_is_the_minimum_over_the_episode() {
+    let problem = problem();
+    let still = scene(0.9, 0.9);
+    let mut t = OutcomeTracker::start(&problem, &still, EE_HOME).unwrap();
+    for ee in [[0.1, -0.2, 1.0], [0.1, -0.15, 0.9], [0.3, -0.2, 0.9]] {
+        t.observe(&still, ee).unwrap();
+    }
+    let o = t.finish(&status([false, false]));
+    assert!(
+        (o.closest[0].distance_m - 0.05).abs() < 1e-9,
+        "{:?}",
+        o.closest
+    );
+    let offset = o.closest[0].ee_offset_m;
+    assert!(offset[0].abs() < 1e-9 && (offset[1] - 0.05).abs() < 1e-9 && offset[2].abs() < 1e-9);
+    let modes = FailureModes::count([(false, &o), (false, &track(&[], [false, false]))]);
+    assert_eq!(modes.nothing_lifted_closest_m.len(), 2);
+    assert!(
+        modes
+            .cell()
+            .contains("nothing 2 (closest approach median 17.5 cm)")
+    );
+}
+
+#[test]
+fn median_of_finite_values() {
+    assert_eq!(median(&[]), None);
+    assert_eq!(median(&[f64::NAN, f64::INFINITY]), None);
+    assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+    assert_eq!(median(&[4.0, 1.0, 2.0, f64::NAN, 3.0]), Some(2.5));
+}
+
+#[test]
+fn the_highest_rise_counts_even_after_the_object_is_dropped() {
+    // Milk carried 12 cm up, then dropped below its start; ketchup nudged 2 cm (not a lift).
+    let o = track(&[(0.95, 0.92), (1.02, 0.91), (0.85, 0.9)], [false, true]);
+    assert_eq!(o.lifted.len(), 1);
+    assert_eq!(o.lifted[0].object, "milk_1");
+    assert!((o.lifted[0].rise_m - 0.12).abs() < 1e-9);
+    assert_eq!(o.unmet, ["(in milk_1 basket_1_contain_region)"]);
+    assert_eq!(o.failure_kind(), FailureKind::GoalObjectLifted);
+}
+
+#[test]
+fn lifting_only_another_object_is_the_wrong_object() {
+    let o = track(&[(0.9, 0.9 + LIFT_THRESHOLD_M + 0.001)], [false, false]);
+    assert_eq!(o.lifted[0].object, "ketchup_1");
+    assert_eq!(o.failure_kind(), FailureKind::OtherObjectLifted);
+    // Just under the threshold is not a lift.
+    let o = track(&[(0.9, 0.9 + LIFT_THRESHOLD_M - 0.001)], [false, false]);
+    assert_eq!(o.failure_kind(), FailureKind::NothingLifted);
+}
+
+#[test]
+fn a_missing_body_names_the_object() {
+    let problem = problem();
+    let partial = Bodies::default().at("milk_1_main", 0.9);
+    let err = OutcomeTracker::start(&problem, &partial, EE_HOME).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("ketchup_1") && text.contains("ketchup_1_main"),
+        "{text}"
+    );
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    assert!(t.observe(&partial, EE_HOME).is_err());
+}
+
+#[test]
+fn failure_modes_count_failed_episodes_only() {
+    let wrong = track(&[(0.9, 1.0)], [false, true]);
+    let dropped = track(&[(1.0, 0.9)], [false, true]);
+    let idle = track(&[], [false, false]);
+    let solved = track(&[(1.0, 1.0)], [true, true]);
+    let modes = FailureModes::count([
+        (false, &wrong),
+        (false, &wrong),
+        (false, &dropped),
+        (false, &idle),
+        (true, &solved),
+    ]);
+    assert_eq!(modes.goal_object_lifted, 1);
+    assert_eq!(modes.other_object_lifted, 2);
+    assert_eq!(modes.nothing_lifted, 1);
+    assert_eq!(modes.other_objects["ketchup_1"], 2);
+    assert_eq!(modes.unmet["(in milk_1 basket_1_contain_region)"], 4);
+    assert_eq!(modes.unmet["(open cabinet_1_top_region)"], 1);
+    assert_eq!(
+        modes.cell(),
+        "goal object lifted 1 · other 2 (ketchup_1 ×2) · nothing 1 (closest approach median \
+         30.0 cm); unmet \
+         (in milk_1 basket_1_contain_region) ×4, (open cabinet_1_top_region) ×1"
+    );
+    assert_eq!(FailureModes::count([(true, &solved)]).cell(), "");
+}
