@@ -44,7 +44,7 @@ pub struct EpisodeOutcome {
     pub closest: Vec<Approach>,
 }
 
-/// The end effector's closest approach to one object.
+/// The end effector's closest approach to one goal object, and where the object ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Approach {
     /// The BDDL instance name.
@@ -54,6 +54,9 @@ pub struct Approach {
     /// Where the end effector was then, from the object's body origin (world axes, m): a
     /// grasp that stopped short above the object has a positive z here.
     pub ee_offset_m: [f64; 3],
+    /// How far the object ended from where it rested, horizontally (m): whether a push
+    /// moved it at all.
+    pub moved_m: f64,
 }
 
 /// How an episode's failure looks from its [`EpisodeOutcome`].
@@ -84,15 +87,30 @@ impl EpisodeOutcome {
     }
 }
 
-/// Follows the movable objects' heights through an episode.
+/// One movable object followed through an episode.
+#[derive(Debug, Clone)]
+struct Tracked {
+    /// BDDL instance.
+    name: String,
+    /// MuJoCo body (`<name>_main`).
+    body: String,
+    /// Where it rested when the policy started (world, m).
+    rest: [f64; 3],
+    /// Where it is now (world, m).
+    now: [f64; 3],
+    /// Its highest z so far (m).
+    top_z: f64,
+    /// For a goal object: the end effector's closest distance so far (m) and its offset
+    /// from the object then.
+    closest: Option<(f64, [f64; 3])>,
+}
+
+/// Follows the movable objects through an episode.
 #[derive(Debug, Clone)]
 pub struct OutcomeTracker {
     goal_objects: Vec<String>,
-    /// (instance, MuJoCo body, resting z (m), highest z so far (m)), in file order.
-    objects: Vec<(String, String, f64, f64)>,
-    /// Each goal object's closest distance to the end effector so far (m), and the end
-    /// effector's offset from it then.
-    closest: Vec<(f64, [f64; 3])>,
+    /// Every `:objects` instance, in file order.
+    objects: Vec<Tracked>,
 }
 
 impl OutcomeTracker {
@@ -103,15 +121,6 @@ impl OutcomeTracker {
         scene: &dyn SceneState,
         ee_pos: [f64; 3],
     ) -> Result<Self, EvalError> {
-        let objects = problem
-            .objects
-            .iter()
-            .map(|o| {
-                let body = format!("{}_main", o.name);
-                let z = position(scene, &o.name, &body)?[2];
-                Ok((o.name.clone(), body, z, z))
-            })
-            .collect::<Result<Vec<_>, EvalError>>()?;
         let mut goal_objects: Vec<String> = Vec::new();
         for atom in &problem.goal {
             if let Some(first) = atom.args.first()
@@ -121,8 +130,25 @@ impl OutcomeTracker {
                 goal_objects.push(first.clone());
             }
         }
+        let objects = problem
+            .objects
+            .iter()
+            .map(|o| {
+                let body = format!("{}_main", o.name);
+                let rest = position(scene, &o.name, &body)?;
+                Ok(Tracked {
+                    closest: goal_objects
+                        .contains(&o.name)
+                        .then_some((f64::INFINITY, [f64::NAN; 3])),
+                    name: o.name.clone(),
+                    body,
+                    rest,
+                    now: rest,
+                    top_z: rest[2],
+                })
+            })
+            .collect::<Result<Vec<_>, EvalError>>()?;
         let mut tracker = Self {
-            closest: vec![(f64::INFINITY, [f64::NAN; 3]); goal_objects.len()],
             goal_objects,
             objects,
         };
@@ -130,17 +156,18 @@ impl OutcomeTracker {
         Ok(tracker)
     }
 
-    /// Read the objects' heights and the end effector's distance to the goal objects after a
-    /// physics step (`ee_pos`: world frame, m).
+    /// Read the objects' positions and the end effector's distance to the goal objects after
+    /// a physics step (`ee_pos`: world frame, m).
     pub fn observe(&mut self, scene: &dyn SceneState, ee_pos: [f64; 3]) -> Result<(), EvalError> {
-        for (name, body, _, top) in &mut self.objects {
-            let p = position(scene, name, body)?;
-            *top = top.max(p[2]);
-            if let Some(i) = self.goal_objects.iter().position(|g| g == name) {
+        for o in &mut self.objects {
+            let p = position(scene, &o.name, &o.body)?;
+            o.now = p;
+            o.top_z = o.top_z.max(p[2]);
+            if let Some(closest) = &mut o.closest {
                 let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
                 let d = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
-                if d < self.closest[i].0 {
-                    self.closest[i] = (d, offset);
+                if d < closest.0 {
+                    *closest = (d, offset);
                 }
             }
         }
@@ -152,12 +179,16 @@ impl OutcomeTracker {
         let closest = self
             .goal_objects
             .iter()
-            .zip(&self.closest)
-            .filter(|(_, (d, _))| d.is_finite())
-            .map(|(object, &(distance_m, ee_offset_m))| Approach {
-                object: object.clone(),
-                distance_m,
-                ee_offset_m,
+            .filter_map(|g| self.objects.iter().find(|o| &o.name == g))
+            .filter_map(|o| {
+                let (distance_m, ee_offset_m) = o.closest?;
+                let moved_m = (o.now[0] - o.rest[0]).hypot(o.now[1] - o.rest[1]);
+                (distance_m.is_finite() && moved_m.is_finite()).then(|| Approach {
+                    object: o.name.clone(),
+                    distance_m,
+                    ee_offset_m,
+                    moved_m,
+                })
             })
             .collect();
         EpisodeOutcome {
@@ -171,10 +202,10 @@ impl OutcomeTracker {
             lifted: self
                 .objects
                 .into_iter()
-                .filter(|(_, _, rest, top)| top - rest > LIFT_THRESHOLD_M)
-                .map(|(object, _, rest, top)| Lift {
-                    object,
-                    rise_m: top - rest,
+                .filter(|o| o.top_z - o.rest[2] > LIFT_THRESHOLD_M)
+                .map(|o| Lift {
+                    rise_m: o.top_z - o.rest[2],
+                    object: o.name,
                 })
                 .collect(),
             closest,
@@ -205,6 +236,8 @@ pub struct FailureModes {
     pub nothing_lifted: usize,
     /// In those, the end effector's closest approach to the (first) goal object (m).
     pub nothing_lifted_closest_m: Vec<f64>,
+    /// In those, how far the (first) goal object ended from where it rested (m).
+    pub nothing_lifted_moved_m: Vec<f64>,
     /// Unmet goal atoms over the failed episodes, with their counts.
     pub unmet: BTreeMap<String, usize>,
 }
@@ -218,8 +251,10 @@ impl FailureModes {
                 FailureKind::GoalObjectLifted => m.goal_object_lifted += 1,
                 FailureKind::NothingLifted => {
                     m.nothing_lifted += 1;
-                    m.nothing_lifted_closest_m
-                        .extend(o.closest.first().map(|a| a.distance_m));
+                    if let Some(a) = o.closest.first() {
+                        m.nothing_lifted_closest_m.push(a.distance_m);
+                        m.nothing_lifted_moved_m.push(a.moved_m);
+                    }
                 }
                 FailureKind::OtherObjectLifted => {
                     m.other_object_lifted += 1;
@@ -257,8 +292,16 @@ impl FailureModes {
             let _ = write!(s, " ({})", names.join(", "));
         }
         let _ = write!(s, " · nothing {}", self.nothing_lifted);
-        if let Some(median) = median(&self.nothing_lifted_closest_m) {
-            let _ = write!(s, " (closest approach median {:.1} cm)", 100.0 * median);
+        if let (Some(closest), Some(moved)) = (
+            median(&self.nothing_lifted_closest_m),
+            median(&self.nothing_lifted_moved_m),
+        ) {
+            let _ = write!(
+                s,
+                " (medians: closest approach {:.1} cm, goal object moved {:.1} cm)",
+                100.0 * closest,
+                100.0 * moved
+            );
         }
         if !self.unmet.is_empty() {
             let atoms: Vec<String> = self

@@ -167,8 +167,29 @@ fn the_closest_approach_is_the_minimum_over_the_episode() {
     assert!(
         modes
             .cell()
-            .contains("nothing 2 (closest approach median 17.5 cm)")
+            .contains("nothing 2 (medians: closest approach 17.5 cm, goal object moved 0.0 cm)"),
+        "{}",
+        modes.cell()
     );
+}
+
+#[test]
+fn a_pushed_object_reports_how_far_it_ended_from_rest() {
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    // Pushed 12 cm along y and 5 cm along x: 13 cm from rest, never lifted.
+    let mut pushed = scene(0.9, 0.9);
+    pushed.0.insert("milk_1_main".into(), [0.1, -0.08, 0.9]);
+    t.observe(&pushed, EE_HOME).unwrap();
+    pushed.0.insert("milk_1_main".into(), [0.05, -0.08, 0.91]);
+    t.observe(&pushed, EE_HOME).unwrap();
+    let o = t.finish(&status([false, true]));
+    assert!(
+        (o.closest[0].moved_m - 0.13).abs() < 1e-9,
+        "{:?}",
+        o.closest
+    );
+    assert_eq!(o.failure_kind(), FailureKind::NothingLifted);
 }
 
 #[test]
@@ -235,8 +256,8 @@ fn failure_modes_count_failed_episodes_only() {
     assert_eq!(modes.unmet["(open cabinet_1_top_region)"], 1);
     assert_eq!(
         modes.cell(),
-        "goal object lifted 1 · other 2 (ketchup_1 ×2) · nothing 1 (closest approach median \
-         30.0 cm); unmet \
+        "goal object lifted 1 · other 2 (ketchup_1 ×2) · nothing 1 (medians: closest approach \
+         30.0 cm, goal object moved 0.0 cm); unmet \
          (in milk_1 basket_1_contain_region) ×4, (open cabinet_1_top_region) ×1"
     );
     assert_eq!(FailureModes::count([(true, &solved)]).cell(), "");
