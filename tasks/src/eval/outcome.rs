@@ -1,7 +1,9 @@
-//! Why an episode ended as it did: the goal atoms left unmet at its last step and the movable
-//! objects the robot lifted on the way. A failed pick-and-place either never lifted anything,
-//! lifted the object the goal names (and dropped or misplaced it), or lifted another object
-//! (it misread the instruction); [`FailureModes`] counts those per task for the report.
+//! Why an episode ended as it did: the goal atoms left unmet at its last step, the movable
+//! objects the robot lifted on the way, and how close the end effector came to each object
+//! the goal names (and how far that object ended from rest). A failed pick-and-place either
+//! never lifted anything (the approach says whether it got there), lifted the object the goal
+//! names (and dropped or misplaced it), or lifted another object (it misread the
+//! instruction); [`FailureModes`] counts those per task for the report.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
