@@ -95,9 +95,12 @@ fn training_lowers_the_loss_and_resumes_exactly() {
     // The resumed run starts a weight average (the one setting a resume takes from the
     // file): it changes no update, and lands as a policy checkpoint of its own.
     let toml = std::fs::read_to_string(&resumed).unwrap();
+    // It also keeps a policy snapshot every 4 steps from now on (step 8; step 4 passed
+    // before, without it).
     std::fs::write(
         &resumed,
-        toml.replace("seed = 3\n", "seed = 3\nema_decay = 0.9\n"),
+        toml.replace("seed = 3\n", "seed = 3\nema_decay = 0.9\n")
+            .replace("save_every = 2\n", "save_every = 2\nkeep_every = 4\n"),
     )
     .unwrap();
     let o = ddvla()
@@ -127,6 +130,7 @@ fn training_lowers_the_loss_and_resumes_exactly() {
     assert_eq!(a, b, "a resumed run repeats the uninterrupted one");
     let w = |run: &str| std::fs::read(d.path().join(run).join("model.safetensors")).unwrap();
     assert!(w("straight") == w("resumed"), "same weights after resume");
+    snapshot_holds_the_final_weights(&d.path().join("resumed"));
     let loss = |row: &str| row.split(',').nth(1).unwrap().parse::<f32>().unwrap();
     assert!(loss(&a[7]) < loss(&a[0]), "loss falls: {a:?}");
     // The checkpoint centre-crops at inference what the training random crop covered
@@ -169,6 +173,33 @@ fn training_lowers_the_loss_and_resumes_exactly() {
         .output()
         .unwrap();
     fail(&o, &["q01", "dimension 0"]);
+}
+
+/// `keep_every = 4` on a run of 8 steps resumed at 5: one snapshot, at step 8, holding the
+/// run's final weights and average, whole (no staging folder left).
+fn snapshot_holds_the_final_weights(run: &Path) {
+    let kept: Vec<String> = std::fs::read_dir(run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("step-"))
+        .collect();
+    assert_eq!(kept, ["step-000008"]);
+    for file in [
+        "model.safetensors",
+        "ema/model.safetensors",
+        "config.json",
+        "tokenizer.json",
+    ] {
+        let (in_run, in_snapshot) = (
+            std::fs::read(run.join(file)).unwrap(),
+            std::fs::read(run.join("step-000008").join(file)).unwrap(),
+        );
+        assert!(
+            in_run == in_snapshot,
+            "{file} differs between the run and its snapshot"
+        );
+    }
+    assert!(run.join("step-000008/dataset_statistics.json").is_file());
 }
 
 /// `ddvla eval open-loop` on a checkpoint's own training split: every dimension scored,

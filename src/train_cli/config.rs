@@ -93,6 +93,12 @@ pub struct RunSection {
     /// Batches in the validation loss.
     #[serde(default = "default_val_batches")]
     pub val_batches: usize,
+    /// Keep a policy checkpoint of every this many steps in `<out>/step-<N>/` (with its
+    /// weight average in `ema/` when the run keeps one), to evaluate and pick from later:
+    /// closed-loop success moves between checkpoints far more than validation loss does.
+    /// 0 (the default): keep only the latest.
+    #[serde(default)]
+    pub keep_every: u64,
 }
 
 fn default_save_every() -> u64 {

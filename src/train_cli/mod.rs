@@ -178,6 +178,30 @@ fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<T
     Ok(trainer)
 }
 
+/// The folder of the policy snapshot kept at `step`: `<out>/step-<step, 6 digits>`.
+pub fn snapshot_dir(out: &Path, step: u64) -> PathBuf {
+    out.join(format!("step-{step:06}"))
+}
+
+/// Write the policy snapshot of `step` ([`snapshot_dir`]) whole: into a staging folder
+/// first, then renamed over any earlier one (a resumed run that repeats the step writes the
+/// same weights again).
+fn keep_snapshot(trainer: &Trainer, out: &Path, step: u64) -> Result<()> {
+    let dir = snapshot_dir(out, step);
+    let staging = dir.with_extension("saving");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("removing {}", staging.display()))?;
+    }
+    trainer
+        .save_policy(&staging)
+        .with_context(|| format!("saving the snapshot {}", staging.display()))?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    std::fs::rename(&staging, &dir).with_context(|| format!("renaming to {}", dir.display()))
+}
+
 /// Train as `cfg` says, resuming from `run.out` when it holds a trainer state.
 pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
     let out = &cfg.run.out;
@@ -249,6 +273,9 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
             ema_val_loss.map_or(String::new(), |v| format!(" (average {v:.4})"))
         ));
         bar.set_position(stats.step);
+        if cfg.run.keep_every > 0 && stats.step % cfg.run.keep_every == 0 {
+            keep_snapshot(&trainer, out, stats.step)?;
+        }
         if stats.step % cfg.run.save_every == 0 || stats.step == end {
             csv.flush()?;
             ema_csv.flush()?;

@@ -117,13 +117,9 @@ impl Trainer {
         if staging.exists() {
             std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         }
-        // The checkpoint names the decoder its latest training objective serves.
-        let mut file = self.model.config().file.clone();
-        file.decoder = Some(self.cfg.objective.decoder());
+        let file = self.policy_config_file();
         checkpoint::save(&self.varmap, &file, &staging)?;
-        self.statistics.save(&staging.join(ckpt::STATISTICS))?;
-        let tok = staging.join(ckpt::TOKENIZER);
-        std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))?;
+        self.save_policy_extras(&staging)?;
         candle_core::safetensors::save(&self.opt.state_tensors(), staging.join(files::OPTIMIZER))?;
         if let Some(ema) = &self.ema {
             candle_core::safetensors::save(&ema.state_tensors(), staging.join(files::EMA))?;
@@ -172,6 +168,35 @@ impl Trainer {
         std::fs::remove_dir(&staging).map_err(io(&staging))
     }
 
+    /// The checkpoint's `config.json`: the model's, naming the decoder the latest training
+    /// objective serves.
+    fn policy_config_file(&self) -> crate::model::ConfigFile {
+        let mut file = self.model.config().file.clone();
+        file.decoder = Some(self.cfg.objective.decoder());
+        file
+    }
+
+    /// The dataset statistics and tokenizer every policy checkpoint of this run holds.
+    fn save_policy_extras(&self, dir: &Path) -> Result<()> {
+        self.statistics.save(&dir.join(ckpt::STATISTICS))?;
+        let tok = dir.join(ckpt::TOKENIZER);
+        std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))
+    }
+
+    /// Write a policy checkpoint with the current weights into `dir` (created if needed),
+    /// plus `dir/ema/` with the averaged weights when the run keeps an average: a snapshot
+    /// to evaluate later. No optimiser state: a snapshot does not resume.
+    pub fn save_policy(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let file = self.policy_config_file();
+        checkpoint::save(&self.varmap, &file, dir)?;
+        self.save_policy_extras(dir)?;
+        if let Some(ema) = &self.ema {
+            self.save_ema_checkpoint(ema, &file, &dir.join(files::EMA_CHECKPOINT))?;
+        }
+        Ok(())
+    }
+
     /// Write a policy checkpoint with the weights of `ema` into `dir`: every variable of the
     /// model, the trained ones replaced by their average.
     fn save_ema_checkpoint(
@@ -196,9 +221,7 @@ impl Trainer {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         file.save(&dir.join(ckpt::CONFIG))?;
         candle_core::safetensors::save(&tensors, dir.join(ckpt::WEIGHTS))?;
-        self.statistics.save(&dir.join(ckpt::STATISTICS))?;
-        let tok = dir.join(ckpt::TOKENIZER);
-        std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))
+        self.save_policy_extras(dir)
     }
 
     /// Continue a run saved by [`Self::save`]: weights, optimiser moments, step counters,
