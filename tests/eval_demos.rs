@@ -150,6 +150,19 @@ fn eval_rejects_bad_options_with_clear_errors() {
                 "--suite",
                 "libero_style_goal",
                 "--policy",
+                "random",
+                "--first-episode",
+                "45",
+                "--episodes-per-task",
+                "6",
+            ],
+            "--first-episode 45 with --episodes-per-task 6 must stay within the 50 init states",
+        ),
+        (
+            vec![
+                "--suite",
+                "libero_style_goal",
+                "--policy",
                 "/no/such/checkpoint",
             ],
             "/no/such/checkpoint",
@@ -168,6 +181,41 @@ fn eval_rejects_bad_options_with_clear_errors() {
             "{args:?}: {err}"
         );
     }
+}
+
+#[test]
+fn a_later_set_of_init_states_runs_those_episodes() {
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "eval",
+        "--suite",
+        "libero_style_spatial",
+        "--policy",
+        "random",
+        "--tasks",
+        "3",
+        "--max-steps",
+        "5",
+        "--first-episode",
+        "48",
+        "--episodes-per-task",
+        "2",
+    ];
+    run(&args, &d.path().join("late"));
+    let r = results(&d.path().join("late"));
+    let episodes: Vec<usize> = r.episodes.iter().map(|e| e.episode).collect();
+    assert_eq!(episodes, [48, 49]);
+    assert_eq!(r.meta.first_episode, 48);
+    // Each episode keeps the seed it has in a run from state 0.
+    assert_eq!(
+        r.episodes[0].seed,
+        ddvla_tasks::eval::episode_seed(7, 3, 48)
+    );
+    let md = std::fs::read_to_string(d.path().join("late/results.md")).unwrap();
+    assert!(
+        md.contains("2 episodes per task (init states 48–49)"),
+        "{md}"
+    );
 }
 
 #[test]

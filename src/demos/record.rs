@@ -285,6 +285,7 @@ pub fn record(
         rec.start_suite(&suite)?;
         let eval_opts = EvalOptions {
             episodes_per_task: opts.episodes_per_task,
+            first_episode: 0,
             tasks: opts.tasks.clone(),
             shard: Shard::ALL,
             seed: opts.init_seed,

@@ -75,9 +75,13 @@ pub struct EvalArgs {
     /// `expert`, `random`, `random:<preset>` (untrained model) or a checkpoint folder.
     #[arg(long, required = true)]
     pub policy: Option<String>,
-    /// Episodes per task (init states 0..N).
+    /// Episodes per task (init states 0..N, or from `--first-episode`).
     #[arg(long, default_value_t = 50)]
     pub episodes_per_task: usize,
+    /// The first init state (LIBERO: 0): e.g. `--first-episode 40 --episodes-per-task 10`
+    /// uses states 40..49, disjoint from the 0..9 a report uses, to pick a checkpoint on.
+    #[arg(long, default_value_t = 0)]
+    pub first_episode: usize,
     /// Only these task indices (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub tasks: Option<Vec<usize>>,
@@ -208,6 +212,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     }
     let opts = EvalOptions {
         episodes_per_task: args.episodes_per_task,
+        first_episode: args.first_episode,
         tasks: args.tasks.clone(),
         shard: Shard::parse(&args.shard)?,
         seed: args.seed,

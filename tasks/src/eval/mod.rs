@@ -33,8 +33,12 @@ use crate::suite::{InitStates, PolicyFrame, SuccessRule, Suite, Task};
 /// Options of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalOptions {
-    /// Episodes per task (≤ the suite's init states).
+    /// Episodes per task (with `first_episode`, ≤ the suite's init states).
     pub episodes_per_task: usize,
+    /// The first init state: episodes `first_episode..first_episode + episodes_per_task`
+    /// (0 in LIBERO's protocol; later states give a second, disjoint set, e.g. to pick a
+    /// checkpoint on without touching the states it is reported on).
+    pub first_episode: usize,
     /// Task indices to run (`None`: all).
     pub tasks: Option<Vec<usize>>,
     /// This run's shard.
@@ -115,17 +119,21 @@ pub fn episode_seed(seed: u64, task_index: usize, episode: usize) -> u64 {
 pub fn plan(suite: &Suite, opts: &EvalOptions) -> Result<Vec<(usize, usize)>, EvalError> {
     let tasks = task_list(suite, opts)?;
     let n = suite.file.protocol.init_states;
-    if opts.episodes_per_task == 0 || opts.episodes_per_task > n {
+    if opts.episodes_per_task == 0 || opts.first_episode + opts.episodes_per_task > n {
         return Err(EvalError::Config {
             reason: format!(
-                "--episodes-per-task {} must be in 1..={n} (init states per task)",
-                opts.episodes_per_task
+                "--first-episode {} with --episodes-per-task {} must stay within the {n} init \
+                 states per task (episodes-per-task in 1..={})",
+                opts.first_episode,
+                opts.episodes_per_task,
+                n.saturating_sub(opts.first_episode)
             ),
         });
     }
+    let episodes = opts.first_episode..opts.first_episode + opts.episodes_per_task;
     Ok(tasks
         .iter()
-        .flat_map(|&t| (0..opts.episodes_per_task).map(move |e| (t, e)))
+        .flat_map(|&t| episodes.clone().map(move |e| (t, e)))
         .enumerate()
         .filter(|(k, _)| k % opts.shard.count == opts.shard.index)
         .map(|(_, te)| te)
@@ -302,7 +310,7 @@ pub fn run(
                 suite,
                 &suite.tasks[t],
                 opts.init_seed,
-                opts.episodes_per_task,
+                opts.first_episode + opts.episodes_per_task,
             )?);
         }
         if let Some(r) = runner.as_mut() {
@@ -321,6 +329,7 @@ pub fn run(
         suite: suite.name().to_owned(),
         policy: policy.describe(),
         episodes_per_task: opts.episodes_per_task,
+        first_episode: opts.first_episode,
         tasks: task_list(suite, opts)?,
         seed: opts.seed,
         max_steps,

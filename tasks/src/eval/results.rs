@@ -85,6 +85,10 @@ pub struct EvalMeta {
     pub policy: String,
     /// Episodes per task.
     pub episodes_per_task: usize,
+    /// The first init state (episodes `first_episode..first_episode + episodes_per_task`);
+    /// absent (0) in LIBERO's protocol and in runs written before it existed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub first_episode: usize,
     /// Task indices evaluated.
     pub tasks: Vec<usize>,
     /// Base seed.
@@ -103,6 +107,12 @@ pub struct EvalMeta {
     pub ddvla_commit: String,
     /// MuJoCo version.
     pub mujoco_version: String,
+}
+
+/// Whether `n` is 0 (a field left out of `results.json` at its default).
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Success of one task.
@@ -289,8 +299,17 @@ impl EvalResults {
         let _ = writeln!(s, "# {} — {}\n", m.suite, m.policy);
         let _ = writeln!(
             s,
-            "{} episodes per task, seed {}, max {} steps, success: {:?}; ddvla {}, MuJoCo {}, images {}².\n",
+            "{} episodes per task{}, seed {}, max {} steps, success: {:?}; ddvla {}, MuJoCo {}, images {}².\n",
             m.episodes_per_task,
+            if m.first_episode > 0 {
+                format!(
+                    " (init states {}–{})",
+                    m.first_episode,
+                    m.first_episode + m.episodes_per_task - 1
+                )
+            } else {
+                String::new()
+            },
             m.seed,
             m.max_steps,
             m.success_rule,
