@@ -216,6 +216,26 @@ fn a_later_set_of_init_states_runs_those_episodes() {
         md.contains("2 episodes per task (init states 48–49)"),
         "{md}"
     );
+    // In a report, the same policy on LIBERO's states 0..N and on later states gets two rows.
+    let early: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !["--first-episode", "48"].contains(a))
+        .collect();
+    run(&early, &d.path().join("early"));
+    let o = ddvla()
+        .args(["eval", "report"])
+        .arg(d.path())
+        .arg("--out")
+        .arg(d.path().join("report.md"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(d.path().join("report.md")).unwrap();
+    assert!(
+        report.contains("\n| random | ") && report.contains("\n| random init states 48–49 | "),
+        "{report}"
+    );
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub fn markdown(runs: &[(PathBuf, EvalResults)]) -> String {
     // policy → suite → (success rate, episodes, chunk latency s)
     let mut table: BTreeMap<String, BTreeMap<String, (f64, usize, f64)>> = BTreeMap::new();
     for (_, r) in runs {
-        table.entry(r.meta.policy.clone()).or_default().insert(
+        table.entry(r.meta.label()).or_default().insert(
             r.meta.suite.clone(),
             (
                 r.average_success_rate,
@@ -100,7 +100,7 @@ pub fn markdown(runs: &[(PathBuf, EvalResults)]) -> String {
             s,
             "\n<details><summary>{} — {} ({})</summary>\n",
             r.meta.suite,
-            r.meta.policy,
+            r.meta.label(),
             path.display()
         );
         s.push_str(&r.markdown());

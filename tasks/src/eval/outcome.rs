@@ -25,6 +25,17 @@ pub struct Lift {
     pub object: String,
     /// Its highest rise above where it rested when the policy started (m).
     pub rise_m: f64,
+    /// Its rise at the last step (m): above [`LIFT_THRESHOLD_M`], still carried when the
+    /// episode ended (the step limit came first); near 0, put down (or dropped) somewhere.
+    #[serde(default)]
+    pub end_rise_m: f64,
+}
+
+impl Lift {
+    /// Still above the lift threshold at the last step.
+    pub fn held_at_end(&self) -> bool {
+        self.end_rise_m > LIFT_THRESHOLD_M
+    }
 }
 
 /// What an episode did with the scene: the evidence for why it failed.
@@ -207,6 +218,7 @@ impl OutcomeTracker {
                 .filter(|o| o.top_z - o.rest[2] > LIFT_THRESHOLD_M)
                 .map(|o| Lift {
                     rise_m: o.top_z - o.rest[2],
+                    end_rise_m: o.now[2] - o.rest[2],
                     object: o.name,
                 })
                 .collect(),
@@ -230,6 +242,8 @@ fn position(scene: &dyn SceneState, object: &str, body: &str) -> Result<[f64; 3]
 pub struct FailureModes {
     /// Failed episodes that lifted a goal object.
     pub goal_object_lifted: usize,
+    /// Of those, the ones still carrying a goal object at the last step (out of time).
+    pub goal_object_held_at_end: usize,
     /// Failed episodes that lifted only objects the goal does not name.
     pub other_object_lifted: usize,
     /// The other objects those episodes lifted, with their counts.
@@ -250,7 +264,14 @@ impl FailureModes {
         let mut m = Self::default();
         for (_, o) in outcomes.into_iter().filter(|(success, _)| !success) {
             match o.failure_kind() {
-                FailureKind::GoalObjectLifted => m.goal_object_lifted += 1,
+                FailureKind::GoalObjectLifted => {
+                    m.goal_object_lifted += 1;
+                    let held = o
+                        .lifted
+                        .iter()
+                        .any(|l| o.goal_objects.contains(&l.object) && l.held_at_end());
+                    m.goal_object_held_at_end += usize::from(held);
+                }
                 FailureKind::NothingLifted => {
                     m.nothing_lifted += 1;
                     if let Some(a) = o.closest.first() {
@@ -272,19 +293,24 @@ impl FailureModes {
         m
     }
 
-    /// One table cell: `goal object lifted 2 · other 3 (tomato_sauce_1 ×3) · nothing 1;
-    /// unmet (in milk_1 basket_1_contain_region) ×6`; empty when nothing failed.
+    /// One table cell: `goal object lifted 2 (1 still held at the end) · other 3
+    /// (tomato_sauce_1 ×3) · nothing 1; unmet (in milk_1 basket_1_contain_region) ×6`; empty
+    /// when nothing failed.
     pub fn cell(&self) -> String {
         let failed = self.goal_object_lifted + self.other_object_lifted + self.nothing_lifted;
         if failed == 0 {
             return String::new();
         }
         let mut s = String::new();
-        let _ = write!(
-            s,
-            "goal object lifted {} · other {}",
-            self.goal_object_lifted, self.other_object_lifted
-        );
+        let _ = write!(s, "goal object lifted {}", self.goal_object_lifted);
+        if self.goal_object_held_at_end > 0 {
+            let _ = write!(
+                s,
+                " ({} still held at the end)",
+                self.goal_object_held_at_end
+            );
+        }
+        let _ = write!(s, " · other {}", self.other_object_lifted);
         if !self.other_objects.is_empty() {
             let names: Vec<String> = self
                 .other_objects

@@ -207,6 +207,8 @@ fn the_highest_rise_counts_even_after_the_object_is_dropped() {
     assert_eq!(o.lifted.len(), 1);
     assert_eq!(o.lifted[0].object, "milk_1");
     assert!((o.lifted[0].rise_m - 0.12).abs() < 1e-9);
+    assert!((o.lifted[0].end_rise_m + 0.05).abs() < 1e-9);
+    assert!(!o.lifted[0].held_at_end());
     assert_eq!(o.unmet, ["(in milk_1 basket_1_contain_region)"]);
     assert_eq!(o.failure_kind(), FailureKind::GoalObjectLifted);
 }
@@ -238,27 +240,31 @@ fn a_missing_body_names_the_object() {
 #[test]
 fn failure_modes_count_failed_episodes_only() {
     let wrong = track(&[(0.9, 1.0)], [false, true]);
-    let dropped = track(&[(1.0, 0.9)], [false, true]);
+    let dropped = track(&[(1.0, 0.9), (0.9, 0.9)], [false, true]);
+    let carried = track(&[(1.0, 0.9), (0.95, 0.9)], [false, true]);
+    assert!(carried.lifted[0].held_at_end());
     let idle = track(&[], [false, false]);
     let solved = track(&[(1.0, 1.0)], [true, true]);
     let modes = FailureModes::count([
         (false, &wrong),
         (false, &wrong),
         (false, &dropped),
+        (false, &carried),
         (false, &idle),
         (true, &solved),
     ]);
-    assert_eq!(modes.goal_object_lifted, 1);
+    assert_eq!(modes.goal_object_lifted, 2);
+    assert_eq!(modes.goal_object_held_at_end, 1);
     assert_eq!(modes.other_object_lifted, 2);
     assert_eq!(modes.nothing_lifted, 1);
     assert_eq!(modes.other_objects["ketchup_1"], 2);
-    assert_eq!(modes.unmet["(in milk_1 basket_1_contain_region)"], 4);
+    assert_eq!(modes.unmet["(in milk_1 basket_1_contain_region)"], 5);
     assert_eq!(modes.unmet["(open cabinet_1_top_region)"], 1);
     assert_eq!(
         modes.cell(),
-        "goal object lifted 1 · other 2 (ketchup_1 ×2) · nothing 1 (medians: closest approach \
-         30.0 cm, goal object moved 0.0 cm); unmet \
-         (in milk_1 basket_1_contain_region) ×4, (open cabinet_1_top_region) ×1"
+        "goal object lifted 2 (1 still held at the end) · other 2 (ketchup_1 ×2) · nothing 1 \
+         (medians: closest approach 30.0 cm, goal object moved 0.0 cm); unmet \
+         (in milk_1 basket_1_contain_region) ×5, (open cabinet_1_top_region) ×1"
     );
     assert_eq!(FailureModes::count([(true, &solved)]).cell(), "");
 }

@@ -109,6 +109,27 @@ pub struct EvalMeta {
     pub mujoco_version: String,
 }
 
+impl EvalMeta {
+    /// The policy, plus the init states when they are not LIBERO's `0..N`: a report's row
+    /// name, so a run on another set of states gets its own row.
+    pub fn label(&self) -> String {
+        if self.first_episode == 0 {
+            self.policy.clone()
+        } else {
+            format!("{} {}", self.policy, self.states())
+        }
+    }
+
+    /// `init states A–B`.
+    fn states(&self) -> String {
+        format!(
+            "init states {}–{}",
+            self.first_episode,
+            self.first_episode + self.episodes_per_task.max(1) - 1
+        )
+    }
+}
+
 /// Whether `n` is 0 (a field left out of `results.json` at its default).
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
 fn is_zero(n: &usize) -> bool {
@@ -302,11 +323,7 @@ impl EvalResults {
             "{} episodes per task{}, seed {}, max {} steps, success: {:?}; ddvla {}, MuJoCo {}, images {}².\n",
             m.episodes_per_task,
             if m.first_episode > 0 {
-                format!(
-                    " (init states {}–{})",
-                    m.first_episode,
-                    m.first_episode + m.episodes_per_task - 1
-                )
+                format!(" ({})", m.states())
             } else {
                 String::new()
             },
@@ -364,9 +381,10 @@ impl EvalResults {
             let _ = writeln!(
                 s,
                 "\nFailures: of each task's failed episodes, how many lifted an object the goal \
-                 names (then dropped or misplaced it), lifted only other objects (which, and how \
-                 often), or lifted nothing (a rise of more than {:.0} cm above rest counts); \
-                 then each goal atom left unmet at the last step, with its count.",
+                 names (then dropped or misplaced it, or still held it when time ran out), \
+                 lifted only other objects (which, and how often), or lifted nothing (a rise of \
+                 more than {:.0} cm above rest counts); then each goal atom left unmet at the \
+                 last step, with its count.",
                 100.0 * super::LIFT_THRESHOLD_M
             );
         }
