@@ -74,6 +74,12 @@ for s in $SUITES; do
   ckpt_50="${!suite_var:-${CKPT_PARALLEL_50:-}}"
   if [ -n "$ckpt_50" ]; then
     parallel_rows "$s" parallel-50 "$ckpt_50"
+    # SECOND_STATES=1: the same policy on init states 40..49, disjoint from every row's 0..9:
+    # how far a 100-episode success rate moves with the states alone.
+    if [ -n "${SECOND_STATES:-}" ]; then
+      run "$s" parallel-50-states-40 "$MODEL_EPISODES" --policy "$ckpt_50" --decoder parallel \
+        --first-episode 40
+    fi
     # ENSEMBLE=1: the same policy with ACT's temporal ensembling (decay 0.01), a chunk every
     # 2 steps (4 chunks cover each step; 4x the decodes of whole-chunk execution).
     if [ -n "${ENSEMBLE:-}" ]; then
