@@ -360,15 +360,13 @@ fn the_other_suites_configs_start_from_the_default_policy() {
         assert_eq!(config.run.steps, config.train.lr.total_steps);
         outs.push(config.run.out);
     }
-    // The object and goal suites' second and third stages each continue the stage before on
-    // the same data and split.
-    for suite in ["object", "goal"] {
-        let stages = [
-            format!("train-compact-{suite}-parallel.toml"),
-            format!("train-compact-{suite}-parallel-2.toml"),
-            format!("train-compact-{suite}-parallel-3.toml"),
-        ]
-        .map(|name| launch_train_config(&name));
+    // The later stages (object and goal: 2 and 3; long: 2) each continue the stage before
+    // on the same data and split.
+    for (suite, last_stage) in [("object", 3), ("goal", 3), ("long", 2)] {
+        let stages: Vec<_> = std::iter::once(format!("train-compact-{suite}-parallel.toml"))
+            .chain((2..=last_stage).map(|k| format!("train-compact-{suite}-parallel-{k}.toml")))
+            .map(|name| launch_train_config(&name))
+            .collect();
         for pair in stages.windows(2) {
             let (before, next) = (&pair[0], &pair[1]);
             assert_eq!(
@@ -385,7 +383,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     }
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 7);
+    assert_eq!(outs.len(), 8);
 }
 
 #[test]
