@@ -27,14 +27,15 @@ pub struct Lift {
     pub rise_m: f64,
     /// Its rise at the last step (m): above [`LIFT_THRESHOLD_M`], still carried when the
     /// episode ended (the step limit came first); near 0, put down (or dropped) somewhere.
-    #[serde(default)]
-    pub end_rise_m: f64,
+    /// (`None` in results written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_rise_m: Option<f64>,
 }
 
 impl Lift {
     /// Still above the lift threshold at the last step.
     pub fn held_at_end(&self) -> bool {
-        self.end_rise_m > LIFT_THRESHOLD_M
+        self.end_rise_m.is_some_and(|r| r > LIFT_THRESHOLD_M)
     }
 }
 
@@ -69,7 +70,9 @@ pub struct Approach {
     pub ee_offset_m: [f64; 3],
     /// How far the object ended from where it rested, horizontally (m): whether a push
     /// moved it at all.
-    pub moved_m: f64,
+    /// (`None` in results written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_m: Option<f64>,
 }
 
 /// How an episode's failure looks from its [`EpisodeOutcome`].
@@ -200,7 +203,7 @@ impl OutcomeTracker {
                     object: o.name.clone(),
                     distance_m,
                     ee_offset_m,
-                    moved_m,
+                    moved_m: Some(moved_m),
                 })
             })
             .collect();
@@ -218,7 +221,7 @@ impl OutcomeTracker {
                 .filter(|o| o.top_z - o.rest[2] > LIFT_THRESHOLD_M)
                 .map(|o| Lift {
                     rise_m: o.top_z - o.rest[2],
-                    end_rise_m: o.now[2] - o.rest[2],
+                    end_rise_m: Some(o.now[2] - o.rest[2]),
                     object: o.name,
                 })
                 .collect(),
@@ -276,7 +279,7 @@ impl FailureModes {
                     m.nothing_lifted += 1;
                     if let Some(a) = o.closest.first() {
                         m.nothing_lifted_closest_m.push(a.distance_m);
-                        m.nothing_lifted_moved_m.push(a.moved_m);
+                        m.nothing_lifted_moved_m.extend(a.moved_m);
                     }
                 }
                 FailureKind::OtherObjectLifted => {
@@ -320,16 +323,12 @@ impl FailureModes {
             let _ = write!(s, " ({})", names.join(", "));
         }
         let _ = write!(s, " · nothing {}", self.nothing_lifted);
-        if let (Some(closest), Some(moved)) = (
-            median(&self.nothing_lifted_closest_m),
-            median(&self.nothing_lifted_moved_m),
-        ) {
-            let _ = write!(
-                s,
-                " (medians: closest approach {:.1} cm, goal object moved {:.1} cm)",
-                100.0 * closest,
-                100.0 * moved
-            );
+        if let Some(closest) = median(&self.nothing_lifted_closest_m) {
+            let _ = write!(s, " (medians: closest approach {:.1} cm", 100.0 * closest);
+            if let Some(moved) = median(&self.nothing_lifted_moved_m) {
+                let _ = write!(s, ", goal object moved {:.1} cm", 100.0 * moved);
+            }
+            s.push(')');
         }
         if !self.unmet.is_empty() {
             let atoms: Vec<String> = self

@@ -185,7 +185,7 @@ fn a_pushed_object_reports_how_far_it_ended_from_rest() {
     t.observe(&pushed, EE_HOME).unwrap();
     let o = t.finish(&status([false, true]));
     assert!(
-        (o.closest[0].moved_m - 0.13).abs() < 1e-9,
+        (o.closest[0].moved_m.unwrap() - 0.13).abs() < 1e-9,
         "{:?}",
         o.closest
     );
@@ -207,7 +207,7 @@ fn the_highest_rise_counts_even_after_the_object_is_dropped() {
     assert_eq!(o.lifted.len(), 1);
     assert_eq!(o.lifted[0].object, "milk_1");
     assert!((o.lifted[0].rise_m - 0.12).abs() < 1e-9);
-    assert!((o.lifted[0].end_rise_m + 0.05).abs() < 1e-9);
+    assert!((o.lifted[0].end_rise_m.unwrap() + 0.05).abs() < 1e-9);
     assert!(!o.lifted[0].held_at_end());
     assert_eq!(o.unmet, ["(in milk_1 basket_1_contain_region)"]);
     assert_eq!(o.failure_kind(), FailureKind::GoalObjectLifted);
@@ -267,4 +267,23 @@ fn failure_modes_count_failed_episodes_only() {
          (in milk_1 basket_1_contain_region) ×5, (open cabinet_1_top_region) ×1"
     );
     assert_eq!(FailureModes::count([(true, &solved)]).cell(), "");
+}
+
+#[test]
+fn outcomes_written_before_the_newer_fields_still_load() {
+    // An outcome as the first build with approaches wrote it: no `moved_m`, no `end_rise_m`.
+    let old = r#"{"unmet": ["(on a_1 b_1)"], "goal_objects": ["a_1"],
+        "lifted": [{"object": "a_1", "rise_m": 0.07}],
+        "closest": [{"object": "a_1", "distance_m": 0.025, "ee_offset_m": [0.0, 0.0, 0.025]}]}"#;
+    let o: EpisodeOutcome = serde_json::from_str(old).unwrap();
+    assert_eq!((o.closest[0].moved_m, o.lifted[0].end_rise_m), (None, None));
+    assert!(!o.lifted[0].held_at_end());
+    let none = r#"{"unmet": [], "goal_objects": ["a_1"], "lifted": [],
+        "closest": [{"object": "a_1", "distance_m": 0.05, "ee_offset_m": [0.0, 0.0, 0.05]}]}"#;
+    let idle: EpisodeOutcome = serde_json::from_str(none).unwrap();
+    let cell = FailureModes::count([(false, &idle)]).cell();
+    assert!(
+        cell.contains("(medians: closest approach 5.0 cm)"),
+        "{cell}"
+    );
 }
