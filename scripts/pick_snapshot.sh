@@ -29,14 +29,9 @@ JOBS="${JOBS:-2}"
 RUNS="${RUNS:-docs/runs}"
 REPORT="${REPORT:-docs/results.md}"
 read -r -a extra <<< "${EVAL_ARGS:-}"
-if [ -n "${DDVLA:-}" ]; then
-  B="$DDVLA"
-else
-  cargo build --release --locked
-  B="$CARGO_TARGET_DIR/release/ddvla"
-fi
 # shellcheck source=scripts/lib/eval_run.sh
 source scripts/lib/eval_run.sh
+B=$(ddvla_binary)
 
 if [ ! -f "$run_dir/trainer_state.json" ]; then
   echo "$run_dir is not a training run (no trainer_state.json)" >&2

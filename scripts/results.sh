@@ -27,18 +27,11 @@ SIMPLER_SUITES="${SIMPLER_SUITES-simpler_widowx simpler_google}"
 SIMPLER_EPISODES="${SIMPLER_EPISODES:-24}"
 REPORT="${REPORT:-docs/results.md}"
 JOBS="${JOBS:-1}"
-# DDVLA=PATH uses that binary instead of building one (e.g. while another cargo holds the
-# target dir's lock).
-if [ -n "${DDVLA:-}" ]; then
-  B="$DDVLA"
-else
-  cargo build --release --locked
-  B="$CARGO_TARGET_DIR/release/ddvla"
-fi
-
-# run SUITE NAME EPISODES ARGS...: one evaluation into $OUT/SUITE/NAME (scripts/lib/eval_run.sh).
+# run SUITE NAME EPISODES ARGS...: one evaluation into $OUT/SUITE/NAME; B: the ddvla binary,
+# DDVLA=PATH or a fresh release build (scripts/lib/eval_run.sh).
 # shellcheck source=scripts/lib/eval_run.sh
 source scripts/lib/eval_run.sh
+B=$(ddvla_binary)
 
 # A row of the parallel recipe, plus a `<name>-ema` row for the checkpoint's weight average
 # when its run kept one (`ema_decay`: the policy checkpoint `<ckpt>/ema`).

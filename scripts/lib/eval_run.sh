@@ -3,6 +3,18 @@
 # ARGS...` into $OUT/SUITE/NAME, skipped when that folder already holds a results.json. With
 # JOBS > 1 it runs JOBS single-threaded shards at once and merges them. Needs B (the ddvla
 # binary), OUT and JOBS. Sourced by scripts/results.sh and scripts/pick_snapshot.sh.
+
+# `B=$(ddvla_binary)`: DDVLA=PATH when set (e.g. while another cargo holds the target dir's
+# lock), else a release build in $CARGO_TARGET_DIR (its output goes to stderr).
+ddvla_binary() {
+  if [ -n "${DDVLA:-}" ]; then
+    echo "$DDVLA"
+  else
+    cargo build --release --locked >&2
+    echo "$CARGO_TARGET_DIR/release/ddvla"
+  fi
+}
+
 run() { # suite name episodes args...
   local suite=$1 name=$2 n=$3; shift 3
   if [ -f "$OUT/$suite/$name/results.json" ]; then echo "have $OUT/$suite/$name"; return; fi
