@@ -315,12 +315,7 @@ impl FailureModes {
         }
         let _ = write!(s, " · other {}", self.other_object_lifted);
         if !self.other_objects.is_empty() {
-            let names: Vec<String> = self
-                .other_objects
-                .iter()
-                .map(|(n, c)| format!("{n} ×{c}"))
-                .collect();
-            let _ = write!(s, " ({})", names.join(", "));
+            let _ = write!(s, " ({})", with_counts(&self.other_objects));
         }
         let _ = write!(s, " · nothing {}", self.nothing_lifted);
         if let Some(closest) = median(&self.nothing_lifted_closest_m) {
@@ -331,15 +326,16 @@ impl FailureModes {
             s.push(')');
         }
         if !self.unmet.is_empty() {
-            let atoms: Vec<String> = self
-                .unmet
-                .iter()
-                .map(|(a, c)| format!("{a} ×{c}"))
-                .collect();
-            let _ = write!(s, "; unmet {}", atoms.join(", "));
+            let _ = write!(s, "; unmet {}", with_counts(&self.unmet));
         }
         s
     }
+}
+
+/// `name ×count, …` in key order.
+fn with_counts(counts: &BTreeMap<String, usize>) -> String {
+    let items: Vec<String> = counts.iter().map(|(n, c)| format!("{n} ×{c}")).collect();
+    items.join(", ")
 }
 
 /// The median of the finite values (the mean of the middle two for an even count).
