@@ -7,7 +7,10 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::demos::{ExpertLabelled, RecordOptions, read_index, record};
+use crate::demos::{ActionNoise, ExpertLabelled, NoisyExpert, RecordOptions, read_index, record};
+
+/// Steps of the expert chunk labelled per step when `--label-chunk` is not given.
+const DEFAULT_LABEL_CHUNK: usize = 8;
 use crate::eval_cli::{DecoderFlags, make_policy};
 use ddvla_tasks::suite::Suite;
 
@@ -64,12 +67,22 @@ pub struct DemosRecordArgs {
     /// chunk (DAgger's β; 0 = the policy always drives).
     #[arg(long, default_value_t = 0.0, requires = "expert_labels")]
     pub expert_share: f64,
-    /// With `--expert-labels`: also record, every step, the expert's own chunk of this many
-    /// steps from that state (rolled out on a blind copy of the simulator;
-    /// `/ddvla/expert_chunk`), which `ddvla train` uses as the step's chunk target. At least
-    /// the model's chunk length; 0 records one-step labels only.
-    #[arg(long, default_value_t = 8, requires = "expert_labels")]
-    pub label_chunk: usize,
+    /// With `--expert-labels` or `--action-noise`: also record, every step, the expert's own
+    /// chunk of this many steps from that state (rolled out on a blind copy of the
+    /// simulator; `/ddvla/expert_chunk`), which `ddvla train` uses as the step's chunk
+    /// target. At least the model's chunk length; 0 records one-step labels only. Default 8.
+    #[arg(long)]
+    pub label_chunk: Option<usize>,
+    /// DART recording (with `--policy expert` only): execute the expert's arm actions plus
+    /// noise of this standard deviation (action units, in (0, 1]; the gripper is never
+    /// perturbed) and record the expert's clean action and chunk from every state reached,
+    /// as `--expert-labels` does. The episodes show how the expert recovers from small
+    /// deviations off its path.
+    #[arg(long, conflicts_with = "expert_labels")]
+    pub action_noise: Option<f64>,
+    /// With `--action-noise`: the noise's correlation time in control steps (≥ 1).
+    #[arg(long, default_value_t = 5.0, requires = "action_noise")]
+    pub noise_steps: f64,
     /// Continue the recording in `--out` (an interrupted run): its episodes stay and only
     /// the missing ones are recorded. Run it with the same suites, tasks, episodes, seed and
     /// labels; a different seed or label kind is refused. Without it, an `--out` that holds a
@@ -91,14 +104,29 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
     let settings = a.decode.policy_settings(&a.policy, &a.exec)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
+    let label_chunk = a.label_chunk.unwrap_or(DEFAULT_LABEL_CHUNK);
+    anyhow::ensure!(
+        a.label_chunk.is_none() || a.expert_labels || a.action_noise.is_some(),
+        "--label-chunk needs --expert-labels or --action-noise (plain recordings label nothing)"
+    );
     if a.expert_labels {
         anyhow::ensure!(
             a.policy != "expert",
-            "--expert-labels labels another policy's rollouts; --policy expert needs no labels"
+            "--expert-labels labels another policy's rollouts; --policy expert needs no labels \
+             (--action-noise records a perturbed expert)"
         );
-        let labelled = ExpertLabelled::new(policy, a.expert_share, a.label_chunk)?;
+        let labelled = ExpertLabelled::new(policy, a.expert_share, label_chunk)?;
         labels = Some(labelled.labels());
         policy = Box::new(labelled);
+    } else if let Some(sigma) = a.action_noise {
+        anyhow::ensure!(
+            a.policy == "expert",
+            "--action-noise perturbs the scripted expert; it needs --policy expert, not {:?}",
+            a.policy
+        );
+        let noisy = NoisyExpert::new(ActionNoise::new(sigma, a.noise_steps)?, label_chunk);
+        labels = Some(noisy.labels());
+        policy = Box::new(noisy);
     }
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template(

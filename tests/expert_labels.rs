@@ -3,7 +3,8 @@
 //! are the episode's actions, the executed actions sit beside them, every step carries the
 //! expert's own 8-step chunk from that state (`--label-chunk`, rolled out on a copy of the
 //! simulator), and `ddvla train`'s loader keeps such episodes even when they failed and
-//! trains on those chunks.
+//! trains on those chunks. `--action-noise` (DART-style data): the expert drives with noise
+//! on its arm actions and records its clean labels and chunks the same way.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
@@ -126,6 +127,74 @@ fn expert_labels_refuse_what_they_cannot_do() {
             &["--policy", ckpt, "--expert-share", "0.5"][..],
             "--expert-labels",
         ),
+    ] {
+        let o = record(&out, args);
+        assert!(!o.status.success(), "{args:?} accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+}
+
+#[test]
+fn a_noisy_expert_records_its_clean_labels() {
+    let d = tempfile::tempdir().unwrap();
+    let noisy = ["--action-noise", "0.3", "--noise-steps", "4"];
+    let dir = d.path().join("noisy");
+    ok(&record(&dir, &noisy));
+    let idx = read_index(&dir).unwrap();
+    let ep = &idx.episodes[0];
+    assert_eq!(ep.labels, Labels::Expert);
+    assert_eq!(ep.label_chunk, Some(8));
+    let e = load_episode(&dir, ep).unwrap();
+    assert_eq!((e.actions.len(), e.executed.len()), (STEPS, STEPS));
+    for (t, (label, executed)) in e.actions.iter().zip(&e.executed).enumerate() {
+        // The arm is perturbed, within the action space; the gripper never is.
+        assert_ne!(label[..6], executed[..6], "step {t}");
+        assert!(executed.iter().all(|v| v.abs() <= 1.0), "step {t}");
+        assert_eq!(label[6].to_bits(), executed[6].to_bits(), "step {t}");
+        // Each step's chunk is the expert's clean one from that state.
+        assert_eq!(&e.chunks[t][..7], &label[..], "step {t}");
+    }
+
+    // From the same init state the first label is the plain expert's first action; later
+    // ones answer the perturbed states, so they differ.
+    let plain_dir = d.path().join("plain");
+    ok(&record(&plain_dir, &["--keep-failures"]));
+    let plain = load_episode(&plain_dir, &read_index(&plain_dir).unwrap().episodes[0]).unwrap();
+    assert_eq!(plain.actions[0], e.actions[0]);
+    assert_ne!(plain.actions, e.actions);
+
+    // The noise is drawn from the episode's seed: the same command records the same episode.
+    let again = d.path().join("again");
+    ok(&record(&again, &noisy));
+    let e2 = load_episode(&again, &read_index(&again).unwrap().episodes[0]).unwrap();
+    assert_eq!((e2.actions, e2.executed), (e.actions, e.executed));
+}
+
+#[test]
+fn action_noise_refuses_what_it_cannot_do() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("none");
+    let ckpt = checkpoint();
+    let ckpt = ckpt.to_str().unwrap();
+    for (args, said) in [
+        (&["--action-noise", "1.5"][..], "outside (0, 1]"),
+        (&["--action-noise", "0"][..], "outside (0, 1]"),
+        (
+            &["--action-noise", "0.2", "--noise-steps", "0.5"][..],
+            "not a finite number ≥ 1",
+        ),
+        (
+            &["--policy", ckpt, "--action-noise", "0.2"][..],
+            "needs --policy expert",
+        ),
+        (
+            &["--policy", ckpt, "--expert-labels", "--action-noise", "0.2"][..],
+            "cannot be used with",
+        ),
+        (&["--noise-steps", "3"][..], "--action-noise"),
+        (&["--label-chunk", "4"][..], "--label-chunk needs"),
     ] {
         let o = record(&out, args);
         assert!(!o.status.success(), "{args:?} accepted");

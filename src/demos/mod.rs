@@ -20,12 +20,14 @@
 //! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.
 
 mod expert_labels;
+mod noisy_expert;
 mod read;
 mod record;
 
 use serde::{Deserialize, Serialize};
 
 pub use expert_labels::{ExpertLabelled, Label, LabelSlot};
+pub use noisy_expert::{ActionNoise, NoisyExpert};
 pub use read::{Episode, load_episode, load_episode_with, read_index};
 pub use record::{DemoRecorder, RecordOptions, record};
 
@@ -86,9 +88,9 @@ pub enum Labels {
     /// The actions the recorded policy executed (a demonstration).
     #[default]
     Executed,
-    /// The scripted expert's action from each state another policy reached (DAgger); the
-    /// executed ones are on [`EXECUTED_ACTION_TOPIC`]. Correct targets whether or not the
-    /// episode succeeded.
+    /// The scripted expert's action from each state another policy (DAgger) or the expert
+    /// with action noise (DART, [`NoisyExpert`]) reached; the executed ones are on
+    /// [`EXECUTED_ACTION_TOPIC`]. Correct targets whether or not the episode succeeded.
     Expert,
 }
 
