@@ -2,7 +2,8 @@
 # Produce docs/results.md: LIBERO's protocol on the four LIBERO-style suites for the scripted
 # expert, uniform random actions and, when CKPT (and optionally CKPT_AR / CKPT_PARALLEL /
 # CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE> and its later stages
-# CKPT_PARALLEL_50_2_<SUITE> / CKPT_PARALLEL_50_3_<SUITE>, models trained with those
+# CKPT_PARALLEL_50_2_<SUITE> / CKPT_PARALLEL_50_3_<SUITE> / CKPT_PARALLEL_50_3_DART_<SUITE>,
+# models trained with those
 # objectives) are given, the trained policy under each decoder; the scripted expert and random
 # actions on the SimplerEnv-style suites.
 #
@@ -84,11 +85,13 @@ for s in $SUITES; do
     fi
   fi
   # Later stages of that recipe on the same suite (e.g. CKPT_PARALLEL_50_2_OBJECT, from
-  # launch/train-compact-object-parallel-2.toml): each its own row, beside the first stage's.
-  for stage in 2 3; do
+  # launch/train-compact-object-parallel-2.toml): each its own row, beside the first stage's
+  # (stage 3_DART: row parallel-50-3-dart).
+  for stage in 2 3 3_DART; do
     stage_var="CKPT_PARALLEL_50_${stage}_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
     if [ -n "${!stage_var:-}" ]; then
-      parallel_rows "$s" "parallel-50-$stage" "${!stage_var}"
+      row=$(echo "parallel-50-$stage" | tr '[:upper:]_' '[:lower:]-')
+      parallel_rows "$s" "$row" "${!stage_var}"
     fi
   done
 done

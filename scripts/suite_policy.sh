@@ -11,6 +11,11 @@
 #   ./scripts/suite_policy.sh long        # first stage: launch/train-compact-long-parallel.toml
 #   ./scripts/suite_policy.sh object 2    # second stage: launch/train-compact-object-parallel-2.toml
 #   ./scripts/suite_policy.sh object 3    # third stage: launch/train-compact-object-parallel-3.toml
+#   ./scripts/suite_policy.sh object 3-dart  # the third stage plus DART episodes (below)
+#
+# A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
+# recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
+# `ddvla demos record --action-noise`, init-state seed 3000) and labelled its clean actions.
 #
 # DDVLA=PATH uses that binary instead of building one. Each step that is already complete is
 # skipped: a recording that finished (this script leaves a `.complete` file in its folder), a
@@ -29,8 +34,9 @@ esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
   2 | 3) config="launch/train-compact-$suite-parallel-$stage.toml" row_var="CKPT_PARALLEL_50_${stage}_" ;;
+  3-dart) config="launch/train-compact-$suite-parallel-3-dart.toml" row_var="CKPT_PARALLEL_50_3_DART_" ;;
   *)
-    echo "unknown stage $stage: expected 1, 2 or 3" >&2
+    echo "unknown stage $stage: expected 1, 2, 3 or 3-dart" >&2
     exit 2
     ;;
 esac
@@ -58,27 +64,41 @@ done
 episodes() {
   if [ -f "$1/index.json" ]; then grep -c '"file"' "$1/index.json" || true; else echo 0; fi
 }
-pids=()
-for half in a b; do
-  out=".cache/demos/${name}_$half"
-  tasks=$([ "$half" = a ] && echo 0,1,2,3,4 || echo 5,6,7,8,9)
-  if [ -f "$out/.complete" ]; then continue; fi
-  resume=()
-  if [ -f "$out/index.json" ]; then resume=(--resume); fi
-  echo "recording $out ($(episodes "$out") episodes there)"
-  (
-    "$B" demos record --suite "$name" --tasks "$tasks" --episodes-per-task 50 \
-      --out "$out" "${resume[@]}" > "$out.log" 2>&1 && touch "$out/.complete"
-  ) &
-  pids+=($!)
-done
-failed=0
-for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
-if [ "$failed" -gt 0 ]; then
-  echo "$failed recording(s) failed: see .cache/demos/${name}_{a,b}.log" >&2
-  exit 1
-fi
+# record KIND: the plain halves (`plain`: 50 expert episodes per task) or the DART halves
+# (`dart`: 25 per task with action noise), two processes at once.
+record() {
+  local kind=$1 pids=() failed=0 half out tasks extra
+  for half in a b; do
+    if [ "$kind" = plain ]; then
+      out=".cache/demos/${name}_$half" extra=(--episodes-per-task 50)
+    else
+      out=".cache/demos/${name}_dart_$half"
+      extra=(--episodes-per-task 25 --action-noise 0.15 --seed 3000)
+    fi
+    tasks=$([ "$half" = a ] && echo 0,1,2,3,4 || echo 5,6,7,8,9)
+    if [ -f "$out/.complete" ]; then continue; fi
+    local resume=()
+    if [ -f "$out/index.json" ]; then resume=(--resume); fi
+    echo "recording $out ($(episodes "$out") episodes there)"
+    (
+      "$B" demos record --suite "$name" --tasks "$tasks" "${extra[@]}" \
+        --out "$out" "${resume[@]}" > "$out.log" 2>&1 && touch "$out/.complete"
+    ) &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+  if [ "$failed" -gt 0 ]; then
+    echo "$failed recording(s) failed: see .cache/demos/${name}_*.log" >&2
+    exit 1
+  fi
+}
+record plain
 echo "demonstrations: $(episodes "${demos[0]}") + $(episodes "${demos[1]}") episodes"
+if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
+  record dart
+  echo "DART episodes: $(episodes ".cache/demos/${name}_dart_a") +" \
+    "$(episodes ".cache/demos/${name}_dart_b")"
+fi
 
 # 2. Training (resumes from its output folder).
 ckpt=$(sed -n 's/^out = "\(.*\)"$/\1/p' "$config")

@@ -381,9 +381,25 @@ fn the_other_suites_configs_start_from_the_default_policy() {
             outs.push(next.run.out.clone());
         }
     }
+    // The object suite's DART stage is its third stage with the DART episodes added: the
+    // same start, schedule and everything else, another output folder.
+    let third = launch_train_config("train-compact-object-parallel-3.toml");
+    let mut dart = launch_train_config("train-compact-object-parallel-3-dart.toml");
+    let added: Vec<_> = dart.data.demos.drain(third.data.demos.len()..).collect();
+    assert_eq!(
+        added,
+        [
+            ".cache/demos/libero_style_object_dart_a",
+            ".cache/demos/libero_style_object_dart_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    outs.push(dart.run.out.clone());
+    dart.run.out = third.run.out.clone();
+    assert_eq!(dart, third);
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 8);
+    assert_eq!(outs.len(), 9);
 }
 
 #[test]
