@@ -121,25 +121,8 @@ impl EvalPolicy for ExpertLabelled {
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
-        let chunk = if self.label_chunk > 0 {
-            let shadow = match self.shadow.take() {
-                Some(s) => s,
-                None => ctx.env.fork_blind()?,
-            };
-            let shadow = self.shadow.insert(shadow);
-            Some(self.expert.chunk_from(ctx, shadow, self.label_chunk)?)
-        } else {
-            None
-        };
-        let action = self
-            .expert
-            .act(ctx)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| EvalError::Policy {
-                policy: "expert".into(),
-                reason: "returned no action".into(),
-            })?;
+        let Label { action, chunk } =
+            label_step(&mut self.expert, &mut self.shadow, self.label_chunk, ctx)?;
         if self.queue.is_empty() {
             if self.expert_share > 0.0 && self.rng.random_bool(self.expert_share) {
                 self.queue
@@ -164,4 +147,34 @@ impl EvalPolicy for ExpertLabelled {
         *self.label.borrow_mut() = Some(Label { action, chunk });
         Ok(vec![executed])
     }
+}
+
+/// `expert`'s label of the state in `ctx`: its action (the expert steps on), and with
+/// `label_chunk` > 0 its own chunk of that many steps rolled out on `shadow`, a blind fork of
+/// the episode's simulator made at the first call.
+pub(super) fn label_step(
+    expert: &mut ScriptedExpert,
+    shadow: &mut Option<Env>,
+    label_chunk: usize,
+    ctx: &StepContext<'_>,
+) -> Result<Label, EvalError> {
+    let chunk = if label_chunk > 0 {
+        let fork = match shadow.take() {
+            Some(s) => s,
+            None => ctx.env.fork_blind()?,
+        };
+        let fork = shadow.insert(fork);
+        Some(expert.chunk_from(ctx, fork, label_chunk)?)
+    } else {
+        None
+    };
+    let action = expert
+        .act(ctx)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| EvalError::Policy {
+            policy: "expert".into(),
+            reason: "returned no action".into(),
+        })?;
+    Ok(Label { action, chunk })
 }

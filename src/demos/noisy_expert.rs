@@ -22,7 +22,7 @@ use ddvla_tasks::suite::Task;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::expert_labels::{Label, LabelSlot};
+use super::expert_labels::{Label, LabelSlot, label_step};
 
 /// The noise added to the expert's executed arm actions.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,25 +144,8 @@ impl EvalPolicy for NoisyExpert {
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
-        let chunk = if self.label_chunk > 0 {
-            let shadow = match self.shadow.take() {
-                Some(s) => s,
-                None => ctx.env.fork_blind()?,
-            };
-            let shadow = self.shadow.insert(shadow);
-            Some(self.expert.chunk_from(ctx, shadow, self.label_chunk)?)
-        } else {
-            None
-        };
-        let action = self
-            .expert
-            .act(ctx)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| EvalError::Policy {
-                policy: "expert".into(),
-                reason: "returned no action".into(),
-            })?;
+        let Label { action, chunk } =
+            label_step(&mut self.expert, &mut self.shadow, self.label_chunk, ctx)?;
         let arm_dims = action.len().saturating_sub(1);
         let noise = self.next_noise(arm_dims);
         let executed = with_noise(&action, noise);
