@@ -3,7 +3,8 @@
 //! as a trained policy with the inference centre crop its training used, names the parallel
 //! decoder as its own, and runs under `ddvla eval` with it (rendered frames → crop → one
 //! argmax pass → actions); the DD-VLA stage-2 checkpoint it was fine-tuned from
-//! (`checkpoints/compact-libero-spatial`) still loads and defaults to diffusion decoding.
+//! (`checkpoints/compact-libero-spatial`) still loads and defaults to diffusion decoding; the
+//! object suite's policy (`checkpoints/compact-libero-object`) loads and runs the same way.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
@@ -80,22 +81,39 @@ fn the_default_checkpoint_loads_trained_with_its_crop_decoder_and_provenance() {
 }
 
 #[test]
+fn the_object_suites_checkpoint_loads_and_runs_an_episode() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-object");
+    let mut provenance = vec!["README.md".to_owned()];
+    for stage in 1..=3 {
+        provenance.push(format!("stage{stage}-train.toml"));
+        provenance.push(format!("stage{stage}-loss.csv"));
+    }
+    let provenance: Vec<&str> = provenance.iter().map(String::as_str).collect();
+    let policy = check_shipped(&dir, &provenance);
+    assert_eq!(
+        policy.model().config().file.decoder,
+        Some(DecoderKind::Parallel)
+    );
+    // Fine-tuned from the default policy: the same statistics.
+    let stats = |d: &Path| std::fs::read(d.join("dataset_statistics.json")).unwrap();
+    assert_eq!(stats(&dir), stats(&checkpoint()));
+    // The milk task, which the earlier stages never solved.
+    eval_one_episode(&dir, "libero_style_object", "7");
+}
+
+#[test]
 fn the_default_checkpoint_runs_an_episode_under_eval() {
+    eval_one_episode(&checkpoint(), "libero_style_spatial", "0");
+}
+
+/// `ddvla eval` of checkpoint `dir` on one 16-step episode of `suite`'s task `task`, with the
+/// checkpoint's own decoder: two policy calls, a trained parallel model.
+fn eval_one_episode(dir: &Path, suite: &str, task: &str) {
     let out = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args([
-            "eval",
-            "--suite",
-            "libero_style_spatial",
-            "--tasks",
-            "0",
-            "--episodes-per-task",
-            "1",
-            "--max-steps",
-            "16",
-            "--policy",
-        ])
-        .arg(checkpoint())
+        .args(["eval", "--suite", suite, "--tasks", task])
+        .args(["--episodes-per-task", "1", "--max-steps", "16", "--policy"])
+        .arg(dir)
         .arg("--out")
         .arg(out.path())
         .output()
