@@ -8,11 +8,11 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::demos::{ActionNoise, ExpertLabelled, NoisyExpert, RecordOptions, read_index, record};
+use crate::eval_cli::{DecoderFlags, make_policy};
+use ddvla_tasks::suite::Suite;
 
 /// Steps of the expert chunk labelled per step when `--label-chunk` is not given.
 const DEFAULT_LABEL_CHUNK: usize = 8;
-use crate::eval_cli::{DecoderFlags, make_policy};
-use ddvla_tasks::suite::Suite;
 
 /// `ddvla demos` subcommands.
 #[derive(Debug, Subcommand)]
@@ -104,6 +104,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
     let settings = a.decode.policy_settings(&a.policy, &a.exec)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
+    let mut action_noise = None;
     let label_chunk = a.label_chunk.unwrap_or(DEFAULT_LABEL_CHUNK);
     anyhow::ensure!(
         a.label_chunk.is_none() || a.expert_labels || a.action_noise.is_some(),
@@ -124,7 +125,9 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
             "--action-noise perturbs the scripted expert; it needs --policy expert, not {:?}",
             a.policy
         );
-        let noisy = NoisyExpert::new(ActionNoise::new(sigma, a.noise_steps)?, label_chunk);
+        let noise = ActionNoise::new(sigma, a.noise_steps)?;
+        action_noise = Some(noise);
+        let noisy = NoisyExpert::new(noise, label_chunk);
         labels = Some(noisy.labels());
         policy = Box::new(noisy);
     }
@@ -143,6 +146,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         max_steps: a.max_steps,
         created_by: std::env::args().collect::<Vec<_>>().join(" "),
         labels,
+        action_noise,
         resume: a.resume,
     };
     if a.resume {

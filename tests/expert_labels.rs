@@ -170,6 +170,24 @@ fn a_noisy_expert_records_its_clean_labels() {
     ok(&record(&again, &noisy));
     let e2 = load_episode(&again, &read_index(&again).unwrap().episodes[0]).unwrap();
     assert_eq!((e2.actions, e2.executed), (e.actions, e.executed));
+
+    // The manifest names the noise, and a resume with other noise is refused: one folder
+    // never mixes two noise levels.
+    let noise = ep.action_noise.unwrap();
+    assert_eq!((noise.sigma, noise.steps), (0.3, 4.0));
+    assert!(
+        read_index(&plain_dir).unwrap().episodes[0]
+            .action_noise
+            .is_none()
+    );
+    let o = record(
+        &dir,
+        &["--action-noise", "0.2", "--noise-steps", "4", "--resume"],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("was recorded with action noise"), "{err}");
+    assert_eq!(read_index(&dir).unwrap(), idx);
 }
 
 #[test]

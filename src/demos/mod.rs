@@ -79,6 +79,10 @@ pub struct DemoEpisode {
     /// when the episode has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_chunk: Option<usize>,
+    /// The noise the expert executed with (DART recordings, [`NoisyExpert`]); absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_noise: Option<ActionNoise>,
 }
 
 /// What an episode's `/ddvla/action` topic holds.

@@ -21,11 +21,12 @@ use ddvla_tasks::expert::ScriptedExpert;
 use ddvla_tasks::suite::Task;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::expert_labels::{Label, LabelSlot, label_step};
 
-/// The noise added to the expert's executed arm actions.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The noise added to the expert's executed arm actions (recorded with each episode).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ActionNoise {
     /// Stationary standard deviation per arm dimension, in action units (the action space
     /// is [−1, 1]).

@@ -15,8 +15,8 @@ use ddvla_tasks::eval::{
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
 use super::{
-    ACTION_TOPIC, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC, EXPERT_CHUNK_TOPIC,
-    FORMAT, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
+    ACTION_TOPIC, ActionNoise, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC,
+    EXPERT_CHUNK_TOPIC, FORMAT, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
 };
 
 /// Options of a recording run.
@@ -40,8 +40,11 @@ pub struct RecordOptions {
     pub max_steps: Option<u32>,
     /// The command line, for the manifest.
     pub created_by: String,
-    /// The expert's labels of an [`super::ExpertLabelled`] policy (DAgger recording).
+    /// The expert's labels of an [`super::ExpertLabelled`] or [`super::NoisyExpert`] policy
+    /// (DAgger or DART recording).
     pub labels: Option<LabelSlot>,
+    /// The noise a [`super::NoisyExpert`] executes with, recorded with each episode.
+    pub action_noise: Option<ActionNoise>,
     /// Continue the recording already in `out` (same suites, seed and labels): its episodes
     /// stay and only the missing ones are recorded. Without it, an `out` that holds a
     /// recording is refused rather than overwritten.
@@ -61,6 +64,8 @@ pub struct DemoRecorder {
     label_chunk: Option<usize>,
     /// The expert's labels, when a policy's rollouts are expert-labelled.
     labels: Option<LabelSlot>,
+    /// The noise the expert executes with (DART recordings).
+    action_noise: Option<ActionNoise>,
     /// The manifest so far.
     pub index: DemoIndex,
 }
@@ -104,6 +109,7 @@ impl DemoRecorder {
             current: None,
             label_chunk: None,
             labels: None,
+            action_noise: None,
             index,
         }
     }
@@ -112,6 +118,11 @@ impl DemoRecorder {
     /// [`super::ExpertLabelled`] policy) as its action, and the executed action beside it.
     pub fn label_with(&mut self, slot: LabelSlot) {
         self.labels = Some(slot);
+    }
+
+    /// Note in each episode's manifest entry that the expert executed with `noise`.
+    pub fn noise_with(&mut self, noise: ActionNoise) {
+        self.action_noise = Some(noise);
     }
 
     /// The next episodes are `suite`'s; its contract must match the manifest's.
@@ -237,6 +248,7 @@ impl EpisodeObserver for DemoRecorder {
                 Labels::Executed
             },
             label_chunk: self.label_chunk,
+            action_noise: self.action_noise,
         };
         let t = u64::from(r.steps) * self.period_ns;
         let json = serde_json::to_string(&ep).map_err(obs_err)?;
@@ -279,6 +291,9 @@ pub fn record(
     let mut rec = DemoRecorder::new(&opts.out, index, opts.keep_failures);
     if let Some(slot) = &opts.labels {
         rec.label_with(slot.clone());
+    }
+    if let Some(noise) = opts.action_noise {
+        rec.noise_with(noise);
     }
     for name in &opts.suites {
         let suite = Suite::load(&opts.suites_dir, name)?;
@@ -352,6 +367,14 @@ fn resume_from(opts: &RecordOptions, index: &mut DemoIndex) -> Result<Vec<(Strin
             continue;
         }
         let seed = eval::episode_seed(opts.init_seed, ep.task_index, ep.episode);
+        anyhow::ensure!(
+            ep.action_noise == opts.action_noise,
+            "{at}: {} was recorded with action noise {:?}; this run's is {:?} (another \
+             --action-noise or --noise-steps?)",
+            ep.file,
+            ep.action_noise,
+            opts.action_noise
+        );
         anyhow::ensure!(
             ep.seed == seed && ep.labels == labels,
             "{at}: {} was recorded with seed {} and {:?} labels; this run's would have seed \
