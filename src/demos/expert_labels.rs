@@ -55,18 +55,12 @@ const DEFAULT_CHUNK_STEPS: usize = 8;
 /// [`LabelSlot`]. It answers one action per call, so the expert sees every state.
 pub struct ExpertLabelled {
     driver: Box<dyn EvalPolicy>,
-    expert: ScriptedExpert,
+    labeller: StepLabeller,
     expert_share: f64,
     rng: ChaCha8Rng,
     /// Actions still to execute: `Some` = the driver's, `None` = the expert's of that step.
     queue: VecDeque<Option<Vec<f32>>>,
     chunk_steps: usize,
-    label: LabelSlot,
-    /// Steps of each labelled chunk (0: one-step labels only).
-    label_chunk: usize,
-    /// A blind fork of the episode's simulator for the chunk rollouts (made at its first
-    /// step: each task has its own model).
-    shadow: Option<Env>,
 }
 
 impl ExpertLabelled {
@@ -85,20 +79,17 @@ impl ExpertLabelled {
         }
         Ok(Self {
             driver,
-            expert: ScriptedExpert::labeller(),
+            labeller: StepLabeller::new(ScriptedExpert::labeller(), label_chunk),
             expert_share,
             rng: ChaCha8Rng::seed_from_u64(0),
             queue: VecDeque::new(),
             chunk_steps: DEFAULT_CHUNK_STEPS,
-            label: LabelSlot::default(),
-            label_chunk,
-            shadow: None,
         })
     }
 
     /// Where the recorder finds the label of the step just taken.
     pub fn labels(&self) -> LabelSlot {
-        Rc::clone(&self.label)
+        self.labeller.slot()
     }
 }
 
@@ -113,16 +104,13 @@ impl EvalPolicy for ExpertLabelled {
 
     fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
         self.queue.clear();
-        self.shadow = None;
-        *self.label.borrow_mut() = None;
         self.rng = ChaCha8Rng::seed_from_u64(seed);
-        self.expert.begin_episode(task, episode, seed)?;
+        self.labeller.begin_episode(task, episode, seed)?;
         self.driver.begin_episode(task, episode, seed)
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
-        let Label { action, chunk } =
-            label_step(&mut self.expert, &mut self.shadow, self.label_chunk, ctx)?;
+        let label = self.labeller.label(ctx)?;
         if self.queue.is_empty() {
             if self.expert_share > 0.0 && self.rng.random_bool(self.expert_share) {
                 self.queue
@@ -143,38 +131,80 @@ impl EvalPolicy for ExpertLabelled {
             .queue
             .pop_front()
             .flatten()
-            .unwrap_or_else(|| action.clone());
-        *self.label.borrow_mut() = Some(Label { action, chunk });
+            .unwrap_or_else(|| label.action.clone());
+        self.labeller.publish(label);
         Ok(vec![executed])
     }
 }
 
-/// `expert`'s label of the state in `ctx`: its action (the expert steps on), and with
-/// `label_chunk` > 0 its own chunk of that many steps rolled out on `shadow`, a blind fork of
-/// the episode's simulator made at the first call.
-pub(super) fn label_step(
-    expert: &mut ScriptedExpert,
-    shadow: &mut Option<Env>,
+/// The scripted expert labelling every state of an episode for the recorder: its action
+/// and, with `label_chunk` > 0, its own chunk of that many steps, rolled out on a blind fork
+/// of the episode's simulator. Shared by the DAgger ([`ExpertLabelled`]) and DART
+/// ([`super::NoisyExpert`]) policies.
+pub(super) struct StepLabeller {
+    expert: ScriptedExpert,
+    /// Steps of each labelled chunk (0: one-step labels only).
     label_chunk: usize,
-    ctx: &StepContext<'_>,
-) -> Result<Label, EvalError> {
-    let chunk = if label_chunk > 0 {
-        let fork = match shadow.take() {
-            Some(s) => s,
-            None => ctx.env.fork_blind()?,
+    /// The fork for the chunk rollouts (made at an episode's first step: each task has its
+    /// own model).
+    shadow: Option<Env>,
+    slot: LabelSlot,
+}
+
+impl StepLabeller {
+    /// Label with `expert`, chunks of `label_chunk` steps (0: none).
+    pub(super) fn new(expert: ScriptedExpert, label_chunk: usize) -> Self {
+        Self {
+            expert,
+            label_chunk,
+            shadow: None,
+            slot: LabelSlot::default(),
+        }
+    }
+
+    /// Where the recorder finds the label of the step just taken.
+    pub(super) fn slot(&self) -> LabelSlot {
+        Rc::clone(&self.slot)
+    }
+
+    /// A new episode: a new fork at its first step, no label yet.
+    pub(super) fn begin_episode(
+        &mut self,
+        task: &Task,
+        episode: usize,
+        seed: u64,
+    ) -> Result<(), EvalError> {
+        self.shadow = None;
+        *self.slot.borrow_mut() = None;
+        self.expert.begin_episode(task, episode, seed)
+    }
+
+    /// The expert's label of the state in `ctx` (the expert steps on).
+    pub(super) fn label(&mut self, ctx: &StepContext<'_>) -> Result<Label, EvalError> {
+        let chunk = if self.label_chunk > 0 {
+            let fork = match self.shadow.take() {
+                Some(s) => s,
+                None => ctx.env.fork_blind()?,
+            };
+            let fork = self.shadow.insert(fork);
+            Some(self.expert.chunk_from(ctx, fork, self.label_chunk)?)
+        } else {
+            None
         };
-        let fork = shadow.insert(fork);
-        Some(expert.chunk_from(ctx, fork, label_chunk)?)
-    } else {
-        None
-    };
-    let action = expert
-        .act(ctx)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| EvalError::Policy {
-            policy: "expert".into(),
-            reason: "returned no action".into(),
-        })?;
-    Ok(Label { action, chunk })
+        let action = self
+            .expert
+            .act(ctx)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EvalError::Policy {
+                policy: "expert".into(),
+                reason: "returned no action".into(),
+            })?;
+        Ok(Label { action, chunk })
+    }
+
+    /// Hand the step's label to the recorder.
+    pub(super) fn publish(&self, label: Label) {
+        *self.slot.borrow_mut() = Some(label);
+    }
 }

@@ -13,9 +13,6 @@
 //! gripper dimension (the last) is never perturbed. Executed actions are clipped to
 //! [−1, 1], the action space.
 
-use std::rc::Rc;
-
-use ddvla_sim::Env;
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
 use ddvla_tasks::expert::ScriptedExpert;
 use ddvla_tasks::suite::Task;
@@ -23,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::expert_labels::{Label, LabelSlot, label_step};
+use super::expert_labels::{LabelSlot, StepLabeller};
 
 /// The noise added to the expert's executed arm actions (recorded with each episode).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -72,16 +69,11 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 /// arm dimensions, and leaves the expert's clean action (and chunk) for every step in a
 /// [`LabelSlot`], as [`super::ExpertLabelled`] does for another policy's rollouts.
 pub struct NoisyExpert {
-    expert: ScriptedExpert,
+    labeller: StepLabeller,
     noise: ActionNoise,
     rng: ChaCha8Rng,
     /// The AR(1) state per arm dimension (empty before an episode's first step).
     state: Vec<f64>,
-    label: LabelSlot,
-    /// Steps of each labelled chunk (0: one-step labels only).
-    label_chunk: usize,
-    /// A blind fork of the episode's simulator for the chunk rollouts.
-    shadow: Option<Env>,
 }
 
 impl NoisyExpert {
@@ -90,19 +82,16 @@ impl NoisyExpert {
     /// that many steps.
     pub fn new(noise: ActionNoise, label_chunk: usize) -> Self {
         Self {
-            expert: ScriptedExpert::new(),
+            labeller: StepLabeller::new(ScriptedExpert::new(), label_chunk),
             noise,
             rng: ChaCha8Rng::seed_from_u64(0),
             state: Vec::new(),
-            label: LabelSlot::default(),
-            label_chunk,
-            shadow: None,
         }
     }
 
     /// Where the recorder finds the label of the step just taken.
     pub fn labels(&self) -> LabelSlot {
-        Rc::clone(&self.label)
+        self.labeller.slot()
     }
 
     /// The next noise vector for `arm_dims` arm dimensions.
@@ -137,20 +126,16 @@ impl EvalPolicy for NoisyExpert {
     }
 
     fn begin_episode(&mut self, task: &Task, episode: usize, seed: u64) -> Result<(), EvalError> {
-        self.shadow = None;
         self.state.clear();
-        *self.label.borrow_mut() = None;
         self.rng = ChaCha8Rng::seed_from_u64(seed);
-        self.expert.begin_episode(task, episode, seed)
+        self.labeller.begin_episode(task, episode, seed)
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
-        let Label { action, chunk } =
-            label_step(&mut self.expert, &mut self.shadow, self.label_chunk, ctx)?;
-        let arm_dims = action.len().saturating_sub(1);
-        let noise = self.next_noise(arm_dims);
-        let executed = with_noise(&action, noise);
-        *self.label.borrow_mut() = Some(Label { action, chunk });
+        let label = self.labeller.label(ctx)?;
+        let arm_dims = label.action.len().saturating_sub(1);
+        let executed = with_noise(&label.action, self.next_noise(arm_dims));
+        self.labeller.publish(label);
         Ok(vec![executed])
     }
 }
