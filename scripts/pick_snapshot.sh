@@ -5,7 +5,9 @@
 #   e.g. ./scripts/pick_snapshot.sh libero_style_object .cache/checkpoints/compact-libero-object-parallel-3 parallel-50-3-picked
 #
 # Candidates: every snapshot a run kept (`[run] keep_every`: RUN/step-NNNNNN/) and its weight
-# average (…/ema), plus the run's last weights (RUN, RUN/ema) unless a snapshot holds that step.
+# average (…/ema), plus the run's last weights (RUN, RUN/ema) unless a snapshot holds that step,
+# and the uniform average of those steps' last weights (RUN/soup, made by `ddvla checkpoint
+# average`; a "model soup", Wortsman et al. 2022).
 # Each is evaluated on init states PICK_FIRST.. (default 40, PICK_EPISODES per task, default 5),
 # which the report does not use; the best (ties go to the later candidate: the later step, and at
 # one step the average) is then evaluated on states 0..MODEL_EPISODES-1 (default 10) like every other row,
@@ -17,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ne 3 ]; then
-  sed -n '2,17p' "$0" >&2
+  sed -n '2,19p' "$0" >&2
   exit 2
 fi
 suite=$1 run_dir=${2%/} row=$3
@@ -51,6 +53,19 @@ if [ ! -d "$run_dir/$(printf 'step-%06d' "$last")" ]; then
   add "step-$last" "$run_dir"
   add "step-$last-ema" "$run_dir/ema"
 fi
+# The uniform average of the last weights of every step above (a "model soup", `ddvla
+# checkpoint average`), made once into RUN/soup, is the last candidate.
+steps=()
+for i in "${!names[@]}"; do
+  case "${names[$i]}" in *-ema) ;; *) steps+=("${paths[$i]}") ;; esac
+done
+if [ ${#steps[@]} -ge 2 ]; then
+  if [ ! -f "$run_dir/soup/model.safetensors" ]; then
+    rm -rf "$run_dir/soup"
+    "$B" checkpoint average "${steps[@]}" --out "$run_dir/soup"
+  fi
+  add soup "$run_dir/soup"
+fi
 if [ ${#names[@]} -eq 0 ]; then
   echo "$run_dir holds no policy checkpoint" >&2
   exit 1
@@ -76,6 +91,12 @@ echo "$table"
 echo "picked $best_name ($best_path)"
 
 OUT="$RUNS"
+# A row left by an earlier pick of another candidate (e.g. before the soup existed) is redone.
+if [ -f "$RUNS/$suite/$row/results.json" ] &&
+  ! grep -qF "(\`$best_path\`)" "$RUNS/$suite/$row/pick.md" 2> /dev/null; then
+  echo "$RUNS/$suite/$row holds an earlier pick: evaluating $best_path there instead"
+  rm -rf "${RUNS:?}/$suite/$row"
+fi
 run "$suite" "$row" "$MODEL_EPISODES" --policy "$best_path" "${extra[@]}"
 {
   echo "# $row: picked by closed-loop success"

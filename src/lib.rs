@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod bench;
+pub mod checkpoint_cli;
 pub mod commands;
 pub mod demos;
 pub mod demos_cli;

@@ -61,6 +61,9 @@ enum Command {
     Eval(ddvla::eval_cli::EvalCli),
     /// Train a policy on demonstrations (`--bench`: training throughput).
     Train(ddvla::train_cli::TrainArgs),
+    /// Checkpoint tools (`average`: the uniform average of several checkpoints' weights).
+    #[command(subcommand)]
+    Checkpoint(ddvla::checkpoint_cli::CheckpointCommand),
     /// Demonstrations for training.
     #[command(subcommand)]
     Demos(ddvla::demos_cli::DemosCommand),
@@ -352,6 +355,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(cli) => ddvla::eval_cli::run(cli),
         Command::Demos(cmd) => ddvla::demos_cli::run(cmd),
         Command::Train(a) => ddvla::train_cli::run(&a),
+        Command::Checkpoint(cmd) => ddvla::checkpoint_cli::run(cmd),
         Command::PolicyServer { config } => ddvla::commands::run_policy_server(&config),
         Command::Replay {
             recording,

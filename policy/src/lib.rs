@@ -4,7 +4,8 @@
 //!   prefix and causal attention; presets `tiny`, `small`, `base`, `openvla-7b`.
 //! - [`action_tokens`]: OpenVLA action binning with q01/q99 normalisation.
 //! - [`decode`]: masked diffusion (DD-VLA), autoregressive (OpenVLA) and parallel (OFT).
-//! - [`checkpoint`]: safetensors + `config.json` + `tokenizer.json` + statistics.
+//! - [`checkpoint`]: safetensors + `config.json` + `tokenizer.json` + statistics;
+//!   [`checkpoint_average`]: the uniform average of several checkpoints of one model.
 //! - [`policy::Policy`]: observation in, action chunk out.
 //!
 //! Reference: Liang et al., "Discrete Diffusion VLA" (arXiv 2508.20072) and its released code;
@@ -12,6 +13,7 @@
 
 pub mod action_tokens;
 pub mod checkpoint;
+pub mod checkpoint_average;
 pub mod decode;
 mod error;
 pub mod kv_cache;

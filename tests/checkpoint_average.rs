@@ -1,0 +1,81 @@
+//! `ddvla checkpoint average`: the averaged folder is a checkpoint that loads as the trained
+//! policy, and averaging refuses what would not be one.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::Path;
+use std::process::Command;
+
+use candle_core::Device;
+use ddvla_policy::Policy;
+
+fn ddvla(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_average_of_a_checkpoint_with_itself_is_that_checkpoint() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("checkpoints/compact-libero-spatial-parallel-50");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("soup");
+    let o = ddvla(&[
+        "checkpoint".as_ref(),
+        "average".as_ref(),
+        shipped.as_os_str(),
+        shipped.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let load = |p: &Path| candle_core::safetensors::load(p.join("model.safetensors"), &Device::Cpu);
+    let (a, b) = (load(&shipped).unwrap(), load(&out).unwrap());
+    assert_eq!(a.len(), b.len());
+    let a: std::collections::BTreeMap<_, _> = a.into_iter().collect();
+    for (name, t) in &a {
+        // (a + a) / 2 is a exactly in binary floating point.
+        let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(values(t), values(&b[name]), "{name}");
+    }
+    let policy = Policy::from_checkpoint(&out, None, &Device::Cpu).unwrap();
+    assert!(policy.is_trained());
+    // A second run into the same folder is refused, and so is a folder of another model.
+    let again = ddvla(&[
+        "checkpoint".as_ref(),
+        "average".as_ref(),
+        shipped.as_os_str(),
+        shipped.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-object");
+    let mixed = ddvla(&[
+        "checkpoint".as_ref(),
+        "average".as_ref(),
+        shipped.as_os_str(),
+        other.as_os_str(),
+        "--out".as_ref(),
+        d.path().join("mixed").as_os_str(),
+    ]);
+    // The object policy is the same model fine-tuned: it averages. Its config must match.
+    assert!(
+        mixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mixed.stderr)
+    );
+    let stage2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-spatial");
+    let refused = ddvla(&[
+        "checkpoint".as_ref(),
+        "average".as_ref(),
+        shipped.as_os_str(),
+        stage2.as_os_str(),
+        "--out".as_ref(),
+        d.path().join("refused").as_os_str(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(!d.path().join("refused").exists());
+}
