@@ -8,9 +8,13 @@ use std::process::Command;
 use candle_core::Device;
 use ddvla_policy::Policy;
 
-fn ddvla(args: &[&std::ffi::OsStr]) -> std::process::Output {
+/// `ddvla checkpoint average INPUTS... --out OUT`.
+fn average(inputs: &[&Path], out: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args(args)
+        .args(["checkpoint", "average"])
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
         .output()
         .unwrap()
 }
@@ -21,14 +25,7 @@ fn the_average_of_a_checkpoint_with_itself_is_that_checkpoint() {
         .join("checkpoints/compact-libero-spatial-parallel-50");
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("soup");
-    let o = ddvla(&[
-        "checkpoint".as_ref(),
-        "average".as_ref(),
-        shipped.as_os_str(),
-        shipped.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let o = average(&[&shipped, &shipped], &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let load = |p: &Path| candle_core::safetensors::load(p.join("model.safetensors"), &Device::Cpu);
     let (a, b) = (load(&shipped).unwrap(), load(&out).unwrap());
@@ -42,25 +39,11 @@ fn the_average_of_a_checkpoint_with_itself_is_that_checkpoint() {
     let policy = Policy::from_checkpoint(&out, None, &Device::Cpu).unwrap();
     assert!(policy.is_trained());
     // A second run into the same folder is refused, and so is a folder of another model.
-    let again = ddvla(&[
-        "checkpoint".as_ref(),
-        "average".as_ref(),
-        shipped.as_os_str(),
-        shipped.as_os_str(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ]);
+    let again = average(&[&shipped, &shipped], &out);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-object");
-    let mixed = ddvla(&[
-        "checkpoint".as_ref(),
-        "average".as_ref(),
-        shipped.as_os_str(),
-        other.as_os_str(),
-        "--out".as_ref(),
-        d.path().join("mixed").as_os_str(),
-    ]);
+    let mixed = average(&[&shipped, &other], &d.path().join("mixed"));
     // The object policy is the same model fine-tuned: it averages. Its config must match.
     assert!(
         mixed.status.success(),
@@ -68,14 +51,7 @@ fn the_average_of_a_checkpoint_with_itself_is_that_checkpoint() {
         String::from_utf8_lossy(&mixed.stderr)
     );
     let stage2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-spatial");
-    let refused = ddvla(&[
-        "checkpoint".as_ref(),
-        "average".as_ref(),
-        shipped.as_os_str(),
-        stage2.as_os_str(),
-        "--out".as_ref(),
-        d.path().join("refused").as_os_str(),
-    ]);
+    let refused = average(&[&shipped, &stage2], &d.path().join("refused"));
     assert!(!refused.status.success());
     assert!(!d.path().join("refused").exists());
 }
