@@ -9,8 +9,8 @@
 # and the uniform average of those steps' last weights (RUN/soup, made by `ddvla checkpoint
 # average`; a "model soup", Wortsman et al. 2022).
 # Each is evaluated on init states PICK_FIRST.. (default 40, PICK_EPISODES per task, default 5),
-# which the report does not use; the best (ties go to the later candidate: the later step, and at
-# one step the average) is then evaluated on states 0..MODEL_EPISODES-1 (default 10) like every other row,
+# which the report does not use; the best (ties go to the later candidate: the later step, at
+# one step the average, and the soup last of all) is then evaluated on states 0..MODEL_EPISODES-1 (default 10) like every other row,
 # into docs/runs/SUITE/ROW, with the selection table beside it (pick.md), and docs/results.md is
 # rebuilt. Selection runs go to .cache/pick/ROW/; everything resumes (a finished evaluation is
 # kept). JOBS=N shards each evaluation (scripts/lib/eval_run.sh); DDVLA=PATH picks the binary;
