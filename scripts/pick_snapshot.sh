@@ -7,15 +7,16 @@
 # Candidates: every snapshot a run kept (`[run] keep_every`: RUN/step-NNNNNN/) and its weight
 # average (…/ema), plus the run's last weights (RUN, RUN/ema) unless a snapshot holds that step,
 # and the uniform average of those steps' last weights (RUN/soup, made by `ddvla checkpoint
-# average`; a "model soup", Wortsman et al. 2022).
+# average`; a "model soup", Wortsman et al. 2022; made again when the snapshots change).
 # Each is evaluated on init states PICK_FIRST.. (default 40, PICK_EPISODES per task, default 5),
 # which the report does not use; the best (ties go to the later candidate: the later step, at
-# one step the average, and the soup last of all) is then evaluated on states 0..MODEL_EPISODES-1 (default 10) like every other row,
-# into docs/runs/SUITE/ROW, with the selection table beside it (pick.md), and docs/results.md is
-# rebuilt. Selection runs go to .cache/pick/ROW/; everything resumes (a finished evaluation is
-# kept). JOBS=N shards each evaluation (scripts/lib/eval_run.sh); DDVLA=PATH picks the binary;
-# EVAL_ARGS adds arguments to every evaluation (e.g. "--tasks 0 --max-steps 20" for a quick try);
-# RUNS (default docs/runs) and REPORT (default docs/results.md) move the outputs.
+# one step the average, and the soup last of all) is then evaluated on states
+# 0..MODEL_EPISODES-1 (default 10) like every other row, into docs/runs/SUITE/ROW, with the
+# selection table beside it (pick.md), and docs/results.md is rebuilt. Selection runs go to
+# .cache/pick/ROW/; everything resumes (a finished evaluation is kept). JOBS=N shards each
+# evaluation (scripts/lib/eval_run.sh); DDVLA=PATH picks the binary; EVAL_ARGS adds arguments
+# to every evaluation (e.g. "--tasks 0 --max-steps 20" for a quick try); RUNS (default
+# docs/runs) and REPORT (default docs/results.md) move the outputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ne 3 ]; then
@@ -54,14 +55,30 @@ if [ ! -d "$run_dir/$(printf 'step-%06d' "$last")" ]; then
   add "step-$last-ema" "$run_dir/ema"
 fi
 # The uniform average of the last weights of every step above (a "model soup", `ddvla
-# checkpoint average`), made once into RUN/soup, is the last candidate.
+# checkpoint average`) in RUN/soup is the last candidate. It is made again (and its selection
+# run dropped, and the row if it reported the soup) when the run's snapshots are no longer the
+# ones its averaged_from.json names.
 steps=()
 for i in "${!names[@]}"; do
   case "${names[$i]}" in *-ema) ;; *) steps+=("${paths[$i]}") ;; esac
 done
+# The folder names a soup was averaged from, one per line (empty when there is none).
+soup_sources() {
+  sed -n 's/^    "\(.*\)",\{0,1\}$/\1/p' "$1/averaged_from.json" 2> /dev/null |
+    while read -r p; do basename "$p"; done
+}
 if [ ${#steps[@]} -ge 2 ]; then
-  if [ ! -f "$run_dir/soup/model.safetensors" ]; then
-    rm -rf "$run_dir/soup"
+  want=$(for p in "${steps[@]}"; do basename "$p"; done)
+  if [ ! -f "$run_dir/soup/model.safetensors" ] ||
+    [ "$(soup_sources "$run_dir/soup")" != "$want" ]; then
+    if [ -d "$run_dir/soup" ]; then
+      echo "$run_dir/soup was averaged from other snapshots: averaging ${#steps[@]} again"
+    fi
+    rm -rf "$run_dir/soup" ".cache/pick/$row/$suite/soup"
+    # A row that reported the old soup is evaluated again, whatever wins now.
+    if grep -qF "(\`$run_dir/soup\`)" "$RUNS/$suite/$row/pick.md" 2> /dev/null; then
+      rm -rf "${RUNS:?}/$suite/$row"
+    fi
     "$B" checkpoint average "${steps[@]}" --out "$run_dir/soup"
   fi
   add soup "$run_dir/soup"
