@@ -6,12 +6,13 @@
 #      (`ddvla demos record ... --resume` continues a cut recording);
 #   2. `ddvla train --config launch/train-compact-<suite>-parallel[-<stage>].toml` (resumable);
 #   3. the evaluation row in docs/runs (`scripts/results.sh` with CKPT_PARALLEL_50_<SUITE>, or
-#      CKPT_PARALLEL_50_<STAGE>_<SUITE> for stages 2 and 3), and docs/results.md rebuilt.
+#      CKPT_PARALLEL_50_<STAGE>_<SUITE> for later stages), and docs/results.md rebuilt.
 #
 #   ./scripts/suite_policy.sh long        # first stage: launch/train-compact-long-parallel.toml
 #   ./scripts/suite_policy.sh object 2    # second stage: launch/train-compact-object-parallel-2.toml
 #   ./scripts/suite_policy.sh object 3    # third stage: launch/train-compact-object-parallel-3.toml
 #   ./scripts/suite_policy.sh object 3-dart  # the third stage plus DART episodes (below)
+#   ./scripts/suite_policy.sh goal 4-dart    # goal's fourth stage, from its third's soup, + DART
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -33,10 +34,12 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3) config="launch/train-compact-$suite-parallel-$stage.toml" row_var="CKPT_PARALLEL_50_${stage}_" ;;
-  3-dart) config="launch/train-compact-$suite-parallel-3-dart.toml" row_var="CKPT_PARALLEL_50_3_DART_" ;;
+  2 | 3 | 3-dart | 4-dart)
+    config="launch/train-compact-$suite-parallel-$stage.toml"
+    row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
+    ;;
   *)
-    echo "unknown stage $stage: expected 1, 2, 3 or 3-dart" >&2
+    echo "unknown stage $stage: expected 1, 2, 3, 3-dart or 4-dart" >&2
     exit 2
     ;;
 esac

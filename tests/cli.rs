@@ -397,9 +397,33 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.push(dart.run.out.clone());
     dart.run.out = third.run.out.clone();
     assert_eq!(dart, third);
+    // The goal suite's fourth stage starts from its third stage's soup (the policy
+    // pick_snapshot.sh picked) and adds the DART episodes, at half the peak learning rate.
+    let third = launch_train_config("train-compact-goal-parallel-3.toml");
+    let mut fourth = launch_train_config("train-compact-goal-parallel-4-dart.toml");
+    assert_eq!(
+        fourth.model.init_checkpoint,
+        Some(third.run.out.join("soup"))
+    );
+    let added: Vec<_> = fourth.data.demos.drain(third.data.demos.len()..).collect();
+    assert_eq!(
+        added,
+        [
+            ".cache/demos/libero_style_goal_dart_a",
+            ".cache/demos/libero_style_goal_dart_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    assert_eq!(fourth.train.lr.peak_lr, third.train.lr.peak_lr / 2.0);
+    assert_eq!(fourth.train.lr.min_lr, third.train.lr.min_lr / 2.0);
+    outs.push(fourth.run.out.clone());
+    fourth.model.init_checkpoint = third.model.init_checkpoint.clone();
+    fourth.train.lr = third.train.lr.clone();
+    fourth.run.out = third.run.out.clone();
+    assert_eq!(fourth, third);
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 10);
+    assert_eq!(outs.len(), 11);
 }
 
 #[test]
