@@ -321,6 +321,25 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert!(next.train.ema_decay.is_some());
     assert_eq!(next.run.steps, next.train.lr.total_steps);
     assert_ne!(next.run.out, parallel_50.run.out);
+    // Its DART stage is that next stage but for the DART episodes added, half the peak
+    // learning rate and its own output folder.
+    let mut dart = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
+    let added: Vec<_> = dart.data.demos.drain(next.data.demos.len()..).collect();
+    assert_eq!(
+        added,
+        [
+            ".cache/demos/libero_style_spatial_dart_a",
+            ".cache/demos/libero_style_spatial_dart_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    assert_eq!(dart.train.lr.peak_lr, next.train.lr.peak_lr / 2.0);
+    assert_eq!(dart.train.lr.min_lr, next.train.lr.min_lr / 2.0);
+    assert_ne!(dart.run.out, next.run.out);
+    assert_ne!(dart.run.out, parallel_50.run.out);
+    dart.train.lr = next.train.lr.clone();
+    dart.run.out = next.run.out.clone();
+    assert_eq!(dart, next);
 }
 
 #[cfg(not(feature = "rerun"))]
