@@ -1,0 +1,168 @@
+//! The launch folder's training configs chain as documented: each stage starts from the run
+//! before it (or the policy picked from it) on the data and split it says.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+/// The training config `launch/<name>`, read with the real config type.
+fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    ddvla::train_cli::TrainFile::read(&root.join("launch").join(name)).unwrap()
+}
+
+#[cfg(not(feature = "rerun"))]
+#[test]
+fn the_default_policy_config_continues_the_parallel_run() {
+    let spatial = launch_train_config("train-compact-spatial.toml");
+    // The parallel model's 50-demonstration stage continues the parallel run with its
+    // objective on stage 2's demonstrations plus new ones, same suite, key and split seed.
+    let parallel = launch_train_config("train-compact-spatial-parallel.toml");
+    let parallel_50 = launch_train_config("train-compact-spatial-parallel-50.toml");
+    assert_eq!(
+        parallel_50.model.init_checkpoint.as_deref(),
+        Some(parallel.run.out.as_path())
+    );
+    assert_eq!(
+        parallel_50.train.objective,
+        ddvla_policy::train::Objective::Parallel
+    );
+    assert_eq!(parallel_50.data.demos[0], spatial.data.demos[0]);
+    assert!(parallel_50.data.demos.len() > 1);
+    assert_eq!(parallel_50.data.suites, spatial.data.suites);
+    assert_eq!(parallel_50.data.unnorm_key, spatial.data.unnorm_key);
+    assert_eq!(parallel_50.train.seed, spatial.train.seed);
+    assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
+    assert_ne!(parallel_50.run.out, parallel.run.out);
+    // Its next stage continues the shipped copy of it on the same data, keeping an average.
+    let next = launch_train_config("train-compact-spatial-parallel-50-2.toml");
+    let shipped = std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50");
+    assert_eq!(next.model.init_checkpoint.as_deref(), Some(shipped));
+    assert_eq!(next.data.demos, parallel_50.data.demos);
+    assert_eq!(next.data.suites, parallel_50.data.suites);
+    assert_eq!(next.data.unnorm_key, parallel_50.data.unnorm_key);
+    assert_eq!(next.train.seed, parallel_50.train.seed);
+    assert_eq!(next.train.objective, parallel_50.train.objective);
+    assert!(next.train.ema_decay.is_some());
+    assert_eq!(next.run.steps, next.train.lr.total_steps);
+    assert_ne!(next.run.out, parallel_50.run.out);
+    // Its DART stage is that next stage but for the DART episodes added, half the peak
+    // learning rate and its own output folder.
+    let mut dart = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
+    let added: Vec<_> = dart.data.demos.drain(next.data.demos.len()..).collect();
+    assert_eq!(
+        added,
+        [
+            ".cache/demos/libero_style_spatial_dart_a",
+            ".cache/demos/libero_style_spatial_dart_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    assert_eq!(dart.train.lr.peak_lr, next.train.lr.peak_lr / 2.0);
+    assert_eq!(dart.train.lr.min_lr, next.train.lr.min_lr / 2.0);
+    assert_ne!(dart.run.out, next.run.out);
+    assert_ne!(dart.run.out, parallel_50.run.out);
+    dart.train.lr = next.train.lr.clone();
+    dart.run.out = next.run.out.clone();
+    assert_eq!(dart, next);
+}
+
+#[cfg(not(feature = "rerun"))]
+#[test]
+fn the_other_suites_configs_start_from_the_default_policy() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spatial = launch_train_config("train-compact-spatial.toml");
+    // The object, goal and long suites' policies start from the shipped default with the
+    // same recipe, each on its own suite's demonstrations and into its own folder.
+    let mut outs = Vec::new();
+    for suite in ["object", "goal", "long"] {
+        let name = format!("train-compact-{suite}-parallel.toml");
+        let config = launch_train_config(&name);
+        let init = config.model.init_checkpoint.clone().unwrap();
+        assert_eq!(
+            init,
+            std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50")
+        );
+        assert!(root.join(&init).join("model.safetensors").is_file());
+        assert_eq!(
+            config.train.objective,
+            ddvla_policy::train::Objective::Parallel
+        );
+        let suite_name = format!("libero_style_{suite}");
+        assert_eq!(
+            config.data.suites.as_deref(),
+            Some(&[suite_name.clone()][..])
+        );
+        for demos in &config.data.demos {
+            assert!(
+                demos.to_string_lossy().contains(&suite_name),
+                "{name}: {}",
+                demos.display()
+            );
+        }
+        assert_eq!(config.data.unnorm_key, spatial.data.unnorm_key);
+        assert_eq!(config.run.steps, config.train.lr.total_steps);
+        outs.push(config.run.out);
+    }
+    // The later stages (2 and 3 on each suite) each continue the stage before
+    // on the same data and split.
+    for (suite, last_stage) in [("object", 3), ("goal", 3), ("long", 3)] {
+        let stages: Vec<_> = std::iter::once(format!("train-compact-{suite}-parallel.toml"))
+            .chain((2..=last_stage).map(|k| format!("train-compact-{suite}-parallel-{k}.toml")))
+            .map(|name| launch_train_config(&name))
+            .collect();
+        for pair in stages.windows(2) {
+            let (before, next) = (&pair[0], &pair[1]);
+            assert_eq!(
+                next.model.init_checkpoint.as_deref(),
+                Some(before.run.out.as_path())
+            );
+            assert_eq!(next.data.demos, before.data.demos);
+            assert_eq!(next.data.suites, before.data.suites);
+            assert_eq!(next.train.seed, before.train.seed);
+            assert_eq!(next.train.objective, before.train.objective);
+            assert_eq!(next.run.steps, next.train.lr.total_steps);
+            outs.push(next.run.out.clone());
+        }
+    }
+    // The object suite's DART stage is its third stage with the DART episodes added: the
+    // same start, schedule and everything else, another output folder.
+    let third = launch_train_config("train-compact-object-parallel-3.toml");
+    let mut dart = launch_train_config("train-compact-object-parallel-3-dart.toml");
+    let added: Vec<_> = dart.data.demos.drain(third.data.demos.len()..).collect();
+    assert_eq!(
+        added,
+        [
+            ".cache/demos/libero_style_object_dart_a",
+            ".cache/demos/libero_style_object_dart_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    outs.push(dart.run.out.clone());
+    dart.run.out = third.run.out.clone();
+    assert_eq!(dart, third);
+    // The goal suite's fourth stage starts from its third stage's soup (the policy
+    // pick_snapshot.sh picked) and adds the DART episodes, at half the peak learning rate.
+    let third = launch_train_config("train-compact-goal-parallel-3.toml");
+    let mut fourth = launch_train_config("train-compact-goal-parallel-4-dart.toml");
+    assert_eq!(
+        fourth.model.init_checkpoint,
+        Some(third.run.out.join("soup"))
+    );
+    let added: Vec<_> = fourth.data.demos.drain(third.data.demos.len()..).collect();
+    assert_eq!(
+        added,
+        [
+            ".cache/demos/libero_style_goal_dart_a",
+            ".cache/demos/libero_style_goal_dart_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    assert_eq!(fourth.train.lr.peak_lr, third.train.lr.peak_lr / 2.0);
+    assert_eq!(fourth.train.lr.min_lr, third.train.lr.min_lr / 2.0);
+    outs.push(fourth.run.out.clone());
+    fourth.model.init_checkpoint = third.model.init_checkpoint.clone();
+    fourth.train.lr = third.train.lr.clone();
+    fourth.run.out = third.run.out.clone();
+    assert_eq!(fourth, third);
+    outs.sort();
+    outs.dedup();
+    assert_eq!(outs.len(), 11);
+}
