@@ -1,5 +1,7 @@
 //! The launch folder's training configs chain as documented: each stage starts from the run
 //! before it (or the policy picked from it) on the data and split it says.
+// Left out of builds with the `rerun` feature, as these tests were in tests/cli.rs.
+#![cfg(not(feature = "rerun"))]
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 /// The training config `launch/<name>`, read with the real config type.
@@ -8,7 +10,14 @@ fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {
     ddvla::train_cli::TrainFile::read(&root.join("launch").join(name)).unwrap()
 }
 
-#[cfg(not(feature = "rerun"))]
+/// `half` is `whole / 2` (learning rates read from TOML; halving a double is exact).
+fn assert_half(half: f64, whole: f64) {
+    assert!(
+        (2.0 * half - whole).abs() <= f64::EPSILON * whole,
+        "{half} is not {whole} / 2"
+    );
+}
+
 #[test]
 fn the_default_policy_config_continues_the_parallel_run() {
     let spatial = launch_train_config("train-compact-spatial.toml");
@@ -55,8 +64,8 @@ fn the_default_policy_config_continues_the_parallel_run() {
         ]
         .map(std::path::PathBuf::from)
     );
-    assert_eq!(dart.train.lr.peak_lr, next.train.lr.peak_lr / 2.0);
-    assert_eq!(dart.train.lr.min_lr, next.train.lr.min_lr / 2.0);
+    assert_half(dart.train.lr.peak_lr, next.train.lr.peak_lr);
+    assert_half(dart.train.lr.min_lr, next.train.lr.min_lr);
     assert_ne!(dart.run.out, next.run.out);
     assert_ne!(dart.run.out, parallel_50.run.out);
     dart.train.lr = next.train.lr.clone();
@@ -64,7 +73,6 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert_eq!(dart, next);
 }
 
-#[cfg(not(feature = "rerun"))]
 #[test]
 fn the_other_suites_configs_start_from_the_default_policy() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -155,8 +163,8 @@ fn the_other_suites_configs_start_from_the_default_policy() {
         ]
         .map(std::path::PathBuf::from)
     );
-    assert_eq!(fourth.train.lr.peak_lr, third.train.lr.peak_lr / 2.0);
-    assert_eq!(fourth.train.lr.min_lr, third.train.lr.min_lr / 2.0);
+    assert_half(fourth.train.lr.peak_lr, third.train.lr.peak_lr);
+    assert_half(fourth.train.lr.min_lr, third.train.lr.min_lr);
     outs.push(fourth.run.out.clone());
     fourth.model.init_checkpoint = third.model.init_checkpoint.clone();
     fourth.train.lr = third.train.lr.clone();
