@@ -10,6 +10,21 @@ fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {
     ddvla::train_cli::TrainFile::read(&root.join("launch").join(name)).unwrap()
 }
 
+/// Removes from `dart`'s demonstrations the two DART folders of `suite` it adds after the
+/// ones `base` trains on, checking that those are exactly what it adds.
+fn take_dart_folders(
+    dart: &mut ddvla::train_cli::TrainFile,
+    base: &ddvla::train_cli::TrainFile,
+    suite: &str,
+) {
+    let added: Vec<_> = dart.data.demos.drain(base.data.demos.len()..).collect();
+    let expected = ["a", "b"].map(|half| {
+        std::path::PathBuf::from(format!(".cache/demos/libero_style_{suite}_dart_{half}"))
+    });
+    assert_eq!(added, expected);
+    assert_eq!(dart.data.demos, base.data.demos);
+}
+
 /// `half` is `whole / 2` (learning rates read from TOML; halving a double is exact).
 fn assert_half(half: f64, whole: f64) {
     assert!(
@@ -55,15 +70,7 @@ fn the_default_policy_config_continues_the_parallel_run() {
     // Its DART stage is that next stage but for the DART episodes added, half the peak
     // learning rate and its own output folder.
     let mut dart = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
-    let added: Vec<_> = dart.data.demos.drain(next.data.demos.len()..).collect();
-    assert_eq!(
-        added,
-        [
-            ".cache/demos/libero_style_spatial_dart_a",
-            ".cache/demos/libero_style_spatial_dart_b"
-        ]
-        .map(std::path::PathBuf::from)
-    );
+    take_dart_folders(&mut dart, &next, "spatial");
     assert_half(dart.train.lr.peak_lr, next.train.lr.peak_lr);
     assert_half(dart.train.lr.min_lr, next.train.lr.min_lr);
     assert_ne!(dart.run.out, next.run.out);
@@ -134,15 +141,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     // same start, schedule and everything else, another output folder.
     let third = launch_train_config("train-compact-object-parallel-3.toml");
     let mut dart = launch_train_config("train-compact-object-parallel-3-dart.toml");
-    let added: Vec<_> = dart.data.demos.drain(third.data.demos.len()..).collect();
-    assert_eq!(
-        added,
-        [
-            ".cache/demos/libero_style_object_dart_a",
-            ".cache/demos/libero_style_object_dart_b"
-        ]
-        .map(std::path::PathBuf::from)
-    );
+    take_dart_folders(&mut dart, &third, "object");
     outs.push(dart.run.out.clone());
     dart.run.out = third.run.out.clone();
     assert_eq!(dart, third);
@@ -154,15 +153,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
         fourth.model.init_checkpoint,
         Some(third.run.out.join("soup"))
     );
-    let added: Vec<_> = fourth.data.demos.drain(third.data.demos.len()..).collect();
-    assert_eq!(
-        added,
-        [
-            ".cache/demos/libero_style_goal_dart_a",
-            ".cache/demos/libero_style_goal_dart_b"
-        ]
-        .map(std::path::PathBuf::from)
-    );
+    take_dart_folders(&mut fourth, &third, "goal");
     assert_half(fourth.train.lr.peak_lr, third.train.lr.peak_lr);
     assert_half(fourth.train.lr.min_lr, third.train.lr.min_lr);
     outs.push(fourth.run.out.clone());
