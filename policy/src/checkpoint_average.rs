@@ -12,17 +12,11 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 
 use crate::checkpoint::files;
+use crate::error::io_at;
 use crate::{PolicyError, Result};
 
 /// File written beside the averaged weights naming the checkpoints they came from.
 pub const AVERAGED_FROM: &str = "averaged_from.json";
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
-    move |source| PolicyError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
 
 fn mismatch(reason: String) -> PolicyError {
     PolicyError::bad_input("checkpoints to average", reason)
@@ -31,7 +25,7 @@ fn mismatch(reason: String) -> PolicyError {
 /// Read `dir/name` as JSON (for a comparison that ignores formatting).
 fn json(dir: &Path, name: &str) -> Result<serde_json::Value> {
     let path = dir.join(name);
-    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let text = std::fs::read_to_string(&path).map_err(io_at(&path))?;
     serde_json::from_str(&text).map_err(|source| PolicyError::Json { path, source })
 }
 
@@ -157,11 +151,11 @@ fn add_weights(
 
 /// Write the averaged weights, the first input's side files and [`AVERAGED_FROM`] into `out`.
 fn write_average(averaged: &HashMap<String, Tensor>, inputs: &[PathBuf], out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(io(out))?;
+    std::fs::create_dir_all(out).map_err(io_at(out))?;
     candle_core::safetensors::save(averaged, out.join(files::WEIGHTS))?;
     for name in [files::CONFIG, files::TOKENIZER, files::STATISTICS] {
         let to = out.join(name);
-        std::fs::copy(inputs[0].join(name), &to).map_err(io(&to))?;
+        std::fs::copy(inputs[0].join(name), &to).map_err(io_at(&to))?;
     }
     let from: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let to = out.join(AVERAGED_FROM);
@@ -170,7 +164,7 @@ fn write_average(averaged: &HashMap<String, Tensor>, inputs: &[PathBuf], out: &P
             path: to.clone(),
             source,
         })?;
-    std::fs::write(&to, text).map_err(io(&to))
+    std::fs::write(&to, text).map_err(io_at(&to))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::TrainConfig;
 use super::trainer::{Trainer, Weights};
 use crate::checkpoint::{self, files as ckpt};
+use crate::error::io_at;
 use crate::model::Config;
 use crate::stats::DatasetStatistics;
 use crate::text::PromptTokenizer;
@@ -64,18 +65,11 @@ struct TrainerState {
     ema_updates: u64,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
-    move |source| PolicyError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 fn require(path: &Path) -> Result<()> {
     if path.exists() {
         Ok(())
     } else {
-        Err(io(path)(std::io::Error::new(
+        Err(io_at(path)(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             "not found",
         )))
@@ -97,7 +91,7 @@ pub(super) fn load_checkpoint(
     let statistics = DatasetStatistics::load(&dir.join(ckpt::STATISTICS))?;
     let tok_path = dir.join(ckpt::TOKENIZER);
     let prompt = PromptTokenizer::from_file(&tok_path, model.config())?;
-    let tokenizer_json = std::fs::read_to_string(&tok_path).map_err(io(&tok_path))?;
+    let tokenizer_json = std::fs::read_to_string(&tok_path).map_err(io_at(&tok_path))?;
     Ok((
         Weights { varmap, model },
         statistics,
@@ -115,7 +109,7 @@ impl Trainer {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let staging = dir.join(files::STAGING);
         if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+            std::fs::remove_dir_all(&staging).map_err(io_at(&staging))?;
         }
         let file = self.policy_config_file();
         checkpoint::save(&self.varmap, &file, &staging)?;
@@ -139,7 +133,7 @@ impl Trainer {
             path: path.clone(),
             source,
         })?;
-        std::fs::write(&path, text).map_err(io(&path))?;
+        std::fs::write(&path, text).map_err(io_at(&path))?;
         for name in [
             ckpt::WEIGHTS,
             ckpt::CONFIG,
@@ -148,24 +142,25 @@ impl Trainer {
             files::OPTIMIZER,
         ] {
             let to = dir.join(name);
-            std::fs::rename(staging.join(name), &to).map_err(io(&to))?;
+            std::fs::rename(staging.join(name), &to).map_err(io_at(&to))?;
         }
         // The average's files are replaced (or, when the run no longer keeps one, removed:
         // they would describe an average this state does not continue).
         let ema_file = dir.join(files::EMA);
         let ema_dir = dir.join(files::EMA_CHECKPOINT);
         if ema_dir.exists() {
-            std::fs::remove_dir_all(&ema_dir).map_err(io(&ema_dir))?;
+            std::fs::remove_dir_all(&ema_dir).map_err(io_at(&ema_dir))?;
         }
         if self.ema.is_some() {
-            std::fs::rename(staging.join(files::EMA), &ema_file).map_err(io(&ema_file))?;
-            std::fs::rename(staging.join(files::EMA_CHECKPOINT), &ema_dir).map_err(io(&ema_dir))?;
+            std::fs::rename(staging.join(files::EMA), &ema_file).map_err(io_at(&ema_file))?;
+            std::fs::rename(staging.join(files::EMA_CHECKPOINT), &ema_dir)
+                .map_err(io_at(&ema_dir))?;
         } else if ema_file.exists() {
-            std::fs::remove_file(&ema_file).map_err(io(&ema_file))?;
+            std::fs::remove_file(&ema_file).map_err(io_at(&ema_file))?;
         }
         let to = dir.join(files::STATE);
-        std::fs::rename(staging.join(files::STATE), &to).map_err(io(&to))?;
-        std::fs::remove_dir(&staging).map_err(io(&staging))
+        std::fs::rename(staging.join(files::STATE), &to).map_err(io_at(&to))?;
+        std::fs::remove_dir(&staging).map_err(io_at(&staging))
     }
 
     /// The checkpoint's `config.json`: the model's, naming the decoder the latest training
@@ -180,14 +175,14 @@ impl Trainer {
     fn save_policy_extras(&self, dir: &Path) -> Result<()> {
         self.statistics.save(&dir.join(ckpt::STATISTICS))?;
         let tok = dir.join(ckpt::TOKENIZER);
-        std::fs::write(&tok, &self.tokenizer_json).map_err(io(&tok))
+        std::fs::write(&tok, &self.tokenizer_json).map_err(io_at(&tok))
     }
 
     /// Write a policy checkpoint with the current weights into `dir` (created if needed),
     /// plus `dir/ema/` with the averaged weights when the run keeps an average: a snapshot
     /// to evaluate later. No optimiser state: a snapshot does not resume.
     pub fn save_policy(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
         let file = self.policy_config_file();
         checkpoint::save(&self.varmap, &file, dir)?;
         self.save_policy_extras(dir)?;
@@ -218,7 +213,7 @@ impl Trainer {
         for (name, t) in ema.weights() {
             tensors.insert(name.to_owned(), t.clone());
         }
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
         file.save(&dir.join(ckpt::CONFIG))?;
         candle_core::safetensors::save(&tensors, dir.join(ckpt::WEIGHTS))?;
         self.save_policy_extras(dir)
@@ -229,7 +224,7 @@ impl Trainer {
     /// the saved trainer would have taken.
     pub fn resume(dir: &Path, device: &Device) -> Result<Self> {
         let path = dir.join(files::STATE);
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let text = std::fs::read_to_string(&path).map_err(io_at(&path))?;
         let mut state: TrainerState =
             serde_json::from_str(&text).map_err(|source| PolicyError::Json {
                 path: path.clone(),
