@@ -13,6 +13,7 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder, VarMap};
 
+use crate::error::io_at;
 use crate::model::{Config, ConfigFile, VlaModel};
 use crate::{PolicyError, Result};
 
@@ -102,10 +103,7 @@ pub fn with_checked_weights<T>(
     device: &Device,
     build: impl FnOnce(&VarBuilder) -> Result<T>,
 ) -> Result<T> {
-    let bytes = std::fs::read(weights).map_err(|source| PolicyError::Io {
-        path: weights.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(weights).map_err(io_at(weights))?;
     let inner = BufferedSafetensors::new(bytes).map_err(|e| PolicyError::Io {
         path: weights.to_owned(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
@@ -150,10 +148,7 @@ pub fn random_model(cfg: Config, device: &Device) -> Result<(VlaModel, VarMap)> 
 
 /// Write `config.json` and `model.safetensors` into `dir` (created if needed).
 pub fn save(varmap: &VarMap, cfg: &ConfigFile, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| PolicyError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     cfg.save(&dir.join(files::CONFIG))?;
     varmap.save(dir.join(files::WEIGHTS))?;
     Ok(())

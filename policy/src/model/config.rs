@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::DecoderKind;
+use crate::error::io_at;
 use crate::{PolicyError, Result};
 
 /// Language backbone (Llama-style) hyper-parameters, HF `LlamaConfig` names.
@@ -265,10 +266,7 @@ impl Default for ConfigFile {
 impl ConfigFile {
     /// Parse `config.json`; errors name the file, key, line and column.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(io_at(path))?;
         serde_json::from_str(&text).map_err(|source| PolicyError::Json {
             path: path.to_owned(),
             source,
@@ -281,10 +279,7 @@ impl ConfigFile {
             path: path.to_owned(),
             source,
         })?;
-        std::fs::write(path, text).map_err(|source| PolicyError::Io {
-            path: path.to_owned(),
-            source,
-        })
+        std::fs::write(path, text).map_err(io_at(path))
     }
 }
 

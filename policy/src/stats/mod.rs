@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::io_at;
 use crate::{PolicyError, Result};
 
 pub use compute::{MIN_SPREAD, dataset_statistics, percentile};
@@ -115,10 +116,7 @@ pub struct DatasetStatistics(pub BTreeMap<String, DatasetStats>);
 impl DatasetStatistics {
     /// Load `dataset_statistics.json`.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(io_at(path))?;
         serde_json::from_str(&text).map_err(|source| PolicyError::Json {
             path: path.to_owned(),
             source,
@@ -131,10 +129,7 @@ impl DatasetStatistics {
             path: path.to_owned(),
             source,
         })?;
-        std::fs::write(path, text).map_err(|source| PolicyError::Io {
-            path: path.to_owned(),
-            source,
-        })
+        std::fs::write(path, text).map_err(io_at(path))
     }
 
     /// The statistics under `key`, or the only entry when `key` is `None`.
