@@ -191,6 +191,7 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
             &["--policy", ckpt, "--rounds", "4"],
             "the checkpoint's default decoder",
         ),
+        // And temperatures that are not finite numbers of 0 or more.
         (
             &[
                 "--policy",
@@ -198,9 +199,9 @@ fn rollouts_of_the_default_checkpoint_record_with_the_chosen_decoder() {
                 "--decoder",
                 "parallel",
                 "--temperature",
-                "0",
+                "nan",
             ],
-            "argmax",
+            "not a finite number",
         ),
     ];
     for (args, said) in cases {

@@ -75,6 +75,28 @@ fn the_default_policy_config_continues_the_parallel_run() {
     assert_half(dart.train.lr.min_lr, next.train.lr.min_lr);
     assert_ne!(dart.run.out, next.run.out);
     assert_ne!(dart.run.out, parallel_50.run.out);
+    // Its low-lr variant is the DART stage at a constant lr (the DART stage's floor), shorter,
+    // with more frequent snapshots, into its own folder.
+    let dart_whole = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
+    let mut low = launch_train_config("train-compact-spatial-parallel-50-4-lowlr-dart.toml");
+    // The same TOML literal parses to the same bits.
+    assert_eq!(
+        low.train.lr.peak_lr.to_bits(),
+        dart.train.lr.min_lr.to_bits()
+    );
+    assert_eq!(
+        low.train.lr.min_lr.to_bits(),
+        dart.train.lr.min_lr.to_bits()
+    );
+    assert_eq!(low.run.steps, low.train.lr.total_steps);
+    assert!(low.run.steps < dart.run.steps);
+    assert!(low.run.keep_every > 0 && low.run.keep_every < dart.run.keep_every);
+    assert_ne!(low.run.out, dart.run.out);
+    low.train.lr = dart.train.lr.clone();
+    low.run.steps = dart.run.steps;
+    low.run.keep_every = dart.run.keep_every;
+    low.run.out = dart.run.out.clone();
+    assert_eq!(low, dart_whole);
     dart.train.lr = next.train.lr.clone();
     dart.run.out = next.run.out.clone();
     assert_eq!(dart, next);

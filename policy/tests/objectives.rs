@@ -151,7 +151,7 @@ fn parallel_objective_with_zero_slots_trains_the_oft_decoder() {
     overfit_then_decode(tc, 120, || {
         Box::new(Parallel::new(ParallelConfig {
             empty_slots: EmptySlots::Zeros,
-            attention: None,
+            ..ParallelConfig::default()
         }))
     });
 }

@@ -48,10 +48,9 @@ pub struct DecoderFlags {
     /// Secondary remasking (threshold check, η scale 0.5). Diffusion decoders only.
     #[arg(long)]
     pub remask: bool,
-    /// Token sampling temperature (diffusion, AR; the parallel decoder is argmax); 0 =
-    /// argmax. Default: the decoder's (diffusion samples at 1 like DD-VLA's released code,
-    /// AR is greedy).
-    #[arg(long)]
+    /// Token sampling temperature (a finite number ≥ 0; 0 = argmax). Default: the decoder's
+    /// (diffusion samples at 1 like DD-VLA's released code, AR and parallel are argmax).
+    #[arg(long, value_parser = non_negative)]
     pub temperature: Option<f32>,
 }
 
@@ -88,7 +87,7 @@ impl DecoderFlags {
     /// checkpoint folder), executing `execute` actions per chunk (`None`: all). Without
     /// `--decoder`, a checkpoint decodes with the decoder it was trained for. Flags the chosen
     /// decoder would ignore are refused: `--rounds`/`--remask` outside the diffusion
-    /// decoders, `--temperature` with the (argmax) parallel decoder.
+    /// decoders.
     pub fn settings(&self, spec: &str, execute: Option<usize>) -> Result<DecodeSettings> {
         let (kind, source) = match self.decoder {
             Some(d) => (DecoderKind::from(d), "--decoder"),
@@ -102,11 +101,6 @@ impl DecoderFlags {
             bail!(
                 "--rounds and --remask apply to the diffusion decoders only, not {} ({source})",
                 decoder_name(kind)
-            );
-        }
-        if kind == DecoderKind::Parallel && self.temperature.is_some() {
-            bail!(
-                "--temperature does not apply to the parallel decoder ({source}; one argmax pass)"
             );
         }
         Ok(DecodeSettings {
@@ -188,6 +182,14 @@ pub fn check_model_flags(
     Ok(())
 }
 
+/// Parse `--temperature`: a finite number, 0 or more.
+pub fn non_negative(text: &str) -> std::result::Result<f32, String> {
+    match finite(text)? {
+        v if v >= 0.0 => Ok(v),
+        v => Err(format!("{v} is below 0")),
+    }
+}
+
 /// Parse `--ensemble`'s weight decay: a finite number.
 pub fn finite(text: &str) -> std::result::Result<f32, String> {
     match text.parse::<f32>() {
@@ -243,6 +245,22 @@ mod tests {
             text.contains("not parallel (the checkpoint's default"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn temperatures_are_finite_and_not_negative() {
+        assert_eq!(non_negative("0"), Ok(0.0));
+        assert_eq!(non_negative("0.5"), Ok(0.5));
+        for bad in ["-0.1", "NaN", "inf", "hot"] {
+            assert!(non_negative(bad).is_err(), "{bad}");
+        }
+        // The parallel decoder samples at a temperature too.
+        let parallel = folder_saying(Some(DecoderKind::Parallel));
+        let spec = parallel.path().to_str().unwrap();
+        let mut f = flags(None, None);
+        f.temperature = Some(0.5);
+        let s = f.settings(spec, None).unwrap();
+        assert_eq!((s.kind, s.temperature), (DecoderKind::Parallel, Some(0.5)));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use candle_core::Device;
 use ddvla_policy::Policy;
 use ddvla_policy::decode::{
-    self, Autoregressive, AutoregressiveConfig, CacheMode, Decoder, DecoderKind, DiffusionConfig,
-    MaskedDiffusion, RemaskConfig,
+    Autoregressive, AutoregressiveConfig, CacheMode, Decoder, DecoderKind, DiffusionConfig,
+    MaskedDiffusion, Parallel, ParallelConfig, RemaskConfig,
 };
 use ddvla_policy::model::presets;
 use ddvla_policy::observation::{CameraImage, Observation};
@@ -31,9 +31,8 @@ pub struct DecodeSettings {
     pub remask: bool,
     /// Actions of each chunk executed before the next inference (`None`: the whole chunk).
     pub execute: Option<usize>,
-    /// Token sampling temperature of the diffusion and AR decoders (`None`: the decoder's
-    /// default — diffusion samples at 1 as DD-VLA's released code does, AR is greedy; 0 is
-    /// argmax).
+    /// Token sampling temperature (`None`: the decoder's default — diffusion samples at 1 as
+    /// DD-VLA's released code does, AR and parallel are argmax; 0 is argmax).
     pub temperature: Option<f32>,
     /// Temporal ensembling (ACT) with this weight decay per newer chunk (the oldest weighs
     /// most; ACT uses 0.01): a chunk every `execute` steps (default 1), each action the
@@ -47,7 +46,7 @@ pub struct DecodeSettings {
 impl DecodeSettings {
     /// `Diffusion T=12 remask=false[ temperature=0]`: the decoder and the settings it
     /// reads — rounds and remasking for the diffusion decoders, the temperature override for
-    /// diffusion and AR, nothing for the parallel decoder (results tables name runs by it).
+    /// every decoder (results tables name runs by it).
     pub fn describe(&self) -> String {
         let temperature = || {
             self.temperature
@@ -62,7 +61,7 @@ impl DecodeSettings {
                 temperature()
             ),
             DecoderKind::Ar => format!("Ar{}", temperature()),
-            DecoderKind::Parallel => "Parallel".to_owned(),
+            DecoderKind::Parallel => format!("Parallel{}", temperature()),
         }
     }
 }
@@ -207,7 +206,13 @@ pub(crate) fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
                 .unwrap_or(AutoregressiveConfig::default().temperature),
             ..AutoregressiveConfig::default()
         })),
-        DecoderKind::Parallel => decode::build(DecoderKind::Parallel, seed),
+        DecoderKind::Parallel => Box::new(Parallel::new(ParallelConfig {
+            seed,
+            temperature: s
+                .temperature
+                .unwrap_or(ParallelConfig::default().temperature),
+            ..ParallelConfig::default()
+        })),
     }
 }
 
@@ -295,9 +300,16 @@ mod tests {
             "DiffusionCached T=4 remask=true temperature=0"
         );
         assert_eq!(settings(DecoderKind::Ar).describe(), "Ar temperature=0");
-        assert_eq!(settings(DecoderKind::Parallel).describe(), "Parallel");
+        assert_eq!(
+            settings(DecoderKind::Parallel).describe(),
+            "Parallel temperature=0"
+        );
         let mut ar = settings(DecoderKind::Ar);
         ar.temperature = None;
         assert_eq!(ar.describe(), "Ar");
+        // Rows made before the parallel decoder sampled keep their name.
+        let mut parallel = settings(DecoderKind::Parallel);
+        parallel.temperature = None;
+        assert_eq!(parallel.describe(), "Parallel");
     }
 }

@@ -3,7 +3,7 @@
 //! - [`MaskedDiffusion`]: DD-VLA adaptive-order remasking over T parallel rounds, with the
 //!   optional prefix KV cache and a deadline ("anytime") mode.
 //! - [`Autoregressive`]: OpenVLA's one-token-per-step baseline with a KV cache.
-//! - [`Parallel`]: OpenVLA-OFT's single pass with argmax.
+//! - [`Parallel`]: OpenVLA-OFT's single pass with argmax (or sampling at a temperature).
 //!
 //! Every decoder returns the unnormalised action chunk plus a [`DecodeTrace`] saying, per
 //! round, which slots were committed or re-masked and with what confidence.
@@ -127,7 +127,10 @@ pub fn build(kind: DecoderKind, seed: u64) -> Box<dyn Decoder> {
             seed,
             ..AutoregressiveConfig::default()
         })),
-        DecoderKind::Parallel => Box::new(Parallel::new(ParallelConfig::default())),
+        DecoderKind::Parallel => Box::new(Parallel::new(ParallelConfig {
+            seed,
+            ..ParallelConfig::default()
+        })),
     }
 }
 

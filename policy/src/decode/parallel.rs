@@ -1,6 +1,9 @@
-//! OpenVLA-OFT-style parallel decoding: one forward pass over empty action slots, argmax.
+//! OpenVLA-OFT-style parallel decoding: one forward pass over empty action slots, argmax
+//! (OpenVLA-OFT) or, with a temperature above 0, each slot's bin sampled from its softmax.
 
 use ddvla_kernels::{ConfidenceMode, SamplingParams};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -28,17 +31,25 @@ pub struct ParallelConfig {
     pub empty_slots: EmptySlots,
     /// Attention mode override (default: the model's).
     pub attention: Option<AttentionMode>,
+    /// Sampling temperature of every slot's bin; 0 = argmax (OpenVLA-OFT).
+    pub temperature: f32,
+    /// RNG seed (used when the temperature is above 0).
+    pub seed: u64,
 }
 
 /// The single-pass decoder.
 pub struct Parallel {
     cfg: ParallelConfig,
+    rng: ChaCha8Rng,
 }
 
 impl Parallel {
     /// A decoder with `cfg`.
     pub fn new(cfg: ParallelConfig) -> Self {
-        Self { cfg }
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            cfg,
+        }
     }
 }
 
@@ -61,12 +72,18 @@ impl Decoder for Parallel {
         };
         let logits = host_logits(&ctx.model.logits_full(ctx.prefix, slots, mode, None)?)?;
         let params = SamplingParams {
-            temperature: 0.0,
+            temperature: self.cfg.temperature,
             mode: ConfidenceMode::MaxProb,
         };
-        let stats =
-            ctx.kernels
-                .row_stats(&logits, n_bins, &params, &vec![0.0; l], &vec![None; l])?;
+        // Argmax draws nothing, so a temperature-0 decoder's RNG never moves.
+        let uniforms: Vec<f32> = if self.cfg.temperature > 0.0 {
+            (0..l).map(|_| self.rng.random::<f32>()).collect()
+        } else {
+            vec![0.0; l]
+        };
+        let stats = ctx
+            .kernels
+            .row_stats(&logits, n_bins, &params, &uniforms, &vec![None; l])?;
         let bins: Vec<u32> = stats.iter().map(|s| s.sampled).collect();
         let trace = DecodeTrace {
             decoder: self.name().to_owned(),
