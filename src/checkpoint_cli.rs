@@ -9,12 +9,17 @@ use clap::Subcommand;
 #[derive(Debug, Subcommand)]
 pub enum CheckpointCommand {
     /// Average the weights of several checkpoints of one model into a new checkpoint (a
-    /// uniform "model soup", e.g. a run's `keep_every` snapshots); the inputs must share the
-    /// configuration, tokenizer, statistics and every tensor's name, shape and dtype.
+    /// uniform "model soup", e.g. a run's `keep_every` snapshots, or with `--weights` a
+    /// weighted one, e.g. WiSE-FT between a fine-tune and its start); the inputs must share
+    /// the configuration, tokenizer, statistics and every tensor's name, shape and dtype.
     Average {
         /// Checkpoint folders (at least two).
         #[arg(required = true, num_args = 2..)]
         inputs: Vec<PathBuf>,
+        /// One weight per checkpoint, comma-separated, each above 0 (normalised by their sum;
+        /// default: all equal). `--weights 2,1`: two thirds of the first, one third of the second.
+        #[arg(long, value_delimiter = ',')]
+        weights: Option<Vec<f64>>,
         /// The new checkpoint folder (refused if it exists).
         #[arg(long)]
         out: PathBuf,
@@ -24,14 +29,24 @@ pub enum CheckpointCommand {
 /// Run a checkpoint subcommand.
 pub fn run(cmd: CheckpointCommand) -> Result<()> {
     match cmd {
-        CheckpointCommand::Average { inputs, out } => {
-            ddvla_policy::checkpoint_average::average_checkpoints(&inputs, &out)
-                .with_context(|| format!("averaging {} checkpoints", inputs.len()))?;
-            println!(
-                "{}: the average of {} checkpoints",
-                out.display(),
-                inputs.len()
+        CheckpointCommand::Average {
+            inputs,
+            weights,
+            out,
+        } => {
+            use ddvla_policy::checkpoint_average::{
+                average_checkpoints, weighted_average_checkpoints,
+            };
+            match &weights {
+                None => average_checkpoints(&inputs, &out),
+                Some(w) => weighted_average_checkpoints(&inputs, w, &out),
+            }
+            .with_context(|| format!("averaging {} checkpoints", inputs.len()))?;
+            let how = weights.map_or_else(
+                || "the average".to_owned(),
+                |w| format!("the weighted average ({w:?})"),
             );
+            println!("{}: {how} of {} checkpoints", out.display(), inputs.len());
             Ok(())
         }
     }

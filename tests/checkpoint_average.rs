@@ -55,3 +55,46 @@ fn the_average_of_a_checkpoint_with_itself_is_that_checkpoint() {
     assert!(!refused.status.success());
     assert!(!d.path().join("refused").exists());
 }
+
+#[test]
+fn weighted_averages_weigh_each_checkpoint_and_refuse_a_wrong_count() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let spatial = root.join("checkpoints/compact-libero-spatial-parallel-50");
+    let object = root.join("checkpoints/compact-libero-object");
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("wise");
+    let run = |weights: &str, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_ddvla"))
+            .args(["checkpoint", "average"])
+            .args([&spatial, &object])
+            .args(["--weights", weights, "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let o = run("3,1", &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("weighted average"));
+    let load = |p: &Path| {
+        let t = candle_core::safetensors::load(p.join("model.safetensors"), &Device::Cpu).unwrap();
+        t["language_model.model.layers.1.self_attn.k_proj.weight"]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    let (a, b, mix) = (load(&spatial), load(&object), load(&out));
+    for ((a, b), m) in a.iter().zip(&b).zip(&mix) {
+        assert!((m - (3.0 * a + b) / 4.0).abs() <= 1e-6, "{m} vs {a}, {b}");
+    }
+    assert!(
+        a != b,
+        "the two policies must differ for this test to say anything"
+    );
+    assert!(Policy::from_checkpoint(&out, None, &Device::Cpu).is_ok());
+    let bad = d.path().join("bad");
+    let refused = run("1", &bad);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("1 weights for 2 checkpoints"));
+    assert!(!bad.exists());
+}

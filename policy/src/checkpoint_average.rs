@@ -2,6 +2,9 @@
 //! 2022): the snapshots of a fine-tuning run, whose closed-loop success can differ by tens of
 //! points from one to the next, averaged weight by weight into one checkpoint folder.
 //!
+//! A weighted average of a fine-tune with the checkpoint it started from is WiSE-FT
+//! (Wortsman et al., 2022): `--weights 1,1` halfway between them, `2,1` a third of the way.
+//!
 //! Only checkpoints of the same model average meaningfully: the inputs must agree on the
 //! configuration, the text tokenizer, the action statistics and every tensor's name, shape
 //! and dtype, or nothing is written.
@@ -34,7 +37,31 @@ fn json(dir: &Path, name: &str) -> Result<serde_json::Value> {
 /// statistics, and [`AVERAGED_FROM`] listing the inputs. Each tensor is averaged in f32 and
 /// stored in its own dtype.
 pub fn average_checkpoints(inputs: &[PathBuf], out: &Path) -> Result<()> {
+    average(inputs, None, out)
+}
+
+/// Like [`average_checkpoints`], but input `i` weighs `weights[i]` (finite, above 0, one per
+/// input; normalised by their sum), and [`AVERAGED_FROM`] lists each input with its weight.
+pub fn weighted_average_checkpoints(inputs: &[PathBuf], weights: &[f64], out: &Path) -> Result<()> {
+    if weights.len() != inputs.len() {
+        return Err(mismatch(format!(
+            "{} weights for {} checkpoints: give one per checkpoint",
+            weights.len(),
+            inputs.len()
+        )));
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+        return Err(mismatch(format!(
+            "weight {w}: every weight must be a finite number above 0"
+        )));
+    }
+    average(inputs, Some(weights), out)
+}
+
+/// The (weighted, when `weights` is given) average of `inputs` into `out`.
+fn average(inputs: &[PathBuf], weights: Option<&[f64]>, out: &Path) -> Result<()> {
     let _span = tracing::info_span!("average_checkpoints", n = inputs.len()).entered();
+    let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
     let Some((first, rest)) = inputs.split_first() else {
         return Err(mismatch("none given: name at least two".into()));
     };
@@ -54,13 +81,13 @@ pub fn average_checkpoints(inputs: &[PathBuf], out: &Path) -> Result<()> {
     // Sums in f32, by name (ordered, so the first mismatch reported is the same every run).
     let mut sums: BTreeMap<String, (DType, Tensor)> = BTreeMap::new();
     for (name, t) in load_weights(first)? {
-        let sum = t.to_dtype(DType::F32)?;
+        let sum = (t.to_dtype(DType::F32)? * weight(0))?;
         sums.insert(name, (t.dtype(), sum));
     }
-    for dir in rest {
-        add_weights(&mut sums, first, dir)?;
+    for (i, dir) in rest.iter().enumerate() {
+        add_weights(&mut sums, first, dir, weight(i + 1))?;
     }
-    let n = inputs.len() as f64;
+    let n: f64 = (0..inputs.len()).map(weight).sum();
     let mut averaged = HashMap::with_capacity(sums.len());
     for (name, (dtype, sum)) in sums {
         let mean = (sum / n)?;
@@ -77,7 +104,7 @@ pub fn average_checkpoints(inputs: &[PathBuf], out: &Path) -> Result<()> {
         }
         averaged.insert(name, mean.to_dtype(dtype)?);
     }
-    write_average(&averaged, inputs, out)
+    write_average(&averaged, inputs, weights, out)
 }
 
 /// The configuration, tokenizer and statistics of every input in `rest` equal `first`'s.
@@ -107,12 +134,13 @@ fn load_weights(dir: &Path) -> Result<BTreeMap<String, Tensor>> {
     Ok(map.into_iter().collect())
 }
 
-/// Add `dir`'s weights to `sums` (made from `first`), after checking they hold the same
-/// tensors.
+/// Add `dir`'s weights times `weight` to `sums` (made from `first`), after checking they hold
+/// the same tensors.
 fn add_weights(
     sums: &mut BTreeMap<String, (DType, Tensor)>,
     first: &Path,
     dir: &Path,
+    weight: f64,
 ) -> Result<()> {
     let weights = load_weights(dir)?;
     let path = dir.join(files::WEIGHTS);
@@ -144,13 +172,18 @@ fn add_weights(
                 sum.dims()
             )));
         }
-        *sum = sum.add(&t.to_dtype(DType::F32)?)?;
+        *sum = sum.add(&(t.to_dtype(DType::F32)? * weight)?)?;
     }
     Ok(())
 }
 
 /// Write the averaged weights, the first input's side files and [`AVERAGED_FROM`] into `out`.
-fn write_average(averaged: &HashMap<String, Tensor>, inputs: &[PathBuf], out: &Path) -> Result<()> {
+fn write_average(
+    averaged: &HashMap<String, Tensor>,
+    inputs: &[PathBuf],
+    weights: Option<&[f64]>,
+    out: &Path,
+) -> Result<()> {
     std::fs::create_dir_all(out).map_err(io_at(out))?;
     candle_core::safetensors::save(averaged, out.join(files::WEIGHTS))?;
     for name in [files::CONFIG, files::TOKENIZER, files::STATISTICS] {
@@ -158,12 +191,19 @@ fn write_average(averaged: &HashMap<String, Tensor>, inputs: &[PathBuf], out: &P
         std::fs::copy(inputs[0].join(name), &to).map_err(io_at(&to))?;
     }
     let from: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+    let record = match weights {
+        None => serde_json::json!({ "uniform_average_of": from }),
+        Some(w) => serde_json::json!({ "weighted_average_of": from
+            .iter()
+            .zip(w)
+            .map(|(checkpoint, weight)| serde_json::json!({ "checkpoint": checkpoint, "weight": weight }))
+            .collect::<Vec<_>>() }),
+    };
     let to = out.join(AVERAGED_FROM);
-    let text = serde_json::to_string_pretty(&serde_json::json!({ "uniform_average_of": from }))
-        .map_err(|source| PolicyError::Json {
-            path: to.clone(),
-            source,
-        })?;
+    let text = serde_json::to_string_pretty(&record).map_err(|source| PolicyError::Json {
+        path: to.clone(),
+        source,
+    })?;
     std::fs::write(&to, text).map_err(io_at(&to))
 }
 
@@ -221,6 +261,40 @@ mod tests {
         }
         let from = std::fs::read_to_string(out.join(AVERAGED_FROM)).unwrap();
         assert!(from.contains(&a.display().to_string()), "{from}");
+    }
+
+    #[test]
+    fn weighted_average_weighs_each_input_and_records_the_weights() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        write(&a, &[("w", t(&[0.0, 3.0]))], "{\"k\": 1}");
+        write(&b, &[("w", t(&[3.0, 0.0]))], "{\"k\": 1}");
+        let out = d.path().join("wise");
+        weighted_average_checkpoints(&[a.clone(), b.clone()], &[2.0, 1.0], &out).unwrap();
+        let got = candle_core::safetensors::load(out.join(files::WEIGHTS), &Device::Cpu).unwrap();
+        assert_eq!(got["w"].to_vec1::<f32>().unwrap(), [1.0, 2.0]);
+        let from: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join(AVERAGED_FROM)).unwrap())
+                .unwrap();
+        assert_eq!(from["weighted_average_of"][0]["weight"], 2.0);
+        assert_eq!(
+            from["weighted_average_of"][1]["checkpoint"],
+            b.display().to_string()
+        );
+        // Bad weights are refused before anything is read or written.
+        for (weights, says) in [
+            (&[1.0][..], "1 weights for 2 checkpoints"),
+            (&[1.0, 0.0][..], "weight 0"),
+            (&[1.0, -1.0][..], "weight -1"),
+            (&[1.0, f64::NAN][..], "weight NaN"),
+        ] {
+            let out = d.path().join("bad");
+            let e = weighted_average_checkpoints(&[a.clone(), b.clone()], weights, &out)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{weights:?}: {e}");
+            assert!(!out.exists());
+        }
     }
 
     #[test]
