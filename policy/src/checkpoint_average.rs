@@ -193,11 +193,14 @@ fn write_average(
     let from: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let record = match weights {
         None => serde_json::json!({ "uniform_average_of": from }),
-        Some(w) => serde_json::json!({ "weighted_average_of": from
-            .iter()
-            .zip(w)
-            .map(|(checkpoint, weight)| serde_json::json!({ "checkpoint": checkpoint, "weight": weight }))
-            .collect::<Vec<_>>() }),
+        Some(w) => {
+            let weighted: Vec<serde_json::Value> = from
+                .iter()
+                .zip(w)
+                .map(|(c, w)| serde_json::json!({ "checkpoint": c, "weight": w }))
+                .collect();
+            serde_json::json!({ "weighted_average_of": weighted })
+        }
     };
     let to = out.join(AVERAGED_FROM);
     let text = serde_json::to_string_pretty(&record).map_err(|source| PolicyError::Json {
