@@ -13,6 +13,7 @@
 #   ./scripts/suite_policy.sh object 3    # third stage: launch/train-compact-object-parallel-3.toml
 #   ./scripts/suite_policy.sh object 3-dart  # the third stage plus DART episodes (below)
 #   ./scripts/suite_policy.sh goal 4-dart    # goal's fourth stage, from its third's soup, + DART
+#   ./scripts/suite_policy.sh goal 1-from-object  # goal's first stage from the object policy
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -34,12 +35,12 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 3-dart | 4-dart)
+  2 | 3 | 3-dart | 4-dart | 1-from-object)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
-    echo "unknown stage $stage: expected 1, 2, 3, 3-dart or 4-dart" >&2
+    echo "unknown stage $stage: expected 1, 2, 3, 3-dart, 4-dart or 1-from-object" >&2
     exit 2
     ;;
 esac
@@ -79,6 +80,7 @@ record() {
       extra=(--episodes-per-task 25 --action-noise 0.15 --seed 3000)
     fi
     tasks=$([ "$half" = a ] && echo 0,1,2,3,4 || echo 5,6,7,8,9)
+    mkdir -p "$(dirname "$out")" # a fresh clone has no .cache/demos for the logs yet
     if [ -f "$out/.complete" ]; then continue; fi
     local resume=()
     if [ -f "$out/index.json" ]; then resume=(--resume); fi

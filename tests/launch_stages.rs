@@ -183,7 +183,21 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     fourth.train.lr = third.train.lr.clone();
     fourth.run.out = third.run.out.clone();
     assert_eq!(fourth, third);
+    // The goal suite's first stage from the shipped object policy differs from its first
+    // stage in the start (a committed checkpoint) and the output folder only.
+    let first = launch_train_config("train-compact-goal-parallel.toml");
+    let mut from_object = launch_train_config("train-compact-goal-parallel-1-from-object.toml");
+    let object_init = from_object.model.init_checkpoint.clone().unwrap();
+    assert_eq!(
+        object_init,
+        std::path::Path::new("checkpoints/compact-libero-object")
+    );
+    assert!(root.join(&object_init).join("model.safetensors").is_file());
+    outs.push(from_object.run.out.clone());
+    from_object.model.init_checkpoint = first.model.init_checkpoint.clone();
+    from_object.run.out = first.run.out.clone();
+    assert_eq!(from_object, first);
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 11);
+    assert_eq!(outs.len(), 12);
 }
