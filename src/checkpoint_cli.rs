@@ -24,6 +24,16 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a training run's policy (config.json, model.safetensors, tokenizer.json,
+    /// dataset_statistics.json, checked to load) and its train.toml and loss.csv into a new
+    /// folder to commit or ship, leaving the optimizer and trainer state and snapshots behind.
+    Export {
+        /// The run folder (`[run] out` of a training config) or a snapshot in it.
+        run: PathBuf,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Run a checkpoint subcommand.
@@ -47,6 +57,17 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
                 |w| format!("the weighted average ({w:?})"),
             );
             println!("{}: {how} of {} checkpoints", out.display(), inputs.len());
+            Ok(())
+        }
+        CheckpointCommand::Export { run, out } => {
+            let copied = ddvla_policy::checkpoint_export::export_checkpoint(&run, &out)
+                .with_context(|| format!("exporting the policy of {}", run.display()))?;
+            println!(
+                "{}: {} from {}",
+                out.display(),
+                copied.join(", "),
+                run.display()
+            );
             Ok(())
         }
     }

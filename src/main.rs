@@ -61,7 +61,8 @@ enum Command {
     Eval(ddvla::eval_cli::EvalCli),
     /// Train a policy on demonstrations (`--bench`: training throughput).
     Train(ddvla::train_cli::TrainArgs),
-    /// Checkpoint tools (`average`: the uniform average of several checkpoints' weights).
+    /// Checkpoint tools (`average`: the uniform average of several checkpoints' weights;
+    /// `export`: a training run's policy copied out to commit or ship).
     #[command(subcommand)]
     Checkpoint(ddvla::checkpoint_cli::CheckpointCommand),
     /// Demonstrations for training.
