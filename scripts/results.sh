@@ -4,8 +4,8 @@
 # CKPT_PARALLEL_50 or a suite's own CKPT_PARALLEL_50_<SUITE> and its later stages
 # CKPT_PARALLEL_50_2_<SUITE> / CKPT_PARALLEL_50_3_<SUITE> / CKPT_PARALLEL_50_3_DART_<SUITE> /
 # CKPT_PARALLEL_50_4_DART_<SUITE> / CKPT_PARALLEL_50_1_FROM_OBJECT_<SUITE>, models trained
-# with those objectives) are given, the trained policy under each decoder; the scripted expert and random
-# actions on the SimplerEnv-style suites.
+# with those objectives) are given, the trained policy under each decoder; the scripted expert
+# and random actions on the SimplerEnv-style suites.
 #
 #   EPISODES=50 RANDOM_EPISODES=10 MODEL_EPISODES=10 CKPT=.cache/checkpoints/small-libero-style ./scripts/results.sh
 #
