@@ -27,6 +27,8 @@ pub mod files {
     pub const TOKENIZER: &str = "tokenizer.json";
     /// Normalisation statistics.
     pub const STATISTICS: &str = "dataset_statistics.json";
+    /// The files of a checkpoint besides its weights, which checkpoints of one model share.
+    pub const SIDE_FILES: [&str; 3] = [CONFIG, TOKENIZER, STATISTICS];
 }
 
 /// A safetensors backend that validates every tensor the model asks for.

@@ -16,6 +16,7 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::checkpoint::files;
 use crate::error::io_at;
+use crate::new_folder::write_new_folder;
 use crate::{PolicyError, Result};
 
 /// File written beside the averaged weights naming the checkpoints they came from.
@@ -109,7 +110,7 @@ fn average(inputs: &[PathBuf], weights: Option<&[f64]>, out: &Path) -> Result<()
 
 /// The configuration, tokenizer and statistics of every input in `rest` equal `first`'s.
 fn check_side_files(first: &Path, rest: &[PathBuf]) -> Result<()> {
-    for name in [files::CONFIG, files::TOKENIZER, files::STATISTICS] {
+    for name in files::SIDE_FILES {
         let want = json(first, name)?;
         for other in rest {
             if json(other, name)? != want {
@@ -177,19 +178,14 @@ fn add_weights(
     Ok(())
 }
 
-/// Write the averaged weights, the first input's side files and [`AVERAGED_FROM`] into `out`.
+/// Write the averaged weights, the first input's side files and [`AVERAGED_FROM`] into `out`
+/// (which appears only once all of them are written).
 fn write_average(
     averaged: &HashMap<String, Tensor>,
     inputs: &[PathBuf],
     weights: Option<&[f64]>,
     out: &Path,
 ) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(io_at(out))?;
-    candle_core::safetensors::save(averaged, out.join(files::WEIGHTS))?;
-    for name in [files::CONFIG, files::TOKENIZER, files::STATISTICS] {
-        let to = out.join(name);
-        std::fs::copy(inputs[0].join(name), &to).map_err(io_at(&to))?;
-    }
     let from: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let record = match weights {
         None => serde_json::json!({ "uniform_average_of": from }),
@@ -202,12 +198,19 @@ fn write_average(
             serde_json::json!({ "weighted_average_of": weighted })
         }
     };
-    let to = out.join(AVERAGED_FROM);
-    let text = serde_json::to_string_pretty(&record).map_err(|source| PolicyError::Json {
-        path: to.clone(),
-        source,
-    })?;
-    std::fs::write(&to, text).map_err(io_at(&to))
+    write_new_folder("checkpoints to average", out, |staging| {
+        candle_core::safetensors::save(averaged, staging.join(files::WEIGHTS))?;
+        for name in files::SIDE_FILES {
+            let to = staging.join(name);
+            std::fs::copy(inputs[0].join(name), &to).map_err(io_at(&to))?;
+        }
+        let to = staging.join(AVERAGED_FROM);
+        let text = serde_json::to_string_pretty(&record).map_err(|source| PolicyError::Json {
+            path: out.join(AVERAGED_FROM),
+            source,
+        })?;
+        std::fs::write(&to, text).map_err(io_at(&to))
+    })
 }
 
 #[cfg(test)]
@@ -256,7 +259,7 @@ mod tests {
         let got = candle_core::safetensors::load(out.join(files::WEIGHTS), &Device::Cpu).unwrap();
         assert_eq!(got["w"].to_vec1::<f32>().unwrap(), [3.0, 5.0]);
         assert_eq!(got["x"].to_vec1::<f32>().unwrap(), [3.0]);
-        for f in [files::CONFIG, files::TOKENIZER, files::STATISTICS] {
+        for f in files::SIDE_FILES {
             assert_eq!(
                 std::fs::read(out.join(f)).unwrap(),
                 std::fs::read(a.join(f)).unwrap()

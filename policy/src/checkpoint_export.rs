@@ -12,6 +12,7 @@ use candle_core::Device;
 
 use crate::checkpoint::{files, load_model};
 use crate::error::io_at;
+use crate::new_folder::write_new_folder;
 use crate::{PolicyError, Result};
 
 /// The files a policy needs, copied in this order; each must be in the run folder.
@@ -28,8 +29,8 @@ pub const RUN_RECORDS: [&str; 2] = ["train.toml", "loss.csv"];
 
 /// Copy the policy in the run (or checkpoint) folder `run` into `out`, a new folder (refused
 /// if it exists), with [`RUN_RECORDS`] when present. Returns the names copied. Fails, writing
-/// nothing, when a [`POLICY_FILES`] file is missing or the weights do not load as the model
-/// `config.json` describes.
+/// nothing, when a [`POLICY_FILES`] file is missing, the weights do not load as the model
+/// `config.json` describes, or a copy fails part way (the folder appears only once whole).
 pub fn export_checkpoint(run: &Path, out: &Path) -> Result<Vec<&'static str>> {
     if out.exists() {
         return Err(PolicyError::bad_input(
@@ -50,13 +51,14 @@ pub fn export_checkpoint(run: &Path, out: &Path) -> Result<Vec<&'static str>> {
         ));
     }
     load_model(run, &Device::Cpu)?;
-    std::fs::create_dir_all(out).map_err(io_at(out))?;
     let present = RUN_RECORDS.iter().filter(|name| run.join(name).is_file());
-    let mut copied = Vec::new();
-    for name in POLICY_FILES.iter().chain(present) {
-        let to = out.join(name);
-        std::fs::copy(run.join(name), &to).map_err(io_at(&to))?;
-        copied.push(*name);
-    }
-    Ok(copied)
+    let names: Vec<&'static str> = POLICY_FILES.iter().chain(present).copied().collect();
+    write_new_folder("checkpoint export", out, |staging| {
+        for name in &names {
+            let to = staging.join(name);
+            std::fs::copy(run.join(name), &to).map_err(io_at(&to))?;
+        }
+        Ok(())
+    })?;
+    Ok(names)
 }

@@ -20,6 +20,7 @@ pub mod decode;
 mod error;
 pub mod kv_cache;
 pub mod model;
+mod new_folder;
 pub mod observation;
 pub mod policy;
 pub mod seeded_init;
