@@ -220,7 +220,17 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     seed1.train.seed = second.train.seed;
     seed1.run.out = second.run.out.clone();
     assert_eq!(seed1, second);
+    // The goal suite's third stage at half the peak lr differs from it in the lr and the
+    // output folder only.
+    let third = launch_train_config("train-compact-goal-parallel-3.toml");
+    let mut low_lr = launch_train_config("train-compact-goal-parallel-3-lowlr.toml");
+    assert_eq!(low_lr.train.lr.peak_lr * 2.0, third.train.lr.peak_lr);
+    assert_eq!(low_lr.train.lr.min_lr * 2.0, third.train.lr.min_lr);
+    outs.push(low_lr.run.out.clone());
+    low_lr.train.lr = third.train.lr.clone();
+    low_lr.run.out = third.run.out.clone();
+    assert_eq!(low_lr, third);
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 13);
+    assert_eq!(outs.len(), 14);
 }
