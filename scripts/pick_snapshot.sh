@@ -4,13 +4,15 @@
 #   ./scripts/pick_snapshot.sh SUITE RUN ROW
 #   e.g. ./scripts/pick_snapshot.sh libero_style_object .cache/checkpoints/compact-libero-object-parallel-3 parallel-50-3-picked
 #
-# Candidates: every snapshot a run kept (`[run] keep_every`: RUN/step-NNNNNN/) and its weight
-# average (…/ema), plus the run's last weights (RUN, RUN/ema) unless a snapshot holds that step,
-# and the uniform average of those steps' last weights (RUN/soup, made by `ddvla checkpoint
-# average`; a "model soup", Wortsman et al. 2022; made again when the snapshots change).
-# Each is evaluated on init states PICK_FIRST.. (default 40, PICK_EPISODES per task, default 5),
-# which the report does not use; the best (ties go to the later candidate: the later step, at
-# one step the average, and the soup last of all) is then evaluated on states
+# Candidates: the checkpoint the run started from (`start`, its train.toml's init_checkpoint,
+# when that folder exists), every snapshot a run kept (`[run] keep_every`: RUN/step-NNNNNN/)
+# and its weight average (…/ema), plus the run's last weights (RUN, RUN/ema) unless a snapshot
+# holds that step, and the uniform average of those steps' last weights (RUN/soup, made by
+# `ddvla checkpoint average`; a "model soup", Wortsman et al. 2022; made again when the
+# snapshots change). Each is evaluated on init states PICK_FIRST.. (default 40, PICK_EPISODES
+# per task, default 5), which the report does not use; the best (ties go to the later
+# candidate: the run's own over its start, the later step, at one step the average, and the
+# soup last of all) is then evaluated on states
 # 0..MODEL_EPISODES-1 (default 10) like every other row, into docs/runs/SUITE/ROW, with the
 # selection table beside it (pick.md), and docs/results.md is rebuilt. Selection runs go to
 # .cache/pick/ROW/; everything resumes (a finished evaluation is kept). JOBS=N shards each
@@ -20,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ne 3 ]; then
-  sed -n '2,19p' "$0" >&2
+  sed -n '2,21p' "$0" >&2
   exit 2
 fi
 suite=$1 run_dir=${2%/} row=$3
@@ -44,6 +46,15 @@ last=$(sed -n 's/^  "step": \([0-9]*\),$/\1/p' "$run_dir/trainer_state.json")
 # Candidate name → checkpoint folder, in step order (each step: last weights, then average).
 names=() paths=()
 add() { if [ -f "$2/model.safetensors" ]; then names+=("$1"); paths+=("$2"); fi; }
+# The checkpoint the run started from (its train.toml's `init_checkpoint`) comes first: a stage
+# is only worth keeping if something it made beats its start on the same states.
+start=$(sed -n 's/^init_checkpoint = "\(.*\)"$/\1/p' "$run_dir/train.toml" 2> /dev/null || true)
+if [ -n "$start" ]; then
+  if [ ! -f "$start/model.safetensors" ]; then
+    echo "$run_dir started from $start, which holds no model.safetensors (not a candidate)" >&2
+  fi
+  add start "${start%/}"
+fi
 for snap in "$run_dir"/step-[0-9][0-9][0-9][0-9][0-9][0-9]; do
   [ -d "$snap" ] || continue
   step=$((10#${snap##*/step-}))
@@ -60,7 +71,7 @@ fi
 # ones its averaged_from.json names.
 steps=()
 for i in "${!names[@]}"; do
-  case "${names[$i]}" in *-ema) ;; *) steps+=("${paths[$i]}") ;; esac
+  case "${names[$i]}" in *-ema | start) ;; *) steps+=("${paths[$i]}") ;; esac
 done
 # The folder names a soup was averaged from, one per line (empty when there is none).
 soup_sources() {
