@@ -286,13 +286,15 @@ fn serve_draws_the_run_in_rerun() {
         })
         .unwrap();
     let rrd_arg = rrd.to_str().unwrap().to_owned();
+    // 200 ticks (10 s): real time, and with two training runs on the 2 cores 60 ticks once
+    // ended before the first chunk landed (0 applied).
     let applied = serve_sim(
         &cfg,
         "tabletop",
-        "60",
+        "200",
         &["--sim-size", "64", "--rrd", &rrd_arg, "--connect", &addr],
     );
-    assert!(applied > 0);
+    assert!(applied > 0, "{applied} commands applied");
     assert_eq!(
         &preface.join().unwrap(),
         b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
