@@ -45,6 +45,12 @@ pub struct DataSection {
     /// Training augmentation (`None`: off).
     #[serde(default)]
     pub augment: Option<AugmentConfig>,
+    /// Weight every task equally instead of every step: each task's training steps are
+    /// repeated (a seeded draw of them) up to the step count of the task with the most, so a
+    /// task with short episodes gets as many samples per pass as one with long episodes
+    /// (Octo's `balance_weights` across datasets, here across tasks). Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub balance_tasks: bool,
 }
 
 impl DataSection {
@@ -58,6 +64,7 @@ impl DataSection {
             cameras: None,
             suites: None,
             augment: None,
+            balance_tasks: false,
         }
     }
 }

@@ -95,6 +95,8 @@ impl Dataset {
         };
         let mut first: Option<DemoIndex> = None;
         let mut episodes = Vec::new();
+        // Each loaded episode's task ("suite/task"), for `balance_tasks`.
+        let mut tasks: Vec<String> = Vec::new();
         let (mut train, mut val, mut counts) = (Vec::new(), Vec::new(), (0, 0));
         for dir in dirs {
             let idx = read_index(dir)?;
@@ -131,6 +133,7 @@ impl Dataset {
                     train.extend(steps);
                     counts.0 += 1;
                 }
+                tasks.push(format!("{}/{}", ep.suite, ep.task));
                 episodes.push(Loaded {
                     instruction: e.instruction,
                     frames: e.frames,
@@ -160,6 +163,9 @@ impl Dataset {
             "no training episodes in {dirs:?} (successful_only = {successful_only}, suites = {:?})",
             data.suites
         );
+        if data.balance_tasks {
+            balance_tasks(&mut train, &tasks, seed);
+        }
         Ok((
             Self {
                 episodes,
@@ -181,13 +187,12 @@ impl Dataset {
     pub fn statistics(&self, key: &str) -> Result<DatasetStatistics> {
         let mut actions: Vec<&[f32]> = Vec::new();
         let mut proprio: Vec<&[f32]> = Vec::new();
-        let mut last = usize::MAX;
-        for &(e, _) in &self.train {
-            if e != last {
-                actions.extend(self.episodes[e].actions.iter().map(Vec::as_slice));
-                proprio.extend(self.episodes[e].proprio.iter().map(Vec::as_slice));
-                last = e;
-            }
+        // Each training episode once, in order (`balance_tasks` repeats steps, not data).
+        let train_episodes: std::collections::BTreeSet<usize> =
+            self.train.iter().map(|&(e, _)| e).collect();
+        for e in train_episodes {
+            actions.extend(self.episodes[e].actions.iter().map(Vec::as_slice));
+            proprio.extend(self.episodes[e].proprio.iter().map(Vec::as_slice));
         }
         Ok(ddvla_policy::stats::dataset_statistics(
             &actions, &proprio, key,
@@ -298,5 +303,27 @@ impl Dataset {
                 })
             })
             .collect()
+    }
+}
+
+/// `[data] balance_tasks`: appends to `train` (the (episode, step) pairs of the training split)
+/// repeats of each task's steps, drawn in a seeded order without replacement until a task
+/// runs out and then again, until every task has as many as the task with the most.
+fn balance_tasks(train: &mut Vec<(usize, usize)>, task_of_episode: &[String], seed: u64) {
+    let mut by_task = std::collections::BTreeMap::<&str, Vec<(usize, usize)>>::new();
+    for &(e, t) in train.iter() {
+        by_task.entry(&task_of_episode[e]).or_default().push((e, t));
+    }
+    let most = by_task.values().map(Vec::len).max().unwrap_or(0);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xBA1A_4CE5);
+    for steps in by_task.values() {
+        let mut missing = most - steps.len();
+        while missing > 0 {
+            let mut draw = steps.clone();
+            draw.shuffle(&mut rng);
+            let take = missing.min(draw.len());
+            train.extend_from_slice(&draw[..take]);
+            missing -= take;
+        }
     }
 }

@@ -217,6 +217,9 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         index.cameras,
         index.image_size
     );
+    if cfg.data.balance_tasks {
+        println!("balance_tasks: the train steps include repeats, equal per task");
+    }
     let mut trainer = configured_trainer(cfg, &mut ds, out)?;
     std::fs::write(out.join("train.toml"), toml::to_string_pretty(cfg)?)?;
     let val = ds.val_batches(cfg.run.val_batches, cfg.run.batch_size)?;
