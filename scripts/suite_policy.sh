@@ -16,6 +16,7 @@
 #   ./scripts/suite_policy.sh goal 1-from-object  # goal's first stage from the object policy
 #   ./scripts/suite_policy.sh goal 2-seed1   # goal's second stage with seed 1
 #   ./scripts/suite_policy.sh goal 3-lowlr   # goal's third stage at half the peak lr
+#   ./scripts/suite_policy.sh goal 3-lowlr-balanced  # ... with every task weighted equally
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -37,13 +38,13 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr)
+  2 | 3 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
-    echo "unknown stage $stage: expected 1, 2, 3, 3-dart, 4-dart, 1-from-object, 2-seed1" \
-      "or 3-lowlr" >&2
+    echo "unknown stage $stage: expected 1, 2, 3, 3-dart, 4-dart, 1-from-object, 2-seed1," \
+      "3-lowlr or 3-lowlr-balanced" >&2
     exit 2
     ;;
 esac

@@ -211,6 +211,16 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     from_object.model.init_checkpoint = first.model.init_checkpoint.clone();
     from_object.run.out = first.run.out.clone();
     assert_eq!(from_object, first);
+    outs.extend(goal_variants_outs());
+    outs.sort();
+    outs.dedup();
+    assert_eq!(outs.len(), 15);
+}
+
+/// The goal suite's variants of one stage each differ from it in one thing and the output
+/// folder; returns their output folders.
+fn goal_variants_outs() -> Vec<std::path::PathBuf> {
+    let mut outs = Vec::new();
     // The goal suite's second stage with seed 1 differs from it in the seed and the output
     // folder only (the soup of the two needs the same start and statistics).
     let second = launch_train_config("train-compact-goal-parallel-2.toml");
@@ -218,20 +228,25 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     assert_eq!((second.train.seed, seed1.train.seed), (0, 1));
     outs.push(seed1.run.out.clone());
     seed1.train.seed = second.train.seed;
-    seed1.run.out = second.run.out.clone();
+    seed1.run.out.clone_from(&second.run.out);
     assert_eq!(seed1, second);
     // The goal suite's third stage at half the peak lr differs from it in the lr and the
     // output folder only.
     let third = launch_train_config("train-compact-goal-parallel-3.toml");
     let mut low_lr = launch_train_config("train-compact-goal-parallel-3-lowlr.toml");
-    let halved = |low: f64, full: f64| (low * 2.0 - full).abs() <= 1e-12 * full;
-    assert!(halved(low_lr.train.lr.peak_lr, third.train.lr.peak_lr));
-    assert!(halved(low_lr.train.lr.min_lr, third.train.lr.min_lr));
+    assert_half(low_lr.train.lr.peak_lr, third.train.lr.peak_lr);
+    assert_half(low_lr.train.lr.min_lr, third.train.lr.min_lr);
     outs.push(low_lr.run.out.clone());
     low_lr.train.lr = third.train.lr.clone();
-    low_lr.run.out = third.run.out.clone();
+    low_lr.run.out.clone_from(&third.run.out);
     assert_eq!(low_lr, third);
-    outs.sort();
-    outs.dedup();
-    assert_eq!(outs.len(), 14);
+    // ... and with every task weighted equally: that flag and the output folder only.
+    let low_lr = launch_train_config("train-compact-goal-parallel-3-lowlr.toml");
+    let mut balanced = launch_train_config("train-compact-goal-parallel-3-lowlr-balanced.toml");
+    assert!(balanced.data.balance_tasks && !low_lr.data.balance_tasks);
+    outs.push(balanced.run.out.clone());
+    balanced.data.balance_tasks = false;
+    balanced.run.out.clone_from(&low_lr.run.out);
+    assert_eq!(balanced, low_lr);
+    outs
 }
