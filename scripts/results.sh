@@ -37,9 +37,11 @@ source scripts/lib/eval_run.sh
 B=$(ddvla_binary)
 
 # A row of the parallel recipe, plus a `<name>-ema` row for the checkpoint's weight average
-# when its run kept one (`ema_decay`: the policy checkpoint `<ckpt>/ema`).
+# when its run kept one (`ema_decay`: the policy checkpoint `<ckpt>/ema`). ROW_SUFFIX (e.g.
+# `-rerun`) is appended to the row's name: a second training of a recipe whose row exists
+# (its weights lost) gets rows of its own (`parallel-50-2-rerun`, `parallel-50-2-rerun-ema`).
 parallel_rows() {
-  local suite=$1 name=$2 ckpt=$3
+  local suite=$1 name=$2${ROW_SUFFIX:-} ckpt=$3
   run "$suite" "$name" "$MODEL_EPISODES" --policy "$ckpt" --decoder parallel
   if [ -d "$ckpt/ema" ]; then
     run "$suite" "$name-ema" "$MODEL_EPISODES" --policy "$ckpt/ema" --decoder parallel

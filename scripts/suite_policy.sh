@@ -22,6 +22,9 @@
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
 # `ddvla demos record --action-noise`, init-state seed 3000) and labelled its clean actions.
 #
+# ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
+# again after its weights were lost, whose first rows stay as they were.
+#
 # DDVLA=PATH uses that binary instead of building one. Each step that is already complete is
 # skipped: a recording that finished (this script leaves a `.complete` file in its folder), a
 # run whose trainer state is at its last step, a row whose results.json exists.
