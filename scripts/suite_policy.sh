@@ -17,10 +17,15 @@
 #   ./scripts/suite_policy.sh goal 2-seed1   # goal's second stage with seed 1
 #   ./scripts/suite_policy.sh goal 3-lowlr   # goal's third stage at half the peak lr
 #   ./scripts/suite_policy.sh goal 3-lowlr-balanced  # ... with every task weighted equally
+#   ./scripts/suite_policy.sh goal 3-lowlr-extra  # ... with 50 more episodes of tasks 4-6
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
 # `ddvla demos record --action-noise`, init-state seed 3000) and labelled its clean actions.
+#
+# A config that trains on .cache/demos/libero_style_<suite>_extra gets that recorded too: 50
+# more expert episodes for each of the suite's weakest tasks (goal: 4, 5 and 6) from other
+# init states (seed 2000), in one process.
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -41,13 +46,13 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced)
+  2 | 3 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr or 3-lowlr-balanced" >&2
+      "3-lowlr, 3-lowlr-balanced or 3-lowlr-extra" >&2
     exit 2
     ;;
 esac
@@ -110,6 +115,26 @@ if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
   record dart
   echo "DART episodes: $(episodes ".cache/demos/${name}_dart_a") +" \
     "$(episodes ".cache/demos/${name}_dart_b")"
+fi
+
+extra=".cache/demos/${name}_extra"
+if grep -q "\"$extra\"" "$config"; then
+  case "$suite" in
+    goal) extra_tasks=4,5,6 ;;
+    *)
+      echo "$config trains on $extra, but no extra tasks are set for the $suite suite" >&2
+      exit 2
+      ;;
+  esac
+  if [ ! -f "$extra/.complete" ]; then
+    resume=()
+    if [ -f "$extra/index.json" ]; then resume=(--resume); fi
+    echo "recording $extra ($(episodes "$extra") episodes there)"
+    "$B" demos record --suite "$name" --tasks "$extra_tasks" --episodes-per-task 50 \
+      --seed 2000 --out "$extra" "${resume[@]}" > "$extra.log" 2>&1
+    touch "$extra/.complete"
+  fi
+  echo "extra demonstrations: $(episodes "$extra") episodes"
 fi
 
 # 2. Training (resumes from its output folder).

@@ -214,7 +214,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(goal_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 15);
+    assert_eq!(outs.len(), 16);
 }
 
 /// The goal suite's variants of one stage each differ from it in one thing and the output
@@ -248,5 +248,17 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     balanced.data.balance_tasks = false;
     balanced.run.out.clone_from(&low_lr.run.out);
     assert_eq!(balanced, low_lr);
+    // ... and with the extra demonstrations of the weak tasks: one folder added after the
+    // two halves, and the output folder only.
+    let mut extra = launch_train_config("train-compact-goal-parallel-3-lowlr-extra.toml");
+    outs.push(extra.run.out.clone());
+    assert_eq!(
+        extra.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_goal_extra"
+        ))
+    );
+    extra.run.out.clone_from(&low_lr.run.out);
+    assert_eq!(extra, low_lr);
     outs
 }

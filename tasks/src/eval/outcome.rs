@@ -73,6 +73,13 @@ pub struct Approach {
     /// (`None` in results written before it was recorded.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_m: Option<f64>,
+    /// Where the object ended, from the movable object its goal atom puts it on or in (the
+    /// bowl of `(on cream_cheese_1 akita_black_bowl_1)`, the basket of `(in milk_1
+    /// basket_1_contain_region)`; world axes, m): which way a misplaced object missed.
+    /// `None` when the target is a fixture or a region of one, and in results written before
+    /// it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_from_target_m: Option<[f64; 3]>,
 }
 
 /// How an episode's failure looks from its [`EpisodeOutcome`].
@@ -119,6 +126,8 @@ struct Tracked {
     /// For a goal object: the end effector's closest distance so far (m) and its offset
     /// from the object then.
     closest: Option<(f64, [f64; 3])>,
+    /// For a goal object: the movable object its goal atom puts it on or in, if any.
+    target: Option<String>,
 }
 
 /// Follows the movable objects through an episode.
@@ -138,12 +147,16 @@ impl OutcomeTracker {
         ee_pos: [f64; 3],
     ) -> Result<Self, EvalError> {
         let mut goal_objects: Vec<String> = Vec::new();
+        let mut targets: BTreeMap<String, String> = BTreeMap::new();
         for atom in &problem.goal {
             if let Some(first) = atom.args.first()
                 && problem.objects.iter().any(|o| &o.name == first)
                 && !goal_objects.contains(first)
             {
                 goal_objects.push(first.clone());
+                if let Some(target) = atom.args.get(1).and_then(|a| target_object(problem, a)) {
+                    targets.insert(first.clone(), target);
+                }
             }
         }
         let objects = problem
@@ -156,6 +169,7 @@ impl OutcomeTracker {
                     closest: goal_objects
                         .contains(&o.name)
                         .then_some((f64::INFINITY, [f64::NAN; 3])),
+                    target: targets.get(&o.name).cloned(),
                     name: o.name.clone(),
                     body,
                     rest,
@@ -199,11 +213,18 @@ impl OutcomeTracker {
             .filter_map(|o| {
                 let (distance_m, ee_offset_m) = o.closest?;
                 let moved_m = (o.now[0] - o.rest[0]).hypot(o.now[1] - o.rest[1]);
+                let end_from_target_m = o
+                    .target
+                    .as_ref()
+                    .and_then(|t| self.objects.iter().find(|x| &x.name == t))
+                    .map(|t| std::array::from_fn(|i| o.now[i] - t.now[i]))
+                    .filter(|d: &[f64; 3]| d.iter().all(|x| x.is_finite()));
                 (distance_m.is_finite() && moved_m.is_finite()).then(|| Approach {
                     object: o.name.clone(),
                     distance_m,
                     ee_offset_m,
                     moved_m: Some(moved_m),
+                    end_from_target_m,
                 })
             })
             .collect();
@@ -230,6 +251,21 @@ impl OutcomeTracker {
     }
 }
 
+/// The movable object a goal atom's second argument names: the object itself
+/// (`akita_black_bowl_1`) or one of its regions (`basket_1_contain_region`).
+fn target_object(problem: &Problem, arg: &str) -> Option<String> {
+    problem
+        .objects
+        .iter()
+        .find(|o| {
+            arg == o.name
+                || arg
+                    .strip_prefix(o.name.as_str())
+                    .is_some_and(|rest| rest.starts_with('_'))
+        })
+        .map(|o| o.name.clone())
+}
+
 /// Body `body`'s world position (m). A NaN (never expected: the simulator stops on
 /// instability) counts as no rise and no approach: `f64::max`/`min` ignore it, and a NaN rest
 /// height compares false.
@@ -247,6 +283,9 @@ pub struct FailureModes {
     pub goal_object_lifted: usize,
     /// Of those, the ones still carrying a goal object at the last step (out of time).
     pub goal_object_held_at_end: usize,
+    /// In those not holding it at the end: how far the (first) goal object ended from its
+    /// target, horizontally (m), where the target is a movable object.
+    pub goal_object_from_target_m: Vec<f64>,
     /// Failed episodes that lifted only objects the goal does not name.
     pub other_object_lifted: usize,
     /// The other objects those episodes lifted, with their counts.
@@ -274,6 +313,9 @@ impl FailureModes {
                         .iter()
                         .any(|l| o.goal_objects.contains(&l.object) && l.held_at_end());
                     m.goal_object_held_at_end += usize::from(held);
+                    if !held && let Some(d) = o.closest.first().and_then(|a| a.end_from_target_m) {
+                        m.goal_object_from_target_m.push(d[0].hypot(d[1]));
+                    }
                 }
                 FailureKind::NothingLifted => {
                     m.nothing_lifted += 1;
@@ -306,12 +348,21 @@ impl FailureModes {
         }
         let mut s = String::new();
         let _ = write!(s, "goal object lifted {}", self.goal_object_lifted);
+        let mut notes = Vec::new();
         if self.goal_object_held_at_end > 0 {
-            let _ = write!(
-                s,
-                " ({} still held at the end)",
+            notes.push(format!(
+                "{} still held at the end",
                 self.goal_object_held_at_end
-            );
+            ));
+        }
+        if let Some(d) = median(&self.goal_object_from_target_m) {
+            notes.push(format!(
+                "set down a median {:.1} cm from its target",
+                100.0 * d
+            ));
+        }
+        if !notes.is_empty() {
+            let _ = write!(s, " ({})", notes.join("; "));
         }
         let _ = write!(s, " · other {}", self.other_object_lifted);
         if !self.other_objects.is_empty() {

@@ -193,6 +193,52 @@ fn a_pushed_object_reports_how_far_it_ended_from_rest() {
 }
 
 #[test]
+fn a_misplaced_object_reports_where_it_ended_from_its_target() {
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    // Lifted, carried past the basket and set down 9 cm beyond it in x, 4 cm short in y.
+    let mut carried = scene(1.0, 0.9);
+    t.observe(&carried, EE_HOME).unwrap();
+    carried.0.insert("milk_1_main".into(), [0.19, -0.24, 0.9]);
+    t.observe(&carried, EE_HOME).unwrap();
+    let o = t.finish(&status([false, true]));
+    let d = o.closest[0].end_from_target_m.unwrap();
+    assert!(
+        (d[0] - 0.09).abs() < 1e-9 && (d[1] + 0.04).abs() < 1e-9 && d[2].abs() < 1e-9,
+        "{d:?}"
+    );
+    let cell = FailureModes::count([(false, &o)]).cell();
+    assert!(
+        cell.starts_with("goal object lifted 1 (set down a median 9.8 cm from its target)"),
+        "{cell}"
+    );
+    // A target that is a fixture's region has no movable object to measure from.
+    let mut on_fixture = problem.clone();
+    on_fixture.goal = vec![atom("on milk_1 cabinet_1_top_region")];
+    let t = OutcomeTracker::start(&on_fixture, &scene(0.9, 0.9), EE_HOME).unwrap();
+    let o = t.finish(&GoalStatus {
+        atoms: Vec::new(),
+        success: false,
+    });
+    assert_eq!(o.closest[0].end_from_target_m, None);
+}
+
+#[test]
+fn the_target_is_the_object_or_the_object_a_region_belongs_to() {
+    let problem = problem();
+    assert_eq!(
+        target_object(&problem, "basket_1_contain_region").as_deref(),
+        Some("basket_1")
+    );
+    assert_eq!(
+        target_object(&problem, "basket_1").as_deref(),
+        Some("basket_1")
+    );
+    assert_eq!(target_object(&problem, "basket_10"), None);
+    assert_eq!(target_object(&problem, "cabinet_1_top_region"), None);
+}
+
+#[test]
 fn median_of_finite_values() {
     assert_eq!(median(&[]), None);
     assert_eq!(median(&[f64::NAN, f64::INFINITY]), None);
@@ -262,8 +308,8 @@ fn failure_modes_count_failed_episodes_only() {
     assert_eq!(modes.unmet["(open cabinet_1_top_region)"], 1);
     assert_eq!(
         modes.cell(),
-        "goal object lifted 2 (1 still held at the end) · other 2 (ketchup_1 ×2) · nothing 1 \
-         (medians: closest approach 30.0 cm, goal object moved 0.0 cm); unmet \
+        "goal object lifted 2 (1 still held at the end; set down a median 0.0 cm from its \
+         target) · other 2 (ketchup_1 ×2) · nothing 1 (medians: closest approach 30.0 cm, goal object moved 0.0 cm); unmet \
          (in milk_1 basket_1_contain_region) ×5, (open cabinet_1_top_region) ×1"
     );
     assert_eq!(FailureModes::count([(true, &solved)]).cell(), "");
