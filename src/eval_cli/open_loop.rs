@@ -69,6 +69,13 @@ pub struct DimScore {
     pub exact_bin: f64,
     /// MAE of always predicting the scored expert actions' mean (action units).
     pub baseline_mae: f64,
+    /// Mean predicted − expert (action units): a policy that drifts one way.
+    pub bias: f64,
+    /// The least-squares slope of the predicted on the expert action through the origin,
+    /// Σ predicted·expert / Σ expert²: 1 moves as far as the expert, below 1 undershoots
+    /// (stops short of a grasp, pushes too little), above 1 overshoots. NaN when every
+    /// expert action of the dimension is 0.
+    pub gain: f64,
 }
 
 /// The whole report.
@@ -188,6 +195,9 @@ struct Accumulator {
     chunk: usize,
     abs: Vec<f64>,
     abs_first: Vec<f64>,
+    signed: Vec<f64>,
+    pred_dot_truth: Vec<f64>,
+    truth_sq: Vec<f64>,
     bins: Vec<f64>,
     exact: Vec<u64>,
     truth: Vec<Vec<f32>>,
@@ -203,6 +213,9 @@ impl Accumulator {
             chunk,
             abs: vec![0.0; dim],
             abs_first: vec![0.0; dim],
+            signed: vec![0.0; dim],
+            pred_dot_truth: vec![0.0; dim],
+            truth_sq: vec![0.0; dim],
             bins: vec![0.0; dim],
             exact: vec![0; dim],
             truth: vec![Vec::new(); dim],
@@ -216,8 +229,12 @@ impl Accumulator {
         for k in 0..self.chunk {
             for d in 0..self.dim {
                 let i = k * self.dim + d;
-                let err = f64::from((pred[i] - truth[i]).abs());
+                let (p, t) = (f64::from(pred[i]), f64::from(truth[i]));
+                let err = (p - t).abs();
                 self.abs[d] += err;
+                self.signed[d] += p - t;
+                self.pred_dot_truth[d] += p * t;
+                self.truth_sq[d] += t * t;
                 if k == 0 {
                     self.abs_first[d] += err;
                 }
@@ -247,6 +264,12 @@ impl Accumulator {
                     bin_error: self.bins[d] / n,
                     exact_bin: self.exact[d] as f64 / n,
                     baseline_mae: baseline,
+                    bias: self.signed[d] / n,
+                    gain: if self.truth_sq[d] > 0.0 {
+                        self.pred_dot_truth[d] / self.truth_sq[d]
+                    } else {
+                        f64::NAN
+                    },
                 }
             })
             .collect()
@@ -257,19 +280,21 @@ impl Accumulator {
 pub fn markdown(s: &OpenLoopScores) -> String {
     let mut t = format!(
         "open-loop: {} ({}) on {} {:?}-split frames\n\n\
-         | dim | MAE | MAE (first action) | mean-action baseline MAE | bin error | exact bin |\n\
-         |---|---|---|---|---|---|\n",
+         | dim | MAE | MAE (first action) | mean-action baseline MAE | bin error | exact bin | bias | gain |\n\
+         |---|---|---|---|---|---|---|---|\n",
         s.policy, s.decoder, s.samples, s.split
     );
     for (d, x) in s.dims.iter().enumerate() {
         let _ = writeln!(
             t,
-            "| {d} | {:.4} | {:.4} | {:.4} | {:.1} | {:.1}% |",
+            "| {d} | {:.4} | {:.4} | {:.4} | {:.1} | {:.1}% | {:+.4} | {:.2} |",
             x.mae,
             x.mae_first,
             x.baseline_mae,
             x.bin_error,
-            100.0 * x.exact_bin
+            100.0 * x.exact_bin,
+            x.bias,
+            x.gain
         );
     }
     let _ = writeln!(
@@ -307,8 +332,12 @@ mod tests {
         let mut exact = Accumulator::new(dim, chunk);
         exact.add(&truth, &truth, &tok, &tok);
         let s = exact.finish();
-        assert!(s.iter().all(|d| d.mae == 0.0 && d.bin_error == 0.0));
+        assert!(
+            s.iter()
+                .all(|d| d.mae == 0.0 && d.bin_error == 0.0 && d.bias == 0.0)
+        );
         assert!(s.iter().all(|d| (d.exact_bin - 1.0).abs() < 1e-12));
+        assert!(s.iter().all(|d| (d.gain - 1.0).abs() < 1e-12));
 
         // Off by 0.5 everywhere and by 2 bins: the gripper flips sign on the first action.
         let pred: Vec<f32> = truth.iter().map(|v| v + 0.5).collect();
@@ -324,5 +353,42 @@ mod tests {
         assert_eq!(agree, 1, "-0.25 + 0.5 flips, 1.0 + 0.5 does not");
         // The mean-action baseline of dimension 0 (0.1, 0.3): mean 0.2, MAE 0.1.
         assert!((s[0].baseline_mae - 0.1).abs() < 1e-6);
+        assert!(s.iter().all(|d| (d.bias - 0.5).abs() < 1e-6));
+        // Dimension 1 (-0.2, 0.0 → 0.3, 0.5): Σp·t = -0.06, Σt² = 0.04.
+        assert!((s[1].gain + 1.5).abs() < 1e-6, "{}", s[1].gain);
+    }
+
+    #[test]
+    fn the_gain_tells_an_undershoot_from_an_offset() {
+        let (dim, chunk) = (2, 2);
+        let truth = [0.2_f32, 0.0, -0.4, 0.0];
+        let tok = [0_u32; 4];
+        // Every move at 60% of the expert's: gain 0.6, bias toward zero; dimension 1 never
+        // moves, so its gain is undefined.
+        let pred: Vec<f32> = truth.iter().map(|v| 0.6 * v).collect();
+        let mut short = Accumulator::new(dim, chunk);
+        short.add(&pred, &truth, &tok, &tok);
+        let s = short.finish();
+        assert!((s[0].gain - 0.6).abs() < 1e-6, "{}", s[0].gain);
+        assert!((s[0].bias - 0.04).abs() < 1e-6, "{}", s[0].bias);
+        assert!(s[1].gain.is_nan() && s[1].bias == 0.0);
+        assert!(markdown_row_count(&s) == 2);
+    }
+
+    fn markdown_row_count(dims: &[DimScore]) -> usize {
+        let scores = OpenLoopScores {
+            policy: "p".into(),
+            decoder: "Parallel".into(),
+            instruction_override: None,
+            split: Split::All,
+            samples: 1,
+            dims: dims.to_vec(),
+            gripper_sign_agreement: 1.0,
+        };
+        markdown(&scores)
+            .lines()
+            .filter(|l| l.starts_with("| "))
+            .count()
+            - 1
     }
 }
