@@ -80,6 +80,22 @@ done
 episodes() {
   if [ -f "$1/index.json" ]; then grep -c '"file"' "$1/index.json" || true; else echo 0; fi
 }
+# record_folder OUT TASKS ARGS...: one recording of the expert on TASKS into OUT (log OUT.log),
+# resumed if OUT has episodes, skipped if OUT is complete; fails naming its log.
+record_folder() {
+  local out=$1 tasks=$2 resume=()
+  shift 2
+  mkdir -p "$(dirname "$out")" # a fresh clone has no .cache/demos for the logs yet
+  if [ -f "$out/.complete" ]; then return 0; fi
+  if [ -f "$out/index.json" ]; then resume=(--resume); fi
+  echo "recording $out ($(episodes "$out") episodes there)"
+  if ! "$B" demos record --suite "$name" --tasks "$tasks" "$@" --out "$out" "${resume[@]}" \
+    > "$out.log" 2>&1; then
+    echo "recording $out failed: see $out.log" >&2
+    return 1
+  fi
+  touch "$out/.complete"
+}
 # record KIND: the plain halves (`plain`: 50 expert episodes per task) or the DART halves
 # (`dart`: 25 per task with action noise), two processes at once.
 record() {
@@ -92,22 +108,11 @@ record() {
       extra=(--episodes-per-task 25 --action-noise 0.15 --seed 3000)
     fi
     tasks=$([ "$half" = a ] && echo 0,1,2,3,4 || echo 5,6,7,8,9)
-    mkdir -p "$(dirname "$out")" # a fresh clone has no .cache/demos for the logs yet
-    if [ -f "$out/.complete" ]; then continue; fi
-    local resume=()
-    if [ -f "$out/index.json" ]; then resume=(--resume); fi
-    echo "recording $out ($(episodes "$out") episodes there)"
-    (
-      "$B" demos record --suite "$name" --tasks "$tasks" "${extra[@]}" \
-        --out "$out" "${resume[@]}" > "$out.log" 2>&1 && touch "$out/.complete"
-    ) &
+    record_folder "$out" "$tasks" "${extra[@]}" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
-  if [ "$failed" -gt 0 ]; then
-    echo "$failed recording(s) failed: see .cache/demos/${name}_*.log" >&2
-    exit 1
-  fi
+  if [ "$failed" -gt 0 ]; then exit 1; fi
 }
 record plain
 echo "demonstrations: $(episodes "${demos[0]}") + $(episodes "${demos[1]}") episodes"
@@ -116,7 +121,6 @@ if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
   echo "DART episodes: $(episodes ".cache/demos/${name}_dart_a") +" \
     "$(episodes ".cache/demos/${name}_dart_b")"
 fi
-
 extra=".cache/demos/${name}_extra"
 if grep -q "\"$extra\"" "$config"; then
   case "$suite" in
@@ -126,14 +130,7 @@ if grep -q "\"$extra\"" "$config"; then
       exit 2
       ;;
   esac
-  if [ ! -f "$extra/.complete" ]; then
-    resume=()
-    if [ -f "$extra/index.json" ]; then resume=(--resume); fi
-    echo "recording $extra ($(episodes "$extra") episodes there)"
-    "$B" demos record --suite "$name" --tasks "$extra_tasks" --episodes-per-task 50 \
-      --seed 2000 --out "$extra" "${resume[@]}" > "$extra.log" 2>&1
-    touch "$extra/.complete"
-  fi
+  record_folder "$extra" "$extra_tasks" --episodes-per-task 50 --seed 2000 || exit 1
   echo "extra demonstrations: $(episodes "$extra") episodes"
 fi
 
