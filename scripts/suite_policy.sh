@@ -11,6 +11,7 @@
 #   ./scripts/suite_policy.sh long        # first stage: launch/train-compact-long-parallel.toml
 #   ./scripts/suite_policy.sh object 2    # second stage: launch/train-compact-object-parallel-2.toml
 #   ./scripts/suite_policy.sh object 3    # third stage: launch/train-compact-object-parallel-3.toml
+#   ./scripts/suite_policy.sh long 4      # fourth stage: launch/train-compact-long-parallel-4.toml
 #   ./scripts/suite_policy.sh object 3-dart  # the third stage plus DART episodes (below)
 #   ./scripts/suite_policy.sh goal 4-dart    # goal's fourth stage, from its third's soup, + DART
 #   ./scripts/suite_policy.sh goal 1-from-object  # goal's first stage from the object policy
@@ -18,14 +19,16 @@
 #   ./scripts/suite_policy.sh goal 3-lowlr   # goal's third stage at half the peak lr
 #   ./scripts/suite_policy.sh goal 3-lowlr-balanced  # ... with every task weighted equally
 #   ./scripts/suite_policy.sh goal 3-lowlr-extra  # ... with 50 more episodes of tasks 4-6
+#   ./scripts/suite_policy.sh goal 4-extra   # its average, + 50 more episodes of tasks 3, 5, 9
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
 # `ddvla demos record --action-noise`, init-state seed 3000) and labelled its clean actions.
 #
-# A config that trains on .cache/demos/libero_style_<suite>_extra gets that recorded too: 50
-# more expert episodes for each of the suite's weakest tasks (goal: 4, 5 and 6) from other
-# init states (seed 2000), in one process.
+# A config that trains on .cache/demos/libero_style_<suite>_extra (or `_extra2`) gets that
+# recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
+# states, in one process (goal: tasks 4, 5 and 6 with seed 2000; `_extra2`: tasks 3, 5 and 9
+# with seed 4000).
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -46,13 +49,13 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
-    echo "unknown stage $stage: expected 1, 2, 3, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr, 3-lowlr-balanced or 3-lowlr-extra" >&2
+    echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
+      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra or 4-extra" >&2
     exit 2
     ;;
 esac
@@ -121,18 +124,21 @@ if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
   echo "DART episodes: $(episodes ".cache/demos/${name}_dart_a") +" \
     "$(episodes ".cache/demos/${name}_dart_b")"
 fi
-extra=".cache/demos/${name}_extra"
-if grep -q "\"$extra\"" "$config"; then
-  case "$suite" in
-    goal) extra_tasks=4,5,6 ;;
+# The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
+# no other folder used (each folder its own seed).
+for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2"; do
+  if ! grep -q "\"$extra\"" "$config"; then continue; fi
+  case "$suite/${extra##*_}" in
+    goal/extra) extra_tasks=4,5,6 extra_seed=2000 ;;
+    goal/extra2) extra_tasks=3,5,9 extra_seed=4000 ;;
     *)
-      echo "$config trains on $extra, but no extra tasks are set for the $suite suite" >&2
+      echo "$config trains on $extra, but no extra tasks are set for it" >&2
       exit 2
       ;;
   esac
-  record_folder "$extra" "$extra_tasks" --episodes-per-task 50 --seed 2000 || exit 1
-  echo "extra demonstrations: $(episodes "$extra") episodes"
-fi
+  record_folder "$extra" "$extra_tasks" --episodes-per-task 50 --seed "$extra_seed" || exit 1
+  echo "extra demonstrations: $(episodes "$extra") episodes in $extra"
+done
 
 # 2. Training (resumes from its output folder).
 ckpt=$(sed -n 's/^out = "\(.*\)"$/\1/p' "$config")

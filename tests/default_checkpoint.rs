@@ -4,7 +4,8 @@
 //! decoder as its own, and runs under `ddvla eval` with it (rendered frames → crop → one
 //! argmax pass → actions); the DD-VLA stage-2 checkpoint it was fine-tuned from
 //! (`checkpoints/compact-libero-spatial`) still loads and defaults to diffusion decoding; the
-//! object suite's policy (`checkpoints/compact-libero-object`) loads and runs the same way.
+//! object suite's policy (`checkpoints/compact-libero-object`) and the goal suite's
+//! (`checkpoints/compact-libero-goal-parallel-3-lowlr-extra`) load and run the same way.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,25 @@ fn the_object_suites_checkpoint_loads_and_runs_an_episode() {
     assert_eq!(stats(&dir), stats(&checkpoint()));
     // The milk task, which the earlier stages never solved.
     eval_one_episode(&dir, "libero_style_object", "7");
+}
+
+#[test]
+fn the_goal_suites_checkpoint_loads_and_runs_an_episode() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("checkpoints/compact-libero-goal-parallel-3-lowlr-extra");
+    // A run's weight average: its config and both loss curves travel with it.
+    let policy = check_shipped(
+        &dir,
+        &["README.md", "train.toml", "loss.csv", "ema_loss.csv"],
+    );
+    assert_eq!(
+        policy.model().config().file.decoder,
+        Some(DecoderKind::Parallel)
+    );
+    let stats = |d: &Path| std::fs::read(d.join("dataset_statistics.json")).unwrap();
+    assert_eq!(stats(&dir), stats(&checkpoint()));
+    // The cream cheese, which its start never solved on states 0-9.
+    eval_one_episode(&dir, "libero_style_goal", "6");
 }
 
 #[test]

@@ -155,9 +155,9 @@ fn the_other_suites_configs_start_from_the_default_policy() {
         assert_eq!(config.run.steps, config.train.lr.total_steps);
         outs.push(config.run.out);
     }
-    // The later stages (2 and 3 on each suite) each continue the stage before
+    // The later stages (2 and 3 on each suite, 4 on long) each continue the stage before
     // on the same data and split.
-    for (suite, last_stage) in [("object", 3), ("goal", 3), ("long", 3)] {
+    for (suite, last_stage) in [("object", 3), ("goal", 3), ("long", 4)] {
         let stages: Vec<_> = std::iter::once(format!("train-compact-{suite}-parallel.toml"))
             .chain((2..=last_stage).map(|k| format!("train-compact-{suite}-parallel-{k}.toml")))
             .map(|name| launch_train_config(&name))
@@ -214,7 +214,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(goal_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 16);
+    assert_eq!(outs.len(), 18);
 }
 
 /// The goal suite's variants of one stage each differ from it in one thing and the output
@@ -260,5 +260,31 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     );
     extra.run.out.clone_from(&low_lr.run.out);
     assert_eq!(extra, low_lr);
+    // The fourth stage continues that stage's weight average (committed under the run's
+    // folder name) with a second extra folder, at half its peak lr and for 2000 steps.
+    let extra = launch_train_config("train-compact-goal-parallel-3-lowlr-extra.toml");
+    let mut fourth = launch_train_config("train-compact-goal-parallel-4-extra.toml");
+    let committed = std::path::Path::new("checkpoints").join(extra.run.out.file_name().unwrap());
+    assert_eq!(fourth.model.init_checkpoint.as_deref(), Some(&*committed));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(root.join(&committed).join("model.safetensors").is_file());
+    assert_eq!(
+        fourth.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_goal_extra2"
+        ))
+    );
+    assert_half(fourth.train.lr.peak_lr, extra.train.lr.peak_lr);
+    assert_half(fourth.train.lr.min_lr, extra.train.lr.min_lr);
+    assert_eq!(fourth.run.steps, fourth.train.lr.total_steps);
+    outs.push(fourth.run.out.clone());
+    fourth
+        .model
+        .init_checkpoint
+        .clone_from(&extra.model.init_checkpoint);
+    fourth.train.lr = extra.train.lr.clone();
+    fourth.run.steps = extra.run.steps;
+    fourth.run.out.clone_from(&extra.run.out);
+    assert_eq!(fourth, extra);
     outs
 }
