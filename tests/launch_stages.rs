@@ -114,6 +114,18 @@ fn the_default_policy_config_continues_the_parallel_run() {
     low.run.keep_every = dart.run.keep_every;
     low.run.out = dart.run.out.clone();
     assert_eq!(low, dart_whole);
+    // Its extra-demonstration stage is the DART stage with one folder of 50 more expert
+    // episodes of the weak tasks in place of the two DART folders, into its own folder.
+    let mut extra = launch_train_config("train-compact-spatial-parallel-50-5-extra.toml");
+    assert_eq!(
+        extra.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_spatial_extra"
+        ))
+    );
+    assert_ne!(extra.run.out, dart.run.out);
+    extra.run.out.clone_from(&dart.run.out);
+    assert_eq!(extra, dart);
     dart.train.lr = next.train.lr.clone();
     dart.run.out = next.run.out.clone();
     assert_eq!(dart, next);
