@@ -28,7 +28,8 @@
 # A config that trains on .cache/demos/libero_style_<suite>_extra (or `_extra2`) gets that
 # recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
 # states, in one process (goal: tasks 4, 5 and 6 with seed 2000; `_extra2`: tasks 3, 5 and 9
-# with seed 4000).
+# with seed 4000; `_push`: the plate push, task 5, with seed 5000, recorded after its expert
+# stopped holding still before the push).
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -126,11 +127,12 @@ if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
 fi
 # The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
 # no other folder used (each folder its own seed).
-for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2"; do
+for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/demos/${name}_push"; do
   if ! grep -q "\"$extra\"" "$config"; then continue; fi
   case "$suite/${extra##*_}" in
     goal/extra) extra_tasks=4,5,6 extra_seed=2000 ;;
     goal/extra2) extra_tasks=3,5,9 extra_seed=4000 ;;
+    goal/push) extra_tasks=5 extra_seed=5000 ;;
     *)
       echo "$config trains on $extra, but no extra tasks are set for it" >&2
       exit 2

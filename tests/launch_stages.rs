@@ -273,18 +273,29 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     extra.run.out.clone_from(&low_lr.run.out);
     assert_eq!(extra, low_lr);
     // The fourth stage continues that stage's weight average (committed under the run's
-    // folder name) with a second extra folder, at half its peak lr and for 2000 steps.
+    // folder name) with a second extra folder and the re-recorded plate push (its only
+    // source of that task), at half its peak lr and for 2000 steps.
     let extra = launch_train_config("train-compact-goal-parallel-3-lowlr-extra.toml");
     let mut fourth = launch_train_config("train-compact-goal-parallel-4-extra.toml");
     let committed = std::path::Path::new("checkpoints").join(extra.run.out.file_name().unwrap());
     assert_eq!(fourth.model.init_checkpoint.as_deref(), Some(&*committed));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(root.join(&committed).join("model.safetensors").is_file());
+    let push = std::path::PathBuf::from(".cache/demos/libero_style_goal_push");
+    assert_eq!(fourth.data.demos.pop(), Some(push.clone()));
     assert_eq!(
         fourth.data.demos.pop(),
         Some(std::path::PathBuf::from(
             ".cache/demos/libero_style_goal_extra2"
         ))
+    );
+    let sources = std::mem::take(&mut fourth.data.task_sources);
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        [(
+            "push_the_plate_to_the_front_of_the_stove".to_owned(),
+            vec![push]
+        )]
     );
     assert_half(fourth.train.lr.peak_lr, extra.train.lr.peak_lr);
     assert_half(fourth.train.lr.min_lr, extra.train.lr.min_lr);

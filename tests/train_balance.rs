@@ -1,5 +1,7 @@
-//! `[data] balance_tasks`: every task contributes as many training samples per pass, by
-//! repeating the steps of the tasks with fewer, without changing the data or its statistics.
+//! `[data]` options that choose and weigh episodes: `balance_tasks` (every task contributes
+//! as many training samples per pass, by repeating the steps of the tasks with fewer, without
+//! changing the data or its statistics) and `task_sources` (a task's episodes from the
+//! folders named for it only).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::collections::BTreeSet;
@@ -62,4 +64,58 @@ fn balance_tasks_repeats_the_shorter_tasks_steps() {
     // Seeded: the same seed repeats the same draw.
     let (again, _) = Dataset::load(&data, 8, 128, 0).unwrap();
     assert_eq!(again.train, balanced.train);
+}
+
+#[test]
+fn task_sources_take_a_task_from_its_folders_only() {
+    let d = tempfile::tempdir().unwrap();
+    let (old, new) = (d.path().join("old"), d.path().join("new"));
+    record(&old, "0,1", "10");
+    record(&new, "1", "10");
+    let task1 = ddvla::demos::read_index(&new).unwrap().episodes[0]
+        .task
+        .clone();
+    let mut data = DataSection::with_demos(vec![old.clone(), new.clone()]);
+    data.val_fraction = 0.0;
+    data.successful_only = false;
+    let (all, _) = Dataset::load(&data, 8, 128, 0).unwrap();
+    assert_eq!(all.episode_counts, (6, 0));
+    // Task 1 from the new folder only: the old folder's task 0 stays, its task 1 goes.
+    data.task_sources.insert(task1.clone(), vec![new.clone()]);
+    let (sourced, _) = Dataset::load(&data, 8, 128, 0).unwrap();
+    assert_eq!(sourced.episode_counts, (4, 0));
+    // From the old folder only: the new folder adds nothing.
+    data.task_sources.insert(task1.clone(), vec![old.clone()]);
+    let (old_only, _) = Dataset::load(&data, 8, 128, 0).unwrap();
+    assert_eq!(old_only.episode_counts, (4, 0));
+    // A task its folders do not hold (a misspelt name) is an error that names it.
+    data.task_sources.clear();
+    data.task_sources.insert("no_such_task".into(), vec![new]);
+    let err = format!("{:#}", Dataset::load(&data, 8, 128, 0).err().unwrap());
+    assert!(
+        err.contains("task_sources") && err.contains("no_such_task"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_task_source_outside_the_demos_is_a_config_error() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut text =
+        std::fs::read_to_string(root.join("launch/train-compact-goal-parallel-3-lowlr-extra.toml"))
+            .unwrap();
+    text.push_str(
+        "\n[data.task_sources]\npush_the_plate_to_the_front_of_the_stove = [\".cache/demos/elsewhere\"]\n",
+    );
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("train.toml");
+    std::fs::write(&path, text).unwrap();
+    let err = format!(
+        "{:#}",
+        ddvla::train_cli::TrainFile::read(&path).err().unwrap()
+    );
+    assert!(
+        err.contains("task_sources") && err.contains(".cache/demos/elsewhere"),
+        "{err}"
+    );
 }

@@ -130,6 +130,8 @@ fn dataset_for(args: &OpenLoopArgs, chunk: usize, side: usize) -> Result<Dataset
     };
     if let Some(demos) = &args.demos {
         data.demos.clone_from(demos);
+        // The folders named here are the data: every task from each of them.
+        data.task_sources.clear();
     }
     let (ds, _) = Dataset::load(&data, chunk, side, seed)?;
     Ok(ds)

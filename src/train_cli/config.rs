@@ -1,5 +1,6 @@
 //! `ddvla train --config FILE`: the training run's TOML (see `launch/train-small.toml`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, ensure};
@@ -51,6 +52,13 @@ pub struct DataSection {
     /// (Octo's `balance_weights` across datasets, here across tasks). Off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub balance_tasks: bool,
+    /// Take a task's episodes only from the folders listed for it (task name, e.g.
+    /// `push_the_plate_to_the_front_of_the_stove` → folders, each also in `demos`): after
+    /// its scripted expert changed, the folders recorded with the new expert replace the
+    /// older ones for that task while their other tasks stay. Empty (the default): every
+    /// folder's episodes of every task.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_sources: BTreeMap<String, Vec<PathBuf>>,
 }
 
 impl DataSection {
@@ -65,6 +73,7 @@ impl DataSection {
             suites: None,
             augment: None,
             balance_tasks: false,
+            task_sources: BTreeMap::new(),
         }
     }
 }
@@ -158,6 +167,19 @@ impl TrainFile {
             self.data.suites.as_ref().is_none_or(|s| !s.is_empty()),
             "[data] suites is empty (leave it out to train on every suite)"
         );
+        for (task, dirs) in &self.data.task_sources {
+            ensure!(
+                !dirs.is_empty(),
+                "[data] task_sources: no folders for {task}"
+            );
+            for d in dirs {
+                ensure!(
+                    self.data.demos.contains(d),
+                    "[data] task_sources: {} (for {task}) is not in [data] demos",
+                    d.display()
+                );
+            }
+        }
         ensure!(
             (0.0..0.5).contains(&self.data.val_fraction),
             "[data] val_fraction {} not in [0, 0.5)",

@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::DataSection;
-use crate::demos::{DemoIndex, Labels, load_episode_with, read_index};
+use crate::demos::{DemoEpisode, DemoIndex, Labels, load_episode_with, read_index};
 
 /// One episode in memory.
 struct Loaded {
@@ -77,6 +77,19 @@ fn is_val(seed: u64, file: &str, fraction: f64) -> bool {
     (h % 1_000_000) as f64 / 1e6 < fraction
 }
 
+/// Whether `data` trains on episode `ep` of folder `dir`: a successful one (or any, when
+/// `successful_only` is off; expert labels are right whether or not the rollout reached the
+/// goal), of a wanted suite, and from one of its task's own folders if `task_sources` names
+/// them.
+fn selects(data: &DataSection, dir: &std::path::Path, ep: &DemoEpisode) -> bool {
+    (ep.success || ep.labels == Labels::Expert || !data.successful_only)
+        && data.suites.as_ref().is_none_or(|s| s.contains(&ep.suite))
+        && data
+            .task_sources
+            .get(&ep.task)
+            .is_none_or(|dirs| dirs.iter().any(|d| d == dir))
+}
+
 impl Dataset {
     /// Load the episodes `data` selects (its folders; successful ones only and only its
     /// suites when it says so), checking that all datasets agree on cameras, image size and
@@ -88,11 +101,6 @@ impl Dataset {
         seed: u64,
     ) -> Result<(Self, DemoIndex)> {
         let (dirs, successful_only) = (&data.demos, data.successful_only);
-        let wanted = |suite: &str| {
-            data.suites
-                .as_ref()
-                .is_none_or(|s| s.iter().any(|x| x == suite))
-        };
         let mut first: Option<DemoIndex> = None;
         let mut episodes = Vec::new();
         // Each loaded episode's task ("suite/task"), for `balance_tasks`.
@@ -111,10 +119,7 @@ impl Dataset {
                     dirs[0].display()
                 );
             }
-            for ep in idx.episodes.iter().filter(|e| {
-                // Expert labels are right whether or not the rollout reached the goal.
-                (e.success || e.labels == Labels::Expert || !successful_only) && wanted(&e.suite)
-            }) {
+            for ep in idx.episodes.iter().filter(|e| selects(data, dir, e)) {
                 let e = load_episode_with(dir, ep, Some(&idx))
                     .with_context(|| format!("loading the dataset {}", dir.display()))?;
                 if let Some(h) = ep.label_chunk {
@@ -147,6 +152,14 @@ impl Dataset {
         let Some(index) = first else {
             bail!("no datasets given");
         };
+        for (task, sources) in &data.task_sources {
+            ensure!(
+                tasks
+                    .iter()
+                    .any(|t| t.rsplit('/').next() == Some(task.as_str())),
+                "[data] task_sources: no episodes of {task} in {sources:?}"
+            );
+        }
         let cameras = match data.cameras.as_deref() {
             None => (0..index.cameras.len()).collect(),
             Some(names) => names

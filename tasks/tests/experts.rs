@@ -162,6 +162,74 @@ fn expert_solves_a_subset_of_every_suite() {
     assert!(failures.is_empty(), "failed:\n{}", failures.join("\n"));
 }
 
+/// The longest run of consecutive steps in which the end effector (proprio x, y, z) moved
+/// less than 0.5 mm and the gripper command stayed the same: a pose held still, which a
+/// policy sees as one unchanging observation.
+#[derive(Default)]
+struct Stillness {
+    last: Option<([f32; 3], f32)>,
+    run: usize,
+    longest: usize,
+}
+
+impl EpisodeObserver for Stillness {
+    fn step(&mut self, _: u32, frame: &PolicyFrame, action: &[f32]) -> Result<(), EvalError> {
+        let pos = [frame.proprio[0], frame.proprio[1], frame.proprio[2]];
+        let grip = action[6];
+        if let Some((last, last_grip)) = self.last {
+            let moved_m = pos
+                .iter()
+                .zip(last)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f32>()
+                .sqrt();
+            #[allow(clippy::float_cmp)] // the gripper command is exactly -1 or 1
+            let same_grip = grip == last_grip;
+            self.run = if moved_m < 5e-4 && same_grip {
+                self.run + 1
+            } else {
+                0
+            };
+            self.longest = self.longest.max(self.run);
+        }
+        self.last = Some((pos, grip));
+        Ok(())
+    }
+}
+
+#[test]
+fn the_plate_push_holds_no_pose_still() {
+    // Its descent ended on a timer when the fingers met the table above the pinch height:
+    // ~25 still steps labelled "press down" before the push, in every demonstration, and a
+    // policy trained on them stopped there. Now it ends when the end effector stalls.
+    let suite = Suite::load(&builtin_dir(), "libero_style_goal").unwrap();
+    let task = suite
+        .tasks
+        .iter()
+        .position(|t| t.name == "push_the_plate_to_the_front_of_the_stove")
+        .unwrap();
+    let mut runner = TaskRunner::new(&suite, &suite.tasks[task], None, 0).unwrap();
+    let mut expert = ScriptedExpert::new();
+    for e in 0..3 {
+        let mut still = Stillness::default();
+        let r = runner
+            .run_episode(
+                e,
+                episode_seed(7, task, e),
+                suite.file.protocol.max_steps,
+                &mut expert,
+                &mut still,
+            )
+            .unwrap();
+        assert!(r.success, "episode {e}: {r:?}");
+        assert!(
+            still.longest <= 4,
+            "episode {e}: held still for {} steps",
+            still.longest
+        );
+    }
+}
+
 #[test]
 fn a_seeded_episode_is_deterministic() {
     let suite = Suite::load(&builtin_dir(), "libero_style_goal").unwrap();

@@ -257,10 +257,18 @@ pub(crate) struct Push {
     phase: Phase,
     t: u32,
     leave_from: Vector3<f64>,
+    /// The end effector's position at the previous step (m, world), to see it stall.
+    last_ee_m: Vector3<f64>,
 }
 
 /// The pinch height above the table while pushing (m).
 const PUSH_Z_M: f64 = 0.009;
+
+/// Descending stops once a step moves the end effector less than this (m): the fingers met
+/// the table (or the plate's rim) above the pinch height. Waiting out a timer there instead
+/// held a still pose for ~25 steps with a press-down label, a state a policy cannot tell
+/// from the push that follows: trained on it, a policy pressed down there for ever.
+const STALL_M: f64 = 0.0005;
 
 impl Push {
     /// Push `obj` into table region `site`.
@@ -271,6 +279,7 @@ impl Push {
             phase: Phase::Approach,
             t: 0,
             leave_from: Vector3::zeros(),
+            last_ee_m: Vector3::zeros(),
         }
     }
 
@@ -297,6 +306,7 @@ impl Push {
     pub fn step(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
         self.t += 1;
         let ee = w.ee;
+        let moved_m = (ee.pos - std::mem::replace(&mut self.last_ee_m, ee.pos)).norm();
         let (p, u, dist) = self.line(w)?;
         let r = w.catalog(&self.obj)?.footprint_radius_m;
         let z = w.table_z() + PUSH_Z_M;
@@ -317,7 +327,8 @@ impl Push {
                 ))
             }
             Phase::Descend => {
-                if (ee.pos - behind).norm() < 0.006 || self.t > 30 {
+                let stalled = self.t > 3 && moved_m < STALL_M;
+                if (ee.pos - behind).norm() < 0.006 || stalled || self.t > 30 {
                     self.go(Phase::Work);
                 }
                 Some(Target::new(behind, yaw, 1.0).at(0.5))
