@@ -23,6 +23,10 @@ const EMPTY_GRIP: f64 = 0.75;
 const FOLLOW_EMPTY_GRIP: f64 = 0.775;
 /// Tries before the skill gives up (the plan is redone at the end).
 const MAX_ATTEMPTS: u32 = 4;
+
+/// A step that moves the end effector less than this (m) counts as still.
+const STILL_M: f64 = 0.0005;
+
 /// Following: fingers stalled at least this closed (and short of empty) near the object = holding.
 const HOLD_GRIP: f64 = 0.2;
 /// Following: margin (m) around the object's footprint and height where a stalled grip holds it.
@@ -65,6 +69,8 @@ pub(crate) struct PickPlace {
     attempts: u32,
     grip_prev: f64,
     ee_prev: Vector3<f64>,
+    /// Consecutive steps the end effector moved less than [`STILL_M`] (carrying).
+    still: u32,
     obj_prev: Vector3<f64>,
     yaw: f64,
     /// Gripper yaw while carrying and placing (frozen with the spot).
@@ -91,6 +97,7 @@ impl PickPlace {
             attempts: 0,
             grip_prev: 0.0,
             ee_prev: Vector3::zeros(),
+            still: 0,
             obj_prev: Vector3::zeros(),
             yaw: f64::NAN,
             place_yaw: f64::NAN,
@@ -187,6 +194,7 @@ impl PickPlace {
     fn go(&mut self, phase: Phase) {
         self.phase = phase;
         self.t = 0;
+        self.still = 0;
     }
 
     /// The next target, or `None` when done.
@@ -299,7 +307,17 @@ impl PickPlace {
         let hang = w.ee.pos.z - w.bottom_z(&self.obj)?;
         let reach = w.catalog(&self.obj)?.footprint_radius_m;
         let z_safe = w.clearance_z(goal.xy(), &[&self.obj], hang, reach)?;
-        if (w.ee.pos - goal).norm() < 0.012 || self.timed_out(250) {
+        // Stuck short of the goal (the held object against a rim, a pose out of reach): lower
+        // from there after a few still steps. Waiting out the timer held a still pose for up
+        // to 75 steps (the long suite's basket tasks), which a policy cannot tell from the
+        // lowering after it.
+        self.still = if (w.ee.pos - self.ee_prev).norm() < STILL_M {
+            self.still + 1
+        } else {
+            0
+        };
+        let stuck = !self.follow && self.t > 8 && self.still >= 3;
+        if (w.ee.pos - goal).norm() < 0.012 || stuck || self.timed_out(250) {
             self.go(Phase::Lower);
         }
         Ok(Some(Target::new(
