@@ -81,6 +81,20 @@ fn the_default_checkpoint_loads_trained_with_its_crop_decoder_and_provenance() {
     assert_eq!(stats(checkpoint()), stats(stage2()));
 }
 
+/// A suite's shipped policy fine-tuned from the default one: loads trained with its
+/// provenance files, names the parallel decoder, keeps the default's action statistics, and
+/// runs an episode of `suite`'s task `task` under `ddvla eval`.
+fn check_suite_policy(dir: &Path, provenance: &[&str], suite: &str, task: &str) {
+    let policy = check_shipped(dir, provenance);
+    assert_eq!(
+        policy.model().config().file.decoder,
+        Some(DecoderKind::Parallel)
+    );
+    let stats = |d: &Path| std::fs::read(d.join("dataset_statistics.json")).unwrap();
+    assert_eq!(stats(dir), stats(&checkpoint()));
+    eval_one_episode(dir, suite, task);
+}
+
 #[test]
 fn the_object_suites_checkpoint_loads_and_runs_an_episode() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints/compact-libero-object");
@@ -90,35 +104,22 @@ fn the_object_suites_checkpoint_loads_and_runs_an_episode() {
         provenance.push(format!("stage{stage}-loss.csv"));
     }
     let provenance: Vec<&str> = provenance.iter().map(String::as_str).collect();
-    let policy = check_shipped(&dir, &provenance);
-    assert_eq!(
-        policy.model().config().file.decoder,
-        Some(DecoderKind::Parallel)
-    );
-    // Fine-tuned from the default policy: the same statistics.
-    let stats = |d: &Path| std::fs::read(d.join("dataset_statistics.json")).unwrap();
-    assert_eq!(stats(&dir), stats(&checkpoint()));
     // The milk task, which the earlier stages never solved.
-    eval_one_episode(&dir, "libero_style_object", "7");
+    check_suite_policy(&dir, &provenance, "libero_style_object", "7");
 }
 
 #[test]
 fn the_goal_suites_checkpoint_loads_and_runs_an_episode() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("checkpoints/compact-libero-goal-parallel-3-lowlr-extra");
-    // A run's weight average: its config and both loss curves travel with it.
-    let policy = check_shipped(
+    // A run's weight average: its config and both loss curves travel with it. The cream
+    // cheese, which its start never solved on states 0-9.
+    check_suite_policy(
         &dir,
         &["README.md", "train.toml", "loss.csv", "ema_loss.csv"],
+        "libero_style_goal",
+        "6",
     );
-    assert_eq!(
-        policy.model().config().file.decoder,
-        Some(DecoderKind::Parallel)
-    );
-    let stats = |d: &Path| std::fs::read(d.join("dataset_statistics.json")).unwrap();
-    assert_eq!(stats(&dir), stats(&checkpoint()));
-    // The cream cheese, which its start never solved on states 0-9.
-    eval_one_episode(&dir, "libero_style_goal", "6");
 }
 
 #[test]

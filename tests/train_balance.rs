@@ -29,15 +29,22 @@ fn record(out: &Path, task: &str, max_steps: &str) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// Every episode of `demos` (failures too), nothing held out.
+fn all_of(demos: Vec<std::path::PathBuf>) -> DataSection {
+    DataSection {
+        val_fraction: 0.0,
+        successful_only: false,
+        ..DataSection::with_demos(demos)
+    }
+}
+
 #[test]
 fn balance_tasks_repeats_the_shorter_tasks_steps() {
     let d = tempfile::tempdir().unwrap();
     let (long, short) = (d.path().join("long"), d.path().join("short"));
     record(&long, "0", "24");
     record(&short, "1", "10");
-    let mut data = DataSection::with_demos(vec![long, short]);
-    data.val_fraction = 0.0;
-    data.successful_only = false;
+    let mut data = all_of(vec![long, short]);
     let (plain, _) = Dataset::load(&data, 8, 128, 0).unwrap();
     // Episodes 0 and 1 are the long task's (the first folder), 2 and 3 the short one's.
     let long_steps = plain.train.iter().filter(|&&(e, _)| e < 2).count();
@@ -75,9 +82,7 @@ fn task_sources_take_a_task_from_its_folders_only() {
     let task1 = ddvla::demos::read_index(&new).unwrap().episodes[0]
         .task
         .clone();
-    let mut data = DataSection::with_demos(vec![old.clone(), new.clone()]);
-    data.val_fraction = 0.0;
-    data.successful_only = false;
+    let mut data = all_of(vec![old.clone(), new.clone()]);
     let (all, _) = Dataset::load(&data, 8, 128, 0).unwrap();
     assert_eq!(all.episode_counts, (6, 0));
     // Task 1 from the new folder only: the old folder's task 0 stays, its task 1 goes.
