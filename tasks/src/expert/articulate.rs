@@ -4,7 +4,7 @@
 
 use nalgebra::{Vector2, Vector3};
 
-use super::motion::{DRIFT_EMPTY_M, Target, via, wrap};
+use super::motion::{DRIFT_EMPTY_M, STILL_M, Target, via, wrap};
 use super::world::World;
 use crate::eval::EvalError;
 
@@ -264,12 +264,6 @@ pub(crate) struct Push {
 /// The pinch height above the table while pushing (m).
 const PUSH_Z_M: f64 = 0.009;
 
-/// Descending stops once a step moves the end effector less than this (m): the fingers met
-/// the table (or the plate's rim) above the pinch height. Waiting out a timer there instead
-/// held a still pose for ~25 steps with a press-down label, a state a policy cannot tell
-/// from the push that follows: trained on it, a policy pressed down there for ever.
-const STALL_M: f64 = 0.0005;
-
 impl Push {
     /// Push `obj` into table region `site`.
     pub fn new(obj: &str, site: &str) -> Self {
@@ -327,7 +321,10 @@ impl Push {
                 ))
             }
             Phase::Descend => {
-                let stalled = self.t > 3 && moved_m < STALL_M;
+                // The fingers met the table (or the plate's rim) above the pinch height.
+                // Waiting out the timer there held a still pose for ~25 steps labelled
+                // "press down", and a policy trained on it pressed down there for ever.
+                let stalled = self.t > 3 && moved_m < STILL_M;
                 if (ee.pos - behind).norm() < 0.006 || stalled || self.t > 30 {
                     self.go(Phase::Work);
                 }

@@ -103,6 +103,11 @@ pub(crate) fn via(ee: Vector3<f64>, goal: Vector3<f64>, z_safe: f64, drift: f64)
 pub(crate) const DRIFT_EMPTY_M: f64 = 0.025;
 /// The same while carrying something (it hangs low among its neighbours).
 pub(crate) const DRIFT_CARRY_M: f64 = 0.01;
+/// A step that moves the end effector less than this (m) counts as still: a skill waiting
+/// for a pose it cannot reach (fingers on the table, a held object against a rim) moves on
+/// from there instead of waiting out a timer, which would hold one unchanging observation
+/// for many steps under a single label.
+pub(crate) const STILL_M: f64 = 0.0005;
 
 /// Turns targets into actions, remembering the last action to bound its change.
 #[derive(Debug, Clone, Default)]

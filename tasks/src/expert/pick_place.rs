@@ -6,7 +6,7 @@ use std::f64::consts::PI;
 
 use nalgebra::{Vector2, Vector3};
 
-use super::motion::{DRIFT_CARRY_M, DRIFT_EMPTY_M, Target, via, wrap, yaw_for_axis};
+use super::motion::{DRIFT_CARRY_M, DRIFT_EMPTY_M, STILL_M, Target, via, wrap, yaw_for_axis};
 use super::world::{CABINET_FRONT_M, World, fail};
 use crate::eval::EvalError;
 
@@ -23,9 +23,6 @@ const EMPTY_GRIP: f64 = 0.75;
 const FOLLOW_EMPTY_GRIP: f64 = 0.775;
 /// Tries before the skill gives up (the plan is redone at the end).
 const MAX_ATTEMPTS: u32 = 4;
-
-/// A step that moves the end effector less than this (m) counts as still.
-const STILL_M: f64 = 0.0005;
 
 /// Following: fingers stalled at least this closed (and short of empty) near the object = holding.
 const HOLD_GRIP: f64 = 0.2;
