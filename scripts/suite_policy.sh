@@ -20,6 +20,8 @@
 #   ./scripts/suite_policy.sh goal 3-lowlr-balanced  # ... with every task weighted equally
 #   ./scripts/suite_policy.sh goal 3-lowlr-extra  # ... with 50 more episodes of tasks 4-6
 #   ./scripts/suite_policy.sh goal 4-extra   # its average, + 50 more episodes of tasks 3, 5, 9
+#   ./scripts/suite_policy.sh goal 4-extra-lowlr  # ... at half that stage's peak lr
+#   ./scripts/suite_policy.sh long 4-extra   # long's third stage + 50 more episodes of 2, 7, 8
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -29,7 +31,7 @@
 # recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
 # states, in one process (goal: tasks 4, 5 and 6 with seed 2000; `_extra2`: tasks 3, 5 and 9
 # with seed 4000; `_push`: the plate push, task 5, with seed 5000, recorded after its expert
-# stopped holding still before the push).
+# stopped holding still before the push; long: tasks 2, 7 and 8 with seed 4000).
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -50,13 +52,13 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra or 4-extra" >&2
+      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra or 4-extra-lowlr" >&2
     exit 2
     ;;
 esac
@@ -133,6 +135,7 @@ for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/
     goal/extra) extra_tasks=4,5,6 extra_seed=2000 ;;
     goal/extra2) extra_tasks=3,5,9 extra_seed=4000 ;;
     goal/push) extra_tasks=5 extra_seed=5000 ;;
+    long/extra) extra_tasks=2,7,8 extra_seed=4000 ;;
     *)
       echo "$config trains on $extra, but no extra tasks are set for it" >&2
       exit 2

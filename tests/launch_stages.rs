@@ -224,9 +224,33 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     from_object.run.out = first.run.out.clone();
     assert_eq!(from_object, first);
     outs.extend(goal_variants_outs());
+    outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 18);
+    assert_eq!(outs.len(), 20);
+}
+
+/// The long suite's variants of its fourth stage each differ from it in the stated things and
+/// the output folder; returns their output folders.
+fn long_variants_outs() -> Vec<std::path::PathBuf> {
+    // More demonstrations of the tasks the third stage never solves: one folder added after
+    // the two halves, half the steps, the output folder.
+    let fourth = launch_train_config("train-compact-long-parallel-4.toml");
+    let mut extra = launch_train_config("train-compact-long-parallel-4-extra.toml");
+    let outs = vec![extra.run.out.clone()];
+    assert_eq!(
+        extra.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_long_extra"
+        ))
+    );
+    assert_eq!(extra.run.steps * 2, fourth.run.steps);
+    assert_eq!(extra.run.steps, extra.train.lr.total_steps);
+    extra.run.steps = fourth.run.steps;
+    extra.train.lr.total_steps = fourth.train.lr.total_steps;
+    extra.run.out.clone_from(&fourth.run.out);
+    assert_eq!(extra, fourth);
+    outs
 }
 
 /// The goal suite's variants of one stage each differ from it in one thing and the output
@@ -309,5 +333,14 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     fourth.run.steps = extra.run.steps;
     fourth.run.out.clone_from(&extra.run.out);
     assert_eq!(fourth, extra);
+    // ... and the same fourth stage at half its peak and final lr: those and the folder only.
+    let fourth = launch_train_config("train-compact-goal-parallel-4-extra.toml");
+    let mut low = launch_train_config("train-compact-goal-parallel-4-extra-lowlr.toml");
+    assert_half(low.train.lr.peak_lr, fourth.train.lr.peak_lr);
+    assert_half(low.train.lr.min_lr, fourth.train.lr.min_lr);
+    outs.push(low.run.out.clone());
+    low.train.lr = fourth.train.lr.clone();
+    low.run.out.clone_from(&fourth.run.out);
+    assert_eq!(low, fourth);
     outs
 }
