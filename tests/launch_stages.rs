@@ -268,14 +268,10 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     assert_eq!(seed1, second);
     // The goal suite's third stage at half the peak lr differs from it in the lr and the
     // output folder only.
-    let third = launch_train_config("train-compact-goal-parallel-3.toml");
-    let mut low_lr = launch_train_config("train-compact-goal-parallel-3-lowlr.toml");
-    assert_half(low_lr.train.lr.peak_lr, third.train.lr.peak_lr);
-    assert_half(low_lr.train.lr.min_lr, third.train.lr.min_lr);
-    outs.push(low_lr.run.out.clone());
-    low_lr.train.lr = third.train.lr.clone();
-    low_lr.run.out.clone_from(&third.run.out);
-    assert_eq!(low_lr, third);
+    outs.push(assert_half_lr_variant(
+        "train-compact-goal-parallel-3.toml",
+        "train-compact-goal-parallel-3-lowlr.toml",
+    ));
     // ... and with every task weighted equally: that flag and the output folder only.
     let low_lr = launch_train_config("train-compact-goal-parallel-3-lowlr.toml");
     let mut balanced = launch_train_config("train-compact-goal-parallel-3-lowlr-balanced.toml");
@@ -334,13 +330,23 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     fourth.run.out.clone_from(&extra.run.out);
     assert_eq!(fourth, extra);
     // ... and the same fourth stage at half its peak and final lr: those and the folder only.
-    let fourth = launch_train_config("train-compact-goal-parallel-4-extra.toml");
-    let mut low = launch_train_config("train-compact-goal-parallel-4-extra-lowlr.toml");
-    assert_half(low.train.lr.peak_lr, fourth.train.lr.peak_lr);
-    assert_half(low.train.lr.min_lr, fourth.train.lr.min_lr);
-    outs.push(low.run.out.clone());
-    low.train.lr = fourth.train.lr.clone();
-    low.run.out.clone_from(&fourth.run.out);
-    assert_eq!(low, fourth);
+    outs.push(assert_half_lr_variant(
+        "train-compact-goal-parallel-4-extra.toml",
+        "train-compact-goal-parallel-4-extra-lowlr.toml",
+    ));
     outs
+}
+
+/// Asserts the launch config `low` differs from `base` in a halved peak and final lr and its
+/// output folder only; returns that folder.
+fn assert_half_lr_variant(base: &str, low: &str) -> std::path::PathBuf {
+    let base = launch_train_config(base);
+    let mut low = launch_train_config(low);
+    assert_half(low.train.lr.peak_lr, base.train.lr.peak_lr);
+    assert_half(low.train.lr.min_lr, base.train.lr.min_lr);
+    let out = low.run.out.clone();
+    low.train.lr = base.train.lr.clone();
+    low.run.out.clone_from(&base.run.out);
+    assert_eq!(low, base);
+    out
 }
