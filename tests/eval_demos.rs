@@ -1,5 +1,5 @@
-//! End-to-end: `ddvla eval` (sharded runs merged equal one run), `ddvla demos record` and the
-//! dataset reader, bad datasets give clear errors.
+//! End-to-end: `ddvla eval` (sharded runs merged equal one run, `--record` keeps every
+//! episode), `ddvla demos record` and the dataset reader, bad datasets give clear errors.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
@@ -288,6 +288,53 @@ fn recorded_demos_read_back_step_for_step() {
     std::fs::write(out.join("index.json"), "{\"format\": \"x\"}").unwrap();
     assert!(read_index(&out).is_err());
     assert!(read_index(d.path()).is_err());
+}
+
+#[test]
+fn an_evaluation_records_every_episode_for_replay() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = d.path().join("rollouts");
+    let args = [
+        "eval",
+        "--suite",
+        "libero_style_object",
+        "--policy",
+        "random",
+        "--episodes-per-task",
+        "2",
+        "--tasks",
+        "3",
+        "--max-steps",
+        "20",
+        "--record",
+        rec.to_str().unwrap(),
+    ];
+    run(&args, &d.path().join("r"));
+    let r = results(&d.path().join("r"));
+    // Failures are kept: each evaluated episode is there, with its outcome and every step.
+    let idx = read_index(&rec).unwrap();
+    assert_eq!(idx.episodes.len(), 2);
+    for (ep, res) in idx.episodes.iter().zip(&r.episodes) {
+        assert_eq!(
+            (ep.task_index, ep.episode, ep.steps, ep.success),
+            (3, res.episode, 20, res.success)
+        );
+        let e = load_episode(&rec, ep).unwrap();
+        assert_eq!((e.actions.len(), e.frames.len()), (20, 20));
+    }
+    // Recording into the same folder again is refused, naming it; the recording stays.
+    let o = ddvla()
+        .args(args)
+        .arg("--out")
+        .arg(d.path().join("r2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("holds a recording already"),
+        "{err}"
+    );
+    assert_eq!(read_index(&rec).unwrap().episodes.len(), 2);
 }
 
 #[test]

@@ -120,3 +120,22 @@ pub struct DemoIndex {
     /// Episodes.
     pub episodes: Vec<DemoEpisode>,
 }
+
+impl DemoIndex {
+    /// A manifest without episodes for recordings of `suite` (its cameras, image size, rate
+    /// and action dimension), made by the command `created_by`.
+    pub fn empty(suite: &ddvla_tasks::suite::Suite, created_by: String) -> Self {
+        let c = &suite.file.contract;
+        Self {
+            format: FORMAT.into(),
+            created_by,
+            ddvla_commit: crate::eval_cli::ddvla_commit(),
+            cameras: c.cameras.clone(),
+            image_size: c.image_size,
+            control_hz: suite.file.protocol.control_hz,
+            action_dim: c.action_dim,
+            proprio_dim: 0,
+            episodes: Vec::new(),
+        }
+    }
+}

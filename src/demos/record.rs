@@ -16,7 +16,7 @@ use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
 use super::{
     ACTION_TOPIC, ActionNoise, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC,
-    EXPERT_CHUNK_TOPIC, FORMAT, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
+    EXPERT_CHUNK_TOPIC, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
 };
 
 /// Options of a recording run.
@@ -275,18 +275,7 @@ pub fn record(
 ) -> Result<DemoIndex> {
     let first = opts.suites.first().context("no suites given")?;
     let first = Suite::load(&opts.suites_dir, first)?;
-    let c = &first.file.contract;
-    let mut index = DemoIndex {
-        format: FORMAT.into(),
-        created_by: opts.created_by.clone(),
-        ddvla_commit: crate::eval_cli::ddvla_commit(),
-        cameras: c.cameras.clone(),
-        image_size: c.image_size,
-        control_hz: first.file.protocol.control_hz,
-        action_dim: c.action_dim,
-        proprio_dim: 0,
-        episodes: Vec::new(),
-    };
+    let mut index = DemoIndex::empty(&first, opts.created_by.clone());
     let done = resume_from(opts, &mut index)?;
     let mut rec = DemoRecorder::new(&opts.out, index, opts.keep_failures);
     if let Some(slot) = &opts.labels {

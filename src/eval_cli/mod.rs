@@ -116,6 +116,12 @@ pub struct EvalArgs {
     /// Override the suite's image size (px, ≤ 256).
     #[arg(long)]
     pub image_size: Option<u32>,
+    /// Record every episode, failures included, in the demonstrations format under this
+    /// folder (one MCAP per episode: cameras, proprio, the executed actions; `index.json`
+    /// with each episode's success): to replay or inspect what the policy did. Refused if
+    /// the folder holds a recording already.
+    #[arg(long)]
+    pub record: Option<PathBuf>,
 }
 
 /// Wants every frame, keeps nothing: `--render` timing runs.
@@ -232,7 +238,9 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         )?
         .progress_chars("=> "),
     );
-    let mut observer: Box<dyn EpisodeObserver> = if args.render {
+    let mut observer: Box<dyn EpisodeObserver> = if let Some(dir) = &args.record {
+        Box::new(rollout_recorder(dir, &suite)?)
+    } else if args.render {
         Box::new(RenderEveryStep)
     } else {
         Box::new(NoObserver)
@@ -256,6 +264,23 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     )?;
     bar.finish();
     write_results(&results, out, args.json.as_deref())
+}
+
+/// `--record DIR`: a recorder of every episode (failures kept) into the empty folder `dir`.
+fn rollout_recorder(dir: &Path, suite: &Suite) -> Result<crate::demos::DemoRecorder> {
+    let index_path = dir.join("index.json");
+    if index_path.exists() {
+        bail!(
+            "--record {}: it holds a recording already ({}); give an empty or new folder",
+            dir.display(),
+            index_path.display()
+        );
+    }
+    let created_by = std::env::args().collect::<Vec<_>>().join(" ");
+    let index = crate::demos::DemoIndex::empty(suite, created_by);
+    let mut rec = crate::demos::DemoRecorder::new(dir, index, true);
+    rec.start_suite(suite)?;
+    Ok(rec)
 }
 
 fn merge(inputs: &[PathBuf], out: &Path) -> Result<()> {
