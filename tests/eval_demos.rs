@@ -335,6 +335,14 @@ fn an_evaluation_records_every_episode_for_replay() {
         "{err}"
     );
     assert_eq!(read_index(&rec).unwrap().episodes.len(), 2);
+    // A shard of several records into its own folder under it, so shards given the same
+    // arguments keep each other's episodes.
+    let mut sharded = args.to_vec();
+    sharded.extend(["--shard", "1/2"]);
+    run(&sharded, &d.path().join("r3"));
+    let shard = read_index(&rec.join("shard-1-of-2")).unwrap();
+    assert_eq!(shard.episodes.len(), 1);
+    assert_eq!(shard.episodes[0].episode, 1);
 }
 
 #[test]

@@ -119,7 +119,8 @@ pub struct EvalArgs {
     /// Record every episode, failures included, in the demonstrations format under this
     /// folder (one MCAP per episode: cameras, proprio, the executed actions; `index.json`
     /// with each episode's success): to replay or inspect what the policy did. Refused if
-    /// the folder holds a recording already.
+    /// the folder holds a recording already. With `--shard I/N` (N > 1) each shard records
+    /// into its own `shard-I-of-N` under it.
     #[arg(long)]
     pub record: Option<PathBuf>,
 }
@@ -228,6 +229,14 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         skip: std::collections::BTreeSet::new(),
     };
     let total = eval::plan(&suite, &opts)?.len();
+    // Before the policy loads, so a refused folder fails at once.
+    let mut observer: Box<dyn EpisodeObserver> = if let Some(dir) = &args.record {
+        Box::new(rollout_recorder(dir, opts.shard, &suite)?)
+    } else if args.render {
+        Box::new(RenderEveryStep)
+    } else {
+        Box::new(NoObserver)
+    };
     let spec = args.policy.as_deref().unwrap_or_default();
     let settings = args.decode.policy_settings(spec, &args.exec)?;
     let mut policy = make_policy(spec, settings, &suite)?;
@@ -238,13 +247,6 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         )?
         .progress_chars("=> "),
     );
-    let mut observer: Box<dyn EpisodeObserver> = if let Some(dir) = &args.record {
-        Box::new(rollout_recorder(dir, &suite)?)
-    } else if args.render {
-        Box::new(RenderEveryStep)
-    } else {
-        Box::new(NoObserver)
-    };
     let mut done = 0usize;
     let mut ok = 0usize;
     let results = eval::run(
@@ -266,8 +268,17 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     write_results(&results, out, args.json.as_deref())
 }
 
-/// `--record DIR`: a recorder of every episode (failures kept) into the empty folder `dir`.
-fn rollout_recorder(dir: &Path, suite: &Suite) -> Result<crate::demos::DemoRecorder> {
+/// `--record DIR`: a recorder of every episode (failures kept) into the empty folder `dir`,
+/// or, for one shard of several, into its own `dir/shard-I-of-N` (shards given the same
+/// arguments would otherwise each rewrite one `index.json` and lose each other's episodes).
+fn rollout_recorder(dir: &Path, shard: Shard, suite: &Suite) -> Result<crate::demos::DemoRecorder> {
+    let shard_dir;
+    let dir = if shard.count > 1 {
+        shard_dir = dir.join(format!("shard-{}-of-{}", shard.index, shard.count));
+        &shard_dir
+    } else {
+        dir
+    };
     let index_path = dir.join("index.json");
     if index_path.exists() {
         bail!(
