@@ -22,6 +22,7 @@
 #   ./scripts/suite_policy.sh goal 4-extra   # its average, + 50 more episodes of tasks 3, 5, 9
 #   ./scripts/suite_policy.sh goal 4-extra-lowlr  # ... at half that stage's peak lr
 #   ./scripts/suite_policy.sh long 4-extra   # long's third stage + 50 more episodes of 2, 7, 8
+#   ./scripts/suite_policy.sh long 4-glow    # ... task 2 recorded again with the stove's glow
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -31,7 +32,8 @@
 # recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
 # states, in one process (goal: tasks 4, 5 and 6 with seed 2000; `_extra2`: tasks 3, 5 and 9
 # with seed 4000; `_push`: the plate push, task 5, with seed 5000, recorded after its expert
-# stopped holding still before the push; long: tasks 2, 7 and 8 with seed 4000).
+# stopped holding still before the push; long: tasks 2, 7 and 8 with seed 4000; `_glow` and
+# `_glow2`: long task 2 with seeds 1000 and 4000, recorded since the turned-on stove glows).
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -52,13 +54,13 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra or 4-extra-lowlr" >&2
+      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr or 4-glow" >&2
     exit 2
     ;;
 esac
@@ -129,13 +131,16 @@ if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
 fi
 # The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
 # no other folder used (each folder its own seed).
-for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/demos/${name}_push"; do
+for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/demos/${name}_push" \
+  ".cache/demos/${name}_glow" ".cache/demos/${name}_glow2"; do
   if ! grep -q "\"$extra\"" "$config"; then continue; fi
   case "$suite/${extra##*_}" in
     goal/extra) extra_tasks=4,5,6 extra_seed=2000 ;;
     goal/extra2) extra_tasks=3,5,9 extra_seed=4000 ;;
     goal/push) extra_tasks=5 extra_seed=5000 ;;
     long/extra) extra_tasks=2,7,8 extra_seed=4000 ;;
+    long/glow) extra_tasks=2 extra_seed=1000 ;;
+    long/glow2) extra_tasks=2 extra_seed=4000 ;;
     *)
       echo "$config trains on $extra, but no extra tasks are set for it" >&2
       exit 2

@@ -227,7 +227,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 20);
+    assert_eq!(outs.len(), 21);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -237,7 +237,7 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
     // the two halves, half the steps, the output folder.
     let fourth = launch_train_config("train-compact-long-parallel-4.toml");
     let mut extra = launch_train_config("train-compact-long-parallel-4-extra.toml");
-    let outs = vec![extra.run.out.clone()];
+    let outs = [extra.run.out.clone()];
     assert_eq!(
         extra.data.demos.pop(),
         Some(std::path::PathBuf::from(
@@ -250,7 +250,37 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
     extra.train.lr.total_steps = fourth.train.lr.total_steps;
     extra.run.out.clone_from(&fourth.run.out);
     assert_eq!(extra, fourth);
-    outs
+    vec![outs[0].clone(), long_glow_out()]
+}
+
+/// The stage recorded with the stove's burner glow: long 4-extra with its extra folder
+/// replaced by the two folders of task 2 recorded with the glow (that task's only sources), at
+/// half its peak and final lr; returns its output folder.
+fn long_glow_out() -> std::path::PathBuf {
+    let extra = launch_train_config("train-compact-long-parallel-4-extra.toml");
+    let mut glow = launch_train_config("train-compact-long-parallel-4-glow.toml");
+    let out = glow.run.out.clone();
+    let folders: Vec<_> = ["glow", "glow2"]
+        .iter()
+        .map(|f| std::path::PathBuf::from(format!(".cache/demos/libero_style_long_{f}")))
+        .collect();
+    let added: Vec<_> = glow.data.demos.drain(2..).collect();
+    assert_eq!(added, folders);
+    let sources = std::mem::take(&mut glow.data.task_sources);
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        [(
+            "turn_on_the_stove_and_put_the_moka_pot_on_it".to_owned(),
+            folders
+        )]
+    );
+    assert_half(glow.train.lr.peak_lr, extra.train.lr.peak_lr);
+    assert_half(glow.train.lr.min_lr, extra.train.lr.min_lr);
+    glow.train.lr = extra.train.lr.clone();
+    glow.data.demos.push(extra.data.demos[2].clone());
+    glow.run.out.clone_from(&extra.run.out);
+    assert_eq!(glow, extra);
+    out
 }
 
 /// The goal suite's variants of one stage each differ from it in one thing and the output

@@ -10,6 +10,7 @@ use mujoco_rs::prelude::*;
 use mujoco_rs::renderer::MjRenderer;
 
 use crate::error::{Result, SimError};
+use crate::indicator::{ResolvedIndicators, StateIndicator};
 
 /// Row order of returned frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +44,7 @@ pub struct CameraRig {
     cams: Vec<(String, usize)>,
     size: usize,
     convention: ImageConvention,
+    indicators: ResolvedIndicators,
 }
 
 impl CameraRig {
@@ -81,6 +83,7 @@ impl CameraRig {
                 cams,
                 size: size as usize,
                 convention,
+                indicators: ResolvedIndicators::default(),
             });
         };
         let global = &model.vis().global;
@@ -111,7 +114,19 @@ impl CameraRig {
             cams,
             size: size as usize,
             convention,
+            indicators: ResolvedIndicators::default(),
         })
+    }
+
+    /// Show `indicators`' geoms in the frames while their joints are on (checked against
+    /// `model`, the model the rig was made for).
+    pub fn with_indicators(
+        mut self,
+        model: &MjModel,
+        indicators: &[StateIndicator],
+    ) -> Result<Self> {
+        self.indicators = ResolvedIndicators::new(model, indicators)?;
+        Ok(self)
     }
 
     /// Number of cameras.
@@ -132,6 +147,8 @@ impl CameraRig {
         let Some(renderer) = self.renderer.as_mut() else {
             return Ok(Vec::new());
         };
+        self.indicators
+            .apply(data.qpos(), &mut renderer.opts_mut().geomgroup);
         let row = self.size * 3;
         let mut frames = Vec::with_capacity(self.cams.len());
         for (name, id) in &self.cams {

@@ -9,6 +9,7 @@ pub mod builder;
 mod camera;
 mod env;
 mod error;
+mod indicator;
 pub mod joint_control;
 mod observation;
 pub mod osc;
@@ -18,6 +19,7 @@ pub mod scene;
 pub use camera::{CameraFrame, CameraRig, ImageConvention};
 pub use env::{ControlMode, Env, EnvConfig, Observation, Proprio};
 pub use error::{Result, SimError};
+pub use indicator::{STOVE_GLOW_GEOM_GROUP, StateIndicator};
 pub use robot::{LIBERO_INIT_QPOS, RobotKind};
 
 /// The version of the MuJoCo library in use (e.g. `3.17.0`), for result and init-state files.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::camera::ImageConvention;
+use crate::indicator::StateIndicator;
 use crate::osc::OscGains;
 use crate::robot::{LIBERO_INIT_QPOS, RobotKind};
 use crate::scene;
@@ -53,6 +54,8 @@ pub struct EnvConfig {
     pub joint_kp: f64,
     /// Damping λ of the DLS IK step.
     pub ik_damping: f64,
+    /// Visual-only geoms shown in the camera images while a joint is on (a stove's glow).
+    pub indicators: Vec<StateIndicator>,
 }
 
 impl Default for EnvConfig {
@@ -72,6 +75,7 @@ impl Default for EnvConfig {
             gains: OscGains::default(),
             joint_kp: 400.0,
             ik_damping: 0.05,
+            indicators: Vec::new(),
         }
     }
 }

@@ -123,7 +123,8 @@ impl Env {
             .map(|j| model.jnt_qposadr()[j] as usize)
             .collect();
         let ee_site = id(&model, MjtObjBase::mjOBJ_SITE, "site", robot.ee_site)?;
-        let cameras = CameraRig::new(&model, &cfg.cameras, cfg.image_size, cfg.image_convention)?;
+        let cameras = CameraRig::new(&model, &cfg.cameras, cfg.image_size, cfg.image_convention)?
+            .with_indicators(&model, &cfg.indicators)?;
         let data = MjData::new(Arc::clone(&model));
         Ok(Self {
             cfg,

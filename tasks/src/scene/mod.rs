@@ -16,14 +16,15 @@ mod init;
 use std::collections::BTreeMap;
 
 use ddvla_sim::builder::{CameraSpec, SceneBuilder, SiteSpec};
-use ddvla_sim::{EnvConfig, RobotKind};
+use ddvla_sim::{EnvConfig, RobotKind, STOVE_GLOW_GEOM_GROUP, StateIndicator};
 
 pub use error::SceneError;
 pub use generate::generate_init_states;
 pub use init::{InitSampler, SampleReport};
 
 use crate::bddl::{Predicate, Problem};
-use crate::catalog::{self, CatalogObject};
+use crate::catalog::{self, CatalogObject, PartKind};
+use crate::predicates::{JointTest, articulation};
 use crate::suite::{RobotName, Suite, Task};
 
 /// The workspace body's BDDL name (LIBERO's tabletop workspace).
@@ -191,7 +192,27 @@ impl TaskScene {
             image_convention: c.image_convention(),
             control_hz: suite.file.protocol.control_hz,
             object_jitter_m: 0.0,
+            indicators: self.stove_glows(),
             ..base
         })
+    }
+
+    /// Every stove's burner glow (`sim/objects/flat_stove.xml`), shown while its knob passes
+    /// LIBERO's turn-on test (`q >= 0.5`), so that the cameras see whether it is on.
+    fn stove_glows(&self) -> Vec<StateIndicator> {
+        let Some(JointTest::AtLeast(on_from)) = articulation("flat_stove").and_then(|a| a.turn_on)
+        else {
+            return Vec::new();
+        };
+        self.instances
+            .values()
+            .flat_map(|o| &o.parts)
+            .filter(|p| p.kind == PartKind::Knob)
+            .map(|p| StateIndicator {
+                joint: p.joint.clone(),
+                shown_from: on_from,
+                geom_group: STOVE_GLOW_GEOM_GROUP,
+            })
+            .collect()
     }
 }
