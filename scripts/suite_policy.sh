@@ -23,6 +23,7 @@
 #   ./scripts/suite_policy.sh goal 4-extra-lowlr  # ... at half that stage's peak lr
 #   ./scripts/suite_policy.sh long 4-extra   # long's third stage + 50 more episodes of 2, 7, 8
 #   ./scripts/suite_policy.sh long 4-glow    # ... task 2 recorded again with the stove's glow
+#   ./scripts/suite_policy.sh goal 4-push2   # goal 4-extra-lowlr with the level plate push
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -33,7 +34,8 @@
 # states, in one process (goal: tasks 4, 5 and 6 with seed 2000; `_extra2`: tasks 3, 5 and 9
 # with seed 4000; `_push`: the plate push, task 5, with seed 5000, recorded after its expert
 # stopped holding still before the push; long: tasks 2, 7 and 8 with seed 4000; `_glow` and
-# `_glow2`: long task 2 with seeds 1000 and 4000, recorded since the turned-on stove glows).
+# `_glow2`: long task 2 with seeds 1000 and 4000, recorded since the turned-on stove glows;
+# `_push2`: the plate push with seed 6000, recorded since its expert pushes level).
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -54,13 +56,13 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr or 4-glow" >&2
+      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow or 4-push2" >&2
     exit 2
     ;;
 esac
@@ -132,12 +134,13 @@ fi
 # The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
 # no other folder used (each folder its own seed).
 for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/demos/${name}_push" \
-  ".cache/demos/${name}_glow" ".cache/demos/${name}_glow2"; do
+  ".cache/demos/${name}_glow" ".cache/demos/${name}_glow2" ".cache/demos/${name}_push2"; do
   if ! grep -q "\"$extra\"" "$config"; then continue; fi
   case "$suite/${extra##*_}" in
     goal/extra) extra_tasks=4,5,6 extra_seed=2000 ;;
     goal/extra2) extra_tasks=3,5,9 extra_seed=4000 ;;
     goal/push) extra_tasks=5 extra_seed=5000 ;;
+    goal/push2) extra_tasks=5 extra_seed=6000 ;;
     long/extra) extra_tasks=2,7,8 extra_seed=4000 ;;
     long/glow) extra_tasks=2 extra_seed=1000 ;;
     long/glow2) extra_tasks=2 extra_seed=4000 ;;

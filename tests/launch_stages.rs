@@ -227,7 +227,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 21);
+    assert_eq!(outs.len(), 22);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -364,6 +364,28 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
         "train-compact-goal-parallel-4-extra.toml",
         "train-compact-goal-parallel-4-extra-lowlr.toml",
     ));
+    // ... and that low-lr stage with the plate push recorded by the level-push expert in place
+    // of the old push folder (its only source): that folder and the output folder only.
+    let low = launch_train_config("train-compact-goal-parallel-4-extra-lowlr.toml");
+    let mut push2 = launch_train_config("train-compact-goal-parallel-4-push2.toml");
+    outs.push(push2.run.out.clone());
+    let (old_push, new_push) = (
+        std::path::PathBuf::from(".cache/demos/libero_style_goal_push"),
+        std::path::PathBuf::from(".cache/demos/libero_style_goal_push2"),
+    );
+    for folder in push2
+        .data
+        .demos
+        .iter_mut()
+        .chain(push2.data.task_sources.values_mut().flatten())
+    {
+        assert_ne!(*folder, old_push);
+        if *folder == new_push {
+            folder.clone_from(&old_push);
+        }
+    }
+    push2.run.out.clone_from(&low.run.out);
+    assert_eq!(push2, low);
     outs
 }
 
