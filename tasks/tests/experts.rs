@@ -10,6 +10,9 @@
 //! does not read camera frames).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
+mod common;
+
+use common::solved_expert_episodes;
 use ddvla_tasks::eval::{
     EpisodeObserver, EpisodeResult, EvalError, EvalPolicy, FailureKind, NoObserver, StepContext,
     TaskRunner, episode_seed,
@@ -205,22 +208,8 @@ fn assert_solved_without_still_poses(
     episodes: &[usize],
     max_still: usize,
 ) {
-    let suite = Suite::load(&builtin_dir(), suite).unwrap();
-    let task = suite.tasks.iter().position(|t| t.name == name).unwrap();
-    let mut runner = TaskRunner::new(&suite, &suite.tasks[task], None, 0).unwrap();
-    let mut expert = ScriptedExpert::new();
-    for &e in episodes {
-        let mut still = Stillness::default();
-        let r = runner
-            .run_episode(
-                e,
-                episode_seed(7, task, e),
-                suite.file.protocol.max_steps,
-                &mut expert,
-                &mut still,
-            )
-            .unwrap();
-        assert!(r.success, "{name} episode {e}: {r:?}");
+    let runs: Vec<Stillness> = solved_expert_episodes(suite, name, episodes);
+    for (e, still) in episodes.iter().zip(runs) {
         assert!(
             still.longest <= max_still,
             "{name} episode {e}: held still for {} steps",

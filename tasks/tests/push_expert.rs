@@ -4,9 +4,11 @@
 //! whole episode (docs/results-preamble.md). Needs `scripts/setup.sh`.
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
-use ddvla_tasks::eval::{EpisodeObserver, EvalError, TaskRunner, episode_seed};
-use ddvla_tasks::expert::ScriptedExpert;
-use ddvla_tasks::suite::{PolicyFrame, Suite, builtin_dir};
+mod common;
+
+use common::solved_expert_episodes;
+use ddvla_tasks::eval::{EpisodeObserver, EvalError};
+use ddvla_tasks::suite::PolicyFrame;
 
 /// Each step's end-effector height (m) and z action.
 #[derive(Default)]
@@ -21,23 +23,13 @@ impl EpisodeObserver for Heights {
 
 #[test]
 fn the_plate_push_does_not_press_down_at_the_bottom() {
-    let suite = Suite::load(&builtin_dir(), "libero_style_goal").unwrap();
-    let name = "push_the_plate_to_the_front_of_the_stove";
-    let task = suite.tasks.iter().position(|t| t.name == name).unwrap();
-    let mut runner = TaskRunner::new(&suite, &suite.tasks[task], None, 0).unwrap();
-    let mut expert = ScriptedExpert::new();
-    for e in [0, 1] {
-        let mut heights = Heights::default();
-        let r = runner
-            .run_episode(
-                e,
-                episode_seed(7, task, e),
-                suite.file.protocol.max_steps,
-                &mut expert,
-                &mut heights,
-            )
-            .unwrap();
-        assert!(r.success, "episode {e}: {r:?}");
+    let episodes = [0, 1];
+    let runs: Vec<Heights> = solved_expert_episodes(
+        "libero_style_goal",
+        "push_the_plate_to_the_front_of_the_stove",
+        &episodes,
+    );
+    for (e, heights) in episodes.iter().zip(runs) {
         let bottom_m = heights.0.iter().map(|h| h.0).fold(f32::INFINITY, f32::min);
         let hardest = heights
             .0
