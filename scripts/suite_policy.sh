@@ -24,6 +24,7 @@
 #   ./scripts/suite_policy.sh long 4-extra   # long's third stage + 50 more episodes of 2, 7, 8
 #   ./scripts/suite_policy.sh long 4-glow    # ... task 2 recorded again with the stove's glow
 #   ./scripts/suite_policy.sh goal 4-push2   # goal 4-extra-lowlr with the level plate push
+#   ./scripts/suite_policy.sh goal 5-push-dagger  # from 4-push2's step-1000 average + DAgger
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -36,6 +37,11 @@
 # stopped holding still before the push; long: tasks 2, 7 and 8 with seed 4000; `_glow` and
 # `_glow2`: long task 2 with seeds 1000 and 4000, recorded since the turned-on stove glows;
 # `_push2`: the plate push with seed 6000, recorded since its expert pushes level).
+#
+# A config that trains on .cache/demos/libero_style_goal_push_dagger gets that recorded too: 50
+# plate-push episodes (seed 7000) in which the config's start checkpoint drove (parallel decoder)
+# and the scripted expert labelled every step (`ddvla demos record --expert-labels`, DAgger).
+# That start is a snapshot of an earlier stage's run folder, so that stage runs first.
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -56,13 +62,14 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow or 4-push2" >&2
+      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2 or" \
+      "5-push-dagger" >&2
     exit 2
     ;;
 esac
@@ -152,6 +159,20 @@ for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/
   record_folder "$extra" "$extra_tasks" --episodes-per-task 50 --seed "$extra_seed" || exit 1
   echo "extra demonstrations: $(episodes "$extra") episodes in $extra"
 done
+
+# DAgger folders: the config's start checkpoint drives, the expert labels (their own seed).
+dagger=".cache/demos/${name}_push_dagger"
+if grep -q "\"$dagger\"" "$config"; then
+  init=$(sed -n 's/^init_checkpoint = "\(.*\)"$/\1/p' "$config")
+  if [ ! -f "$init/model.safetensors" ]; then
+    echo "$config starts from $init, which is not there: run the stage that writes it first" \
+      "(launch/README.md)" >&2
+    exit 2
+  fi
+  record_folder "$dagger" 5 --episodes-per-task 50 --seed 7000 --policy "$init" \
+    --decoder parallel --expert-labels || exit 1
+  echo "DAgger episodes: $(episodes "$dagger") in $dagger"
+fi
 
 # 2. Training (resumes from its output folder).
 ckpt=$(sed -n 's/^out = "\(.*\)"$/\1/p' "$config")

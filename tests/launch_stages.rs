@@ -227,7 +227,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 22);
+    assert_eq!(outs.len(), 23);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -386,7 +386,45 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     }
     push2.run.out.clone_from(&low.run.out);
     assert_eq!(push2, low);
+    outs.push(push_dagger_out());
     outs
+}
+
+/// The goal suite's DAgger stage differs from 4-push2 in its start (a snapshot that run
+/// keeps), the labelled plate-push folder (in `demos` and as a push source), half the steps
+/// with their schedule and snapshots, and the output folder; returns that folder.
+fn push_dagger_out() -> std::path::PathBuf {
+    let push2 = launch_train_config("train-compact-goal-parallel-4-push2.toml");
+    let mut dagger = launch_train_config("train-compact-goal-parallel-5-push-dagger.toml");
+    let out = dagger.run.out.clone();
+    let snapshot_step = 1000;
+    assert_eq!(snapshot_step % push2.run.keep_every, 0);
+    assert!(snapshot_step < push2.run.steps);
+    assert_eq!(
+        dagger.model.init_checkpoint,
+        Some(ddvla::train_cli::snapshot_dir(&push2.run.out, snapshot_step).join("ema"))
+    );
+    let labelled = std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger");
+    assert_eq!(dagger.data.demos.pop(), Some(labelled.clone()));
+    let push_sources = dagger
+        .data
+        .task_sources
+        .get_mut("push_the_plate_to_the_front_of_the_stove")
+        .unwrap();
+    assert_eq!(push_sources.pop(), Some(labelled));
+    assert_eq!(dagger.run.steps * 2, push2.run.steps);
+    assert_eq!(dagger.train.lr.total_steps, dagger.run.steps);
+    dagger
+        .model
+        .init_checkpoint
+        .clone_from(&push2.model.init_checkpoint);
+    dagger.train.lr.total_steps = push2.train.lr.total_steps;
+    dagger.run.steps = push2.run.steps;
+    dagger.run.keep_every = push2.run.keep_every;
+    dagger.run.eval_every = push2.run.eval_every;
+    dagger.run.out.clone_from(&push2.run.out);
+    assert_eq!(dagger, push2);
+    out
 }
 
 /// Asserts the launch config `low` differs from `base` in a halved peak and final lr and its
