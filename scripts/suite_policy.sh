@@ -25,6 +25,7 @@
 #   ./scripts/suite_policy.sh long 4-glow    # ... task 2 recorded again with the stove's glow
 #   ./scripts/suite_policy.sh goal 4-push2   # goal 4-extra-lowlr with the level plate push
 #   ./scripts/suite_policy.sh goal 5-push-dagger  # from 4-push2's step-1000 average + DAgger
+#   ./scripts/suite_policy.sh long 4-dagger  # long's third stage + its own labelled rollouts
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -41,7 +42,9 @@
 # A config that trains on .cache/demos/libero_style_goal_push_dagger gets that recorded too: 50
 # plate-push episodes (seed 7000) in which the config's start checkpoint drove (parallel decoder)
 # and the scripted expert labelled every step (`ddvla demos record --expert-labels`, DAgger).
-# That start is a snapshot of an earlier stage's run folder, so that stage runs first.
+# That start is a snapshot of an earlier stage's run folder, so that stage runs first. Likewise
+# .cache/demos/libero_style_long_dagger: 6 episodes of each long task (seed 7000) driven by the
+# committed long policy.
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -62,14 +65,14 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 4-dagger)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
-      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2 or" \
-      "5-push-dagger" >&2
+      "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
+      "5-push-dagger or 4-dagger" >&2
     exit 2
     ;;
 esac
@@ -161,18 +164,26 @@ for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/
 done
 
 # DAgger folders: the config's start checkpoint drives, the expert labels (their own seed).
-dagger=".cache/demos/${name}_push_dagger"
-if grep -q "\"$dagger\"" "$config"; then
+for dagger in ".cache/demos/${name}_push_dagger" ".cache/demos/${name}_dagger"; do
+  if ! grep -q "\"$dagger\"" "$config"; then continue; fi
+  case "$suite/${dagger#.cache/demos/"$name"_}" in
+    goal/push_dagger) dagger_tasks=5 dagger_episodes=50 ;;
+    long/dagger) dagger_tasks=0,1,2,3,4,5,6,7,8,9 dagger_episodes=6 ;;
+    *)
+      echo "$config trains on $dagger, but no DAgger tasks are set for it" >&2
+      exit 2
+      ;;
+  esac
   init=$(sed -n 's/^init_checkpoint = "\(.*\)"$/\1/p' "$config")
   if [ ! -f "$init/model.safetensors" ]; then
     echo "$config starts from $init, which is not there: run the stage that writes it first" \
       "(launch/README.md)" >&2
     exit 2
   fi
-  record_folder "$dagger" 5 --episodes-per-task 50 --seed 7000 --policy "$init" \
-    --decoder parallel --expert-labels || exit 1
+  record_folder "$dagger" "$dagger_tasks" --episodes-per-task "$dagger_episodes" --seed 7000 \
+    --policy "$init" --decoder parallel --expert-labels || exit 1
   echo "DAgger episodes: $(episodes "$dagger") in $dagger"
-fi
+done
 
 # 2. Training (resumes from its output folder).
 ckpt=$(sed -n 's/^out = "\(.*\)"$/\1/p' "$config")

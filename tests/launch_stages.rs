@@ -227,7 +227,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 23);
+    assert_eq!(outs.len(), 24);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -250,7 +250,28 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
     extra.train.lr.total_steps = fourth.train.lr.total_steps;
     extra.run.out.clone_from(&fourth.run.out);
     assert_eq!(extra, fourth);
-    vec![outs[0].clone(), long_glow_out()]
+    vec![outs[0].clone(), long_glow_out(), long_dagger_out()]
+}
+
+/// The long DAgger stage: long 4-glow with the two glow folders (task 2's only sources)
+/// replaced by the policy-driven, expert-labelled folder, which is no task's only source;
+/// returns its output folder.
+fn long_dagger_out() -> std::path::PathBuf {
+    let mut glow = launch_train_config("train-compact-long-parallel-4-glow.toml");
+    let mut dagger = launch_train_config("train-compact-long-parallel-4-dagger.toml");
+    let out = dagger.run.out.clone();
+    assert_eq!(
+        dagger.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_long_dagger"
+        ))
+    );
+    assert!(dagger.data.task_sources.is_empty());
+    glow.data.demos.truncate(2);
+    glow.data.task_sources.clear();
+    dagger.run.out.clone_from(&glow.run.out);
+    assert_eq!(dagger, glow);
+    out
 }
 
 /// The stage recorded with the stove's burner glow: long 4-extra with its extra folder
