@@ -25,6 +25,7 @@
 #   ./scripts/suite_policy.sh long 4-glow    # ... task 2 recorded again with the stove's glow
 #   ./scripts/suite_policy.sh goal 4-push2   # goal 4-extra-lowlr with the level plate push
 #   ./scripts/suite_policy.sh goal 5-push-dagger  # from 4-push2's step-1000 average + DAgger
+#   ./scripts/suite_policy.sh goal 5-push-dagger-mix  # ... the expert driving half the chunks
 #   ./scripts/suite_policy.sh long 4-dagger  # long's third stage + its own labelled rollouts
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
@@ -44,7 +45,9 @@
 # and the scripted expert labelled every step (`ddvla demos record --expert-labels`, DAgger).
 # That start is a snapshot of an earlier stage's run folder, so that stage runs first. Likewise
 # .cache/demos/libero_style_long_dagger: 6 episodes of each long task (seed 7000) driven by the
-# committed long policy.
+# committed long policy. And .cache/demos/libero_style_goal_push_dagger_mix: 50 plate pushes
+# (seed 8000) in which the expert, not the policy, executes each chunk with probability 0.5
+# (`--expert-share 0.5`, DAgger's β).
 #
 # ROW_SUFFIX=-rerun names the rows `<row>-rerun` (and `<row>-rerun-ema`): for a stage trained
 # again after its weights were lost, whose first rows stay as they were.
@@ -65,14 +68,14 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 4-dagger)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
       "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
-      "5-push-dagger or 4-dagger" >&2
+      "5-push-dagger, 5-push-dagger-mix or 4-dagger" >&2
     exit 2
     ;;
 esac
@@ -163,11 +166,15 @@ for extra in ".cache/demos/${name}_extra" ".cache/demos/${name}_extra2" ".cache/
   echo "extra demonstrations: $(episodes "$extra") episodes in $extra"
 done
 
-# DAgger folders: the config's start checkpoint drives, the expert labels (their own seed).
-for dagger in ".cache/demos/${name}_push_dagger" ".cache/demos/${name}_dagger"; do
+# DAgger folders: the config's start checkpoint drives, the expert labels (their own seed;
+# dagger_share: the chance that the expert executes a chunk instead (DAgger's β).
+for dagger in ".cache/demos/${name}_push_dagger" ".cache/demos/${name}_push_dagger_mix" \
+  ".cache/demos/${name}_dagger"; do
   if ! grep -q "\"$dagger\"" "$config"; then continue; fi
+  dagger_seed=7000 dagger_share=0
   case "$suite/${dagger#.cache/demos/"$name"_}" in
     goal/push_dagger) dagger_tasks=5 dagger_episodes=50 ;;
+    goal/push_dagger_mix) dagger_tasks=5 dagger_episodes=50 dagger_seed=8000 dagger_share=0.5 ;;
     long/dagger) dagger_tasks=0,1,2,3,4,5,6,7,8,9 dagger_episodes=6 ;;
     *)
       echo "$config trains on $dagger, but no DAgger tasks are set for it" >&2
@@ -180,8 +187,9 @@ for dagger in ".cache/demos/${name}_push_dagger" ".cache/demos/${name}_dagger"; 
       "(launch/README.md)" >&2
     exit 2
   fi
-  record_folder "$dagger" "$dagger_tasks" --episodes-per-task "$dagger_episodes" --seed 7000 \
-    --policy "$init" --decoder parallel --expert-labels || exit 1
+  record_folder "$dagger" "$dagger_tasks" --episodes-per-task "$dagger_episodes" \
+    --seed "$dagger_seed" --policy "$init" --decoder parallel --expert-labels \
+    --expert-share "$dagger_share" || exit 1
   echo "DAgger episodes: $(episodes "$dagger") in $dagger"
 done
 

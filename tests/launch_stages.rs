@@ -227,7 +227,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 24);
+    assert_eq!(outs.len(), 25);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -408,7 +408,38 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
     push2.run.out.clone_from(&low.run.out);
     assert_eq!(push2, low);
     outs.push(push_dagger_out());
+    outs.push(push_dagger_mix_out());
     outs
+}
+
+/// The goal DAgger round with the expert executing half the chunks differs from it in the
+/// labelled folder (its `demos` entry and push source) and the output folder only; returns
+/// that folder.
+fn push_dagger_mix_out() -> std::path::PathBuf {
+    let plain = launch_train_config("train-compact-goal-parallel-5-push-dagger.toml");
+    let mut mix = launch_train_config("train-compact-goal-parallel-5-push-dagger-mix.toml");
+    let out = mix.run.out.clone();
+    let (plain_folder, mix_folder) = (
+        std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger"),
+        std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger_mix"),
+    );
+    let mut replaced = 0;
+    for folder in mix
+        .data
+        .demos
+        .iter_mut()
+        .chain(mix.data.task_sources.values_mut().flatten())
+    {
+        assert_ne!(*folder, plain_folder);
+        if *folder == mix_folder {
+            folder.clone_from(&plain_folder);
+            replaced += 1;
+        }
+    }
+    assert_eq!(replaced, 2);
+    mix.run.out.clone_from(&plain.run.out);
+    assert_eq!(mix, plain);
+    out
 }
 
 /// The goal suite's DAgger stage differs from 4-push2 in its start (a snapshot that run
