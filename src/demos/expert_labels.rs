@@ -5,9 +5,10 @@
 //! expert demonstrations never show (a missed grasp, a gripper closed too high), the states a
 //! policy's own mistakes lead to (Ross et al., 2011).
 //!
-//! The labeller is [`ScriptedExpert::labeller`], whose pick-and-place phase follows the
-//! state: the plain expert plans as if its own actions ran, so once the policy had grasped
-//! an object by itself it kept approaching it and labelled the whole carry "open".
+//! The labeller is [`ScriptedExpert::labeller`], whose skills' phases follow the state: the
+//! plain expert plans as if its own actions ran, so once the policy had grasped an object by
+//! itself it kept approaching it and labelled the whole carry "open", and while the policy
+//! pushed the plate it labelled "go up to the approach pose".
 //!
 //! With `label_chunk` = H > 0 each step also gets the expert's own H-step chunk from that
 //! state ([`ScriptedExpert::chunk_from`], rolled out on a blind fork of the simulator), which

@@ -29,6 +29,21 @@ enum Phase {
     Retreat,
 }
 
+impl Phase {
+    /// Before the contact: the skill has not touched its part yet.
+    fn before_contact(self) -> bool {
+        matches!(self, Self::Approach | Self::Descend)
+    }
+}
+
+/// Following (DAgger labelling): whether another policy's gripper at `ee` is over the
+/// skill's start point `start` (within `tol_m` horizontally, its own approach tolerance) no
+/// higher than `hover_m` above it, so the descent starts from wherever it came down instead
+/// of the approach first going back up.
+fn over_start(ee: &Vector3<f64>, start: &Vector3<f64>, hover_m: f64, tol_m: f64) -> bool {
+    (ee.xy() - start.xy()).norm() < tol_m && ee.z < start.z + hover_m + tol_m
+}
+
 /// Open (pull) or close (push) a drawer with the closed fingers: they come down vertically
 /// into the slot behind the handle bar (or in front of it) and pull (push) along x.
 #[derive(Debug, Clone)]
@@ -41,6 +56,8 @@ pub(crate) struct Drawer {
     phase: Phase,
     t: u32,
     leave_from: Vector3<f64>,
+    /// Labelling another policy's rollout: the phase follows the state ([`Drawer::follow`]).
+    follow: bool,
 }
 
 impl Drawer {
@@ -54,7 +71,16 @@ impl Drawer {
             phase: Phase::Approach,
             t: 0,
             leave_from: Vector3::zeros(),
+            follow: false,
         }
+    }
+
+    /// Follow the state (DAgger labelling): a drawer another policy already moved to its goal
+    /// before this skill touched it is done, and a gripper already over the handle starts
+    /// down from there, instead of the skill running its own sequence first.
+    pub fn follow(mut self) -> Self {
+        self.follow = true;
+        self
     }
 
     /// The drawer's joint.
@@ -98,6 +124,15 @@ impl Drawer {
         let ee = w.ee;
         let c = self.contact(w)?;
         let yaw = 0.0;
+        if self.follow {
+            // Moved to its goal by the other policy: nothing left to do here.
+            if self.phase.before_contact() && self.done(w)? {
+                return Ok(None);
+            }
+            if self.phase == Phase::Approach && over_start(&ee.pos, &c, DRAWER_HOVER_M, 0.004) {
+                self.go(Phase::Descend);
+            }
+        }
         Ok(match self.phase {
             Phase::Approach => {
                 let above = c + Vector3::new(0.0, 0.0, DRAWER_HOVER_M);
@@ -105,7 +140,8 @@ impl Drawer {
                 let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
                 let e = ee.pos - above;
                 let yaw_ok = wrap(yaw - ee.yaw()).abs() < 0.05;
-                if (e.xy().norm() < 0.004 && e.z.abs() < 0.015 && yaw_ok) || self.t > 200 {
+                let timed_out = !self.follow && self.t > 200;
+                if (e.xy().norm() < 0.004 && e.z.abs() < 0.015 && yaw_ok) || timed_out {
                     self.go(Phase::Descend);
                 }
                 Some(Target::new(
@@ -160,12 +196,16 @@ pub(crate) struct Knob {
     phase: Phase,
     t: u32,
     leave_from: Vector3<f64>,
+    /// Labelling another policy's rollout: the phase follows the state ([`Knob::follow`]).
+    follow: bool,
 }
 
 /// Radius on the lever where the fingers push (m).
 const KNOB_PUSH_R_M: f64 = 0.033;
 /// How far ahead of the lever the fingers aim (rad).
 const KNOB_LEAD_RAD: f64 = 0.45;
+/// Height above the lever's start point where the fingers start down (m).
+const KNOB_HOVER_M: f64 = 0.05;
 
 impl Knob {
     /// Turn joint `joint` (lever tip site `tip`, knob body `hinge`) to at least `goal_q`.
@@ -178,7 +218,16 @@ impl Knob {
             phase: Phase::Approach,
             t: 0,
             leave_from: Vector3::zeros(),
+            follow: false,
         }
+    }
+
+    /// Follow the state (DAgger labelling): a knob another policy already turned on before
+    /// this skill touched it is done (not approached again to be turned), and a gripper
+    /// already over the lever's start point starts down from there.
+    pub fn follow(mut self) -> Self {
+        self.follow = true;
+        self
     }
 
     /// What it is doing, for logs.
@@ -209,12 +258,22 @@ impl Knob {
         self.t += 1;
         let ee = w.ee;
         let yaw = 0.0;
+        if self.follow {
+            if self.phase.before_contact() && w.joint(&self.joint)? >= self.goal_q {
+                return Ok(None);
+            }
+            if self.phase == Phase::Approach
+                && over_start(&ee.pos, &self.around(w, 0.0, 0.022)?, KNOB_HOVER_M, 0.012)
+            {
+                self.go(Phase::Descend);
+            }
+        }
         Ok(match self.phase {
             Phase::Approach => {
                 let start = self.around(w, 0.0, 0.022)?;
-                let above = start + Vector3::new(0.0, 0.0, 0.05);
+                let above = start + Vector3::new(0.0, 0.0, KNOB_HOVER_M);
                 let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
-                if (ee.pos - above).norm() < 0.012 || self.t > 200 {
+                if (ee.pos - above).norm() < 0.012 || (!self.follow && self.t > 200) {
                     self.go(Phase::Descend);
                 }
                 Some(Target::new(
@@ -259,6 +318,8 @@ pub(crate) struct Push {
     leave_from: Vector3<f64>,
     /// The end effector's position at the previous step (m, world), to see it stall.
     last_ee_m: Vector3<f64>,
+    /// Labelling another policy's rollout: the phase follows the state ([`Push::follow`]).
+    follow: bool,
 }
 
 /// The pinch height above the table while pushing (m): the fingertips clear the table by a
@@ -268,6 +329,16 @@ pub(crate) struct Push {
 /// pressed there for the whole episode (`docs/results-preamble.md`). At 20 mm the descent's
 /// z actions fall to ~0 as it arrives and the push is level.
 const PUSH_Z_M: f64 = 0.02;
+/// How far behind the plate's rim the descent comes down (m).
+const PUSH_BEHIND_M: f64 = 0.025;
+/// Height above the point behind the plate where the descent starts (m).
+const PUSH_HOVER_M: f64 = 0.05;
+/// Plate centre to region centre at which the push is done (m).
+const PUSH_DONE_M: f64 = 0.012;
+/// The gripper this far off the line through the plate (m) has lost it: release, go round.
+const PUSH_OFF_LINE_M: f64 = 0.025;
+/// Following: slack on the pushing pose's height and reach (m).
+const PUSH_LOW_M: f64 = 0.015;
 
 impl Push {
     /// Push `obj` into table region `site`.
@@ -279,7 +350,36 @@ impl Push {
             t: 0,
             leave_from: Vector3::zeros(),
             last_ee_m: Vector3::zeros(),
+            follow: false,
         }
+    }
+
+    /// Follow the state (DAgger labelling): a plate another policy already pushed into its
+    /// region before this skill touched it is done, a gripper already low against the
+    /// plate's back pushes on, and one
+    /// over the start point behind the plate starts down from there, instead of the skill
+    /// first going up to its approach pose.
+    pub fn follow(mut self) -> Self {
+        self.follow = true;
+        self
+    }
+
+    /// Following: whether the gripper at `ee` is in pushing position: at push height
+    /// (`push_z_m`), on the line through the plate at `p` toward the region (`u`), against
+    /// the back of its rim (radius `r`).
+    fn pushing_pose(
+        ee: &Vector3<f64>,
+        p: Vector2<f64>,
+        u: Vector2<f64>,
+        r: f64,
+        push_z_m: f64,
+    ) -> bool {
+        let rel = ee.xy() - p;
+        let along = rel.dot(&u);
+        ee.z < push_z_m + PUSH_LOW_M
+            && rel.perp(&u).abs() < PUSH_OFF_LINE_M
+            && along > -(r + PUSH_BEHIND_M + PUSH_LOW_M)
+            && along < -(r - PUSH_LOW_M)
     }
 
     /// What it is doing, for logs.
@@ -309,14 +409,28 @@ impl Push {
         let (p, u, dist) = self.line(w)?;
         let r = w.catalog(&self.obj)?.footprint_radius_m;
         let z = w.table_z() + PUSH_Z_M;
-        let behind = p - u * (r + 0.025);
+        let behind = p - u * (r + PUSH_BEHIND_M);
         let behind = Vector3::new(behind.x, behind.y, z);
         let yaw = 0.0;
+        if self.follow {
+            if self.phase.before_contact() && dist < PUSH_DONE_M {
+                return Ok(None);
+            }
+            if matches!(self.phase, Phase::Approach | Phase::Descend)
+                && Self::pushing_pose(&ee.pos, p, u, r, z)
+            {
+                self.go(Phase::Work);
+            } else if self.phase == Phase::Approach
+                && over_start(&ee.pos, &behind, PUSH_HOVER_M, 0.012)
+            {
+                self.go(Phase::Descend);
+            }
+        }
         Ok(match self.phase {
             Phase::Approach => {
-                let above = behind + Vector3::new(0.0, 0.0, 0.05);
+                let above = behind + Vector3::new(0.0, 0.0, PUSH_HOVER_M);
                 let z_safe = w.clearance_z(above.xy(), &[], 0.01, 0.02)?;
-                if (ee.pos - above).norm() < 0.012 || self.t > 200 {
+                if (ee.pos - above).norm() < 0.012 || (!self.follow && self.t > 200) {
                     self.go(Phase::Descend);
                 }
                 Some(Target::new(
@@ -338,10 +452,10 @@ impl Push {
             Phase::Work => {
                 // Off the line through the plate (it turned or slid sideways): go round again.
                 let off = (ee.pos.xy() - p).perp(&u).abs();
-                if dist < 0.012 || self.t > 150 {
+                if dist < PUSH_DONE_M || self.t > 150 {
                     self.leave_from = ee.pos;
                     self.go(Phase::Retreat);
-                } else if off > 0.025 {
+                } else if off > PUSH_OFF_LINE_M {
                     self.go(Phase::Release);
                 }
                 let ahead = p - u * (r - 0.01).max(0.0) + u * dist.min(0.04);

@@ -85,11 +85,14 @@ impl ScriptedExpert {
         Self::default()
     }
 
-    /// An expert that labels states another policy reached (DAgger): its pick-and-place
-    /// phase follows the state each step (an object the policy grasped is carried, not
-    /// approached again), no timeout closes or opens the gripper wherever the arm happens to
-    /// be, and it never gives up (misses and replans are unlimited). Driving on its own it
-    /// behaves like [`ScriptedExpert::new`] up to those timeouts.
+    /// An expert that labels states another policy reached (DAgger): each skill's phase
+    /// follows the state each step (an object the policy grasped is carried, not approached
+    /// again; a knob, drawer or plate the policy already moved to its goal is not approached;
+    /// a gripper the policy brought down at the right spot, or against the plate's back, goes
+    /// on from there instead of first going back up to the approach pose), no timeout closes
+    /// or opens the gripper or starts a descent wherever the arm happens to be, and it never
+    /// gives up (misses and replans are unlimited). Driving on its own it behaves like
+    /// [`ScriptedExpert::new`] up to those timeouts.
     pub fn labeller() -> Self {
         Self {
             follow: true,

@@ -44,12 +44,13 @@ impl Skill {
     }
 
     /// Follow the state rather than assume the expert's own actions ran (DAgger labelling;
-    /// see `PickPlace::follow`). Drawer, knob and push skills keep their own phases: their
-    /// contact sequences are not recovered from the state.
+    /// see `PickPlace::follow`, `Drawer::follow`, `Knob::follow`, `Push::follow`).
     pub fn follow(self) -> Self {
         match self {
             Self::PickPlace(s) => Self::PickPlace(s.follow()),
-            other => other,
+            Self::Drawer(s) => Self::Drawer(s.follow()),
+            Self::Knob(s) => Self::Knob(s.follow()),
+            Self::Push(s) => Self::Push(s.follow()),
         }
     }
 
