@@ -394,17 +394,7 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
         std::path::PathBuf::from(".cache/demos/libero_style_goal_push"),
         std::path::PathBuf::from(".cache/demos/libero_style_goal_push2"),
     );
-    for folder in push2
-        .data
-        .demos
-        .iter_mut()
-        .chain(push2.data.task_sources.values_mut().flatten())
-    {
-        assert_ne!(*folder, old_push);
-        if *folder == new_push {
-            folder.clone_from(&old_push);
-        }
-    }
+    assert_eq!(put_back_folder(&mut push2, &old_push, &new_push), 2);
     push2.run.out.clone_from(&low.run.out);
     assert_eq!(push2, low);
     outs.push(push_dagger_out());
@@ -423,20 +413,7 @@ fn push_dagger_mix_out() -> std::path::PathBuf {
         std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger"),
         std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger_mix"),
     );
-    let mut replaced = 0;
-    for folder in mix
-        .data
-        .demos
-        .iter_mut()
-        .chain(mix.data.task_sources.values_mut().flatten())
-    {
-        assert_ne!(*folder, plain_folder);
-        if *folder == mix_folder {
-            folder.clone_from(&plain_folder);
-            replaced += 1;
-        }
-    }
-    assert_eq!(replaced, 2);
+    assert_eq!(put_back_folder(&mut mix, &plain_folder, &mix_folder), 2);
     mix.run.out.clone_from(&plain.run.out);
     assert_eq!(mix, plain);
     out
@@ -477,6 +454,29 @@ fn push_dagger_out() -> std::path::PathBuf {
     dagger.run.out.clone_from(&push2.run.out);
     assert_eq!(dagger, push2);
     out
+}
+
+/// In `cfg`, which must not name `old`, puts `old` back wherever it names `new` (in `demos` and
+/// the task sources); returns how many places that was.
+fn put_back_folder(
+    cfg: &mut ddvla::train_cli::TrainFile,
+    old: &std::path::Path,
+    new: &std::path::Path,
+) -> usize {
+    let mut replaced = 0;
+    let data = &mut cfg.data;
+    for folder in data
+        .demos
+        .iter_mut()
+        .chain(data.task_sources.values_mut().flatten())
+    {
+        assert_ne!(folder, old);
+        if folder == new {
+            *folder = old.to_path_buf();
+            replaced += 1;
+        }
+    }
+    replaced
 }
 
 /// Asserts the launch config `low` differs from `base` in a halved peak and final lr and its
