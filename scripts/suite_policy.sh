@@ -45,7 +45,7 @@
 # and the scripted expert labelled every step (`ddvla demos record --expert-labels`, DAgger).
 # That start is a snapshot of an earlier stage's run folder, so that stage runs first. Likewise
 # .cache/demos/libero_style_long_dagger: 6 episodes of each long task (seed 7000) driven by the
-# committed long policy. And .cache/demos/libero_style_goal_push_dagger_mix: 50 plate pushes
+# committed long policy, the expert executing each chunk instead with probability 0.5. And .cache/demos/libero_style_goal_push_dagger_mix: 50 plate pushes
 # (seed 8000) in which the expert, not the policy, executes each chunk with probability 0.5
 # (`--expert-share 0.5`, DAgger's β).
 #
@@ -175,7 +175,7 @@ for dagger in ".cache/demos/${name}_push_dagger" ".cache/demos/${name}_push_dagg
   case "$suite/${dagger#.cache/demos/"$name"_}" in
     goal/push_dagger) dagger_tasks=5 dagger_episodes=50 ;;
     goal/push_dagger_mix) dagger_tasks=5 dagger_episodes=50 dagger_seed=8000 dagger_share=0.5 ;;
-    long/dagger) dagger_tasks=0,1,2,3,4,5,6,7,8,9 dagger_episodes=6 ;;
+    long/dagger) dagger_tasks=0,1,2,3,4,5,6,7,8,9 dagger_episodes=6 dagger_share=0.5 ;;
     *)
       echo "$config trains on $dagger, but no DAgger tasks are set for it" >&2
       exit 2
