@@ -356,9 +356,9 @@ impl Push {
 
     /// Follow the state (DAgger labelling): a plate another policy already pushed into its
     /// region before this skill touched it is done, a gripper already low against the
-    /// plate's back pushes on, and one
-    /// over the start point behind the plate starts down from there, instead of the skill
-    /// first going up to its approach pose.
+    /// plate's back pushes on (also after a release the policy did not make), and one over
+    /// the start point behind the plate starts down from there, instead of the skill first
+    /// going up to its approach pose.
     pub fn follow(mut self) -> Self {
         self.follow = true;
         self
@@ -416,8 +416,10 @@ impl Push {
             if self.phase.before_contact() && dist < PUSH_DONE_M {
                 return Ok(None);
             }
-            if matches!(self.phase, Phase::Approach | Phase::Descend)
-                && Self::pushing_pose(&ee.pos, p, u, r, z)
+            if matches!(
+                self.phase,
+                Phase::Approach | Phase::Descend | Phase::Release
+            ) && Self::pushing_pose(&ee.pos, p, u, r, z)
             {
                 self.go(Phase::Work);
             } else if self.phase == Phase::Approach
