@@ -1,135 +1,15 @@
-//! The launch folder's training configs chain as documented: each stage starts from the run
-//! before it (or the policy picked from it) on the data and split it says.
+//! The object, goal and long suites' training configs in `launch/` chain as documented: each
+//! stage starts from the run before it (or the policy picked from it) on the data and split it
+//! says (the spatial suite's: `launch_spatial_stages.rs`).
 // Left out of builds with the `rerun` feature, as these tests were in tests/cli.rs.
 #![cfg(not(feature = "rerun"))]
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
-/// The training config `launch/<name>`, read with the real config type.
-fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    ddvla::train_cli::TrainFile::read(&root.join("launch").join(name)).unwrap()
-}
-
-/// Removes from `dart`'s demonstrations the two DART folders of `suite` it adds after the
-/// ones `base` trains on, checking that those are exactly what it adds.
-fn take_dart_folders(
-    dart: &mut ddvla::train_cli::TrainFile,
-    base: &ddvla::train_cli::TrainFile,
-    suite: &str,
-) {
-    let added: Vec<_> = dart.data.demos.drain(base.data.demos.len()..).collect();
-    let expected = ["a", "b"].map(|half| {
-        std::path::PathBuf::from(format!(".cache/demos/libero_style_{suite}_dart_{half}"))
-    });
-    assert_eq!(added, expected);
-    assert_eq!(dart.data.demos, base.data.demos);
-}
-
-/// `next` starts from `before`'s output: its run folder, or that run's final weights committed
-/// under `checkpoints/` with the same folder name (a stage handed on across machines whose
-/// `.cache` does not survive), which must then be there.
-fn assert_continues(
-    root: &std::path::Path,
-    next: &ddvla::train_cli::TrainFile,
-    before: &ddvla::train_cli::TrainFile,
-) {
-    let init = next.model.init_checkpoint.as_deref().unwrap();
-    let committed = std::path::Path::new("checkpoints").join(before.run.out.file_name().unwrap());
-    if init == committed {
-        assert!(root.join(&committed).join("model.safetensors").is_file());
-    } else {
-        assert_eq!(init, before.run.out);
-    }
-}
-
-/// `half` is `whole / 2` (learning rates read from TOML; halving a double is exact).
-fn assert_half(half: f64, whole: f64) {
-    assert!(
-        (2.0 * half - whole).abs() <= f64::EPSILON * whole,
-        "{half} is not {whole} / 2"
-    );
-}
-
-#[test]
-fn the_default_policy_config_continues_the_parallel_run() {
-    let spatial = launch_train_config("train-compact-spatial.toml");
-    // The parallel model's 50-demonstration stage continues the parallel run with its
-    // objective on stage 2's demonstrations plus new ones, same suite, key and split seed.
-    let parallel = launch_train_config("train-compact-spatial-parallel.toml");
-    let parallel_50 = launch_train_config("train-compact-spatial-parallel-50.toml");
-    assert_eq!(
-        parallel_50.model.init_checkpoint.as_deref(),
-        Some(parallel.run.out.as_path())
-    );
-    assert_eq!(
-        parallel_50.train.objective,
-        ddvla_policy::train::Objective::Parallel
-    );
-    assert_eq!(parallel_50.data.demos[0], spatial.data.demos[0]);
-    assert!(parallel_50.data.demos.len() > 1);
-    assert_eq!(parallel_50.data.suites, spatial.data.suites);
-    assert_eq!(parallel_50.data.unnorm_key, spatial.data.unnorm_key);
-    assert_eq!(parallel_50.train.seed, spatial.train.seed);
-    assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
-    assert_ne!(parallel_50.run.out, parallel.run.out);
-    // Its next stage continues the shipped copy of it on the same data, keeping an average.
-    let next = launch_train_config("train-compact-spatial-parallel-50-2.toml");
-    let shipped = std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50");
-    assert_eq!(next.model.init_checkpoint.as_deref(), Some(shipped));
-    assert_eq!(next.data.demos, parallel_50.data.demos);
-    assert_eq!(next.data.suites, parallel_50.data.suites);
-    assert_eq!(next.data.unnorm_key, parallel_50.data.unnorm_key);
-    assert_eq!(next.train.seed, parallel_50.train.seed);
-    assert_eq!(next.train.objective, parallel_50.train.objective);
-    assert!(next.train.ema_decay.is_some());
-    assert_eq!(next.run.steps, next.train.lr.total_steps);
-    assert_ne!(next.run.out, parallel_50.run.out);
-    // Its DART stage is that next stage but for the DART episodes added, half the peak
-    // learning rate and its own output folder.
-    let mut dart = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
-    take_dart_folders(&mut dart, &next, "spatial");
-    assert_half(dart.train.lr.peak_lr, next.train.lr.peak_lr);
-    assert_half(dart.train.lr.min_lr, next.train.lr.min_lr);
-    assert_ne!(dart.run.out, next.run.out);
-    assert_ne!(dart.run.out, parallel_50.run.out);
-    // Its low-lr variant is the DART stage at a constant lr (the DART stage's floor), shorter,
-    // with more frequent snapshots, into its own folder.
-    let dart_whole = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
-    let mut low = launch_train_config("train-compact-spatial-parallel-50-4-lowlr-dart.toml");
-    // The same TOML literal parses to the same bits.
-    assert_eq!(
-        low.train.lr.peak_lr.to_bits(),
-        dart.train.lr.min_lr.to_bits()
-    );
-    assert_eq!(
-        low.train.lr.min_lr.to_bits(),
-        dart.train.lr.min_lr.to_bits()
-    );
-    assert_eq!(low.run.steps, low.train.lr.total_steps);
-    assert!(low.run.steps < dart.run.steps);
-    assert!(low.run.keep_every > 0 && low.run.keep_every < dart.run.keep_every);
-    assert_ne!(low.run.out, dart.run.out);
-    low.train.lr = dart.train.lr.clone();
-    low.run.steps = dart.run.steps;
-    low.run.keep_every = dart.run.keep_every;
-    low.run.out = dart.run.out.clone();
-    assert_eq!(low, dart_whole);
-    // Its extra-demonstration stage is the DART stage with one folder of 50 more expert
-    // episodes of the weak tasks in place of the two DART folders, into its own folder.
-    let mut extra = launch_train_config("train-compact-spatial-parallel-50-5-extra.toml");
-    assert_eq!(
-        extra.data.demos.pop(),
-        Some(std::path::PathBuf::from(
-            ".cache/demos/libero_style_spatial_extra"
-        ))
-    );
-    assert_ne!(extra.run.out, dart.run.out);
-    extra.run.out.clone_from(&dart.run.out);
-    assert_eq!(extra, dart);
-    dart.train.lr = next.train.lr.clone();
-    dart.run.out = next.run.out.clone();
-    assert_eq!(dart, next);
-}
+mod common;
+use common::{
+    assert_continues, assert_half, assert_half_lr_variant, launch_train_config, put_back_folder,
+    take_dart_folders,
+};
 
 #[test]
 fn the_other_suites_configs_start_from_the_default_policy() {
@@ -453,42 +333,5 @@ fn push_dagger_out() -> std::path::PathBuf {
     dagger.run.eval_every = push2.run.eval_every;
     dagger.run.out.clone_from(&push2.run.out);
     assert_eq!(dagger, push2);
-    out
-}
-
-/// In `cfg`, which must not name `old`, puts `old` back wherever it names `new` (in `demos` and
-/// the task sources); returns how many places that was.
-fn put_back_folder(
-    cfg: &mut ddvla::train_cli::TrainFile,
-    old: &std::path::Path,
-    new: &std::path::Path,
-) -> usize {
-    let mut replaced = 0;
-    let data = &mut cfg.data;
-    for folder in data
-        .demos
-        .iter_mut()
-        .chain(data.task_sources.values_mut().flatten())
-    {
-        assert_ne!(folder, old);
-        if folder == new {
-            *folder = old.to_path_buf();
-            replaced += 1;
-        }
-    }
-    replaced
-}
-
-/// Asserts the launch config `low` differs from `base` in a halved peak and final lr and its
-/// output folder only; returns that folder.
-fn assert_half_lr_variant(base: &str, low: &str) -> std::path::PathBuf {
-    let base = launch_train_config(base);
-    let mut low = launch_train_config(low);
-    assert_half(low.train.lr.peak_lr, base.train.lr.peak_lr);
-    assert_half(low.train.lr.min_lr, base.train.lr.min_lr);
-    let out = low.run.out.clone();
-    low.train.lr = base.train.lr.clone();
-    low.run.out.clone_from(&base.run.out);
-    assert_eq!(low, base);
     out
 }

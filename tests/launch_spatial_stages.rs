@@ -1,0 +1,111 @@
+//! The shipped default policy's (the spatial suite's) training configs chain as documented:
+//! each stage starts from the run before it, or the shipped policy, on the data and split it
+//! says.
+// Left out of builds with the `rerun` feature, as these tests were in tests/cli.rs.
+#![cfg(not(feature = "rerun"))]
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+mod common;
+use common::{assert_half, launch_train_config, put_back_folder, take_dart_folders};
+
+#[test]
+fn the_default_policy_config_continues_the_parallel_run() {
+    let spatial = launch_train_config("train-compact-spatial.toml");
+    // The parallel model's 50-demonstration stage continues the parallel run with its
+    // objective on stage 2's demonstrations plus new ones, same suite, key and split seed.
+    let parallel = launch_train_config("train-compact-spatial-parallel.toml");
+    let parallel_50 = launch_train_config("train-compact-spatial-parallel-50.toml");
+    assert_eq!(
+        parallel_50.model.init_checkpoint.as_deref(),
+        Some(parallel.run.out.as_path())
+    );
+    assert_eq!(
+        parallel_50.train.objective,
+        ddvla_policy::train::Objective::Parallel
+    );
+    assert_eq!(parallel_50.data.demos[0], spatial.data.demos[0]);
+    assert!(parallel_50.data.demos.len() > 1);
+    assert_eq!(parallel_50.data.suites, spatial.data.suites);
+    assert_eq!(parallel_50.data.unnorm_key, spatial.data.unnorm_key);
+    assert_eq!(parallel_50.train.seed, spatial.train.seed);
+    assert_eq!(parallel_50.run.steps, parallel_50.train.lr.total_steps);
+    assert_ne!(parallel_50.run.out, parallel.run.out);
+    // Its next stage continues the shipped copy of it on the same data, keeping an average.
+    let next = launch_train_config("train-compact-spatial-parallel-50-2.toml");
+    let shipped = std::path::Path::new("checkpoints/compact-libero-spatial-parallel-50");
+    assert_eq!(next.model.init_checkpoint.as_deref(), Some(shipped));
+    assert_eq!(next.data.demos, parallel_50.data.demos);
+    assert_eq!(next.data.suites, parallel_50.data.suites);
+    assert_eq!(next.data.unnorm_key, parallel_50.data.unnorm_key);
+    assert_eq!(next.train.seed, parallel_50.train.seed);
+    assert_eq!(next.train.objective, parallel_50.train.objective);
+    assert!(next.train.ema_decay.is_some());
+    assert_eq!(next.run.steps, next.train.lr.total_steps);
+    assert_ne!(next.run.out, parallel_50.run.out);
+    // Its DART stage is that next stage but for the DART episodes added, half the peak
+    // learning rate and its own output folder.
+    let mut dart = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
+    take_dart_folders(&mut dart, &next, "spatial");
+    assert_half(dart.train.lr.peak_lr, next.train.lr.peak_lr);
+    assert_half(dart.train.lr.min_lr, next.train.lr.min_lr);
+    assert_ne!(dart.run.out, next.run.out);
+    assert_ne!(dart.run.out, parallel_50.run.out);
+    // Its low-lr variant is the DART stage at a constant lr (the DART stage's floor), shorter,
+    // with more frequent snapshots, into its own folder.
+    let dart_whole = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
+    let mut low = launch_train_config("train-compact-spatial-parallel-50-4-lowlr-dart.toml");
+    // The same TOML literal parses to the same bits.
+    assert_eq!(
+        low.train.lr.peak_lr.to_bits(),
+        dart.train.lr.min_lr.to_bits()
+    );
+    assert_eq!(
+        low.train.lr.min_lr.to_bits(),
+        dart.train.lr.min_lr.to_bits()
+    );
+    assert_eq!(low.run.steps, low.train.lr.total_steps);
+    assert!(low.run.steps < dart.run.steps);
+    assert!(low.run.keep_every > 0 && low.run.keep_every < dart.run.keep_every);
+    assert_ne!(low.run.out, dart.run.out);
+    low.train.lr = dart.train.lr.clone();
+    low.run.steps = dart.run.steps;
+    low.run.keep_every = dart.run.keep_every;
+    low.run.out = dart.run.out.clone();
+    assert_eq!(low, dart_whole);
+    // Its extra-demonstration stage is the DART stage with one folder of 50 more expert
+    // episodes of the weak tasks in place of the two DART folders, into its own folder.
+    let mut extra = launch_train_config("train-compact-spatial-parallel-50-5-extra.toml");
+    assert_eq!(
+        extra.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_spatial_extra"
+        ))
+    );
+    assert_ne!(extra.run.out, dart.run.out);
+    extra.run.out.clone_from(&dart.run.out);
+    assert_eq!(extra, dart);
+    // Its DAgger round is the extra-demonstration stage with the labelled rollouts in place of
+    // the extra folder, on the goal suite's DAgger round's schedule, into its own folder.
+    let mut mix = launch_train_config("train-compact-spatial-parallel-50-6-dagger-mix.toml");
+    let goal_mix = launch_train_config("train-compact-goal-parallel-5-push-dagger-mix.toml");
+    assert_eq!(mix.train.lr, goal_mix.train.lr);
+    assert_eq!(mix.run.steps, goal_mix.run.steps);
+    assert_eq!(mix.run.keep_every, goal_mix.run.keep_every);
+    assert_eq!(mix.run.eval_every, goal_mix.run.eval_every);
+    let (extra_folder, mix_folder) = (
+        std::path::PathBuf::from(".cache/demos/libero_style_spatial_extra"),
+        std::path::PathBuf::from(".cache/demos/libero_style_spatial_dagger_mix"),
+    );
+    assert_eq!(put_back_folder(&mut mix, &extra_folder, &mix_folder), 1);
+    let whole = launch_train_config("train-compact-spatial-parallel-50-5-extra.toml");
+    assert_ne!(mix.run.out, whole.run.out);
+    mix.train.lr = whole.train.lr.clone();
+    mix.run.steps = whole.run.steps;
+    mix.run.keep_every = whole.run.keep_every;
+    mix.run.eval_every = whole.run.eval_every;
+    mix.run.out.clone_from(&whole.run.out);
+    assert_eq!(mix, whole);
+    dart.train.lr = next.train.lr.clone();
+    dart.run.out = next.run.out.clone();
+    assert_eq!(dart, next);
+}
