@@ -18,11 +18,12 @@
 # .cache/pick/ROW/; everything resumes (a finished evaluation is kept). JOBS=N shards each
 # evaluation (scripts/lib/eval_run.sh); DDVLA=PATH picks the binary; EVAL_ARGS adds arguments
 # to every evaluation (e.g. "--tasks 0 --max-steps 20" for a quick try); RUNS (default
-# docs/runs) and REPORT (default docs/results.md) move the outputs.
+# docs/runs) and REPORT (default docs/results.md) move the outputs; PICK_START=0 leaves the
+# start out (a run that starts from another objective's checkpoint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ne 3 ]; then
-  sed -n '2,21p' "$0" >&2
+  sed -n '2,22p' "$0" >&2
   exit 2
 fi
 suite=$1 run_dir=${2%/} row=$3
@@ -49,7 +50,7 @@ add() { if [ -f "$2/model.safetensors" ]; then names+=("$1"); paths+=("$2"); fi;
 # The checkpoint the run started from (its train.toml's `init_checkpoint`) comes first: a stage
 # is only worth keeping if something it made beats its start on the same states.
 start=$(sed -n 's/^init_checkpoint = "\(.*\)"$/\1/p' "$run_dir/train.toml" 2> /dev/null || true)
-if [ -n "$start" ]; then
+if [ -n "$start" ] && [ "${PICK_START:-1}" != 0 ]; then
   if [ ! -f "$start/model.safetensors" ]; then
     echo "$run_dir started from $start, which holds no model.safetensors (not a candidate)" >&2
   fi

@@ -109,3 +109,46 @@ fn the_default_policy_config_continues_the_parallel_run() {
     dart.run.out = next.run.out.clone();
     assert_eq!(dart, next);
 }
+
+#[test]
+fn the_80_demonstration_stage_is_stages_3_and_4_in_one() {
+    let parallel = launch_train_config("train-compact-spatial-parallel.toml");
+    let parallel_50 = launch_train_config("train-compact-spatial-parallel-50.toml");
+    let mut merged = launch_train_config("train-compact-spatial-parallel-80.toml");
+    // It starts where stage 3 did (the committed DD-VLA checkpoint), with stage 3's peak lr
+    // over stages 3 and 4's steps together, and ends at stage 4's floor.
+    assert_eq!(merged.model.init_checkpoint, parallel.model.init_checkpoint);
+    assert_eq!(
+        merged.train.lr.peak_lr.to_bits(),
+        parallel.train.lr.peak_lr.to_bits()
+    );
+    assert_eq!(
+        merged.train.lr.min_lr.to_bits(),
+        parallel_50.train.lr.min_lr.to_bits()
+    );
+    assert_eq!(
+        merged.train.lr.total_steps,
+        parallel.train.lr.total_steps + parallel_50.train.lr.total_steps
+    );
+    assert_eq!(merged.run.steps, merged.train.lr.total_steps);
+    assert!(merged.train.ema_decay.is_some());
+    assert!(merged.run.keep_every > 0 && merged.run.steps.is_multiple_of(merged.run.keep_every));
+    // Stage 4's folders come first, then the two new ones, on the same side of the split rule.
+    let new_folders = merged.data.demos.split_off(parallel_50.data.demos.len());
+    assert_eq!(
+        new_folders,
+        [
+            std::path::PathBuf::from(".cache/demos/libero_style_more_c"),
+            std::path::PathBuf::from(".cache/demos/libero_style_more_d"),
+        ]
+    );
+    assert_ne!(merged.run.out, parallel_50.run.out);
+    // Otherwise it is stage 4.
+    merged.model = parallel_50.model.clone();
+    merged.train.lr = parallel_50.train.lr.clone();
+    merged.train.ema_decay = parallel_50.train.ema_decay;
+    merged.run.steps = parallel_50.run.steps;
+    merged.run.keep_every = parallel_50.run.keep_every;
+    merged.run.out.clone_from(&parallel_50.run.out);
+    assert_eq!(merged, parallel_50);
+}
