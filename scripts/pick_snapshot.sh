@@ -132,7 +132,9 @@ run "$suite" "$row" "$MODEL_EPISODES" --policy "$best_path" "${extra[@]}"
 {
   echo "# $row: picked by closed-loop success"
   echo
-  echo "\`./scripts/pick_snapshot.sh $suite $run_dir $row\`: each candidate ran"
+  prefix=""
+  if [ "${PICK_START:-1}" = 0 ]; then prefix="PICK_START=0 "; fi
+  echo "\`${prefix}./scripts/pick_snapshot.sh $suite $run_dir $row\`: each candidate ran"
   echo "$PICK_EPISODES episodes per task on init states $PICK_FIRST.., which the reported row"
   echo "(states 0..$((MODEL_EPISODES - 1))) does not use. Picked: **$best_name** (\`$best_path\`)."
   echo

@@ -6,7 +6,9 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 mod common;
-use common::{assert_half, launch_train_config, put_back_folder, take_dart_folders};
+use common::{
+    assert_half, assert_same_lr, launch_train_config, put_back_folder, take_dart_folders,
+};
 
 #[test]
 fn the_default_policy_config_continues_the_parallel_run() {
@@ -54,15 +56,8 @@ fn the_default_policy_config_continues_the_parallel_run() {
     // with more frequent snapshots, into its own folder.
     let dart_whole = launch_train_config("train-compact-spatial-parallel-50-3-dart.toml");
     let mut low = launch_train_config("train-compact-spatial-parallel-50-4-lowlr-dart.toml");
-    // The same TOML literal parses to the same bits.
-    assert_eq!(
-        low.train.lr.peak_lr.to_bits(),
-        dart.train.lr.min_lr.to_bits()
-    );
-    assert_eq!(
-        low.train.lr.min_lr.to_bits(),
-        dart.train.lr.min_lr.to_bits()
-    );
+    assert_same_lr(low.train.lr.peak_lr, dart.train.lr.min_lr);
+    assert_same_lr(low.train.lr.min_lr, dart.train.lr.min_lr);
     assert_eq!(low.run.steps, low.train.lr.total_steps);
     assert!(low.run.steps < dart.run.steps);
     assert!(low.run.keep_every > 0 && low.run.keep_every < dart.run.keep_every);
@@ -118,14 +113,8 @@ fn the_80_demonstration_stage_is_stages_3_and_4_in_one() {
     // It starts where stage 3 did (the committed DD-VLA checkpoint), with stage 3's peak lr
     // over stages 3 and 4's steps together, and ends at stage 4's floor.
     assert_eq!(merged.model.init_checkpoint, parallel.model.init_checkpoint);
-    assert_eq!(
-        merged.train.lr.peak_lr.to_bits(),
-        parallel.train.lr.peak_lr.to_bits()
-    );
-    assert_eq!(
-        merged.train.lr.min_lr.to_bits(),
-        parallel_50.train.lr.min_lr.to_bits()
-    );
+    assert_same_lr(merged.train.lr.peak_lr, parallel.train.lr.peak_lr);
+    assert_same_lr(merged.train.lr.min_lr, parallel_50.train.lr.min_lr);
     assert_eq!(
         merged.train.lr.total_steps,
         parallel.train.lr.total_steps + parallel_50.train.lr.total_steps
@@ -133,7 +122,7 @@ fn the_80_demonstration_stage_is_stages_3_and_4_in_one() {
     assert_eq!(merged.run.steps, merged.train.lr.total_steps);
     assert!(merged.train.ema_decay.is_some());
     assert!(merged.run.keep_every > 0 && merged.run.steps.is_multiple_of(merged.run.keep_every));
-    // Stage 4's folders come first, then the two new ones, on the same side of the split rule.
+    // Stage 4's folders come first (the last check), then the two new ones.
     let new_folders = merged.data.demos.split_off(parallel_50.data.demos.len());
     assert_eq!(
         new_folders,

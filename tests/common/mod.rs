@@ -42,6 +42,12 @@ pub fn assert_continues(
     }
 }
 
+/// `a` and `b` are the same learning rate to the bit (the same TOML literal parses to the same
+/// bits, so no tolerance is needed).
+pub fn assert_same_lr(a: f64, b: f64) {
+    assert_eq!(a.to_bits(), b.to_bits(), "{a} is not {b}");
+}
+
 /// `half` is `whole / 2` (learning rates read from TOML; halving a double is exact).
 pub fn assert_half(half: f64, whole: f64) {
     assert!(
