@@ -141,3 +141,25 @@ fn the_80_demonstration_stage_is_stages_3_and_4_in_one() {
     merged.run.out.clone_from(&parallel_50.run.out);
     assert_eq!(merged, parallel_50);
 }
+
+#[test]
+fn the_rollout_stage_is_the_80_demonstration_stage_plus_successful_rollouts() {
+    let base = launch_train_config("train-compact-spatial-parallel-80.toml");
+    let mut rollouts = launch_train_config("train-compact-spatial-parallel-80-rollouts.toml");
+    // The 80-demonstration stage's folders come first, then one per rollout shard, kept only
+    // where the episode reached the goal.
+    let added = rollouts.data.demos.split_off(base.data.demos.len());
+    assert_eq!(added.len(), 4);
+    for folder in &added {
+        let name = folder.to_string_lossy();
+        assert!(
+            name.starts_with(".cache/demos/libero_style_spatial_rollouts_"),
+            "{name}"
+        );
+    }
+    assert!(rollouts.data.successful_only);
+    assert_ne!(rollouts.run.out, base.run.out);
+    // Otherwise it is the 80-demonstration stage.
+    rollouts.run.out.clone_from(&base.run.out);
+    assert_eq!(rollouts, base);
+}
