@@ -34,6 +34,21 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Take a checkpoint to another camera image size, to fine-tune it at that resolution:
+    /// the vision tower's position embeddings are resampled bicubically to the new patch
+    /// grid (same patch size, so more and finer patches), every other weight is copied and
+    /// `config.json`'s `vision.image_size` changes. Record demonstrations and evaluate at
+    /// the new size (`--image-size`; a checkpoint policy's own size is the default).
+    ResizeImages {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// The new image side in px (a multiple of the patch size).
+        #[arg(long)]
+        image_size: usize,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Run a checkpoint subcommand.
@@ -67,6 +82,30 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
                 out.display(),
                 copied.join(", "),
                 run.display()
+            );
+            Ok(())
+        }
+        CheckpointCommand::ResizeImages {
+            input,
+            image_size,
+            out,
+        } => {
+            let done =
+                ddvla_policy::checkpoint_resize::resize_image_inputs(&input, image_size, &out)
+                    .with_context(|| {
+                        format!("resizing {} to {image_size} px images", input.display())
+                    })?;
+            println!(
+                "{}: {} at {} px ({}×{} patches) from {} px ({}×{}); resampled {}",
+                out.display(),
+                input.display(),
+                done.to_px,
+                done.grid.1,
+                done.grid.1,
+                done.from_px,
+                done.grid.0,
+                done.grid.0,
+                done.tensors.join(", ")
             );
             Ok(())
         }

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::demos::{ActionNoise, ExpertLabelled, NoisyExpert, RecordOptions, read_index, record};
-use crate::eval_cli::{DecoderFlags, make_policy};
+use crate::eval_cli::{DecoderFlags, make_policy, render_at, render_size};
 use ddvla_tasks::suite::Suite;
 
 /// Steps of the expert chunk labelled per step when `--label-chunk` is not given.
@@ -51,6 +51,11 @@ pub struct DemosRecordArgs {
     /// Folder holding the suites (default: the built-in ones).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
+    /// Render the cameras at this side in px (≤ 256) instead of the suites' size, e.g. to
+    /// train a checkpoint taken to that size (`ddvla checkpoint resize-images`). Default: a
+    /// checkpoint policy's own size, else the suites'.
+    #[arg(long)]
+    pub image_size: Option<u32>,
     /// How a checkpoint policy decodes (refused with `expert` and `random`).
     #[command(flatten)]
     pub decode: DecoderFlags,
@@ -100,7 +105,11 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         let tasks = Suite::load(&dir, name)?.tasks.len();
         total += a.tasks.as_ref().map_or(tasks, Vec::len) * a.episodes_per_task;
     }
-    let first = Suite::load(&dir, a.suite.first().map_or("", String::as_str))?;
+    let image_size = render_size(a.image_size, &a.policy)?;
+    let first = render_at(
+        Suite::load(&dir, a.suite.first().map_or("", String::as_str))?,
+        image_size,
+    )?;
     let settings = a.decode.policy_settings(&a.policy, &a.exec)?;
     let mut policy = make_policy(&a.policy, settings, &first)?;
     let mut labels = None;
@@ -144,6 +153,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         out: a.out.clone(),
         keep_failures: a.keep_failures,
         max_steps: a.max_steps,
+        image_size,
         created_by: std::env::args().collect::<Vec<_>>().join(" "),
         labels,
         action_noise,

@@ -163,3 +163,35 @@ fn the_rollout_stage_is_the_80_demonstration_stage_plus_successful_rollouts() {
     rollouts.run.out.clone_from(&base.run.out);
     assert_eq!(rollouts, base);
 }
+
+#[test]
+fn the_192_px_stage_is_the_80_demonstration_stage_at_192_px() {
+    let base = launch_train_config("train-compact-spatial-parallel-80.toml");
+    let mut hires = launch_train_config("train-compact-spatial-parallel-80-192px.toml");
+    // It starts from the same checkpoint taken to 192 px (`ddvla checkpoint resize-images`).
+    assert_eq!(
+        hires.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-spatial-192px"
+        ))
+    );
+    // The same init states recorded at 192 px: the 128 px stage's first folder (10 per task)
+    // as two, one per half of the tasks, then each 128 px folder's 192 px twin.
+    let want: Vec<std::path::PathBuf> = ["_a", "_b", "_more_a", "_more_b", "_more_c", "_more_d"]
+        .iter()
+        .map(|s| format!(".cache/demos/libero_style_192{s}").into())
+        .collect();
+    assert_eq!(hires.data.demos, want);
+    for folder in &base.data.demos[1..] {
+        let name = folder
+            .to_string_lossy()
+            .replace("libero_style", "libero_style_192");
+        assert!(want.contains(&name.into()), "{}", folder.display());
+    }
+    assert_ne!(hires.run.out, base.run.out);
+    // Otherwise it is the 80-demonstration stage.
+    hires.model = base.model.clone();
+    hires.data.demos.clone_from(&base.data.demos);
+    hires.run.out.clone_from(&base.run.out);
+    assert_eq!(hires, base);
+}

@@ -14,6 +14,8 @@ use ddvla_tasks::eval::{
 };
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
+use crate::eval_cli::render_at;
+
 use super::{
     ACTION_TOPIC, ActionNoise, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC,
     EXPERT_CHUNK_TOPIC, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
@@ -38,6 +40,8 @@ pub struct RecordOptions {
     pub keep_failures: bool,
     /// Override the suites' step limits.
     pub max_steps: Option<u32>,
+    /// Render the cameras at this side (px) instead of the suites' image size.
+    pub image_size: Option<u32>,
     /// The command line, for the manifest.
     pub created_by: String,
     /// The expert's labels of an [`super::ExpertLabelled`] or [`super::NoisyExpert`] policy
@@ -274,7 +278,7 @@ pub fn record(
     on_episode: &mut dyn FnMut(&EpisodeResult),
 ) -> Result<DemoIndex> {
     let first = opts.suites.first().context("no suites given")?;
-    let first = Suite::load(&opts.suites_dir, first)?;
+    let first = render_at(Suite::load(&opts.suites_dir, first)?, opts.image_size)?;
     let mut index = DemoIndex::empty(&first, opts.created_by.clone());
     let done = resume_from(opts, &mut index)?;
     let mut rec = DemoRecorder::new(&opts.out, index, opts.keep_failures);
@@ -285,7 +289,7 @@ pub fn record(
         rec.noise_with(noise);
     }
     for name in &opts.suites {
-        let suite = Suite::load(&opts.suites_dir, name)?;
+        let suite = render_at(Suite::load(&opts.suites_dir, name)?, opts.image_size)?;
         rec.start_suite(&suite)?;
         let eval_opts = EvalOptions {
             episodes_per_task: opts.episodes_per_task,

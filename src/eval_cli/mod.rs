@@ -2,6 +2,7 @@
 //! actions, or a checkpoint; `ddvla eval merge`: combine shards of one run.
 
 mod decoder_flags;
+mod image_size;
 mod model_policy;
 mod open_loop;
 mod report;
@@ -20,6 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub use decoder_flags::{
     DecoderArg, DecoderFlags, ExecutionFlags, at_least_one, checkpoint_decoder,
 };
+pub use image_size::{policy_image_size, render_at, render_size};
 pub use model_policy::{DecodeSettings, ModelPolicy};
 pub use open_loop::{OpenLoopArgs, OpenLoopScores};
 
@@ -113,7 +115,8 @@ pub struct EvalArgs {
     /// expert): the rendering cost in the timing fields.
     #[arg(long)]
     pub render: bool,
-    /// Override the suite's image size (px, ≤ 256).
+    /// Override the suite's image size (px, ≤ 256). Default: a model policy's own size (its
+    /// `config.json`), else the suite's.
     #[arg(long)]
     pub image_size: Option<u32>,
     /// Record every episode, failures included, in the demonstrations format under this
@@ -209,14 +212,11 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         bail!("--suite, --policy and --out are required");
     };
     let dir = crate::tasks_cli::suites_dir(args.suites_dir.clone());
-    let mut suite = Suite::load(&dir, suite_name)?;
-    if let Some(size) = args.image_size {
-        suite.file.contract.image_size = size;
-        suite
-            .file
-            .contract
-            .validate(&suite.dir.join("suite.toml"))?;
-    }
+    let spec = args.policy.as_deref().unwrap_or_default();
+    let suite = render_at(
+        Suite::load(&dir, suite_name)?,
+        render_size(args.image_size, spec)?,
+    )?;
     let opts = EvalOptions {
         episodes_per_task: args.episodes_per_task,
         first_episode: args.first_episode,
@@ -237,7 +237,6 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     } else {
         Box::new(NoObserver)
     };
-    let spec = args.policy.as_deref().unwrap_or_default();
     let settings = args.decode.policy_settings(spec, &args.exec)?;
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);

@@ -95,6 +95,14 @@ impl ModelPolicy {
                 contract.cameras
             );
         }
+        let side = cfg.file.vision.image_size;
+        if usize::try_from(contract.image_size).ok() != Some(side) {
+            bail!(
+                "{spec}: the model reads {side} px images, the suite renders {} px; pass \
+                 --image-size {side} (or leave it out: a model's own size is the default)",
+                contract.image_size
+            );
+        }
         let center_crop = cfg.file.center_crop_area;
         if center_crop != contract.center_crop_area {
             tracing::warn!(

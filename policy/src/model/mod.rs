@@ -10,6 +10,7 @@ pub mod attention_mask;
 pub mod backbone;
 pub mod config;
 pub(crate) mod fused;
+pub mod grid_resample;
 pub mod presets;
 pub mod projector;
 mod validate;
