@@ -9,6 +9,18 @@ use std::process::{Command, Output};
 use ddvla::demos::read_index;
 use ddvla_tasks::eval::EvalResults;
 
+/// One 3-step episode of the spatial suite's task 2.
+const ONE_SHORT_EPISODE: [&str; 8] = [
+    "--suite",
+    "libero_style_spatial",
+    "--tasks",
+    "2",
+    "--episodes-per-task",
+    "1",
+    "--max-steps",
+    "3",
+];
+
 fn ddvla(args: &[&str], paths: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ddvla"));
     cmd.args(args);
@@ -56,17 +68,7 @@ fn a_resized_checkpoint_is_evaluated_and_recorded_at_its_size() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("already exists"));
 
-    let eval = [
-        "eval",
-        "--suite",
-        "libero_style_spatial",
-        "--tasks",
-        "2",
-        "--episodes-per-task",
-        "1",
-        "--max-steps",
-        "3",
-    ];
+    let eval = [&["eval"], ONE_SHORT_EPISODE.as_slice()].concat();
     let (out, rec) = (d.path().join("eval"), d.path().join("rec"));
     ok(&ddvla(
         &eval,
@@ -77,7 +79,7 @@ fn a_resized_checkpoint_is_evaluated_and_recorded_at_its_size() {
     assert_eq!(results.meta.image_size, 192);
     assert_eq!(read_index(&rec).unwrap().image_size, 192);
 
-    let mut at_128 = eval.to_vec();
+    let mut at_128 = eval.clone();
     at_128.extend(["--image-size", "128"]);
     let o = ddvla(
         &at_128,
@@ -92,23 +94,12 @@ fn a_resized_checkpoint_is_evaluated_and_recorded_at_its_size() {
 
     // The expert records at the size asked for.
     let demos = d.path().join("demos");
-    ok(&ddvla(
-        &[
-            "demos",
-            "record",
-            "--suite",
-            "libero_style_spatial",
-            "--tasks",
-            "2",
-            "--episodes-per-task",
-            "1",
-            "--max-steps",
-            "3",
-            "--keep-failures",
-            "--image-size",
-            "192",
-        ],
-        &[("--out", &demos)],
-    ));
+    let record = [
+        &["demos", "record"],
+        ONE_SHORT_EPISODE.as_slice(),
+        &["--keep-failures", "--image-size", "192"],
+    ]
+    .concat();
+    ok(&ddvla(&record, &[("--out", &demos)]));
     assert_eq!(read_index(&demos).unwrap().image_size, 192);
 }
