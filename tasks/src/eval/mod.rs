@@ -20,6 +20,7 @@ use ddvla_sim::Env;
 pub use error::EvalError;
 pub use outcome::{
     Approach, EpisodeOutcome, FailureKind, FailureModes, LIFT_THRESHOLD_M, Lift, OutcomeTracker,
+    grip_of,
 };
 pub use policy::{EvalPolicy, RandomPolicy, StepContext};
 pub use results::{
@@ -226,8 +227,13 @@ impl<'s> TaskRunner<'s> {
         policy.begin_episode(task, episode, seed)?;
         observer.begin(task, episode, seed)?;
         self.start(episode, seed)?;
-        let mut tracker =
-            OutcomeTracker::start(&task.problem, &self.env, self.env.proprio()?.ee_pos)?;
+        let proprio = self.env.proprio()?;
+        let mut tracker = OutcomeTracker::start(
+            &task.problem,
+            &self.env,
+            proprio.ee_pos,
+            grip_of(&proprio.gripper_qpos),
+        )?;
         let mut last_status = None;
         let (mut policy_s, mut success, mut steps, mut calls) = (0.0, false, 0, 0);
         let mut queue: VecDeque<Vec<f32>> = VecDeque::new();
@@ -259,7 +265,8 @@ impl<'s> TaskRunner<'s> {
             observer.step(steps, &frame, &action)?;
             self.env.step_blind(&contract.to_env_action(&action))?;
             steps += 1;
-            tracker.observe(&self.env, self.env.proprio()?.ee_pos)?;
+            let proprio = self.env.proprio()?;
+            tracker.observe(&self.env, proprio.ee_pos, grip_of(&proprio.gripper_qpos))?;
             let status = self.goal.evaluate(&self.env)?;
             success = status.success;
             last_status = Some(status);

@@ -30,6 +30,17 @@ pub struct Lift {
     /// (`None` in results written before it was recorded.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_rise_m: Option<f64>,
+    /// How the gripper held it: the gripper's mean joint position (the robot's own units; for
+    /// the LIBERO-style gripper 0 is open and ~0.8 closed on nothing) at the step the object
+    /// first rose past [`LIFT_THRESHOLD_M`]. A grasp unlike the successful episodes' (a thin
+    /// rim pinched between nearly closed fingers instead of a wide grip) shows here.
+    /// (`None` in results written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grip_at_lift: Option<f64>,
+    /// Where the end effector was then, from the object's body origin (world axes, m): where
+    /// on the object the grasp took it. (`None` in results written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ee_offset_at_lift_m: Option<[f64; 3]>,
 }
 
 impl Lift {
@@ -94,6 +105,14 @@ pub enum FailureKind {
 }
 
 impl EpisodeOutcome {
+    /// The grip the first goal object that was lifted was lifted with, if recorded.
+    pub fn goal_lift_grip(&self) -> Option<f64> {
+        self.lifted
+            .iter()
+            .find(|l| self.goal_objects.contains(&l.object))
+            .and_then(|l| l.grip_at_lift)
+    }
+
     /// The kind of failure this outcome shows.
     pub fn failure_kind(&self) -> FailureKind {
         if self
@@ -128,6 +147,9 @@ struct Tracked {
     closest: Option<(f64, [f64; 3])>,
     /// For a goal object: the movable object its goal atom puts it on or in, if any.
     target: Option<String>,
+    /// The gripper's opening and the end effector's offset from the object at the step it
+    /// first rose past [`LIFT_THRESHOLD_M`].
+    first_lift: Option<(f64, [f64; 3])>,
 }
 
 /// Follows the movable objects through an episode.
@@ -140,11 +162,13 @@ pub struct OutcomeTracker {
 
 impl OutcomeTracker {
     /// Start following `problem`'s movable objects from the state they rest in now, with
-    /// the end effector at `ee_pos` (world frame, m).
+    /// the end effector at `ee_pos` (world frame, m) and the gripper at `grip` (see
+    /// [`grip_of`]).
     pub fn start(
         problem: &Problem,
         scene: &dyn SceneState,
         ee_pos: [f64; 3],
+        grip: f64,
     ) -> Result<Self, EvalError> {
         let mut goal_objects: Vec<String> = Vec::new();
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
@@ -175,6 +199,7 @@ impl OutcomeTracker {
                     rest,
                     now: rest,
                     top_z: rest[2],
+                    first_lift: None,
                 })
             })
             .collect::<Result<Vec<_>, EvalError>>()?;
@@ -182,17 +207,26 @@ impl OutcomeTracker {
             goal_objects,
             objects,
         };
-        tracker.observe(scene, ee_pos)?;
+        tracker.observe(scene, ee_pos, grip)?;
         Ok(tracker)
     }
 
     /// Read the objects' positions and the end effector's distance to the goal objects after
-    /// a physics step (`ee_pos`: world frame, m).
-    pub fn observe(&mut self, scene: &dyn SceneState, ee_pos: [f64; 3]) -> Result<(), EvalError> {
+    /// a physics step (`ee_pos`: world frame, m; `grip`: see [`grip_of`]).
+    pub fn observe(
+        &mut self,
+        scene: &dyn SceneState,
+        ee_pos: [f64; 3],
+        grip: f64,
+    ) -> Result<(), EvalError> {
         for o in &mut self.objects {
             let p = position(scene, &o.name, &o.body)?;
             o.now = p;
             o.top_z = o.top_z.max(p[2]);
+            if o.first_lift.is_none() && p[2] - o.rest[2] > LIFT_THRESHOLD_M {
+                let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
+                o.first_lift = Some((grip, offset));
+            }
             if let Some(closest) = &mut o.closest {
                 let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
                 let d = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -243,6 +277,11 @@ impl OutcomeTracker {
                 .map(|o| Lift {
                     rise_m: o.top_z - o.rest[2],
                     end_rise_m: Some(o.now[2] - o.rest[2]),
+                    grip_at_lift: o.first_lift.map(|(g, _)| g).filter(|g| g.is_finite()),
+                    ee_offset_at_lift_m: o
+                        .first_lift
+                        .map(|(_, d)| d)
+                        .filter(|d| d.iter().all(|x| x.is_finite())),
                     object: o.name,
                 })
                 .collect(),
@@ -264,6 +303,16 @@ fn target_object(problem: &Problem, arg: &str) -> Option<String> {
                     .is_some_and(|rest| rest.starts_with('_'))
         })
         .map(|o| o.name.clone())
+}
+
+/// The gripper's opening as the outcome records it: the mean of its joint positions
+/// (`Proprio::gripper_qpos`, the robot's own units), NaN for a robot without one.
+pub fn grip_of(gripper_qpos: &[f64]) -> f64 {
+    if gripper_qpos.is_empty() {
+        f64::NAN
+    } else {
+        gripper_qpos.iter().sum::<f64>() / gripper_qpos.len() as f64
+    }
 }
 
 /// Body `body`'s world position (m). A NaN (never expected: the simulator stops on
@@ -298,16 +347,26 @@ pub struct FailureModes {
     pub nothing_lifted_moved_m: Vec<f64>,
     /// Unmet goal atoms over the failed episodes, with their counts.
     pub unmet: BTreeMap<String, usize>,
+    /// In the failures that lifted a goal object: the grip it was first lifted with (see
+    /// [`Lift::grip_at_lift`]).
+    pub goal_object_lift_grip: Vec<f64>,
+    /// The same in the successful episodes: how the grasps that worked held it.
+    pub success_lift_grip: Vec<f64>,
 }
 
 impl FailureModes {
     /// Count the failures among `outcomes` (each episode's success and outcome).
     pub fn count<'a>(outcomes: impl IntoIterator<Item = (bool, &'a EpisodeOutcome)>) -> Self {
         let mut m = Self::default();
-        for (_, o) in outcomes.into_iter().filter(|(success, _)| !success) {
+        for (success, o) in outcomes {
+            if success {
+                m.success_lift_grip.extend(o.goal_lift_grip());
+                continue;
+            }
             match o.failure_kind() {
                 FailureKind::GoalObjectLifted => {
                     m.goal_object_lifted += 1;
+                    m.goal_object_lift_grip.extend(o.goal_lift_grip());
                     let held = o
                         .lifted
                         .iter()
@@ -360,6 +419,13 @@ impl FailureModes {
                 "set down a median {:.1} cm from its target",
                 100.0 * d
             ));
+        }
+        if let Some(g) = median(&self.goal_object_lift_grip) {
+            let mut note = format!("lifted with the grip at a median {g:.2}");
+            if let Some(ok) = median(&self.success_lift_grip) {
+                let _ = write!(note, ", {ok:.2} in the successes");
+            }
+            notes.push(note);
         }
         if !notes.is_empty() {
             let _ = write!(s, " ({})", notes.join("; "));

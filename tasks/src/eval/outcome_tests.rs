@@ -114,12 +114,17 @@ fn status(holds: [bool; 2]) -> GoalStatus {
 const EE_HOME: [f64; 3] = [0.1, -0.2, 1.2];
 
 /// Runs the tracker over the (milk, ketchup) heights after each step, the end effector
-/// staying home.
+/// staying home, with a robot that reports no gripper.
 fn track(heights: &[(f64, f64)], last: [bool; 2]) -> EpisodeOutcome {
+    track_gripping(heights, last, f64::NAN)
+}
+
+/// [`track`] with the gripper's joints at `grip` throughout.
+fn track_gripping(heights: &[(f64, f64)], last: [bool; 2], grip: f64) -> EpisodeOutcome {
     let problem = problem();
-    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, grip).unwrap();
     for &(milk, ketchup) in heights {
-        t.observe(&scene(milk, ketchup), EE_HOME).unwrap();
+        t.observe(&scene(milk, ketchup), EE_HOME, grip).unwrap();
     }
     t.finish(&status(last))
 }
@@ -150,9 +155,9 @@ fn goal_objects_are_the_movable_first_arguments_of_the_goal() {
 fn the_closest_approach_is_the_minimum_over_the_episode() {
     let problem = problem();
     let still = scene(0.9, 0.9);
-    let mut t = OutcomeTracker::start(&problem, &still, EE_HOME).unwrap();
+    let mut t = OutcomeTracker::start(&problem, &still, EE_HOME, 0.0).unwrap();
     for ee in [[0.1, -0.2, 1.0], [0.1, -0.15, 0.9], [0.3, -0.2, 0.9]] {
-        t.observe(&still, ee).unwrap();
+        t.observe(&still, ee, 0.0).unwrap();
     }
     let o = t.finish(&status([false, false]));
     assert!(
@@ -176,13 +181,13 @@ fn the_closest_approach_is_the_minimum_over_the_episode() {
 #[test]
 fn a_pushed_object_reports_how_far_it_ended_from_rest() {
     let problem = problem();
-    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
     // Pushed 12 cm along y and 5 cm along x: 13 cm from rest, never lifted.
     let mut pushed = scene(0.9, 0.9);
     pushed.0.insert("milk_1_main".into(), [0.1, -0.08, 0.9]);
-    t.observe(&pushed, EE_HOME).unwrap();
+    t.observe(&pushed, EE_HOME, 0.0).unwrap();
     pushed.0.insert("milk_1_main".into(), [0.05, -0.08, 0.91]);
-    t.observe(&pushed, EE_HOME).unwrap();
+    t.observe(&pushed, EE_HOME, 0.0).unwrap();
     let o = t.finish(&status([false, true]));
     assert!(
         (o.closest[0].moved_m.unwrap() - 0.13).abs() < 1e-9,
@@ -195,12 +200,12 @@ fn a_pushed_object_reports_how_far_it_ended_from_rest() {
 #[test]
 fn a_misplaced_object_reports_where_it_ended_from_its_target() {
     let problem = problem();
-    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, f64::NAN).unwrap();
     // Lifted, carried past the basket and set down 9 cm beyond it in x, 4 cm short in y.
     let mut carried = scene(1.0, 0.9);
-    t.observe(&carried, EE_HOME).unwrap();
+    t.observe(&carried, EE_HOME, f64::NAN).unwrap();
     carried.0.insert("milk_1_main".into(), [0.19, -0.24, 0.9]);
-    t.observe(&carried, EE_HOME).unwrap();
+    t.observe(&carried, EE_HOME, f64::NAN).unwrap();
     let o = t.finish(&status([false, true]));
     let d = o.closest[0].end_from_target_m.unwrap();
     assert!(
@@ -215,7 +220,7 @@ fn a_misplaced_object_reports_where_it_ended_from_its_target() {
     // A target that is a fixture's region has no movable object to measure from.
     let mut on_fixture = problem.clone();
     on_fixture.goal = vec![atom("on milk_1 cabinet_1_top_region")];
-    let t = OutcomeTracker::start(&on_fixture, &scene(0.9, 0.9), EE_HOME).unwrap();
+    let t = OutcomeTracker::start(&on_fixture, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
     let o = t.finish(&GoalStatus {
         atoms: Vec::new(),
         success: false,
@@ -273,14 +278,14 @@ fn lifting_only_another_object_is_the_wrong_object() {
 fn a_missing_body_names_the_object() {
     let problem = problem();
     let partial = Bodies::default().at("milk_1_main", 0.9);
-    let err = OutcomeTracker::start(&problem, &partial, EE_HOME).unwrap_err();
+    let err = OutcomeTracker::start(&problem, &partial, EE_HOME, 0.0).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("ketchup_1") && text.contains("ketchup_1_main"),
         "{text}"
     );
-    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME).unwrap();
-    assert!(t.observe(&partial, EE_HOME).is_err());
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
+    assert!(t.observe(&partial, EE_HOME, 0.0).is_err());
 }
 
 #[test]
@@ -332,4 +337,42 @@ fn outcomes_written_before_the_newer_fields_still_load() {
         cell.contains("(medians: closest approach 5.0 cm)"),
         "{cell}"
     );
+}
+
+#[test]
+fn the_grip_an_object_was_first_lifted_with_is_recorded_and_compared() {
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
+    // Closing at rest (not a lift), then rising 2 cm (not yet), then 4 cm: the grip and the
+    // end effector's offset are those of the step that crossed the threshold, not later ones.
+    t.observe(&scene(0.9, 0.9), [0.1, -0.2, 0.95], 0.5).unwrap();
+    t.observe(&scene(0.92, 0.9), [0.1, -0.2, 0.97], 0.75)
+        .unwrap();
+    t.observe(&scene(0.94, 0.9), [0.12, -0.2, 0.99], 0.76)
+        .unwrap();
+    t.observe(&scene(1.1, 0.9), [0.12, -0.2, 1.15], 0.2)
+        .unwrap();
+    let o = t.finish(&status([false, true]));
+    let lift = &o.lifted[0];
+    assert_eq!(lift.grip_at_lift, Some(0.76));
+    let d = lift.ee_offset_at_lift_m.unwrap();
+    assert!(
+        (d[0] - 0.02).abs() < 1e-9 && d[1].abs() < 1e-9 && (d[2] - 0.05).abs() < 1e-9,
+        "{d:?}"
+    );
+    assert_eq!(o.goal_lift_grip(), Some(0.76));
+    // The report cell sets the failures' grip beside the successes'.
+    let pinched = track_gripping(&[(1.0, 0.9), (0.9, 0.9)], [false, true], 0.76);
+    let wide = track_gripping(&[(1.0, 0.9)], [true, true], 0.23);
+    let cell = FailureModes::count([(false, &o), (false, &pinched), (true, &wide)]).cell();
+    assert!(
+        cell.starts_with(
+            "goal object lifted 2 (1 still held at the end; set down a median 0.0 cm from its \
+             target; lifted with the grip at a median 0.76, 0.23 in the successes)"
+        ),
+        "{cell}"
+    );
+    // No grip recorded (a robot without a gripper, or older results): no note.
+    let cell = FailureModes::count([(false, &track(&[(1.0, 0.9)], [false, true]))]).cell();
+    assert!(!cell.contains("grip"), "{cell}");
 }
