@@ -159,6 +159,16 @@ fn expert_solves_a_subset_of_every_suite() {
                     assert_eq!(o.failure_kind(), FailureKind::GoalObjectLifted, "{o:?}");
                     assert!(o.closest[0].distance_m < 0.1, "{o:?}");
                 }
+                // The expert's pick-and-place lifts with the object between part-closed
+                // fingers (fully closed on nothing is ~0.8), the pinch near the object.
+                if matches!(name, "libero_style_spatial" | "libero_style_object") && r.success {
+                    let grip = o.goal_lift_grip().unwrap();
+                    assert!(grip > 0.05 && grip < 0.7, "grip {grip}: {o:?}");
+                    let lift = o.lifted.iter().find(|l| o.goal_objects.contains(&l.object));
+                    let offset = lift.and_then(|l| l.ee_offset_at_lift_m).unwrap();
+                    let d = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    assert!(d < 0.15, "{offset:?}");
+                }
             }
         }
     }
