@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::demos::{ActionNoise, ExpertLabelled, NoisyExpert, RecordOptions, read_index, record};
 use crate::eval_cli::{DecoderFlags, make_policy, render_at, render_size};
+use ddvla_tasks::expert::ScriptedExpert;
 use ddvla_tasks::suite::Suite;
 
 /// Steps of the expert chunk labelled per step when `--label-chunk` is not given.
@@ -85,6 +86,15 @@ pub struct DemosRecordArgs {
     /// deviations off its path.
     #[arg(long, conflicts_with = "expert_labels")]
     pub action_noise: Option<f64>,
+    /// Grasp-recovery recording (with `--policy expert` only): the expert's first grasp of
+    /// each object aims this far (m, at most 0.1) off its grasp point, in a horizontal
+    /// direction drawn per episode, and the labeller that `--expert-labels` uses labels every
+    /// step (its chunks too). After the off-centre close the expert goes on from whatever
+    /// the fingers hold (a bowl pinched by its rim is carried; nothing, re-grasped), so the
+    /// episodes show the states a policy's imprecise grasps lead to, with the expert's
+    /// answers. Failed episodes are kept, as with `--expert-labels`.
+    #[arg(long, conflicts_with_all = ["expert_labels", "action_noise"])]
+    pub grasp_miss_m: Option<f64>,
     /// With `--action-noise`: the noise's correlation time in control steps (≥ 1).
     #[arg(long, default_value_t = 5.0, requires = "action_noise")]
     pub noise_steps: f64,
@@ -116,8 +126,12 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
     let mut action_noise = None;
     let label_chunk = a.label_chunk.unwrap_or(DEFAULT_LABEL_CHUNK);
     anyhow::ensure!(
-        a.label_chunk.is_none() || a.expert_labels || a.action_noise.is_some(),
-        "--label-chunk needs --expert-labels or --action-noise (plain recordings label nothing)"
+        a.label_chunk.is_none()
+            || a.expert_labels
+            || a.action_noise.is_some()
+            || a.grasp_miss_m.is_some(),
+        "--label-chunk needs --expert-labels, --action-noise or --grasp-miss-m (plain \
+         recordings label nothing)"
     );
     if a.expert_labels {
         anyhow::ensure!(
@@ -139,6 +153,17 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         let noisy = NoisyExpert::new(noise, label_chunk);
         labels = Some(noisy.labels());
         policy = Box::new(noisy);
+    } else if let Some(miss_m) = a.grasp_miss_m {
+        anyhow::ensure!(
+            a.policy == "expert",
+            "--grasp-miss-m perturbs the scripted expert's grasps; it needs --policy expert, \
+             not {:?}",
+            a.policy
+        );
+        let driver = ScriptedExpert::missing_first_grasps_by(miss_m)?;
+        let labelled = ExpertLabelled::new(Box::new(driver), 0.0, label_chunk)?;
+        labels = Some(labelled.labels());
+        policy = Box::new(labelled);
     }
     let bar = ProgressBar::new(total as u64);
     bar.set_style(ProgressStyle::with_template(

@@ -195,3 +195,29 @@ fn the_192_px_stage_is_the_80_demonstration_stage_at_192_px() {
     hires.run.out.clone_from(&base.run.out);
     assert_eq!(hires, base);
 }
+
+#[test]
+fn the_grasp_miss_stage_is_the_80_demonstration_stage_plus_grasp_recovery_episodes() {
+    let base = launch_train_config("train-compact-spatial-parallel-80.toml");
+    let mut miss = launch_train_config("train-compact-spatial-parallel-80-grasp-miss.toml");
+    // The 80-demonstration stage's init states recorded again at 128 px (its first folder as
+    // two, one per half of the tasks), then the two grasp-recovery folders.
+    let want: Vec<std::path::PathBuf> = [
+        "_a", "_b", "_more_a", "_more_b", "_more_c", "_more_d", "_miss_a", "_miss_b",
+    ]
+    .iter()
+    .map(|s| format!(".cache/demos/libero_style_128{s}").into())
+    .collect();
+    assert_eq!(miss.data.demos, want);
+    for folder in &base.data.demos[1..] {
+        let name = folder
+            .to_string_lossy()
+            .replace("libero_style", "libero_style_128");
+        assert!(want.contains(&name.into()), "{}", folder.display());
+    }
+    assert_ne!(miss.run.out, base.run.out);
+    // Otherwise it is the 80-demonstration stage.
+    miss.data.demos.clone_from(&base.data.demos);
+    miss.run.out.clone_from(&base.run.out);
+    assert_eq!(miss, base);
+}

@@ -52,7 +52,9 @@ mod world;
 
 use std::collections::VecDeque;
 
-use nalgebra::Vector3;
+use nalgebra::{Vector2, Vector3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::bddl::Atom;
 use crate::eval::{EvalError, EvalPolicy, StepContext};
@@ -76,6 +78,10 @@ pub struct ScriptedExpert {
     simpler: simpler::SimplerExpert,
     /// Labelling another policy's rollouts ([`ScriptedExpert::labeller`]).
     follow: bool,
+    /// How far off the grasp point the first attempts aim ([`ScriptedExpert::missing_first_grasps_by`]; m).
+    first_miss_m: f64,
+    /// This episode's direction of that miss (world frame, rad), drawn from its seed.
+    first_miss_dir_rad: f64,
 }
 
 impl ScriptedExpert {
@@ -98,6 +104,31 @@ impl ScriptedExpert {
             follow: true,
             ..Self::default()
         }
+    }
+
+    /// An expert whose first plan's pick-and-place skills aim their first attempt
+    /// `distance_m` off the object's grasp point, in a horizontal direction drawn from the
+    /// episode's seed, then go on as the expert does (see `PickPlace::missing_first_grasp_by`).
+    /// Driving [`ScriptedExpert::labeller`]-labelled recordings it shows the recoveries from
+    /// an off-centre grasp that plain demonstrations never do. Refused for a `distance_m`
+    /// outside [0, 0.1].
+    pub fn missing_first_grasps_by(distance_m: f64) -> Result<Self, EvalError> {
+        if !(0.0..=0.1).contains(&distance_m) {
+            return Err(EvalError::Policy {
+                policy: "expert".into(),
+                reason: format!("grasp miss {distance_m} m is outside [0, 0.1] m"),
+            });
+        }
+        Ok(Self {
+            first_miss_m: distance_m,
+            ..Self::default()
+        })
+    }
+
+    /// The first plan's grasp miss (world xy, m).
+    fn first_miss(&self) -> Vector2<f64> {
+        let (s, c) = self.first_miss_dir_rad.sin_cos();
+        Vector2::new(c, s) * self.first_miss_m
     }
 
     fn plan(&self, w: &World<'_>) -> Result<VecDeque<Skill>, EvalError> {
@@ -130,7 +161,13 @@ impl ScriptedExpert {
     fn next_target(&mut self, w: &World<'_>) -> Result<Option<Target>, EvalError> {
         if !self.started {
             self.started = true;
+            let miss = self.first_miss();
             self.skills = self.plan(w)?;
+            if self.first_miss_m > 0.0 {
+                for s in &mut self.skills {
+                    *s = s.clone().missing_first_grasp_by(miss);
+                }
+            }
         }
         // Following, replans are unlimited but one per step (a plan whose skills all end at
         // once is not redone in a loop).
@@ -157,21 +194,23 @@ impl ScriptedExpert {
 
 impl EvalPolicy for ScriptedExpert {
     fn describe(&self) -> String {
-        "expert".into()
+        if self.first_miss_m > 0.0 {
+            format!("expert missing its first grasps by {} m", self.first_miss_m)
+        } else {
+            "expert".into()
+        }
     }
 
     fn needs_frames(&self) -> bool {
         false
     }
 
-    fn begin_episode(
-        &mut self,
-        _task: &Task,
-        _episode: usize,
-        _seed: u64,
-    ) -> Result<(), EvalError> {
+    fn begin_episode(&mut self, _task: &Task, _episode: usize, seed: u64) -> Result<(), EvalError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         *self = Self {
             follow: self.follow,
+            first_miss_m: self.first_miss_m,
+            first_miss_dir_rad: rng.random_range(0.0..std::f64::consts::TAU),
             ..Self::default()
         };
         Ok(())

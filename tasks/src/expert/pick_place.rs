@@ -79,6 +79,9 @@ pub(crate) struct PickPlace {
     release_at: Vector3<f64>,
     /// Labelling someone else's rollout: the phase follows the state (see [`Self::follow`]).
     follow: bool,
+    /// Where the first attempt aims, from the object's grasp point (world xy, m): zero for
+    /// the expert's own grasps (see [`Self::missing_first_grasp_by`]).
+    first_miss_m: Vector2<f64>,
 }
 
 impl PickPlace {
@@ -102,7 +105,19 @@ impl PickPlace {
             spot: None,
             release_at: Vector3::zeros(),
             follow: false,
+            first_miss_m: Vector2::zeros(),
         }
+    }
+
+    /// Aim the first attempt `miss_m` (world xy, m) off the grasp point: recording how the
+    /// expert recovers from a grasp that lands off the object's centre (a bowl pinched by its
+    /// rim, a box caught at its edge), the state a policy's imprecise grasps lead to. What
+    /// the fingers closed on decides what follows, as after any grasp: nothing (re-grasp,
+    /// on target), or something (carry it as held). Later attempts aim where the expert's
+    /// own do.
+    pub fn missing_first_grasp_by(mut self, miss_m: Vector2<f64>) -> Self {
+        self.first_miss_m = miss_m;
+        self
     }
 
     /// Follow the state instead of assuming the expert's own actions were executed (DAgger
@@ -351,7 +366,11 @@ impl PickPlace {
             .grasp
             .ok_or_else(|| fail(format!("{} has no grasp", self.obj)))?;
         let rot = w.rot(&self.obj)?;
-        let p = w.pos(&self.obj)? + rot * Vector3::from(g.center_body_m);
+        let mut p = w.pos(&self.obj)? + rot * Vector3::from(g.center_body_m);
+        if self.attempts == 0 && !self.follow {
+            p.x += self.first_miss_m.x;
+            p.y += self.first_miss_m.y;
+        }
         let yaw = g.close_axis_body.map(|[x, y]| {
             let a = rot * Vector3::new(x, y, 0.0);
             yaw_for_axis(a.y.atan2(a.x))

@@ -54,6 +54,15 @@ impl Skill {
         }
     }
 
+    /// A pick-and-place whose first attempt aims `miss_m` (world xy, m) off the grasp point
+    /// (`PickPlace::missing_first_grasp_by`); other skills are unchanged.
+    pub fn missing_first_grasp_by(self, miss_m: nalgebra::Vector2<f64>) -> Self {
+        match self {
+            Self::PickPlace(s) => Self::PickPlace(s.missing_first_grasp_by(miss_m)),
+            other => other,
+        }
+    }
+
     /// What it is doing, for logs (`pick_place akita_black_bowl_1: Carry`).
     pub fn label(&self) -> String {
         match self {
