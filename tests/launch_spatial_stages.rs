@@ -221,3 +221,14 @@ fn the_grasp_miss_stage_is_the_80_demonstration_stage_plus_grasp_recovery_episod
     miss.run.out.clone_from(&base.run.out);
     assert_eq!(miss, base);
 }
+
+#[test]
+fn the_grasp_recovery_stage_is_the_grasp_miss_stage_on_the_recoveries_only() {
+    let miss = launch_train_config("train-compact-spatial-parallel-80-grasp-miss.toml");
+    let mut recovery = launch_train_config("train-compact-spatial-parallel-80-grasp-recovery.toml");
+    assert!(recovery.data.labelled_from_first_close && !miss.data.labelled_from_first_close);
+    assert_ne!(recovery.run.out, miss.run.out);
+    recovery.data.labelled_from_first_close = false;
+    recovery.run.out.clone_from(&miss.run.out);
+    assert_eq!(recovery, miss);
+}

@@ -1,7 +1,8 @@
 //! `[data]` options that choose and weigh episodes: `balance_tasks` (every task contributes
 //! as many training samples per pass, by repeating the steps of the tasks with fewer, without
-//! changing the data or its statistics) and `task_sources` (a task's episodes from the
-//! folders named for it only).
+//! changing the data or its statistics), `task_sources` (a task's episodes from the
+//! folders named for it only) and `labelled_from_first_close` (an expert-labelled episode's
+//! steps from its first executed close on).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::collections::BTreeSet;
@@ -123,4 +124,42 @@ fn a_task_source_outside_the_demos_is_a_config_error() {
         err.contains("task_sources") && err.contains(".cache/demos/elsewhere"),
         "{err}"
     );
+}
+
+#[test]
+fn labelled_from_first_close_drops_the_labelled_approach_only() {
+    let d = tempfile::tempdir().unwrap();
+    let (miss, plain) = (d.path().join("miss"), d.path().join("plain"));
+    for (out, extra) in [(&miss, &["--grasp-miss-m", "0.03"][..]), (&plain, &[][..])] {
+        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+            .args(["demos", "record", "--suite", "libero_style_spatial"])
+            .args(["--tasks", "0", "--episodes-per-task", "1", "--seed", "5000"])
+            .args(["--max-steps", "60", "--keep-failures"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let executed = {
+        let idx = ddvla::demos::read_index(&miss).unwrap();
+        ddvla::demos::load_episode(&miss, &idx.episodes[0])
+            .unwrap()
+            .executed
+    };
+    let close = executed.iter().position(|a| a[6] > 0.0).unwrap();
+    assert!(close > 5, "closed at step {close}");
+    let mut data = all_of(vec![miss, plain]);
+    let (whole, _) = Dataset::load(&data, 8, 128, 0).unwrap();
+    data.labelled_from_first_close = true;
+    let (recovery, _) = Dataset::load(&data, 8, 128, 0).unwrap();
+    // Episode 0 (labelled) starts at its first executed close; episode 1 (plain) is whole.
+    let steps = |ds: &Dataset, e: usize| -> Vec<usize> {
+        ds.train.iter().filter(|s| s.0 == e).map(|s| s.1).collect()
+    };
+    assert_eq!(steps(&whole, 0), (0..60).collect::<Vec<_>>());
+    assert_eq!(steps(&recovery, 0), (close..60).collect::<Vec<_>>());
+    assert_eq!(steps(&recovery, 1), steps(&whole, 1));
+    assert!(!steps(&whole, 1).is_empty());
 }

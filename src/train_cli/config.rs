@@ -59,6 +59,15 @@ pub struct DataSection {
     /// folder's episodes of every task.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub task_sources: BTreeMap<String, Vec<PathBuf>>,
+    /// In expert-labelled episodes (`ddvla demos record --expert-labels`, `--grasp-miss-m`)
+    /// train only on the steps from the first executed close of the gripper on: the
+    /// labeller's answers to the grasp the driver reached (carry a pinched object on, or grasp
+    /// again), not its answers to the approach before it, which for an approach aimed off
+    /// the grasp point say "go back up" about states a policy's own descents also reach. A
+    /// labelled episode that never closes contributes no steps; plain demonstrations are
+    /// not affected. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub labelled_from_first_close: bool,
 }
 
 impl DataSection {
@@ -74,6 +83,7 @@ impl DataSection {
             augment: None,
             balance_tasks: false,
             task_sources: BTreeMap::new(),
+            labelled_from_first_close: false,
         }
     }
 }

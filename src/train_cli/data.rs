@@ -130,7 +130,12 @@ impl Dataset {
                     );
                 }
                 let k = episodes.len();
-                let steps: Vec<(usize, usize)> = (0..e.actions.len()).map(|t| (k, t)).collect();
+                let first = if data.labelled_from_first_close && ep.labels == Labels::Expert {
+                    first_close(&e.executed).unwrap_or(e.actions.len())
+                } else {
+                    0
+                };
+                let steps: Vec<(usize, usize)> = (first..e.actions.len()).map(|t| (k, t)).collect();
                 if is_val(seed, &ep.file, data.val_fraction) {
                     val.extend(steps);
                     counts.1 += 1;
@@ -322,6 +327,13 @@ impl Dataset {
 /// `[data] balance_tasks`: appends to `train` (the (episode, step) pairs of the training split)
 /// repeats of each task's steps, drawn in a seeded order without replacement until a task
 /// runs out and then again, until every task has as many as the task with the most.
+/// The first step whose executed action closes the gripper (its last dimension > 0).
+fn first_close(executed: &[Vec<f32>]) -> Option<usize> {
+    executed
+        .iter()
+        .position(|a| a.last().is_some_and(|&g| g > 0.0))
+}
+
 fn balance_tasks(train: &mut Vec<(usize, usize)>, task_of_episode: &[String], seed: u64) {
     let mut by_task = std::collections::BTreeMap::<&str, Vec<(usize, usize)>>::new();
     for &(e, t) in train.iter() {
