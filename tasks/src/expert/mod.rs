@@ -162,12 +162,11 @@ impl ScriptedExpert {
         if !self.started {
             self.started = true;
             let miss = self.first_miss();
-            self.skills = self.plan(w)?;
-            if self.first_miss_m > 0.0 {
-                for s in &mut self.skills {
-                    *s = s.clone().missing_first_grasp_by(miss);
-                }
-            }
+            self.skills = self
+                .plan(w)?
+                .into_iter()
+                .map(|s| s.missing_first_grasp_by(miss))
+                .collect();
         }
         // Following, replans are unlimited but one per step (a plan whose skills all end at
         // once is not redone in a loop).
