@@ -142,8 +142,18 @@ pub const RANDOM_WEIGHTS_SEED: u64 = 0;
 /// for benchmarks; such a model is untrained and its actions mean nothing). The weights are
 /// the same in every process ([`crate::seeded_init`] with [`RANDOM_WEIGHTS_SEED`]).
 pub fn random_model(cfg: Config, device: &Device) -> Result<(VlaModel, VarMap)> {
+    random_model_with_seed(cfg, RANDOM_WEIGHTS_SEED, device)
+}
+
+/// [`random_model`] with the initialisation streams keyed by `seed`: another seed, other
+/// weights (independently initialised models, e.g. for ensembles in tests).
+pub fn random_model_with_seed(
+    cfg: Config,
+    seed: u64,
+    device: &Device,
+) -> Result<(VlaModel, VarMap)> {
     let varmap = VarMap::new();
-    let vb = crate::seeded_init::var_builder(&varmap, RANDOM_WEIGHTS_SEED, DType::F32, device);
+    let vb = crate::seeded_init::var_builder(&varmap, seed, DType::F32, device);
     let model = VlaModel::load(&vb, cfg)?;
     Ok((model, varmap))
 }

@@ -9,7 +9,9 @@ use ddvla_kernels::{CpuKernels, DecodeKernels};
 
 use crate::action_tokens::ActionTokenizer;
 use crate::checkpoint::{self, files};
-use crate::decode::{DecodeContext, DecodeOutput, Decoder, StartedAt, Stopwatch};
+use crate::decode::{
+    DecodeContext, DecodeOutput, Decoder, Member, StartedAt, Stopwatch, decode_logit_ensemble,
+};
 use crate::model::{Config, Prefix, VlaModel};
 use crate::observation::{Observation, prepare};
 use crate::stats::{DatasetStatistics, NormStats};
@@ -50,9 +52,14 @@ impl Policy {
     /// A policy with random weights, identity statistics and the byte-level tokenizer. It is
     /// untrained: its actions are meaningless and [`Self::is_trained`] says so.
     pub fn random(cfg: Config, device: &Device) -> Result<Self> {
+        Self::random_with_seed(cfg, checkpoint::RANDOM_WEIGHTS_SEED, device)
+    }
+
+    /// [`Self::random`] with the weights drawn from `seed`'s streams.
+    pub fn random_with_seed(cfg: Config, seed: u64, device: &Device) -> Result<Self> {
         let prompt = PromptTokenizer::byte_level(&cfg)?;
         let stats = DatasetStatistics::identity(cfg.file.action.action_dim, cfg.file.proprio_dim);
-        let (model, _varmap) = checkpoint::random_model(cfg, device)?;
+        let (model, _varmap) = checkpoint::random_model_with_seed(cfg, seed, device)?;
         Self::assemble(model, prompt, stats.select(None)?, false)
     }
 
@@ -162,5 +169,45 @@ impl Policy {
         let clock = StartedAt::now();
         let prefix = self.encode(obs)?;
         self.decode(&prefix, decoder, budget, &clock)
+    }
+
+    /// Observation → action chunk from a logit ensemble of this policy and `others`
+    /// ([`decode_logit_ensemble`]): each encodes the observation with its own weights and
+    /// statistics, the slots take the argmax of the members' mean log-probabilities, and this
+    /// policy's action tokenizer decodes them. Every member must decode actions the same way
+    /// (same chunk, bins and action statistics), or this refuses.
+    pub fn act_logit_ensemble(&self, others: &[Policy], obs: &Observation) -> Result<DecodeOutput> {
+        let clock = StartedAt::now();
+        for (i, other) in others.iter().enumerate() {
+            if other.actions.codec() != self.actions.codec()
+                || other.actions.chunk_len() != self.actions.chunk_len()
+            {
+                return Err(PolicyError::config(
+                    "logit ensemble",
+                    format!(
+                        "member {} decodes actions differently from the first (chunk length, \
+                         bins or action statistics)",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        let prefixes = std::iter::once(self)
+            .chain(others)
+            .map(|p| p.encode(obs))
+            .collect::<Result<Vec<_>>>()?;
+        let members: Vec<Member<'_>> = std::iter::once(self)
+            .chain(others)
+            .zip(&prefixes)
+            .map(|(p, prefix)| Member {
+                model: &p.model,
+                prefix,
+            })
+            .collect();
+        let out = decode_logit_ensemble(&members, &self.actions, self.kernels.as_ref(), &clock)?;
+        if out.actions.iter().any(|a| !a.is_finite()) {
+            return Err(PolicyError::NonFiniteOutput { what: "actions" });
+        }
+        Ok(out)
     }
 }

@@ -113,6 +113,7 @@ impl DecoderFlags {
             temperature: self.temperature,
             ensemble: None,
             ensemble_newest_dims: 0,
+            logit_ensemble: Vec::new(),
         })
     }
 

@@ -126,6 +126,12 @@ pub struct EvalArgs {
     /// into its own `shard-I-of-N` under it.
     #[arg(long)]
     pub record: Option<PathBuf>,
+    /// A checkpoint folder decoded together with `--policy` as a logit ensemble (repeat for
+    /// more): every member reads the observation through its own weights and each action slot
+    /// takes the argmax of the members' mean log-probabilities. Parallel decoder only, at
+    /// temperature 0; the members must share the action layout and statistics.
+    #[arg(long, value_name = "DIR")]
+    pub logit_ensemble: Vec<String>,
 }
 
 /// Wants every frame, keeps nothing: `--render` timing runs.
@@ -237,7 +243,13 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     } else {
         Box::new(NoObserver)
     };
-    let settings = args.decode.policy_settings(spec, &args.exec)?;
+    let mut settings = args.decode.policy_settings(spec, &args.exec)?;
+    if !args.logit_ensemble.is_empty() {
+        if matches!(spec, "expert" | "random") || spec.starts_with("random:") {
+            bail!("--logit-ensemble joins checkpoints, not --policy {spec}");
+        }
+        settings.logit_ensemble.clone_from(&args.logit_ensemble);
+    }
     let mut policy = make_policy(spec, settings, &suite)?;
     let bar = ProgressBar::new(total as u64);
     bar.set_style(

@@ -13,7 +13,7 @@ use ddvla_policy::decode::{
     Autoregressive, AutoregressiveConfig, CacheMode, Decoder, DecoderKind, DiffusionConfig,
     MaskedDiffusion, Parallel, ParallelConfig, RemaskConfig,
 };
-use ddvla_policy::model::presets;
+use ddvla_policy::model::{Config, presets};
 use ddvla_policy::observation::{CameraImage, Observation};
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
 use ddvla_tasks::suite::{Contract, Task};
@@ -41,6 +41,9 @@ pub struct DecodeSettings {
     /// With ensembling: the last this many action values (the gripper) come from the newest
     /// chunk instead of the mean.
     pub ensemble_newest_dims: usize,
+    /// Checkpoint folders decoded with the policy as a logit ensemble (parallel decoder
+    /// only); empty: the policy alone.
+    pub logit_ensemble: Vec<String>,
 }
 
 impl DecodeSettings {
@@ -69,6 +72,8 @@ impl DecodeSettings {
 /// A policy under evaluation.
 pub struct ModelPolicy {
     policy: Policy,
+    /// The other members of a logit ensemble (`DecodeSettings::logit_ensemble`), loaded.
+    members: Vec<Policy>,
     name: String,
     settings: DecodeSettings,
     decoder: Box<dyn Decoder>,
@@ -121,8 +126,14 @@ impl ModelPolicy {
             (Some(d), 0) => format!(" ensemble={d}"),
             (Some(d), n) => format!(" ensemble={d} newest_dims={n}"),
         };
+        let members = load_members(spec, &settings, policy.model().config())?;
+        let joined: String = settings
+            .logit_ensemble
+            .iter()
+            .flat_map(|m| [" + ", m.as_str()])
+            .collect();
         let name = format!(
-            "{spec} {} execute={execute}{ensemble}{}",
+            "{spec}{joined} {} execute={execute}{ensemble}{}",
             settings.describe(),
             if policy.is_trained() {
                 ""
@@ -133,6 +144,7 @@ impl ModelPolicy {
         Ok(Self {
             decoder: make_decoder(&settings, 0),
             policy,
+            members,
             name,
             settings,
             ensemble: None,
@@ -183,6 +195,52 @@ impl ModelPolicy {
         }
         Ok(out)
     }
+}
+
+/// The other members of `spec`'s logit ensemble (`settings.logit_ensemble`), loaded and
+/// checked: the parallel decoder at temperature 0, the same cameras, image size and centre
+/// crop as `first` (the `--policy` model's configuration).
+fn load_members(spec: &str, settings: &DecodeSettings, first: &Config) -> Result<Vec<Policy>> {
+    if settings.logit_ensemble.is_empty() {
+        return Ok(Vec::new());
+    }
+    if settings.kind != DecoderKind::Parallel || settings.temperature.is_some_and(|t| t > 0.0) {
+        bail!(
+            "--logit-ensemble decodes with the parallel decoder at temperature 0, not {}",
+            settings.describe()
+        );
+    }
+    settings
+        .logit_ensemble
+        .iter()
+        .map(|member| {
+            let p = Policy::from_checkpoint(Path::new(member), None, &Device::Cpu)
+                .with_context(|| format!("loading the logit-ensemble member {member}"))?;
+            let cfg = &p.model().config().file;
+            let want = &first.file;
+            if (
+                cfg.num_images_in_input,
+                cfg.vision.image_size,
+                cfg.center_crop_area,
+            ) != (
+                want.num_images_in_input,
+                want.vision.image_size,
+                want.center_crop_area,
+            ) {
+                bail!(
+                    "logit-ensemble member {member} reads {} cameras at {} px (centre crop \
+                     {:?}), {spec} {} at {} px ({:?})",
+                    cfg.num_images_in_input,
+                    cfg.vision.image_size,
+                    cfg.center_crop_area,
+                    want.num_images_in_input,
+                    want.vision.image_size,
+                    want.center_crop_area
+                );
+            }
+            Ok(p)
+        })
+        .collect()
 }
 
 /// The decoder `s` names, seeded.
@@ -254,10 +312,12 @@ impl EvalPolicy for ModelPolicy {
             policy: self.name.clone(),
             reason: e.to_string(),
         };
-        let out = self
-            .policy
-            .act(&obs, self.decoder.as_mut(), None)
-            .map_err(err)?;
+        let out = if self.members.is_empty() {
+            self.policy.act(&obs, self.decoder.as_mut(), None)
+        } else {
+            self.policy.act_logit_ensemble(&self.members, &obs)
+        }
+        .map_err(err)?;
         let default_take = if self.settings.ensemble.is_some() {
             1
         } else {
@@ -294,6 +354,7 @@ mod tests {
             temperature: Some(0.0),
             ensemble: None,
             ensemble_newest_dims: 0,
+            logit_ensemble: Vec::new(),
         }
     }
 
@@ -319,5 +380,31 @@ mod tests {
         let mut parallel = settings(DecoderKind::Parallel);
         parallel.temperature = None;
         assert_eq!(parallel.describe(), "Parallel");
+    }
+
+    #[test]
+    fn logit_ensembles_need_the_parallel_decoder_at_argmax_and_loadable_members() {
+        #![allow(clippy::unwrap_used)] // a failure is the test failing
+        let cfg = Config::new(presets::tiny()).unwrap();
+        let with = |kind, temperature, member: &str| {
+            let mut s = settings(kind);
+            s.temperature = temperature;
+            s.logit_ensemble = vec![member.to_owned()];
+            load_members("ckpt", &s, &cfg).map(|m| m.len())
+        };
+        let err = with(DecoderKind::Diffusion, None, "m").unwrap_err();
+        assert!(err.to_string().contains("parallel decoder"), "{err:#}");
+        let err = with(DecoderKind::Parallel, Some(0.5), "m").unwrap_err();
+        assert!(err.to_string().contains("temperature 0"), "{err:#}");
+        let missing = tempfile::tempdir().unwrap();
+        let path = missing.path().join("nowhere");
+        let err = with(DecoderKind::Parallel, None, path.to_str().unwrap()).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("logit-ensemble member"),
+            "{err:#}"
+        );
+        // No members: nothing to load, whatever the decoder.
+        let none = load_members("ckpt", &settings(DecoderKind::Diffusion), &cfg);
+        assert_eq!(none.map(|m| m.len()).unwrap(), 0);
     }
 }

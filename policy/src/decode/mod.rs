@@ -10,6 +10,7 @@
 
 mod autoregressive;
 mod diffusion;
+mod logit_ensemble;
 mod parallel;
 pub mod schedule;
 mod trace;
@@ -23,6 +24,7 @@ pub use autoregressive::{Autoregressive, AutoregressiveConfig};
 pub use diffusion::{
     CacheMode, CommitRule, DiffusionConfig, MaskedDiffusion, RemaskConfig, ThresholdDirection,
 };
+pub use logit_ensemble::{Member, decode_logit_ensemble};
 pub use parallel::{EmptySlots, Parallel, ParallelConfig};
 pub use trace::{DecodeTrace, RoundTrace, SlotEvent};
 
@@ -136,12 +138,22 @@ pub fn build(kind: DecoderKind, seed: u64) -> Box<dyn Decoder> {
 
 /// Finish a decode: bins → tokens → actions.
 fn finish(ctx: &DecodeContext<'_>, bins: &[u32], trace: DecodeTrace) -> Result<DecodeOutput> {
-    let actions = ctx.kernels.detokenize(ctx.actions.codec(), bins)?;
-    let begin = ctx.actions.token_begin();
+    finish_with(ctx.actions, ctx.kernels, bins, trace)
+}
+
+/// [`finish`] with the tokenizer and kernels given directly.
+fn finish_with(
+    actions: &ActionTokenizer,
+    kernels: &dyn DecodeKernels,
+    bins: &[u32],
+    trace: DecodeTrace,
+) -> Result<DecodeOutput> {
+    let values = kernels.detokenize(actions.codec(), bins)?;
+    let begin = actions.token_begin();
     Ok(DecodeOutput {
-        actions,
-        chunk_len: ctx.actions.chunk_len(),
-        action_dim: ctx.actions.action_dim(),
+        actions: values,
+        chunk_len: actions.chunk_len(),
+        action_dim: actions.action_dim(),
         tokens: bins.iter().map(|b| begin + b).collect(),
         trace,
     })
