@@ -232,3 +232,30 @@ fn the_grasp_recovery_stage_is_the_grasp_miss_stage_on_the_recoveries_only() {
     recovery.run.out.clone_from(&miss.run.out);
     assert_eq!(recovery, miss);
 }
+
+#[test]
+fn the_diffusion_stage_is_the_80_demonstration_stage_with_dd_vla_s_objective() {
+    let miss = launch_train_config("train-compact-spatial-parallel-80-grasp-miss.toml");
+    let mut diffusion = launch_train_config("train-compact-spatial-diffusion-80.toml");
+    assert_eq!(
+        diffusion.train.objective,
+        ddvla_policy::train::Objective::Diffusion
+    );
+    // The 128 px recordings of the 80-demonstration stage's init states, without the
+    // grasp-recovery folders.
+    let want: Vec<std::path::PathBuf> = miss
+        .data
+        .demos
+        .iter()
+        .filter(|d| !d.to_string_lossy().contains("_miss_"))
+        .cloned()
+        .collect();
+    assert_eq!(want.len(), 6);
+    assert_eq!(diffusion.data.demos, want);
+    assert_ne!(diffusion.run.out, miss.run.out);
+    // Otherwise it is the grasp-miss stage's copy of the 80-demonstration stage.
+    diffusion.train.objective = miss.train.objective;
+    diffusion.data.demos.clone_from(&miss.data.demos);
+    diffusion.run.out.clone_from(&miss.run.out);
+    assert_eq!(diffusion, miss);
+}
