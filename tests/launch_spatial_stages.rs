@@ -259,3 +259,15 @@ fn the_diffusion_stage_is_the_80_demonstration_stage_with_dd_vla_s_objective() {
     diffusion.run.out.clone_from(&miss.run.out);
     assert_eq!(diffusion, miss);
 }
+
+#[test]
+fn the_all_masked_stage_is_the_diffusion_stage_with_half_its_samples_all_masked() {
+    let diffusion = launch_train_config("train-compact-spatial-diffusion-80.toml");
+    let mut mixed = launch_train_config("train-compact-spatial-diffusion-80-all-masked.toml");
+    assert!(diffusion.train.all_masked_fraction.abs() < 1e-12);
+    assert!((mixed.train.all_masked_fraction - 0.5).abs() < 1e-12);
+    assert_ne!(mixed.run.out, diffusion.run.out);
+    mixed.train.all_masked_fraction = 0.0;
+    mixed.run.out.clone_from(&diffusion.run.out);
+    assert_eq!(mixed, diffusion);
+}

@@ -327,4 +327,18 @@ fn objective_configs_parse_and_check() {
         ..train_cfg(Objective::Autoregressive, 10)
     };
     ok.validate().unwrap();
+    // All-masked samples: a share in [0, 1], for the diffusion objective only.
+    let mixed = |objective, share| TrainConfig {
+        all_masked_fraction: share,
+        ..train_cfg(objective, 10)
+    };
+    mixed(Objective::Diffusion, 0.5).validate().unwrap();
+    for (objective, share) in [
+        (Objective::Diffusion, 1.5),
+        (Objective::Diffusion, f64::NAN),
+        (Objective::Parallel, 0.5),
+    ] {
+        let e = mixed(objective, share).validate().unwrap_err().to_string();
+        assert!(e.contains("train.all_masked_fraction"), "{e}");
+    }
 }

@@ -48,6 +48,19 @@ impl SampleMask {
         Self { r, masked }
     }
 
+    /// [`Self::draw`], except that with probability `all_masked` (one extra uniform draw,
+    /// made only when `all_masked > 0`) every position is masked (`r = 0`, the top of the
+    /// schedule). `all_masked == 0` draws exactly what [`Self::draw`] draws.
+    pub fn draw_mixed(len: usize, all_masked: f64, rng: &mut impl Rng) -> Self {
+        if all_masked > 0.0 && rng.random_range(0.0..1.0) < all_masked {
+            return Self {
+                r: 0.0,
+                masked: vec![true; len],
+            };
+        }
+        Self::draw(len, rng)
+    }
+
     /// Number of masked positions.
     pub fn count(&self) -> usize {
         self.masked.iter().filter(|&&m| m).count()
@@ -68,6 +81,29 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn mixed_draws_mask_everything_at_the_asked_share_and_nothing_changes_at_zero() {
+        let mut a = ChaCha8Rng::seed_from_u64(5);
+        let mut b = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..50 {
+            assert_eq!(
+                SampleMask::draw_mixed(56, 0.0, &mut a),
+                SampleMask::draw(56, &mut b)
+            );
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let n = 4000;
+        let all = (0..n)
+            .filter(|_| SampleMask::draw_mixed(56, 0.5, &mut rng).count() == 56)
+            .count();
+        // 0.5 of the draws, plus the schedule's own all-masked draws (r < ~0.08: ~4% of
+        // the rest), within sampling noise.
+        let share = all as f64 / f64::from(n);
+        assert!((0.5..0.56).contains(&share), "{share}");
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        assert!((0..100).all(|_| SampleMask::draw_mixed(56, 1.0, &mut rng).count() == 56));
+    }
 
     #[test]
     fn endpoints_of_the_schedule() {

@@ -82,6 +82,11 @@ pub struct TrainConfig {
     /// 0.999, about the last thousand steps; see [`ema`]) and save it beside each checkpoint
     /// as a policy checkpoint of its own (`ema/`). `None` (default): no average.
     pub ema_decay: Option<f64>,
+    /// Diffusion objective only: the share of samples (in `[0, 1]`) whose action slots are
+    /// all `[MASK]`, the input of the decoder's first round, instead of a cosine-schedule
+    /// draw (which masks every slot only as `r → 0`). 0 (default): DD-VLA's schedule alone,
+    /// drawing exactly the masks it always drew.
+    pub all_masked_fraction: f64,
 }
 
 impl Default for TrainConfig {
@@ -96,6 +101,7 @@ impl Default for TrainConfig {
             parallel_slots: EmptySlots::Mask,
             train_vision: true,
             ema_decay: None,
+            all_masked_fraction: 0.0,
         }
     }
 }
@@ -113,6 +119,18 @@ impl TrainConfig {
             return Err(crate::PolicyError::config(
                 "train.max_grad_norm",
                 "must be finite and > 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.all_masked_fraction) {
+            return Err(crate::PolicyError::config(
+                "train.all_masked_fraction",
+                "must be in [0, 1]",
+            ));
+        }
+        if self.all_masked_fraction > 0.0 && self.objective != Objective::Diffusion {
+            return Err(crate::PolicyError::config(
+                "train.all_masked_fraction",
+                "applies to the diffusion objective only (the parallel one masks every slot)",
             ));
         }
         if self.objective == Objective::Autoregressive

@@ -246,7 +246,9 @@ impl Trainer {
         prepared
             .iter()
             .map(|p| {
-                let mask = objective.draws_masks().then(|| SampleMask::draw(l, rng));
+                let mask = objective
+                    .draws_masks()
+                    .then(|| SampleMask::draw_mixed(l, self.cfg.all_masked_fraction, rng));
                 SlotPlan::new(objective, &p.targets, mask.as_ref(), ctx)
             })
             .collect()
