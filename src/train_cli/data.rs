@@ -324,9 +324,6 @@ impl Dataset {
     }
 }
 
-/// `[data] balance_tasks`: appends to `train` (the (episode, step) pairs of the training split)
-/// repeats of each task's steps, drawn in a seeded order without replacement until a task
-/// runs out and then again, until every task has as many as the task with the most.
 /// The first step whose executed action closes the gripper (its last dimension > 0).
 fn first_close(executed: &[Vec<f32>]) -> Option<usize> {
     executed
@@ -334,6 +331,9 @@ fn first_close(executed: &[Vec<f32>]) -> Option<usize> {
         .position(|a| a.last().is_some_and(|&g| g > 0.0))
 }
 
+/// `[data] balance_tasks`: appends to `train` (the (episode, step) pairs of the training split)
+/// repeats of each task's steps, drawn in a seeded order without replacement until a task
+/// runs out and then again, until every task has as many as the task with the most.
 fn balance_tasks(train: &mut Vec<(usize, usize)>, task_of_episode: &[String], seed: u64) {
     let mut by_task = std::collections::BTreeMap::<&str, Vec<(usize, usize)>>::new();
     for &(e, t) in train.iter() {
