@@ -92,22 +92,7 @@ impl ModelPolicy {
                 .with_context(|| format!("loading the checkpoint {spec}"))?
         };
         let cfg = policy.model().config();
-        if cfg.file.num_images_in_input != contract.cameras.len() {
-            bail!(
-                "{spec}: the model takes {} cameras, the suite renders {} ({:?})",
-                cfg.file.num_images_in_input,
-                contract.cameras.len(),
-                contract.cameras
-            );
-        }
-        let side = cfg.file.vision.image_size;
-        if usize::try_from(contract.image_size).ok() != Some(side) {
-            bail!(
-                "{spec}: the model reads {side} px images, the suite renders {} px; pass \
-                 --image-size {side} (or leave it out: a model's own size is the default)",
-                contract.image_size
-            );
-        }
+        check_frames(spec, cfg, contract)?;
         let center_crop = cfg.file.center_crop_area;
         if center_crop != contract.center_crop_area {
             tracing::warn!(
@@ -126,7 +111,7 @@ impl ModelPolicy {
             (Some(d), 0) => format!(" ensemble={d}"),
             (Some(d), n) => format!(" ensemble={d} newest_dims={n}"),
         };
-        let members = load_members(spec, &settings, policy.model().config())?;
+        let members = load_members(&settings, contract)?;
         let joined: String = settings
             .logit_ensemble
             .iter()
@@ -197,10 +182,32 @@ impl ModelPolicy {
     }
 }
 
-/// The other members of `spec`'s logit ensemble (`settings.logit_ensemble`), loaded and
-/// checked: the parallel decoder at temperature 0, the same cameras, image size and centre
-/// crop as `first` (the `--policy` model's configuration).
-fn load_members(spec: &str, settings: &DecodeSettings, first: &Config) -> Result<Vec<Policy>> {
+/// Refuse a model (`spec`, its `cfg`) that cannot read the suite's frames: another camera
+/// count or image size than the contract renders.
+fn check_frames(spec: &str, cfg: &Config, contract: &Contract) -> Result<()> {
+    if cfg.file.num_images_in_input != contract.cameras.len() {
+        bail!(
+            "{spec}: the model takes {} cameras, the suite renders {} ({:?})",
+            cfg.file.num_images_in_input,
+            contract.cameras.len(),
+            contract.cameras
+        );
+    }
+    let side = cfg.file.vision.image_size;
+    if usize::try_from(contract.image_size).ok() != Some(side) {
+        bail!(
+            "{spec}: the model reads {side} px images, the suite renders {} px; pass \
+             --image-size {side} (or leave it out: a model's own size is the default)",
+            contract.image_size
+        );
+    }
+    Ok(())
+}
+
+/// The other members of a logit ensemble (`settings.logit_ensemble`), loaded and checked:
+/// the parallel decoder at temperature 0, and frames each member can read
+/// ([`check_frames`]; each crops and normalises them itself).
+fn load_members(settings: &DecodeSettings, contract: &Contract) -> Result<Vec<Policy>> {
     if settings.logit_ensemble.is_empty() {
         return Ok(Vec::new());
     }
@@ -216,28 +223,7 @@ fn load_members(spec: &str, settings: &DecodeSettings, first: &Config) -> Result
         .map(|member| {
             let p = Policy::from_checkpoint(Path::new(member), None, &Device::Cpu)
                 .with_context(|| format!("loading the logit-ensemble member {member}"))?;
-            let cfg = &p.model().config().file;
-            let want = &first.file;
-            if (
-                cfg.num_images_in_input,
-                cfg.vision.image_size,
-                cfg.center_crop_area,
-            ) != (
-                want.num_images_in_input,
-                want.vision.image_size,
-                want.center_crop_area,
-            ) {
-                bail!(
-                    "logit-ensemble member {member} reads {} cameras at {} px (centre crop \
-                     {:?}), {spec} {} at {} px ({:?})",
-                    cfg.num_images_in_input,
-                    cfg.vision.image_size,
-                    cfg.center_crop_area,
-                    want.num_images_in_input,
-                    want.vision.image_size,
-                    want.center_crop_area
-                );
-            }
+            check_frames(member, p.model().config(), contract)?;
             Ok(p)
         })
         .collect()
@@ -385,12 +371,20 @@ mod tests {
     #[test]
     fn logit_ensembles_need_the_parallel_decoder_at_argmax_and_loadable_members() {
         #![allow(clippy::unwrap_used)] // a failure is the test failing
-        let cfg = Config::new(presets::tiny()).unwrap();
+        let contract = Contract {
+            cameras: vec!["agentview".into()],
+            image_size: 32,
+            opengl_rows: false,
+            rotate_180: false,
+            center_crop_area: None,
+            gripper: ddvla_tasks::suite::GripperConvention::CloseIsPositive,
+            action_dim: 7,
+        };
         let with = |kind, temperature, member: &str| {
             let mut s = settings(kind);
             s.temperature = temperature;
             s.logit_ensemble = vec![member.to_owned()];
-            load_members("ckpt", &s, &cfg).map(|m| m.len())
+            load_members(&s, &contract).map(|m| m.len())
         };
         let err = with(DecoderKind::Diffusion, None, "m").unwrap_err();
         assert!(err.to_string().contains("parallel decoder"), "{err:#}");
@@ -404,7 +398,7 @@ mod tests {
             "{err:#}"
         );
         // No members: nothing to load, whatever the decoder.
-        let none = load_members("ckpt", &settings(DecoderKind::Diffusion), &cfg);
+        let none = load_members(&settings(DecoderKind::Diffusion), &contract);
         assert_eq!(none.map(|m| m.len()).unwrap(), 0);
     }
 }

@@ -11,7 +11,7 @@ use super::{
 use crate::action_tokens::ActionTokenizer;
 use crate::model::{Prefix, SlotInput, VlaModel};
 use crate::{PolicyError, Result};
-use ddvla_kernels::DecodeKernels;
+use ddvla_kernels::{ConfidenceMode, DecodeKernels, SamplingParams};
 
 /// One member: its model and the observation encoded by it.
 pub struct Member<'a> {
@@ -76,31 +76,25 @@ pub fn decode_logit_ensemble(
             *acc += x / members.len() as f32;
         }
     }
-    let (bins, confidences): (Vec<u32>, Vec<f32>) = mean
-        .chunks_exact(n_bins)
-        .map(|row| {
-            let (best, &log_p) =
-                row.iter()
-                    .enumerate()
-                    .fold((0, &f32::NEG_INFINITY), |acc, (k, x)| {
-                        if *x > *acc.1 { (k, x) } else { acc }
-                    });
-            (best as u32, log_p.exp())
-        })
-        .unzip();
+    // The argmax of the mean, and its share of the renormalised mean (the members' geometric
+    // mean probability) as the confidence: the kernels' greedy row statistics over it.
+    let params = SamplingParams {
+        temperature: 0.0,
+        mode: ConfidenceMode::MaxProb,
+    };
+    let stats = kernels.row_stats(&mean, n_bins, &params, &vec![0.0; l], &vec![None; l])?;
     let trace = DecodeTrace {
         decoder: "parallel-logit-ensemble".to_owned(),
         forward_passes: members.len(),
         rounds: vec![RoundTrace {
             round: 0,
-            committed: bins
+            committed: stats
                 .iter()
-                .zip(&confidences)
                 .enumerate()
-                .map(|(slot, (&bin, &confidence))| SlotEvent {
+                .map(|(slot, s)| SlotEvent {
                     slot,
-                    bin,
-                    confidence,
+                    bin: s.sampled,
+                    confidence: s.confidence,
                 })
                 .collect(),
             remasked: Vec::new(),
@@ -110,6 +104,7 @@ pub fn decode_logit_ensemble(
         }],
         ..DecodeTrace::default()
     };
+    let bins: Vec<u32> = stats.iter().map(|s| s.sampled).collect();
     finish_with(actions, kernels, &bins, trace)
 }
 
