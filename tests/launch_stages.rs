@@ -7,8 +7,8 @@
 
 mod common;
 use common::{
-    assert_continues, assert_half, assert_half_lr_variant, launch_train_config, put_back_folder,
-    take_dart_folders,
+    assert_continues, assert_half, assert_half_lr_variant, assert_same_lr, launch_train_config,
+    put_back_folder, take_dart_folders,
 };
 
 #[test]
@@ -107,7 +107,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 25);
+    assert_eq!(outs.len(), 26);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -130,7 +130,33 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
     extra.train.lr.total_steps = fourth.train.lr.total_steps;
     extra.run.out.clone_from(&fourth.run.out);
     assert_eq!(extra, fourth);
-    vec![outs[0].clone(), long_glow_out(), long_dagger_out()]
+    vec![
+        outs[0].clone(),
+        long_glow_out(),
+        long_dagger_out(),
+        long_passes_out(),
+    ]
+}
+
+/// The long run over several sessions: long stage 4 (same start, data and split) with the
+/// third stage's learning rates stretched over six times the steps, a snapshot every 2000 steps;
+/// returns its output folder.
+fn long_passes_out() -> std::path::PathBuf {
+    let third = launch_train_config("train-compact-long-parallel-3.toml");
+    let fourth = launch_train_config("train-compact-long-parallel-4.toml");
+    let mut passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
+    let out = passes.run.out.clone();
+    assert_same_lr(passes.train.lr.peak_lr, third.train.lr.peak_lr);
+    assert_same_lr(passes.train.lr.min_lr, third.train.lr.min_lr);
+    assert_eq!(passes.run.steps, 6 * fourth.run.steps);
+    assert_eq!(passes.run.steps, passes.train.lr.total_steps);
+    assert_eq!(passes.run.keep_every, 2000);
+    passes.train.lr = fourth.train.lr.clone();
+    passes.run.steps = fourth.run.steps;
+    passes.run.keep_every = fourth.run.keep_every;
+    passes.run.out.clone_from(&fourth.run.out);
+    assert_eq!(passes, fourth);
+    out
 }
 
 /// The long DAgger stage: long 4-glow with the two glow folders (task 2's only sources)
