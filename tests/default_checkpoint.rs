@@ -4,8 +4,9 @@
 //! decoder as its own, and runs under `ddvla eval` with it (rendered frames → crop → one
 //! argmax pass → actions); the DD-VLA stage-2 checkpoint it was fine-tuned from
 //! (`checkpoints/compact-libero-spatial`) still loads and defaults to diffusion decoding; the
-//! object suite's policy (`checkpoints/compact-libero-object`) and the goal suite's
-//! (`checkpoints/compact-libero-goal-parallel-5-push-dagger-mix`) load and run the same way.
+//! object suite's policy (`checkpoints/compact-libero-object`), the goal suite's
+//! (`checkpoints/compact-libero-goal-parallel-5-push-dagger-mix`) and the long suite's
+//! (`checkpoints/compact-libero-long-parallel-4-passes`) load and run the same way.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
@@ -119,6 +120,20 @@ fn the_goal_suites_checkpoint_loads_and_runs_an_episode() {
         &["README.md", "train.toml", "loss.csv", "ema_loss.csv"],
         "libero_style_goal",
         "5",
+    );
+}
+
+#[test]
+fn the_long_suites_checkpoint_loads_and_runs_an_episode() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("checkpoints/compact-libero-long-parallel-4-passes");
+    // A snapshot's weight average: the run's config and both loss curves up to it travel
+    // with it. The drawer and the bowl on top, which the committed third stage never solved.
+    check_suite_policy(
+        &dir,
+        &["README.md", "train.toml", "loss.csv", "ema_loss.csv"],
+        "libero_style_long",
+        "9",
     );
 }
 
