@@ -49,6 +49,21 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Give a checkpoint the episode step (control steps since the instruction began) as
+    /// its last proprio value, to fine-tune it to tell a long task's phases apart: the proprio
+    /// projector gets one more input column, zero, so the actions stay the old ones until
+    /// the fine-tune; the statistics map steps 0..=`--max-step` to [-1, 1]. Training,
+    /// `ddvla eval` and `ddvla serve` append the step for such a model.
+    AddEpisodeStep {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// The step normalised to +1 (e.g. the suite's step limit).
+        #[arg(long)]
+        max_step: u32,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Run a checkpoint subcommand.
@@ -106,6 +121,21 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
                 done.grid.0,
                 done.grid.0,
                 done.tensors.join(", ")
+            );
+            Ok(())
+        }
+        CheckpointCommand::AddEpisodeStep {
+            input,
+            max_step,
+            out,
+        } => {
+            ddvla_policy::checkpoint_episode_step::add_episode_step_input(&input, max_step, &out)
+                .with_context(|| format!("adding the episode step to {}", input.display()))?;
+            println!(
+                "{}: {} taking the episode step (0..={max_step} → [-1, 1]) as its last \
+                 proprio value",
+                out.display(),
+                input.display()
             );
             Ok(())
         }

@@ -117,11 +117,19 @@ fn recorded_proprio(
     Ok(proprio)
 }
 
+/// What the model's proprio vector holds: the robot's values (this many), and the episode
+/// step after them when the model takes it.
+#[derive(Debug, Clone, Copy)]
+enum ProprioDim {
+    Robot(usize),
+    RobotAndStep(usize),
+}
+
 fn observation(
     event: &Value,
     config: &ServeConfig,
     recorded: &Recorded<'_>,
-    (proprio_dim, image_size): (usize, usize),
+    (proprio_dim, image_size): (ProprioDim, usize),
 ) -> Result<Observation> {
     let provenance = &event["observation"];
     let stamps = provenance["frames_ns"]
@@ -135,7 +143,18 @@ fn observation(
             .with_context(|| format!("{topic}: no recorded frame at log time {t}"))?;
         images.push(camera_image(&decode::<Image>(bytes)?, image_size)?);
     }
-    let proprio = recorded_proprio(provenance, recorded, proprio_dim)?;
+    let proprio = match proprio_dim {
+        ProprioDim::Robot(dim) => recorded_proprio(provenance, recorded, dim)?,
+        ProprioDim::RobotAndStep(dim) => {
+            let mut p = recorded_proprio(provenance, recorded, dim)?;
+            let step = provenance["episode_step"].as_u64().context(
+                "request event without episode_step (the model takes the episode step; the \
+                 run served a model that did not)",
+            )?;
+            p.push(step as f32);
+            p
+        }
+    };
     Ok(Observation {
         images,
         instruction: event["instruction"].as_str().unwrap_or_default().to_owned(),
@@ -206,7 +225,12 @@ pub fn replay(
         .filter_map(|e| e["start_tick"].as_u64())
         .collect();
     let policy = load_policy(&config.policy)?;
-    let proprio_dim = policy.model().config().file.proprio_dim;
+    let file = &policy.model().config().file;
+    let proprio_dim = if file.episode_step_input {
+        ProprioDim::RobotAndStep(file.proprio_dim - 1)
+    } else {
+        ProprioDim::Robot(file.proprio_dim)
+    };
     let image_size = policy.model().config().file.vision.image_size;
     let mut decoder = decoders::build(config.policy.decoder_for(&policy), config.policy.seed);
     // Chunks the run's anytime decoder cut short: start tick → rounds it ran.

@@ -107,7 +107,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 26);
+    assert_eq!(outs.len(), 27);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -135,7 +135,37 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_glow_out(),
         long_dagger_out(),
         long_passes_out(),
+        long_step_out(),
     ]
+}
+
+/// The long policy given the episode step: the 4-passes run's data, split, statistics and
+/// settings from the committed step-6000 average widened by `ddvla checkpoint
+/// add-episode-step`, with a step jitter, its own schedule, length and snapshot interval;
+/// returns its output folder.
+fn long_step_out() -> std::path::PathBuf {
+    let passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
+    let mut step = launch_train_config("train-compact-long-parallel-5-step.toml");
+    let out = step.run.out.clone();
+    assert_eq!(
+        step.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-long-4-passes-step-input"
+        ))
+    );
+    assert!((step.data.episode_step_jitter - 0.2).abs() < 1e-6);
+    assert_eq!(step.run.steps, step.train.lr.total_steps);
+    assert!(step.train.lr.peak_lr < passes.train.lr.peak_lr);
+    step.model
+        .init_checkpoint
+        .clone_from(&passes.model.init_checkpoint);
+    step.data.episode_step_jitter = 0.0;
+    step.train.lr = passes.train.lr.clone();
+    step.run.steps = passes.run.steps;
+    step.run.keep_every = passes.run.keep_every;
+    step.run.out.clone_from(&passes.run.out);
+    assert_eq!(step, passes);
+    out
 }
 
 /// The long run over several sessions: long stage 4 (same start, data and split) with the

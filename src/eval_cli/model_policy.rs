@@ -229,6 +229,15 @@ fn load_members(settings: &DecodeSettings, contract: &Contract) -> Result<Vec<Po
         .collect()
 }
 
+/// `proprio`, with the episode step `step` appended when `policy`'s model takes it.
+pub(crate) fn with_episode_step(policy: &Policy, proprio: &[f32], step: u32) -> Vec<f32> {
+    let mut p = proprio.to_vec();
+    if policy.model().config().file.episode_step_input {
+        p.push(step as f32);
+    }
+    p
+}
+
 /// The decoder `s` names, seeded.
 pub(crate) fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
     match s.kind {
@@ -292,7 +301,7 @@ impl EvalPolicy for ModelPolicy {
                 })
                 .collect(),
             instruction: ctx.instruction.to_owned(),
-            proprio: ctx.frame.proprio.clone(),
+            proprio: with_episode_step(&self.policy, &ctx.frame.proprio, ctx.step),
         };
         let err = |e: ddvla_policy::PolicyError| EvalError::Policy {
             policy: self.name.clone(),

@@ -143,7 +143,9 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     let policy = Policy::from_checkpoint(&args.policy, None, &Device::Cpu)
         .with_context(|| format!("loading the checkpoint {}", args.policy.display()))?;
     let file = &policy.model().config().file;
-    let ds = dataset_for(args, file.action.chunk_len, file.vision.image_size)?;
+    let mut ds = dataset_for(args, file.action.chunk_len, file.vision.image_size)?;
+    // Scored samples are not augmented: the recorded step as it is.
+    ds.set_episode_step(file.episode_step_input.then_some(0.0));
     let pairs: Vec<(usize, usize)> = match args.split {
         Split::Val => ds.val.clone(),
         Split::Train => ds.train.clone(),

@@ -35,6 +35,7 @@ pub fn shape_of(policy: &Policy) -> ModelShape {
         cameras: file.num_images_in_input,
         image_size: file.vision.image_size,
         proprio_dim: file.proprio_dim,
+        episode_step_input: file.episode_step_input,
         chunk_len: file.action.chunk_len,
         action_dim: file.action.action_dim,
         trained: policy.is_trained(),

@@ -178,8 +178,13 @@ pub struct ModelShape {
     pub cameras: usize,
     /// Side of the square images the model takes (px); larger frames are resized.
     pub image_size: usize,
-    /// Proprioception values.
+    /// Proprioception values (with the episode step when `episode_step_input`).
     pub proprio_dim: usize,
+    /// The last proprio value is the episode step (control steps since the instruction
+    /// began), which the serve loop appends; the robot sends `proprio_dim - 1` values.
+    /// Absent in answers of servers from before it existed: `false`.
+    #[serde(default)]
+    pub episode_step_input: bool,
     /// Actions per chunk.
     pub chunk_len: usize,
     /// Values per action.

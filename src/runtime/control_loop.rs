@@ -113,6 +113,8 @@ pub struct ControlLoop<O> {
     /// Latency of the newest inference that came back (or was abandoned).
     last_latency: Option<Duration>,
     tick: u64,
+    /// The tick at which the instruction in force was set.
+    instruction_tick: u64,
     counts: LoopCounts,
 }
 
@@ -147,6 +149,7 @@ impl<O> ControlLoop<O> {
             last_cut: None,
             last_latency: None,
             tick: 0,
+            instruction_tick: 0,
             counts: LoopCounts::default(),
         }
     }
@@ -161,6 +164,7 @@ impl<O> ControlLoop<O> {
     pub fn set_instruction(&mut self, instruction: &str) {
         if *self.instruction != *instruction {
             self.instruction = Arc::from(instruction);
+            self.instruction_tick = self.tick;
             self.flush("new instruction");
         }
     }
@@ -227,6 +231,12 @@ impl<O> ControlLoop<O> {
     /// The next tick's index.
     pub fn tick_index(&self) -> u64 {
         self.tick
+    }
+
+    /// Ticks since the instruction in force was set (the episode step of a model that takes
+    /// it: 0 at the first tick of a new instruction).
+    pub fn ticks_since_instruction(&self) -> u64 {
+        self.tick.saturating_sub(self.instruction_tick)
     }
 
     /// The measured p95 inference latency (or the initial estimate).

@@ -274,6 +274,23 @@ fn a_new_instruction_flushes_queued_actions() {
 }
 
 #[test]
+fn the_episode_step_counts_ticks_since_the_instruction_changed() {
+    let mut h = harness();
+    h.lp.set_instruction("pick up the bowl");
+    assert_eq!(h.lp.ticks_since_instruction(), 0);
+    h.run(20);
+    assert_eq!(h.lp.ticks_since_instruction(), 20);
+    // The same text again is not a new instruction.
+    h.lp.set_instruction("pick up the bowl");
+    h.run(5);
+    assert_eq!(h.lp.ticks_since_instruction(), 25);
+    h.lp.set_instruction("put the bowl on the plate");
+    assert_eq!(h.lp.ticks_since_instruction(), 0);
+    h.run(3);
+    assert_eq!(h.lp.ticks_since_instruction(), 3);
+}
+
+#[test]
 fn a_vanished_worker_is_a_policy_error() {
     let mut h = harness();
     h.run(10);

@@ -31,8 +31,10 @@ pub struct Inputs {
     pub frame_receive_ns: Vec<u64>,
     /// Where `proprio` comes from.
     pub source: ProprioSource,
-    /// The model's proprio length.
+    /// The robot's proprio length (the model's, less the episode step it appends).
     proprio_dim: usize,
+    /// Whether the model takes the episode step as its last proprio value.
+    episode_step_input: bool,
     proprio: Option<Vec<f32>>,
     /// Receive time of the message behind `proprio`.
     pub proprio_receive_ns: Option<u64>,
@@ -48,11 +50,12 @@ fn receive_ns(sample: &Sample) -> Option<u64> {
 
 impl Inputs {
     /// Subscribe to `config`'s input topics, for a model taking `image_size` frames and
-    /// `proprio_dim` values, with proprio from `source`.
+    /// `proprio_dim` values (the last one the episode step when `episode_step_input`), with
+    /// proprio from `source`.
     pub fn open(
         transport: &dyn Transport,
         config: &ServeConfig,
-        (image_size, proprio_dim): (usize, usize),
+        (image_size, proprio_dim, episode_step_input): (usize, usize, bool),
         source: ProprioSource,
     ) -> Result<Self> {
         let t = &config.topics;
@@ -95,7 +98,8 @@ impl Inputs {
             image_size,
             frame_receive_ns: vec![0; t.cameras.len()],
             source,
-            proprio_dim,
+            proprio_dim: proprio_dim - usize::from(episode_step_input),
+            episode_step_input,
             proprio: None,
             proprio_receive_ns: None,
             task_events_in: Vec::new(),
@@ -200,8 +204,14 @@ impl Inputs {
     }
 
     /// The observation once every camera has a frame (stamped with the oldest frame's time,
-    /// so one dead camera makes it stale) and, with a proprio topic, a proprio vector came.
-    pub fn observation(&self, instruction: &str) -> Option<(Observation, MonoNs)> {
+    /// so one dead camera makes it stale) and, with a proprio topic, a proprio vector came;
+    /// `episode_step` (control ticks since the instruction began) is appended to the proprio
+    /// when the model takes it.
+    pub fn observation(
+        &self,
+        instruction: &str,
+        episode_step: u64,
+    ) -> Option<(Observation, MonoNs)> {
         let mut images = Vec::with_capacity(self.frames.len());
         let mut oldest = MonoNs(u64::MAX);
         for frame in &self.frames {
@@ -216,6 +226,10 @@ impl Inputs {
             (None, ProprioSource::Topic) => return None,
         };
         proprio.resize(self.proprio_dim, 0.0);
+        if self.episode_step_input {
+            // Steps stay far below f32's 2^24 exact integers (~2.3 days at 100 Hz).
+            proprio.push(episode_step as f32);
+        }
         Some((
             Observation {
                 images,
@@ -228,13 +242,16 @@ impl Inputs {
 
     /// Where the newest observation's inputs are in the recording (`ddvla replay` reads it
     /// back from the request events).
-    pub fn provenance(&self, instruction: &str) -> serde_json::Value {
+    pub fn provenance(&self, instruction: &str, episode_step: u64) -> serde_json::Value {
         let mut p = serde_json::json!({
             "frames_ns": self.frame_receive_ns,
             "proprio_source": self.source,
             "proprio_ns": self.proprio_receive_ns,
             "instruction": instruction,
         });
+        if self.episode_step_input {
+            p["episode_step"] = episode_step.into();
+        }
         if self.source == ProprioSource::JointStates {
             // What recordings before the proprio topic carried.
             p["joints_ns"] = self.proprio_receive_ns.into();

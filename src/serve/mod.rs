@@ -139,11 +139,12 @@ impl RunState {
         if self.instruction.is_empty() {
             return;
         }
-        if let Some((obs, at)) = inputs.observation(&self.instruction) {
+        let episode_step = control.ticks_since_instruction();
+        if let Some((obs, at)) = inputs.observation(&self.instruction, episode_step) {
             let obs = Arc::new(obs);
             control.observe(Arc::clone(&obs), at, None);
             self.observation = Some(obs);
-            self.provenance = inputs.provenance(&self.instruction);
+            self.provenance = inputs.provenance(&self.instruction, episode_step);
         }
     }
 }
@@ -361,7 +362,11 @@ pub fn serve_on(
     let mut inputs = Inputs::open(
         transport,
         config,
-        (model.image_size, model.proprio_dim),
+        (
+            model.image_size,
+            model.proprio_dim,
+            model.episode_step_input,
+        ),
         source,
     )?;
     let mut outputs = open_outputs(transport, config)?;

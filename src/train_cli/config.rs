@@ -68,6 +68,21 @@ pub struct DataSection {
     /// not affected. Off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub labelled_from_first_close: bool,
+    /// For a model that takes the episode step (`episode_step_input`): each augmented
+    /// sample's step is scaled by a factor drawn uniformly from `1 ± this` (0.2: ±20%), so
+    /// the step tells the policy roughly where in the task it is and the images must tell
+    /// the rest, as a policy's own rollouts run slower or faster than the demonstrations.
+    /// Validation samples keep the recorded step. 0 (the default) keeps it always.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub episode_step_jitter: f32,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 impl DataSection {
@@ -84,6 +99,7 @@ impl DataSection {
             balance_tasks: false,
             task_sources: BTreeMap::new(),
             labelled_from_first_close: false,
+            episode_step_jitter: 0.0,
         }
     }
 }
@@ -194,6 +210,11 @@ impl TrainFile {
             (0.0..0.5).contains(&self.data.val_fraction),
             "[data] val_fraction {} not in [0, 0.5)",
             self.data.val_fraction
+        );
+        ensure!(
+            (0.0..1.0).contains(&self.data.episode_step_jitter),
+            "[data] episode_step_jitter {} not in [0, 1)",
+            self.data.episode_step_jitter
         );
         ensure!(
             self.run.steps > 0 && self.run.batch_size > 0,

@@ -11,8 +11,8 @@ use ddvla_policy::observation::{CameraImage, Observation};
 use ddvla_policy::stats::DatasetStatistics;
 use ddvla_policy::train::augment::{AugmentConfig, augment, crop_resize};
 use ddvla_policy::train::{Batch, Sample};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::config::DataSection;
@@ -46,6 +46,9 @@ pub struct Dataset {
     pub image_side: usize,
     /// Centre crop of the frames of un-augmented samples (validation): the inference view.
     val_center_crop: Option<f32>,
+    /// With a model that takes the episode step: the jitter of augmented samples' steps
+    /// (`[data] episode_step_jitter`). `None`: the proprio is the recorded one alone.
+    episode_step: Option<f32>,
 }
 
 /// Bilinear resize to `side × side` (no-op when already that size).
@@ -196,6 +199,7 @@ impl Dataset {
                 cameras,
                 image_side,
                 val_center_crop: None,
+                episode_step: None,
             },
             index,
         ))
@@ -208,10 +212,20 @@ impl Dataset {
         // Each training episode once, in order (`balance_tasks` repeats steps, not data).
         let train_episodes: std::collections::BTreeSet<usize> =
             self.train.iter().map(|&(e, _)| e).collect();
+        let mut with_step: Vec<Vec<f32>> = Vec::new();
         for e in train_episodes {
             actions.extend(self.episodes[e].actions.iter().map(Vec::as_slice));
-            proprio.extend(self.episodes[e].proprio.iter().map(Vec::as_slice));
+            if self.episode_step.is_some() {
+                with_step.extend(self.episodes[e].proprio.iter().enumerate().map(|(t, p)| {
+                    let mut p = p.clone();
+                    p.push(t as f32);
+                    p
+                }));
+            } else {
+                proprio.extend(self.episodes[e].proprio.iter().map(Vec::as_slice));
+            }
         }
+        proprio.extend(with_step.iter().map(Vec::as_slice));
         Ok(ddvla_policy::stats::dataset_statistics(
             &actions, &proprio, key,
         )?)
@@ -254,14 +268,35 @@ impl Dataset {
             }
             a
         };
+        let mut proprio = ep.proprio[t].clone();
+        if let Some(jitter) = self.episode_step {
+            // Drawn after the images', so turning the step on leaves their augmentation as it was.
+            let scale = match aug {
+                Some(_) if jitter > 0.0 => 1.0 + jitter * rng.random_range(-1.0f32..=1.0),
+                _ => 1.0,
+            };
+            proprio.push(t as f32 * scale);
+        }
         Ok(Sample {
             observation: Observation {
                 images,
                 instruction: ep.instruction.clone(),
-                proprio: ep.proprio[t].clone(),
+                proprio,
             },
             actions,
         })
+    }
+
+    /// Append the episode step (the sample's step index in its episode) to every sample's
+    /// proprio and to the statistics' proprio rows, for a model that takes it; augmented
+    /// samples scale it by a factor drawn from `1 ± jitter`.
+    pub fn set_episode_step(&mut self, jitter: Option<f32>) {
+        self.episode_step = jitter;
+    }
+
+    /// Whether samples carry the episode step ([`Self::set_episode_step`]).
+    pub fn has_episode_step(&self) -> bool {
+        self.episode_step.is_some()
     }
 
     /// Centre-crop `area` of the frames of un-augmented samples (the validation batches),

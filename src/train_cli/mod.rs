@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use candle_core::Device;
 use clap::Args;
 use ddvla_policy::model::presets;
@@ -69,8 +69,8 @@ fn trainer_for(cfg: &TrainFile, ds: &Dataset, out: &Path) -> Result<Trainer> {
     )?)
 }
 
-/// The model's (chunk length, image side).
-fn model_shape(cfg: &TrainFile) -> Result<(usize, usize)> {
+/// The model's (chunk length, image side, whether it takes the episode step).
+fn model_shape(cfg: &TrainFile) -> Result<(usize, usize, bool)> {
     let file = match (&cfg.model.preset, &cfg.model.init_checkpoint) {
         (Some(p), _) => presets::preset(p)?.file,
         (None, Some(dir)) => {
@@ -79,7 +79,11 @@ fn model_shape(cfg: &TrainFile) -> Result<(usize, usize)> {
         }
         (None, None) => anyhow::bail!("[model] needs preset or init_checkpoint"),
     };
-    Ok((file.action.chunk_len, file.vision.image_size))
+    Ok((
+        file.action.chunk_len,
+        file.vision.image_size,
+        file.episode_step_input,
+    ))
 }
 
 /// Open a loss log (`loss.csv`, `ema_loss.csv`) for appending, with `header` when new. A run interrupted between
@@ -175,6 +179,12 @@ fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<T
         trainer.set_inference_center_crop(crop);
     }
     ds.set_val_center_crop(crop);
+    ensure!(
+        trainer.model().config().file.episode_step_input == ds.has_episode_step(),
+        "{}: the trained model's episode_step_input differs from the model the data was \
+         prepared for",
+        out.display()
+    );
     Ok(trainer)
 }
 
@@ -202,12 +212,26 @@ fn keep_snapshot(trainer: &Trainer, out: &Path, step: u64) -> Result<()> {
     std::fs::rename(&staging, &dir).with_context(|| format!("renaming to {}", dir.display()))
 }
 
+/// The run's demonstrations, shaped for its model (chunk length, image side, and the episode
+/// step when the model takes it).
+fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
+    let (chunk, side, episode_step) = model_shape(cfg)?;
+    let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
+    if episode_step {
+        println!(
+            "the model takes the episode step (augmented samples' scaled by 1 ± {})",
+            cfg.data.episode_step_jitter
+        );
+        ds.set_episode_step(Some(cfg.data.episode_step_jitter));
+    }
+    Ok((ds, index))
+}
+
 /// Train as `cfg` says, resuming from `run.out` when it holds a trainer state.
 pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
     let out = &cfg.run.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (chunk, side) = model_shape(cfg)?;
-    let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
+    let (mut ds, index) = load_data(cfg)?;
     println!(
         "data: {} train / {} validation episodes ({} / {} steps), cameras {:?} at {} px",
         ds.episode_counts.0,

@@ -195,6 +195,10 @@ pub enum ProjectorType {
 /// silently ignored setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one `config.json` key, independent of the others"
+)]
 pub struct ConfigFile {
     /// Always `"ddvla"`.
     pub model_type: String,
@@ -210,8 +214,16 @@ pub struct ConfigFile {
     pub projector_type: Option<ProjectorType>,
     /// Append one proprioception token after the image tokens.
     pub use_proprio: bool,
-    /// Proprioception vector length.
+    /// Proprioception vector length (with the episode step when `episode_step_input`).
     pub proprio_dim: usize,
+    /// The last of the `proprio_dim` proprio values is the episode step: control steps since
+    /// the episode (its instruction) began, 0 at the first policy step, normalised by the
+    /// proprio statistics like the rest. The caller appends it (evaluation from its step
+    /// counter, `ddvla serve` from the ticks since the instruction, training from the
+    /// demonstration's step index). It tells a multi-stage task's phases apart where the
+    /// images barely differ (a drawer just closed, a knob just turned).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub episode_step_input: bool,
     /// Attention mode of the diffusion decoder.
     pub attention_mode: AttentionMode,
     /// Read the logits of action slot `j` from position `j - 1` (the released code's HF
@@ -249,6 +261,7 @@ impl Default for ConfigFile {
             projector_type: None,
             use_proprio: true,
             proprio_dim: 8,
+            episode_step_input: false,
             attention_mode: AttentionMode::Bidirectional,
             logit_shift: true,
             append_stop_token: true,

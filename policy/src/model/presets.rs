@@ -190,6 +190,7 @@ pub fn openvla_7b() -> ConfigFile {
         projector_type: Some(ProjectorType::FusedGeluMlp),
         use_proprio: true,
         proprio_dim: 8,
+        episode_step_input: false,
         attention_mode: AttentionMode::Bidirectional,
         logit_shift: true,
         append_stop_token: true,

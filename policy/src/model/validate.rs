@@ -140,6 +140,11 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
     require(!f.use_proprio || f.proprio_dim > 0, "proprio_dim", || {
         "must be > 0 when use_proprio".into()
     })?;
+    require(
+        !f.episode_step_input || (f.use_proprio && f.proprio_dim >= 2),
+        "episode_step_input",
+        || "needs use_proprio and proprio_dim >= 2 (the robot's values, then the step)".into(),
+    )?;
     validate_action_and_tokens(f)
 }
 
