@@ -36,6 +36,11 @@ fn stepped_checkpoint(dir: &Path) -> std::path::PathBuf {
 fn serve_appends_the_episode_step_and_replay_reproduces_it() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = stepped_checkpoint(dir.path());
+    // A policy server tells robots to send their 8 values; the serve loop appends the step
+    // (a client unaware of the step sends 8 and is refused by name, not padded).
+    let policy = ddvla_policy::Policy::from_checkpoint(&ckpt, None, &Device::Cpu).unwrap();
+    let shape = ddvla::remote::shape_of(&policy);
+    assert_eq!((shape.proprio_dim, shape.episode_step_input), (8, true));
     let bag = dir.path().join("task.mcap");
     let cfg = dir.path().join("task.toml");
     std::fs::write(

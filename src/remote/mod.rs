@@ -34,7 +34,7 @@ pub fn shape_of(policy: &Policy) -> ModelShape {
     ModelShape {
         cameras: file.num_images_in_input,
         image_size: file.vision.image_size,
-        proprio_dim: file.proprio_dim,
+        proprio_dim: file.proprio_dim - usize::from(file.episode_step_input),
         episode_step_input: file.episode_step_input,
         chunk_len: file.action.chunk_len,
         action_dim: file.action.action_dim,

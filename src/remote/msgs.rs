@@ -178,11 +178,13 @@ pub struct ModelShape {
     pub cameras: usize,
     /// Side of the square images the model takes (px); larger frames are resized.
     pub image_size: usize,
-    /// Proprioception values (with the episode step when `episode_step_input`).
+    /// Proprioception values the robot sends: the model's, less the episode step when
+    /// `episode_step_input` (a client from before the step existed then sends one value too
+    /// few and the server refuses the request by name, instead of a padded zero step).
     pub proprio_dim: usize,
-    /// The last proprio value is the episode step (control steps since the instruction
-    /// began), which the serve loop appends; the robot sends `proprio_dim - 1` values.
-    /// Absent in answers of servers from before it existed: `false`.
+    /// The model also takes the episode step (control steps since the instruction began),
+    /// which the serve loop appends after the robot's `proprio_dim` values. Absent in
+    /// answers of servers from before it existed: `false`.
     #[serde(default)]
     pub episode_step_input: bool,
     /// Actions per chunk.

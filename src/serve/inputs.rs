@@ -31,7 +31,7 @@ pub struct Inputs {
     pub frame_receive_ns: Vec<u64>,
     /// Where `proprio` comes from.
     pub source: ProprioSource,
-    /// The robot's proprio length (the model's, less the episode step it appends).
+    /// The robot's proprio length (the model's, less the episode step appended here).
     proprio_dim: usize,
     /// Whether the model takes the episode step as its last proprio value.
     episode_step_input: bool,
@@ -49,9 +49,9 @@ fn receive_ns(sample: &Sample) -> Option<u64> {
 }
 
 impl Inputs {
-    /// Subscribe to `config`'s input topics, for a model taking `image_size` frames and
-    /// `proprio_dim` values (the last one the episode step when `episode_step_input`), with
-    /// proprio from `source`.
+    /// Subscribe to `config`'s input topics, for a model taking `image_size` frames,
+    /// `proprio_dim` robot values and, when `episode_step_input`, the episode step after
+    /// them, with proprio from `source`.
     pub fn open(
         transport: &dyn Transport,
         config: &ServeConfig,
@@ -98,7 +98,7 @@ impl Inputs {
             image_size,
             frame_receive_ns: vec![0; t.cameras.len()],
             source,
-            proprio_dim: proprio_dim - usize::from(episode_step_input),
+            proprio_dim,
             episode_step_input,
             proprio: None,
             proprio_receive_ns: None,
