@@ -165,3 +165,13 @@ pub fn save(varmap: &VarMap, cfg: &ConfigFile, dir: &Path) -> Result<()> {
     varmap.save(dir.join(files::WEIGHTS))?;
     Ok(())
 }
+
+/// The tensors of `dir`'s weights file (`model.safetensors`) by name, on the CPU; an
+/// unreadable file is an I/O error naming it.
+pub fn load_weight_tensors(dir: &Path) -> Result<std::collections::HashMap<String, Tensor>> {
+    let path = dir.join(files::WEIGHTS);
+    candle_core::safetensors::load(&path, &Device::Cpu).map_err(|e| PolicyError::Io {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+    })
+}

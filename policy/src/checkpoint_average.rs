@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 
 use crate::checkpoint::files;
 use crate::error::io_at;
@@ -127,12 +127,9 @@ fn check_side_files(first: &Path, rest: &[PathBuf]) -> Result<()> {
 
 /// The tensors of `dir`'s weights file, by name.
 fn load_weights(dir: &Path) -> Result<BTreeMap<String, Tensor>> {
-    let path = dir.join(files::WEIGHTS);
-    let map = candle_core::safetensors::load(&path, &Device::Cpu).map_err(|e| PolicyError::Io {
-        path,
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-    })?;
-    Ok(map.into_iter().collect())
+    Ok(crate::checkpoint::load_weight_tensors(dir)?
+        .into_iter()
+        .collect())
 }
 
 /// Add `dir`'s weights times `weight` to `sums` (made from `first`), after checking they hold
@@ -217,6 +214,7 @@ fn write_average(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use candle_core::Device;
 
     /// A checkpoint folder holding `tensors` and the three side files with `config`.
     fn write(dir: &Path, tensors: &[(&str, Tensor)], config: &str) {

@@ -6,7 +6,6 @@
 //! `0..=max_step` normalise to [-1, 1]). Every other weight, the tokenizer and the action
 //! statistics are copied.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
@@ -59,13 +58,7 @@ pub fn add_episode_step_input(input: &Path, max_step: u32, out: &Path) -> Result
     new.episode_step_input = true;
     Config::new(new.clone())?;
     let weights_path = input.join(files::WEIGHTS);
-    let mut weights: HashMap<String, Tensor> =
-        candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
-            PolicyError::Io {
-                path: weights_path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-            }
-        })?;
+    let mut weights = crate::checkpoint::load_weight_tensors(input)?;
     let fc1 = weights.get(FC1_WEIGHT).ok_or_else(|| {
         refuse(format!(
             "{} holds no `{FC1_WEIGHT}` tensor",

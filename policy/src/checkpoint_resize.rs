@@ -9,7 +9,6 @@
 //! more, finer patches of the scene (192 px at 16 px patches: 12×12 per camera instead of
 //! 8×8), and a longer backbone sequence, which must fit `text.max_position_embeddings`.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
@@ -76,13 +75,7 @@ pub fn resize_image_inputs(input: &Path, image_size: usize, out: &Path) -> Resul
     Config::new(new.clone())?;
     let (side, new_side) = (old.vision.image_size / patch, image_size / patch);
     let weights_path = input.join(files::WEIGHTS);
-    let mut weights: HashMap<String, Tensor> =
-        candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| {
-            PolicyError::Io {
-                path: weights_path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-            }
-        })?;
+    let mut weights = crate::checkpoint::load_weight_tensors(input)?;
     let mut names: Vec<String> = weights
         .keys()
         .filter(|n| n.ends_with(POSITION_EMBEDDING_SUFFIX))
