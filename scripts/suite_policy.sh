@@ -28,10 +28,14 @@
 #   ./scripts/suite_policy.sh goal 5-push-dagger-mix  # ... the expert driving half the chunks
 #   ./scripts/suite_policy.sh long 4-dagger  # long's third stage + its own labelled rollouts
 #   ./scripts/suite_policy.sh long 4-passes  # long's third stage for ~1.65 more passes (sessions)
+#   ./scripts/suite_policy.sh long 5-dart05  # the committed long policy + DART at σ 0.05
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
 # `ddvla demos record --action-noise`, init-state seed 3000) and labelled its clean actions.
+#
+# A config that trains on .cache/demos/libero_style_<suite>_dart05 gets that recorded: 25
+# episodes of each task with action noise σ 0.05 (init-state seed 5000), in one process.
 #
 # A config that trains on .cache/demos/libero_style_<suite>_extra (or `_extra2`) gets that
 # recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
@@ -69,14 +73,14 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
       "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
-      "5-push-dagger, 5-push-dagger-mix, 4-dagger or 4-passes" >&2
+      "5-push-dagger, 5-push-dagger-mix, 4-dagger, 4-passes or 5-dart05" >&2
     exit 2
     ;;
 esac
@@ -144,6 +148,12 @@ if grep -q "\".cache/demos/${name}_dart_a\"" "$config"; then
   record dart
   echo "DART episodes: $(episodes ".cache/demos/${name}_dart_a") +" \
     "$(episodes ".cache/demos/${name}_dart_b")"
+fi
+dart05=".cache/demos/${name}_dart05"
+if grep -q "\"$dart05\"" "$config"; then
+  record_folder "$dart05" 0,1,2,3,4,5,6,7,8,9 --episodes-per-task 25 --action-noise 0.05 \
+    --seed 5000 || exit 1
+  echo "DART episodes (σ 0.05): $(episodes "$dart05")"
 fi
 # The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
 # no other folder used (each folder its own seed).

@@ -107,7 +107,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 27);
+    assert_eq!(outs.len(), 28);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -136,7 +136,38 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_dagger_out(),
         long_passes_out(),
         long_step_out(),
+        long_dart05_out(),
     ]
+}
+
+/// The long policy beside small-noise DART episodes: the 4-passes run's data, split and
+/// settings plus one σ 0.05 folder, from the committed long policy (a snapshot of that run), at
+/// a lower lr over its own length; returns its output folder.
+fn long_dart05_out() -> std::path::PathBuf {
+    let passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
+    let mut dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
+    let out = dart.run.out.clone();
+    let init = std::path::PathBuf::from("checkpoints/compact-libero-long-parallel-4-passes");
+    assert_eq!(dart.model.init_checkpoint.as_deref(), Some(init.as_path()));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(root.join(&init).join("model.safetensors").is_file());
+    assert_eq!(
+        dart.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_long_dart05"
+        ))
+    );
+    assert!(dart.train.lr.peak_lr < passes.train.lr.peak_lr);
+    assert_eq!(dart.run.steps, dart.train.lr.total_steps);
+    dart.model
+        .init_checkpoint
+        .clone_from(&passes.model.init_checkpoint);
+    dart.train.lr = passes.train.lr.clone();
+    dart.run.steps = passes.run.steps;
+    dart.run.keep_every = passes.run.keep_every;
+    dart.run.out.clone_from(&passes.run.out);
+    assert_eq!(dart, passes);
+    out
 }
 
 /// The long policy given the episode step: the 4-passes run's data, split, statistics and
