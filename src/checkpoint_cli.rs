@@ -64,6 +64,22 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a checkpoint that reads proprio values `--at`..`--at`+3 as an axis-angle
+    /// orientation in one hemisphere (`config.json` `proprio_axis_angle_at`): a gripper
+    /// pointing down sits where the raw vector flips between +π·n and −π·n, and a model
+    /// trained on raw values reads the flip as a task phase. Only the config changes; a
+    /// fine-tune adapts the model.
+    ProprioAxisAngle {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// Index of the triple's first value (3 for LIBERO-style proprio: position, axis
+        /// angle, gripper).
+        #[arg(long)]
+        at: usize,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Run a checkpoint subcommand.
@@ -136,6 +152,19 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
                  proprio value",
                 out.display(),
                 input.display()
+            );
+            Ok(())
+        }
+        CheckpointCommand::ProprioAxisAngle { input, at, out } => {
+            ddvla_policy::checkpoint_axis_angle::set_proprio_axis_angle(&input, at, &out)
+                .with_context(|| {
+                    format!("setting the axis-angle proprio of {}", input.display())
+                })?;
+            println!(
+                "{}: {} reading proprio values {at}..{} as a canonical axis angle",
+                out.display(),
+                input.display(),
+                at + 3
             );
             Ok(())
         }

@@ -107,7 +107,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 28);
+    assert_eq!(outs.len(), 29);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -137,7 +137,30 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_passes_out(),
         long_step_out(),
         long_dart05_out(),
+        long_axis_angle_out(),
     ]
+}
+
+/// The long policy reading its orientation in one hemisphere: the DART stage without the
+/// DART folder, from the committed policy copied with `proprio_axis_angle_at`; returns its
+/// output folder.
+fn long_axis_angle_out() -> std::path::PathBuf {
+    let mut dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
+    let mut axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
+    let out = axis.run.out.clone();
+    assert_eq!(
+        axis.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-long-4-passes-axis-angle"
+        ))
+    );
+    dart.data.demos.pop();
+    axis.model
+        .init_checkpoint
+        .clone_from(&dart.model.init_checkpoint);
+    axis.run.out.clone_from(&dart.run.out);
+    assert_eq!(axis, dart);
+    out
 }
 
 /// The long policy beside small-noise DART episodes: the 4-passes run's data, split and

@@ -236,6 +236,36 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
         assert!(d["exact_bin"].as_f64().unwrap() <= 1.0);
     }
     assert_eq!(a, scores("ol_b", &[]), "seeded decoding repeats");
+    // Per-frame rows (`--frames`): one per scored frame, naming its episode file and step;
+    // their motion errors average to the report's motion dimensions' MAE.
+    let csv = dir.join("frames.csv");
+    let with_frames = scores("ol_frames", &["--frames", csv.to_str().unwrap()]);
+    assert_eq!(with_frames, a, "--frames changes nothing else");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    let motion_mean = dims[..6]
+        .iter()
+        .map(|d| d["mae"].as_f64().unwrap())
+        .sum::<f64>()
+        / 6.0;
+    let rows_mean = rows
+        .iter()
+        .map(|r| {
+            assert!(r[0].ends_with(".mcap\""), "{r:?}");
+            assert!(r[1].parse::<usize>().is_ok() && r.len() == 5 + 14, "{r:?}");
+            r[2].parse::<f64>().unwrap()
+        })
+        .sum::<f64>()
+        / 4.0;
+    assert!(
+        (rows_mean - motion_mean).abs() < 1e-3,
+        "{rows_mean} vs {motion_mean}"
+    );
     let greedy = scores(
         "ol_greedy",
         &["--temperature", "0", "--instruction", "pick it up"],

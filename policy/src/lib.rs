@@ -17,6 +17,7 @@
 pub mod action_tokens;
 pub mod checkpoint;
 pub mod checkpoint_average;
+pub mod checkpoint_axis_angle;
 pub mod checkpoint_episode_step;
 pub mod checkpoint_export;
 pub mod checkpoint_resize;
@@ -27,6 +28,7 @@ pub mod model;
 mod new_folder;
 pub mod observation;
 pub mod policy;
+pub mod proprio_rotation;
 pub mod seeded_init;
 pub mod stats;
 pub mod text;

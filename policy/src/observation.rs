@@ -162,8 +162,11 @@ pub fn prepare(
                 format!("value {i} is {}", obs.proprio[i]),
             ));
         }
-        let normed =
-            proprio_stats.map_or_else(|| obs.proprio.clone(), |s| s.normalize(&obs.proprio));
+        let mut proprio = obs.proprio.clone();
+        if let Some(at) = f.proprio_axis_angle_at {
+            crate::proprio_rotation::canonicalise_proprio(&mut proprio, at);
+        }
+        let normed = proprio_stats.map_or_else(|| proprio.clone(), |s| s.normalize(&proprio));
         Some(Tensor::from_vec(normed, (1, f.proprio_dim), device)?)
     } else {
         None

@@ -5,6 +5,7 @@ mod decoder_flags;
 mod image_size;
 mod model_policy;
 mod open_loop;
+mod open_loop_frames;
 mod report;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::DecoderFlags;
 use super::model_policy::make_decoder;
+use super::open_loop_frames::FrameLog;
 use crate::train_cli::{DataSection, Dataset, TrainFile};
 
 /// Which demonstration episodes are scored.
@@ -54,6 +55,10 @@ pub struct OpenLoopArgs {
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write one CSV row per scored frame here: its episode file and step, the chunk's
+    /// error, and the first decoded and expert actions (where the chunks part ways).
+    #[arg(long)]
+    pub frames: Option<PathBuf>,
 }
 
 /// Scores of one action dimension.
@@ -165,6 +170,10 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     let mut decoder = make_decoder(&settings, 0);
     let tok = policy.action_tokenizer();
     let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());
+    let mut frames = match &args.frames {
+        Some(path) => Some(FrameLog::create(path, tok.action_dim(), tok.chunk_len())?),
+        None => None,
+    };
     for (i, &p) in picks.iter().enumerate() {
         // No crop here: the policy applies the checkpoint's centre crop itself.
         let mut sample = ds.sample(p, None, 0)?;
@@ -181,6 +190,17 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
             )
         })?;
         acc.add(&out.actions, &sample.actions, &out.tokens, &truth);
+        if let Some(log) = frames.as_mut() {
+            log.add(
+                ds.episode_file(p.0).unwrap_or("?"),
+                p.1,
+                &out.actions,
+                &sample.actions,
+            )?;
+        }
+    }
+    if let Some(log) = frames {
+        log.finish()?;
     }
     Ok(OpenLoopScores {
         policy: args.policy.display().to_string(),

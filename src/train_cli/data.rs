@@ -20,6 +20,8 @@ use crate::demos::{DemoEpisode, DemoIndex, Labels, load_episode_with, read_index
 
 /// One episode in memory.
 struct Loaded {
+    /// The episode file (its demonstration folder joined with its manifest path).
+    file: String,
     instruction: String,
     frames: Vec<Vec<CompressedImage>>,
     proprio: Vec<Vec<f32>>,
@@ -148,6 +150,7 @@ impl Dataset {
                 }
                 tasks.push(format!("{}/{}", ep.suite, ep.task));
                 episodes.push(Loaded {
+                    file: dir.join(&ep.file).display().to_string(),
                     instruction: e.instruction,
                     frames: e.frames,
                     proprio: e.proprio,
@@ -292,6 +295,12 @@ impl Dataset {
     /// samples scale it by a factor drawn from `1 ± jitter`.
     pub fn set_episode_step(&mut self, jitter: Option<f32>) {
         self.episode_step = jitter;
+    }
+
+    /// The file of loaded episode `e` (the first of a sample's (episode, step) pair), as its
+    /// folder and manifest give it.
+    pub fn episode_file(&self, e: usize) -> Option<&str> {
+        self.episodes.get(e).map(|ep| ep.file.as_str())
     }
 
     /// Whether samples carry the episode step ([`Self::set_episode_step`]).

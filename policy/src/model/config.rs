@@ -224,6 +224,13 @@ pub struct ConfigFile {
     /// images barely differ (a drawer just closed, a knob just turned).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub episode_step_input: bool,
+    /// Proprio values `i..i + 3` are an axis-angle orientation (LIBERO's end-effector
+    /// `quat2axisangle`), given to the model in one hemisphere ([`crate::proprio_rotation`]):
+    /// a gripper pointing down is a rotation of about π, where the raw vector flips between
+    /// `+π·n` and `−π·n` at a hair's change of pose, and a model trained on the raw values
+    /// reads the flip as a task phase. `None`: the values as recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proprio_axis_angle_at: Option<usize>,
     /// Attention mode of the diffusion decoder.
     pub attention_mode: AttentionMode,
     /// Read the logits of action slot `j` from position `j - 1` (the released code's HF
@@ -262,6 +269,7 @@ impl Default for ConfigFile {
             use_proprio: true,
             proprio_dim: 8,
             episode_step_input: false,
+            proprio_axis_angle_at: None,
             attention_mode: AttentionMode::Bidirectional,
             logit_shift: true,
             append_stop_token: true,

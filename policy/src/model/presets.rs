@@ -191,6 +191,7 @@ pub fn openvla_7b() -> ConfigFile {
         use_proprio: true,
         proprio_dim: 8,
         episode_step_input: false,
+        proprio_axis_angle_at: None,
         attention_mode: AttentionMode::Bidirectional,
         logit_shift: true,
         append_stop_token: true,

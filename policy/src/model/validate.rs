@@ -145,6 +145,21 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
         "episode_step_input",
         || "needs use_proprio and proprio_dim >= 2 (the robot's values, then the step)".into(),
     )?;
+    if let Some(i) = f.proprio_axis_angle_at {
+        let robot = f
+            .proprio_dim
+            .saturating_sub(usize::from(f.episode_step_input));
+        require(
+            f.use_proprio && i + 3 <= robot,
+            "proprio_axis_angle_at",
+            || {
+                format!(
+                    "values {i}..{} must be robot proprio values (there are {robot})",
+                    i + 3
+                )
+            },
+        )?;
+    }
     validate_action_and_tokens(f)
 }
 

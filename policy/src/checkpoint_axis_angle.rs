@@ -1,0 +1,152 @@
+//! A checkpoint that reads an axis-angle triple of its proprio in one hemisphere
+//! (`config.json`'s `proprio_axis_angle_at`, [`crate::proprio_rotation`]). Only the config
+//! changes: the weights, tokenizer and statistics are copied, so the new checkpoint sees the
+//! same inputs as the old one wherever the vector's x component is non-negative and the
+//! flipped vector elsewhere, until a fine-tune adapts it. Its statistics still normalise the
+//! recorded range (x in ±π), within which the canonical values lie.
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use crate::checkpoint::{files, load_model};
+use crate::error::io_at;
+use crate::model::{Config, ConfigFile};
+use crate::new_folder::write_new_folder;
+use crate::{PolicyError, Result};
+
+fn refuse(reason: String) -> PolicyError {
+    PolicyError::bad_input("checkpoint proprio-axis-angle", reason)
+}
+
+/// Write into `out` (a new folder, refused if it exists) the checkpoint `input` with
+/// proprio values `at..at + 3` read as a canonical axis-angle vector. Refused, writing
+/// nothing, when the model has no proprio input, those values are not robot proprio
+/// values, or the input already reads a triple that way. The written folder is checked to
+/// load before it appears.
+pub fn set_proprio_axis_angle(input: &Path, at: usize, out: &Path) -> Result<()> {
+    let _span = tracing::info_span!("set_proprio_axis_angle", at).entered();
+    if out.exists() {
+        return Err(refuse(format!(
+            "output {} already exists: never overwritten",
+            out.display()
+        )));
+    }
+    let old = ConfigFile::load(&input.join(files::CONFIG))?;
+    if let Some(was) = old.proprio_axis_angle_at {
+        return Err(refuse(format!(
+            "{} reads proprio values {was}..{} as an axis angle already",
+            input.display(),
+            was + 3
+        )));
+    }
+    let mut new = old;
+    new.proprio_axis_angle_at = Some(at);
+    Config::new(new.clone())?;
+    write_new_folder("checkpoint proprio-axis-angle", out, |staging| {
+        new.save(&staging.join(files::CONFIG))?;
+        for name in [files::WEIGHTS, files::STATISTICS, files::TOKENIZER] {
+            let (from, to) = (input.join(name), staging.join(name));
+            if from.is_file() {
+                std::fs::copy(&from, &to).map_err(io_at(&to))?;
+            }
+        }
+        load_model(staging, &Device::Cpu).map(drop)
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+    use crate::checkpoint::{random_model, save};
+    use crate::decode::{Parallel, ParallelConfig};
+    use crate::model::presets;
+    use crate::observation::{CameraImage, Observation};
+    use crate::stats::DatasetStatistics;
+
+    fn tiny_checkpoint(dir: &Path) {
+        let file = presets::tiny();
+        let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
+        save(&varmap, &file, dir).unwrap();
+        std::fs::write(
+            dir.join(files::TOKENIZER),
+            crate::text::byte_level_tokenizer_json(),
+        )
+        .unwrap();
+        DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
+            .save(&dir.join(files::STATISTICS))
+            .unwrap();
+    }
+
+    fn observation(proprio: Vec<f32>) -> Observation {
+        let side = presets::tiny().vision.image_size;
+        let cams = presets::tiny().num_images_in_input;
+        Observation {
+            images: (0..cams)
+                .map(|c| CameraImage {
+                    width: side,
+                    height: side,
+                    rgb: (0..side * side * 3)
+                        .map(|i| u8::try_from((i * 7 + c * 31) % 251).unwrap())
+                        .collect(),
+                })
+                .collect(),
+            proprio,
+            instruction: "close the drawer".into(),
+        }
+    }
+
+    fn act(dir: &Path, proprio: Vec<f32>) -> Vec<f32> {
+        let policy = Policy::from_checkpoint(dir, None, &Device::Cpu).unwrap();
+        let mut dec = Parallel::new(ParallelConfig::default());
+        policy
+            .act(&observation(proprio), &mut dec, None)
+            .unwrap()
+            .actions
+    }
+
+    #[test]
+    fn the_flipped_vector_acts_as_its_canonical_twin() {
+        let root = tempfile::tempdir().unwrap();
+        let (old, new) = (root.path().join("old"), root.path().join("new"));
+        tiny_checkpoint(&old);
+        let dim = presets::tiny().proprio_dim;
+        assert!(dim >= 3, "the tiny preset has {dim} proprio values");
+        set_proprio_axis_angle(&old, 0, &new).unwrap();
+        let cfg = ConfigFile::load(&new.join(files::CONFIG)).unwrap();
+        assert_eq!(cfg.proprio_axis_angle_at, Some(0));
+        let mut pos = vec![0.1_f32; dim];
+        pos[..3].copy_from_slice(&[3.1, 0.02, -0.03]);
+        let mut neg = pos.clone();
+        neg[..3].copy_from_slice(&crate::proprio_rotation::canonical_axis_angle([
+            -3.1, -0.02, 0.03,
+        ]));
+        let mut raw_neg = pos.clone();
+        raw_neg[..3].copy_from_slice(&[-3.1, -0.02, 0.03]);
+        // The new checkpoint gives the raw flipped vector the canonical one's actions; the
+        // old one gives it the raw vector's, and a positive-x vector the same either way.
+        assert_eq!(act(&new, raw_neg.clone()), act(&old, neg));
+        assert_eq!(act(&new, pos.clone()), act(&old, pos));
+        assert_ne!(act(&new, raw_neg.clone()), act(&old, raw_neg));
+    }
+
+    #[test]
+    fn bad_requests_are_refused_without_writing() {
+        let root = tempfile::tempdir().unwrap();
+        let (old, new) = (root.path().join("old"), root.path().join("new"));
+        tiny_checkpoint(&old);
+        let dim = presets::tiny().proprio_dim;
+        let err = set_proprio_axis_angle(&old, dim - 2, &new).unwrap_err();
+        assert!(err.to_string().contains("proprio_axis_angle_at"), "{err}");
+        assert!(!new.exists());
+        set_proprio_axis_angle(&old, 0, &new).unwrap();
+        let again = root.path().join("again");
+        let err = set_proprio_axis_angle(&new, 0, &again).unwrap_err();
+        assert!(err.to_string().contains("already"), "{err}");
+        let err = set_proprio_axis_angle(&old, 0, &new).unwrap_err();
+        assert!(err.to_string().contains("never overwritten"), "{err}");
+        assert!(!again.exists());
+    }
+}
