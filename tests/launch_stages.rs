@@ -107,7 +107,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 29);
+    assert_eq!(outs.len(), 30);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -138,7 +138,36 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_step_out(),
         long_dart05_out(),
         long_axis_angle_out(),
+        long_axis_angle_passes_out(),
     ]
+}
+
+/// The axis-angle policy given passes: its 2000-step stage continued from that stage's
+/// weight average at a higher lr over four times the steps, a snapshot every 2000 steps;
+/// returns its output folder.
+fn long_axis_angle_passes_out() -> std::path::PathBuf {
+    let axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
+    let mut passes = launch_train_config("train-compact-long-parallel-6-axis-angle-passes.toml");
+    let out = passes.run.out.clone();
+    assert_eq!(
+        passes.model.init_checkpoint,
+        Some(axis.run.out.join("ema")),
+        "starts from the stage before's weight average"
+    );
+    assert!(passes.train.lr.peak_lr > axis.train.lr.peak_lr);
+    assert_eq!(passes.run.steps, 4 * axis.run.steps);
+    assert_eq!(passes.run.steps, passes.train.lr.total_steps);
+    assert_eq!(passes.run.keep_every, 2000);
+    passes
+        .model
+        .init_checkpoint
+        .clone_from(&axis.model.init_checkpoint);
+    passes.train.lr = axis.train.lr.clone();
+    passes.run.steps = axis.run.steps;
+    passes.run.keep_every = axis.run.keep_every;
+    passes.run.out.clone_from(&axis.run.out);
+    assert_eq!(passes, axis);
+    out
 }
 
 /// The long policy reading its orientation in one hemisphere: the DART stage without the
