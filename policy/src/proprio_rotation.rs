@@ -41,7 +41,10 @@ pub fn canonicalise_proprio(proprio: &mut [f32], at: usize) {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp, reason = "left-alone vectors must come back bit for bit")]
+#[allow(
+    clippy::float_cmp,
+    reason = "left-alone vectors must come back bit for bit"
+)]
 mod tests {
     use super::*;
 
