@@ -26,12 +26,6 @@ fn refuse(reason: String) -> PolicyError {
 /// load before it appears.
 pub fn set_proprio_axis_angle(input: &Path, at: usize, out: &Path) -> Result<()> {
     let _span = tracing::info_span!("set_proprio_axis_angle", at).entered();
-    if out.exists() {
-        return Err(refuse(format!(
-            "output {} already exists: never overwritten",
-            out.display()
-        )));
-    }
     let old = ConfigFile::load(&input.join(files::CONFIG))?;
     if let Some(was) = old.proprio_axis_angle_at {
         return Err(refuse(format!(
