@@ -18,6 +18,12 @@ pub struct ModelSection {
     /// Or fine-tune from this checkpoint.
     #[serde(default)]
     pub init_checkpoint: Option<PathBuf>,
+    /// With `preset`: the fresh model reads proprio values `at..at + 3` (an axis-angle
+    /// orientation) in one hemisphere (`config.json` `proprio_axis_angle_at`,
+    /// `ddvla_policy::proprio_rotation`), and the run's proprio statistics are computed on
+    /// those values. A checkpoint gets it with `ddvla checkpoint proprio-axis-angle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proprio_axis_angle_at: Option<usize>,
 }
 
 /// `[data]`: the demonstrations.
@@ -188,6 +194,12 @@ impl TrainFile {
             self.model.preset.is_some() != self.model.init_checkpoint.is_some(),
             "[model] needs exactly one of preset and init_checkpoint"
         );
+        ensure!(
+            self.model.proprio_axis_angle_at.is_none() || self.model.preset.is_some(),
+            "[model] proprio_axis_angle_at is for a fresh model (preset); give a checkpoint \
+             the canonical orientation with `ddvla checkpoint proprio-axis-angle`, whose \
+             statistics it keeps"
+        );
         ensure!(!self.data.demos.is_empty(), "[data] demos is empty");
         ensure!(
             self.data.suites.as_ref().is_none_or(|s| !s.is_empty()),
@@ -236,5 +248,30 @@ mod tests {
         let parsed: DataSection = toml::from_str("demos = [\"a\", \"b\"]").unwrap();
         let built = DataSection::with_demos(vec!["a".into(), "b".into()]);
         assert_eq!(built, parsed);
+    }
+
+    /// A minimal training config with `model` as its `[model]` section.
+    fn config_with_model(model: &str) -> String {
+        format!(
+            "[model]\n{model}\n[data]\ndemos = [\"d\"]\n[train]\n[train.lr]\n\
+             peak_lr = 1e-3\nmin_lr = 1e-4\nwarmup_steps = 0\ntotal_steps = 10\n[run]\n\
+             steps = 10\nbatch_size = 2\nout = \"o\"\n"
+        )
+    }
+
+    #[test]
+    fn proprio_axis_angle_at_is_for_a_fresh_model_only() {
+        let fresh: TrainFile = toml::from_str(&config_with_model(
+            "preset = \"tiny\"\nproprio_axis_angle_at = 3",
+        ))
+        .unwrap();
+        fresh.validate().unwrap();
+        assert_eq!(fresh.model.proprio_axis_angle_at, Some(3));
+        let fine_tune: TrainFile = toml::from_str(&config_with_model(
+            "init_checkpoint = \"c\"\nproprio_axis_angle_at = 3",
+        ))
+        .unwrap();
+        let err = fine_tune.validate().unwrap_err().to_string();
+        assert!(err.contains("ddvla checkpoint proprio-axis-angle"), "{err}");
     }
 }

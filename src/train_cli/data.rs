@@ -51,6 +51,26 @@ pub struct Dataset {
     /// With a model that takes the episode step: the jitter of augmented samples' steps
     /// (`[data] episode_step_jitter`). `None`: the proprio is the recorded one alone.
     episode_step: Option<f32>,
+    /// With a model that reads its orientation in one hemisphere: where that axis-angle
+    /// vector lies in the proprio (the statistics are computed on the canonical values).
+    proprio_axis_angle_at: Option<usize>,
+}
+
+/// The dataset camera index of each named model input (`None`: every camera, in order);
+/// a name the dataset lacks is an error listing the dataset's cameras.
+fn camera_indices(names: Option<&[String]>, dataset: &[String]) -> Result<Vec<usize>> {
+    match names {
+        None => Ok((0..dataset.len()).collect()),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                dataset
+                    .iter()
+                    .position(|c| c == n)
+                    .with_context(|| format!("camera {n:?} is not in the dataset ({dataset:?})"))
+            })
+            .collect(),
+    }
 }
 
 /// Bilinear resize to `side × side` (no-op when already that size).
@@ -171,17 +191,7 @@ impl Dataset {
                 "[data] task_sources: no episodes of {task} in {sources:?}"
             );
         }
-        let cameras = match data.cameras.as_deref() {
-            None => (0..index.cameras.len()).collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    index.cameras.iter().position(|c| c == n).with_context(|| {
-                        format!("camera {n:?} is not in the dataset ({:?})", index.cameras)
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?,
-        };
+        let cameras = camera_indices(data.cameras.as_deref(), &index.cameras)?;
         ensure!(
             !train.is_empty(),
             "no training episodes in {dirs:?} (successful_only = {successful_only}, suites = {:?})",
@@ -203,32 +213,34 @@ impl Dataset {
                 image_side,
                 val_center_crop: None,
                 episode_step: None,
+                proprio_axis_angle_at: None,
             },
             index,
         ))
     }
 
-    /// q01/q99 statistics of the training split's actions and proprio.
+    /// q01/q99 statistics of the training split's actions and proprio (the proprio as the
+    /// model reads it: with the episode step and the canonical orientation when set).
     pub fn statistics(&self, key: &str) -> Result<DatasetStatistics> {
         let mut actions: Vec<&[f32]> = Vec::new();
-        let mut proprio: Vec<&[f32]> = Vec::new();
+        let mut proprio: Vec<Vec<f32>> = Vec::new();
         // Each training episode once, in order (`balance_tasks` repeats steps, not data).
         let train_episodes: std::collections::BTreeSet<usize> =
             self.train.iter().map(|&(e, _)| e).collect();
-        let mut with_step: Vec<Vec<f32>> = Vec::new();
         for e in train_episodes {
             actions.extend(self.episodes[e].actions.iter().map(Vec::as_slice));
-            if self.episode_step.is_some() {
-                with_step.extend(self.episodes[e].proprio.iter().enumerate().map(|(t, p)| {
-                    let mut p = p.clone();
+            proprio.extend(self.episodes[e].proprio.iter().enumerate().map(|(t, p)| {
+                let mut p = p.clone();
+                if let Some(at) = self.proprio_axis_angle_at {
+                    ddvla_policy::proprio_rotation::canonicalise_proprio(&mut p, at);
+                }
+                if self.episode_step.is_some() {
                     p.push(t as f32);
-                    p
-                }));
-            } else {
-                proprio.extend(self.episodes[e].proprio.iter().map(Vec::as_slice));
-            }
+                }
+                p
+            }));
         }
-        proprio.extend(with_step.iter().map(Vec::as_slice));
+        let proprio: Vec<&[f32]> = proprio.iter().map(Vec::as_slice).collect();
         Ok(ddvla_policy::stats::dataset_statistics(
             &actions, &proprio, key,
         )?)
@@ -295,6 +307,18 @@ impl Dataset {
     /// samples scale it by a factor drawn from `1 ± jitter`.
     pub fn set_episode_step(&mut self, jitter: Option<f32>) {
         self.episode_step = jitter;
+    }
+
+    /// Compute the proprio statistics on the canonical orientation of values `at..at + 3`
+    /// (`None`: the recorded values), for a model with `proprio_axis_angle_at` (its
+    /// observation preparation canonicalises the samples' proprio itself).
+    pub fn set_proprio_axis_angle(&mut self, at: Option<usize>) {
+        self.proprio_axis_angle_at = at;
+    }
+
+    /// Where the canonical orientation lies ([`Self::set_proprio_axis_angle`]).
+    pub fn proprio_axis_angle_at(&self) -> Option<usize> {
+        self.proprio_axis_angle_at
     }
 
     /// The file of loaded episode `e` (the first of a sample's (episode, step) pair), as its

@@ -58,10 +58,9 @@ fn trainer_for(cfg: &TrainFile, ds: &Dataset, out: &Path) -> Result<Trainer> {
         return Trainer::from_checkpoint(dir, None, cfg.train.clone(), &Device::Cpu)
             .with_context(|| format!("loading {}", dir.display()));
     }
-    let preset = cfg.model.preset.as_deref().unwrap_or("small");
     let stats = ds.statistics(&key)?;
     Ok(Trainer::new(
-        presets::preset(preset)?,
+        model_config(cfg)?,
         stats,
         Some(key),
         cfg.train.clone(),
@@ -69,21 +68,26 @@ fn trainer_for(cfg: &TrainFile, ds: &Dataset, out: &Path) -> Result<Trainer> {
     )?)
 }
 
-/// The model's (chunk length, image side, whether it takes the episode step).
-fn model_shape(cfg: &TrainFile) -> Result<(usize, usize, bool)> {
-    let file = match (&cfg.model.preset, &cfg.model.init_checkpoint) {
-        (Some(p), _) => presets::preset(p)?.file,
+/// The configuration of the model the run trains: the preset's (with `[model]
+/// proprio_axis_angle_at` applied, validated) or the start checkpoint's.
+fn model_config(cfg: &TrainFile) -> Result<ddvla_policy::model::Config> {
+    match (&cfg.model.preset, &cfg.model.init_checkpoint) {
+        (Some(p), _) => {
+            let mut file = presets::preset(p)?.file;
+            file.proprio_axis_angle_at = cfg.model.proprio_axis_angle_at;
+            ddvla_policy::model::Config::new(file).with_context(|| {
+                format!(
+                    "[model] preset {p} with proprio_axis_angle_at {:?}",
+                    cfg.model.proprio_axis_angle_at
+                )
+            })
+        }
         (None, Some(dir)) => {
-            ddvla_policy::model::Config::load(&dir.join(ddvla_policy::checkpoint::files::CONFIG))?
-                .file
+            ddvla_policy::model::Config::load(&dir.join(ddvla_policy::checkpoint::files::CONFIG))
+                .with_context(|| format!("loading the config of {}", dir.display()))
         }
         (None, None) => anyhow::bail!("[model] needs preset or init_checkpoint"),
-    };
-    Ok((
-        file.action.chunk_len,
-        file.vision.image_size,
-        file.episode_step_input,
-    ))
+    }
 }
 
 /// Open a loss log (`loss.csv`, `ema_loss.csv`) for appending, with `header` when new. A run interrupted between
@@ -185,6 +189,14 @@ fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<T
          prepared for",
         out.display()
     );
+    ensure!(
+        trainer.model().config().file.proprio_axis_angle_at == ds.proprio_axis_angle_at(),
+        "{}: the trained model's proprio_axis_angle_at ({:?}) differs from the config's \
+         ({:?})",
+        out.display(),
+        trainer.model().config().file.proprio_axis_angle_at,
+        ds.proprio_axis_angle_at()
+    );
     Ok(trainer)
 }
 
@@ -212,17 +224,25 @@ fn keep_snapshot(trainer: &Trainer, out: &Path, step: u64) -> Result<()> {
     std::fs::rename(&staging, &dir).with_context(|| format!("renaming to {}", dir.display()))
 }
 
-/// The run's demonstrations, shaped for its model (chunk length, image side, and the episode
-/// step when the model takes it).
+/// The run's demonstrations, shaped for its model (chunk length, image side, the episode
+/// step when the model takes it, statistics on the canonical orientation when it reads one).
 fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
-    let (chunk, side, episode_step) = model_shape(cfg)?;
+    let file = model_config(cfg)?.file;
+    let (chunk, side) = (file.action.chunk_len, file.vision.image_size);
     let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
-    if episode_step {
+    if file.episode_step_input {
         println!(
             "the model takes the episode step (augmented samples' scaled by 1 ± {})",
             cfg.data.episode_step_jitter
         );
         ds.set_episode_step(Some(cfg.data.episode_step_jitter));
+    }
+    if let Some(at) = file.proprio_axis_angle_at {
+        println!(
+            "the model reads proprio values {at}..{} in one hemisphere",
+            at + 3
+        );
+        ds.set_proprio_axis_angle(Some(at));
     }
     Ok((ds, index))
 }
