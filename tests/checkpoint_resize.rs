@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 use ddvla::demos::read_index;
 use ddvla_tasks::eval::EvalResults;
 
+mod common;
+use common::run::ok;
+
 /// One 3-step episode of the spatial suite's task 2.
 const ONE_SHORT_EPISODE: [&str; 8] = [
     "--suite",
@@ -32,10 +35,6 @@ fn ddvla(args: &[&str], paths: &[(&str, &Path)]) -> Output {
         cmd.arg(path);
     }
     cmd.output().unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

@@ -3,15 +3,9 @@
 
 use std::process::Command;
 
-fn ddvla() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ddvla"))
-}
-
-/// The training config `launch/<name>`, read with the real config type.
-fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    ddvla::train_cli::TrainFile::read(&root.join("launch").join(name)).unwrap()
-}
+mod common;
+use common::launch_train_config;
+use common::run::ddvla;
 
 #[test]
 fn sim_render_writes_a_real_png() {

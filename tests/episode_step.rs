@@ -6,43 +6,16 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use ddvla::train_cli::{DataSection, Dataset};
+use ddvla::train_cli::Dataset;
 use ddvla_policy::train::augment::AugmentConfig;
 
-fn ddvla() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ddvla"))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+mod common;
+use common::run::{all_of, ddvla, ok, record_random_object};
 
 /// Two random-action episodes of object task 0, 16 steps each.
 fn record(out: &Path) {
-    ok(&ddvla()
-        .args(["demos", "record", "--suite", "libero_style_object"])
-        .args([
-            "--policy",
-            "random",
-            "--tasks",
-            "0",
-            "--episodes-per-task",
-            "2",
-        ])
-        .args(["--max-steps", "16", "--keep-failures", "--out"])
-        .arg(out)
-        .output()
-        .unwrap());
-}
-
-fn all_of(demos: &Path) -> DataSection {
-    DataSection {
-        val_fraction: 0.0,
-        successful_only: false,
-        ..DataSection::with_demos(vec![demos.to_owned()])
-    }
+    record_random_object(out, "0", 2, 16);
 }
 
 #[test]
@@ -50,8 +23,8 @@ fn samples_carry_the_jittered_step_and_the_statistics_cover_it() {
     let d = tempfile::tempdir().unwrap();
     let demos = d.path().join("demos");
     record(&demos);
-    let (plain, _) = Dataset::load(&all_of(&demos), 8, 32, 0).unwrap();
-    let (mut stepped, _) = Dataset::load(&all_of(&demos), 8, 32, 0).unwrap();
+    let (plain, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
+    let (mut stepped, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
     stepped.set_episode_step(Some(0.2));
     let aug = AugmentConfig::default();
     let mut scales = Vec::new();

@@ -3,14 +3,12 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
-use std::process::Command;
 
 use ddvla::demos::{load_episode, read_index};
 use ddvla_tasks::eval::EvalResults;
 
-fn ddvla() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ddvla"))
-}
+mod common;
+use common::run::ddvla;
 
 fn run(args: &[&str], out: &Path) {
     let o = ddvla().args(args).arg("--out").arg(out).output().unwrap();

@@ -13,6 +13,9 @@ use std::process::{Command, Output};
 use ddvla::demos::{Labels, load_episode, read_index};
 use ddvla::train_cli::{DataSection, Dataset};
 
+mod common;
+use common::run::ok;
+
 const STEPS: usize = 16;
 
 fn checkpoint() -> PathBuf {
@@ -29,10 +32,6 @@ fn record(out: &Path, extra: &[&str]) -> Output {
         .arg(out)
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

@@ -5,45 +5,18 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use ddvla::train_cli::{DataSection, Dataset};
+use ddvla::train_cli::Dataset;
 use ddvla_policy::proprio_rotation::canonicalise_proprio;
 use ddvla_policy::stats::DatasetStatistics;
 
-fn ddvla() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ddvla"))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+mod common;
+use common::run::{all_of, ddvla, ok, record_random_object};
 
 /// Four random-action episodes of object task 0, 24 steps each: the gripper points down,
 /// and the random rotations take its axis-angle vector to both sides of the flip.
 fn record(out: &Path) {
-    ok(&ddvla()
-        .args(["demos", "record", "--suite", "libero_style_object"])
-        .args([
-            "--policy",
-            "random",
-            "--tasks",
-            "0",
-            "--episodes-per-task",
-            "4",
-        ])
-        .args(["--max-steps", "24", "--keep-failures", "--out"])
-        .arg(out)
-        .output()
-        .unwrap());
-}
-
-fn all_of(demos: &Path) -> DataSection {
-    DataSection {
-        val_fraction: 0.0,
-        successful_only: false,
-        ..DataSection::with_demos(vec![demos.to_owned()])
-    }
+    record_random_object(out, "0", 4, 24);
 }
 
 /// The proprio q01 and q99 of `stats` under key `k`.
@@ -57,8 +30,8 @@ fn statistics_cover_the_canonical_orientation() {
     let d = tempfile::tempdir().unwrap();
     let demos = d.path().join("demos");
     record(&demos);
-    let (plain, _) = Dataset::load(&all_of(&demos), 8, 32, 0).unwrap();
-    let (mut canonical, _) = Dataset::load(&all_of(&demos), 8, 32, 0).unwrap();
+    let (plain, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
+    let (mut canonical, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
     canonical.set_proprio_axis_angle(Some(3));
     // The recorded orientation flips sign: without that the test would show nothing.
     let mut raw = Vec::new();

@@ -5,45 +5,12 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn ddvla() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ddvla"))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn fail(o: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "expected a failure");
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in: {err}");
-    }
-}
+mod common;
+use common::run::{ddvla, fail, ok, record_random_object};
 
 fn record(out: &Path) {
-    ok(&ddvla()
-        .args([
-            "demos",
-            "record",
-            "--suite",
-            "libero_style_object",
-            "--policy",
-            "random",
-            "--tasks",
-            "0",
-            "--episodes-per-task",
-            "3",
-            "--max-steps",
-            "24",
-            "--keep-failures",
-            "--out",
-        ])
-        .arg(out)
-        .output()
-        .unwrap());
+    record_random_object(out, "0", 3, 24);
 }
 
 fn config(dir: &Path, demos: &Path, out: &str, steps: u64) -> std::path::PathBuf {

@@ -7,44 +7,18 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
-use ddvla::train_cli::{DataSection, Dataset};
+use ddvla::train_cli::Dataset;
 
-/// Two random-action episodes of one object task, cut at `max_steps`.
-fn record(out: &Path, task: &str, max_steps: &str) {
-    let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args(["demos", "record", "--suite", "libero_style_object"])
-        .args([
-            "--policy",
-            "random",
-            "--tasks",
-            task,
-            "--episodes-per-task",
-            "2",
-        ])
-        .args(["--max-steps", max_steps, "--keep-failures", "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// Every episode of `demos` (failures too), nothing held out.
-fn all_of(demos: Vec<std::path::PathBuf>) -> DataSection {
-    DataSection {
-        val_fraction: 0.0,
-        successful_only: false,
-        ..DataSection::with_demos(demos)
-    }
-}
+mod common;
+use common::run::{all_of, ok, record_random_object};
 
 #[test]
 fn balance_tasks_repeats_the_shorter_tasks_steps() {
     let d = tempfile::tempdir().unwrap();
     let (long, short) = (d.path().join("long"), d.path().join("short"));
-    record(&long, "0", "24");
-    record(&short, "1", "10");
+    record_random_object(&long, "0", 2, 24);
+    record_random_object(&short, "1", 2, 10);
     let mut data = all_of(vec![long, short]);
     let (plain, _) = Dataset::load(&data, 8, 128, 0).unwrap();
     // Episodes 0 and 1 are the long task's (the first folder), 2 and 3 the short one's.
@@ -78,8 +52,8 @@ fn balance_tasks_repeats_the_shorter_tasks_steps() {
 fn task_sources_take_a_task_from_its_folders_only() {
     let d = tempfile::tempdir().unwrap();
     let (old, new) = (d.path().join("old"), d.path().join("new"));
-    record(&old, "0,1", "10");
-    record(&new, "1", "10");
+    record_random_object(&old, "0,1", 2, 10);
+    record_random_object(&new, "1", 2, 10);
     let task1 = ddvla::demos::read_index(&new).unwrap().episodes[0]
         .task
         .clone();
@@ -131,7 +105,7 @@ fn labelled_from_first_close_drops_the_labelled_approach_only() {
     let d = tempfile::tempdir().unwrap();
     let (miss, plain) = (d.path().join("miss"), d.path().join("plain"));
     for (out, extra) in [(&miss, &["--grasp-miss-m", "0.03"][..]), (&plain, &[][..])] {
-        let o = Command::new(env!("CARGO_BIN_EXE_ddvla"))
+        ok(&common::run::ddvla()
             .args(["demos", "record", "--suite", "libero_style_spatial"])
             .args(["--tasks", "0", "--episodes-per-task", "1", "--seed", "5000"])
             .args(["--max-steps", "60", "--keep-failures"])
@@ -139,8 +113,7 @@ fn labelled_from_first_close_drops_the_labelled_approach_only() {
             .arg("--out")
             .arg(out)
             .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            .unwrap());
     }
     let executed = {
         let idx = ddvla::demos::read_index(&miss).unwrap();

@@ -1,8 +1,12 @@
-//! Helpers of the launch-config tests (`launch_stages.rs`, `launch_spatial_stages.rs`): read a
-//! config from `launch/` and compare stages that should differ in named fields only.
+//! Helpers shared by the end-to-end tests. Here, those of the launch-config tests
+//! (`launch_stages.rs`, `launch_spatial_stages.rs`, `cli.rs`): read a config from `launch/` and
+//! compare stages that should differ in named fields only. In [`run`], those of the tests that
+//! run the binary on recorded demonstrations.
 // Each test crate that includes this module uses some of these helpers only.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+pub mod run;
 
 /// The training config `launch/<name>`, read with the real config type.
 pub fn launch_train_config(name: &str) -> ddvla::train_cli::TrainFile {

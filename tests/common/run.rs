@@ -1,0 +1,54 @@
+//! Helpers of the tests that run the `ddvla` binary: run it, check its exit, record
+//! random-action demonstrations to train on, and take every recorded episode as data.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ddvla::train_cli::DataSection;
+
+/// The `ddvla` binary this test crate was built with.
+pub fn ddvla() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+}
+
+/// Asserts that `o` exited successfully, showing its stderr otherwise.
+pub fn ok(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Asserts that `o` failed with every one of `needles` in its stderr.
+pub fn fail(o: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected a failure");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in: {err}");
+    }
+}
+
+/// Records `episodes` random-action episodes of object task `task`, `max_steps` steps each,
+/// into `out`, failures kept (random actions do not finish the task).
+pub fn record_random_object(out: &Path, task: &str, episodes: u32, max_steps: u32) {
+    ok(&ddvla()
+        .args(["demos", "record", "--suite", "libero_style_object"])
+        .args(["--policy", "random", "--tasks", task])
+        .args(["--episodes-per-task", &episodes.to_string()])
+        .args([
+            "--max-steps",
+            &max_steps.to_string(),
+            "--keep-failures",
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap());
+}
+
+/// Every episode of `demos` (failures too), nothing held out.
+pub fn all_of(demos: Vec<PathBuf>) -> DataSection {
+    DataSection {
+        val_fraction: 0.0,
+        successful_only: false,
+        ..DataSection::with_demos(demos)
+    }
+}
