@@ -210,9 +210,10 @@ steps=$(sed -n 's/^steps = \([0-9]*\)$/\1/p' "$config")
 done_steps=$(sed -n 's/^  "step": \([0-9]*\),$/\1/p' "$ckpt/trainer_state.json" 2> /dev/null || true)
 if [ "${done_steps:-0}" != "$steps" ]; then
   echo "training $config (${done_steps:-0} of $steps steps done)"
-  # One thread: on 2 cores a single-threaded compact run trains as fast as a two-threaded one
-  # (~5.3 samples/s either way in the loss.csv files), so a second run fits beside it.
-  RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}" "$B" train --config "$config"
+  # Two threads: the long runs' loss.csv files (samples_per_s) show ~4.5-5 samples/s for a
+  # compact run on one thread and ~6.5-8 on two, on these 2-core machines. RAYON_NUM_THREADS=1
+  # leaves a core to a second job at that cost.
+  RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-2}" "$B" train --config "$config"
 fi
 
 # 3. Evaluation row and report.
