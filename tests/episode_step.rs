@@ -11,7 +11,7 @@ use ddvla::train_cli::Dataset;
 use ddvla_policy::train::augment::AugmentConfig;
 
 mod common;
-use common::run::{all_of, ddvla, ok, record_random_object};
+use common::run::{all_of, ddvla, fail, ok, quick_train_config, record_random_object, train};
 
 /// Two random-action episodes of object task 0, 16 steps each.
 fn record(out: &Path) {
@@ -79,25 +79,12 @@ fn a_checkpoint_given_the_step_trains_and_evaluates() {
     let d = tempfile::tempdir().unwrap();
     let demos = d.path().join("demos");
     record(&demos);
-    let toml = |init: &str, out: &Path, jitter: &str| {
-        format!(
-            "[model]\n{init}\n[data]\ndemos = [\"{}\"]\n\
-             successful_only = false\nval_fraction = 0.0\n{jitter}[data.augment]\n\
-             [train]\nseed = 3\n[train.lr]\npeak_lr = 1e-3\nmin_lr = 1e-3\nwarmup_steps = 0\n\
-             total_steps = 100\n[run]\nsteps = 2\nbatch_size = 2\nout = \"{}\"\n\
-             save_every = 2\neval_every = 2\n",
-            demos.display(),
-            out.display()
-        )
-    };
+    let toml = |init: &str, out: &Path, jitter: &str| quick_train_config(init, jitter, &demos, out);
     let base = d.path().join("base");
-    let base_toml = d.path().join("base.toml");
-    std::fs::write(&base_toml, toml("preset = \"compact\"", &base, "")).unwrap();
-    ok(&ddvla()
-        .args(["train", "--config"])
-        .arg(&base_toml)
-        .output()
-        .unwrap());
+    ok(&train(
+        &d.path().join("base.toml"),
+        &toml("preset = \"compact\"", &base, ""),
+    ));
     let with_step = d.path().join("with-step");
     ok(&ddvla()
         .args(["checkpoint", "add-episode-step"])
@@ -109,31 +96,15 @@ fn a_checkpoint_given_the_step_trains_and_evaluates() {
     // A jitter of 1 or more would let the step reach 0 or flip sign: refused.
     let tuned = d.path().join("tuned");
     let init = format!("init_checkpoint = \"{}\"", with_step.display());
-    let bad_toml = d.path().join("bad.toml");
-    std::fs::write(
-        &bad_toml,
-        toml(&init, &tuned, "episode_step_jitter = 1.5\n"),
-    )
-    .unwrap();
-    let o = ddvla()
-        .args(["train", "--config"])
-        .arg(&bad_toml)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("episode_step_jitter"), "{err}");
-    let tuned_toml = d.path().join("tuned.toml");
-    std::fs::write(
-        &tuned_toml,
-        toml(&init, &tuned, "episode_step_jitter = 0.2\n"),
-    )
-    .unwrap();
-    let o = ddvla()
-        .args(["train", "--config"])
-        .arg(&tuned_toml)
-        .output()
-        .unwrap();
+    let o = train(
+        &d.path().join("bad.toml"),
+        &toml(&init, &tuned, "episode_step_jitter = 1.5\n"),
+    );
+    fail(&o, &["episode_step_jitter"]);
+    let o = train(
+        &d.path().join("tuned.toml"),
+        &toml(&init, &tuned, "episode_step_jitter = 0.2\n"),
+    );
     ok(&o);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("takes the episode step"),

@@ -11,7 +11,7 @@ use ddvla_policy::proprio_rotation::canonicalise_proprio;
 use ddvla_policy::stats::DatasetStatistics;
 
 mod common;
-use common::run::{all_of, ddvla, ok, record_random_object};
+use common::run::{all_of, fail, ok, quick_train_config, record_random_object, train};
 
 /// Four random-action episodes of object task 0, 24 steps each: the gripper points down,
 /// and the random rotations take its axis-angle vector to both sides of the flip.
@@ -80,28 +80,13 @@ fn a_fresh_model_trains_with_it_and_a_fine_tune_cannot_set_it() {
     let demos = d.path().join("demos");
     record(&demos);
     let toml = |model: &str, out: &Path| {
-        format!(
-            "[model]\n{model}\n[data]\ndemos = [\"{}\"]\n\
-             successful_only = false\nval_fraction = 0.0\ncameras = [\"agentview\"]\n\
-             [data.augment]\n[train]\nseed = 3\n[train.lr]\npeak_lr = 1e-3\nmin_lr = 1e-3\nwarmup_steps = 0\n\
-             total_steps = 100\n[run]\nsteps = 2\nbatch_size = 2\nout = \"{}\"\n\
-             save_every = 2\neval_every = 2\n",
-            demos.display(),
-            out.display()
-        )
+        quick_train_config(model, "cameras = [\"agentview\"]\n", &demos, out)
     };
     let run = d.path().join("run");
-    let run_toml = d.path().join("run.toml");
-    std::fs::write(
-        &run_toml,
-        toml("preset = \"tiny\"\nproprio_axis_angle_at = 3", &run),
-    )
-    .unwrap();
-    let o = ddvla()
-        .args(["train", "--config"])
-        .arg(&run_toml)
-        .output()
-        .unwrap();
+    let o = train(
+        &d.path().join("run.toml"),
+        &toml("preset = \"tiny\"\nproprio_axis_angle_at = 3", &run),
+    );
     ok(&o);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("values 3..6 in one hemisphere"),
@@ -115,36 +100,22 @@ fn a_fresh_model_trains_with_it_and_a_fine_tune_cannot_set_it() {
     let p = stats.select(None).unwrap().proprio.clone().unwrap();
     assert!(p.q01[3] >= 0.0, "canonical x lower bound {}", p.q01[3]);
     // A fine-tune from it that sets the key again is refused, naming the command to use.
-    let tuned_toml = d.path().join("tuned.toml");
     let init = format!(
         "init_checkpoint = \"{}\"\nproprio_axis_angle_at = 3",
         run.display()
     );
-    std::fs::write(&tuned_toml, toml(&init, &d.path().join("tuned"))).unwrap();
-    let o = ddvla()
-        .args(["train", "--config"])
-        .arg(&tuned_toml)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("proprio-axis-angle"), "{err}");
+    let o = train(
+        &d.path().join("tuned.toml"),
+        &toml(&init, &d.path().join("tuned")),
+    );
+    fail(&o, &["proprio-axis-angle"]);
     // An index past the robot's values is refused by the model's validation.
-    let bad_toml = d.path().join("bad.toml");
-    std::fs::write(
-        &bad_toml,
-        toml(
+    let o = train(
+        &d.path().join("bad.toml"),
+        &toml(
             "preset = \"tiny\"\nproprio_axis_angle_at = 6",
             &d.path().join("bad"),
         ),
-    )
-    .unwrap();
-    let o = ddvla()
-        .args(["train", "--config"])
-        .arg(&bad_toml)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("proprio_axis_angle_at"), "{err}");
+    );
+    fail(&o, &["proprio_axis_angle_at"]);
 }

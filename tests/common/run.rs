@@ -52,3 +52,27 @@ pub fn all_of(demos: Vec<PathBuf>) -> DataSection {
         ..DataSection::with_demos(demos)
     }
 }
+
+/// A two-step training config on every episode of `demos` into `out`: `model` is the
+/// `[model]` section's body, `data_extra` lines added to `[data]` (each ending in a newline).
+pub fn quick_train_config(model: &str, data_extra: &str, demos: &Path, out: &Path) -> String {
+    format!(
+        "[model]\n{model}\n[data]\ndemos = [\"{}\"]\n\
+         successful_only = false\nval_fraction = 0.0\n{data_extra}[data.augment]\n\
+         [train]\nseed = 3\n[train.lr]\npeak_lr = 1e-3\nmin_lr = 1e-3\nwarmup_steps = 0\n\
+         total_steps = 100\n[run]\nsteps = 2\nbatch_size = 2\nout = \"{}\"\n\
+         save_every = 2\neval_every = 2\n",
+        demos.display(),
+        out.display()
+    )
+}
+
+/// Writes `config` to `path` and runs `ddvla train --config path` on it.
+pub fn train(path: &Path, config: &str) -> Output {
+    std::fs::write(path, config).unwrap();
+    ddvla()
+        .args(["train", "--config"])
+        .arg(path)
+        .output()
+        .unwrap()
+}
