@@ -212,8 +212,7 @@ if [ "${done_steps:-0}" != "$steps" ]; then
   echo "training $config (${done_steps:-0} of $steps steps done)"
   # Two threads: the long runs' loss.csv files (samples_per_s) show ~4.5-5 samples/s for a
   # compact run on one thread (a build on the other core) and ~6.5-8 on two, on these 2-core
-  # machines. RAYON_NUM_THREADS=1
-  # leaves a core to a second job at that cost.
+  # machines. RAYON_NUM_THREADS=1 leaves a core to a second job at that cost.
   RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-2}" "$B" train --config "$config"
 fi
 
