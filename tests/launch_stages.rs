@@ -107,7 +107,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 30);
+    assert_eq!(outs.len(), 31);
 }
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -139,7 +139,28 @@ fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_dart05_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
+        long_proprio_noise_out(),
     ]
+}
+
+/// The long policy with proprio noise: the episode-step stage's data, schedule and length
+/// from the committed long policy, with the noise instead of the step; returns its output.
+fn long_proprio_noise_out() -> std::path::PathBuf {
+    let step = launch_train_config("train-compact-long-parallel-5-step.toml");
+    let mut noise = launch_train_config("train-compact-long-parallel-5-proprio-noise.toml");
+    let out = noise.run.out.clone();
+    let init = std::path::Path::new("checkpoints/compact-libero-long-parallel-4-passes");
+    assert_eq!(noise.model.init_checkpoint.as_deref(), Some(init));
+    assert_eq!(noise.data.proprio_noise_std[..3], [0.01; 3]);
+    noise
+        .model
+        .init_checkpoint
+        .clone_from(&step.model.init_checkpoint);
+    noise.data.proprio_noise_std.clear();
+    noise.data.episode_step_jitter = step.data.episode_step_jitter;
+    noise.run.out.clone_from(&step.run.out);
+    assert_eq!(noise, step);
+    out
 }
 
 /// The axis-angle policy given passes: its 2000-step stage continued from that stage's

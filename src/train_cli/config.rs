@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use ddvla_policy::train::TrainConfig;
 use ddvla_policy::train::augment::AugmentConfig;
 use serde::{Deserialize, Serialize};
@@ -81,6 +81,15 @@ pub struct DataSection {
     /// Validation samples keep the recorded step. 0 (the default) keeps it always.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub episode_step_jitter: f32,
+    /// Standard deviation, per recorded proprio value and in its unit (metres, radians,
+    /// gripper joint position), of the Gaussian noise added to each augmented sample's
+    /// proprio; its action labels stay the recorded ones. A policy that learned to read its
+    /// phase from a centimetre of pose switches behaviour a centimetre off the demonstrated
+    /// path; with the pose blurred this much the images must carry that decision. Validation
+    /// samples keep the recorded proprio. Empty (the default): no noise; otherwise one value
+    /// per recorded proprio value (the episode step, when the model takes it, is not one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proprio_noise_std: Vec<f32>,
 }
 
 #[expect(
@@ -106,6 +115,7 @@ impl DataSection {
             task_sources: BTreeMap::new(),
             labelled_from_first_close: false,
             episode_step_jitter: 0.0,
+            proprio_noise_std: Vec::new(),
         }
     }
 }
@@ -228,6 +238,11 @@ impl TrainFile {
             "[data] episode_step_jitter {} not in [0, 1)",
             self.data.episode_step_jitter
         );
+        if let Some((i, v)) = (self.data.proprio_noise_std.iter().enumerate())
+            .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+        {
+            bail!("[data] proprio_noise_std value {i} is {v}: must be finite and >= 0");
+        }
         ensure!(
             self.run.steps > 0 && self.run.batch_size > 0,
             "[run] steps and batch_size must be > 0"

@@ -54,6 +54,9 @@ pub struct Dataset {
     /// With a model that reads its orientation in one hemisphere: where that axis-angle
     /// vector lies in the proprio (the statistics are computed on the canonical values).
     proprio_axis_angle_at: Option<usize>,
+    /// Per recorded proprio value, the standard deviation of the Gaussian noise added to
+    /// augmented samples (`[data] proprio_noise_std`; empty: none).
+    proprio_noise_std: Vec<f32>,
 }
 
 /// The dataset camera index of each named model input (`None`: every camera, in order);
@@ -214,6 +217,7 @@ impl Dataset {
                 val_center_crop: None,
                 episode_step: None,
                 proprio_axis_angle_at: None,
+                proprio_noise_std: Vec::new(),
             },
             index,
         ))
@@ -284,6 +288,13 @@ impl Dataset {
             a
         };
         let mut proprio = ep.proprio[t].clone();
+        if aug.is_some() && !self.proprio_noise_std.is_empty() {
+            // Drawn after the images', so turning the noise on leaves their augmentation as
+            // it was.
+            for (v, &std) in proprio.iter_mut().zip(&self.proprio_noise_std) {
+                *v += std * standard_normal(&mut rng);
+            }
+        }
         if let Some(jitter) = self.episode_step {
             // Drawn after the images', so turning the step on leaves their augmentation as it was.
             let scale = match aug {
@@ -307,6 +318,24 @@ impl Dataset {
     /// samples scale it by a factor drawn from `1 ± jitter`.
     pub fn set_episode_step(&mut self, jitter: Option<f32>) {
         self.episode_step = jitter;
+    }
+
+    /// Add Gaussian noise of standard deviation `std[i]` to recorded proprio value `i` of
+    /// every augmented sample (validation samples keep theirs). An error unless `std` is
+    /// empty or has one value per recorded proprio value of every episode.
+    pub fn set_proprio_noise(&mut self, std: &[f32]) -> Result<()> {
+        if let Some(ep) = (self.episodes.iter())
+            .find(|ep| !std.is_empty() && ep.proprio.first().is_some_and(|p| p.len() != std.len()))
+        {
+            bail!(
+                "[data] proprio_noise_std has {} values but {} records {} proprio values",
+                std.len(),
+                ep.file,
+                ep.proprio.first().map_or(0, Vec::len)
+            );
+        }
+        self.proprio_noise_std = std.to_vec();
+        Ok(())
     }
 
     /// Compute the proprio statistics on the canonical orientation of values `at..at + 3`
@@ -390,6 +419,13 @@ impl Dataset {
             })
             .collect()
     }
+}
+
+/// A standard normal draw (Box–Muller).
+fn standard_normal(rng: &mut impl Rng) -> f32 {
+    let u1: f32 = rng.random_range(f32::EPSILON..1.0);
+    let u2: f32 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
 /// The first step whose executed action closes the gripper (its last dimension > 0).

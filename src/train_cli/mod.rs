@@ -230,6 +230,13 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
     let file = model_config(cfg)?.file;
     let (chunk, side) = (file.action.chunk_len, file.vision.image_size);
     let (mut ds, index) = Dataset::load(&cfg.data, chunk, side, cfg.train.seed)?;
+    if !cfg.data.proprio_noise_std.is_empty() {
+        println!(
+            "augmented samples' proprio gets Gaussian noise of std {:?}",
+            cfg.data.proprio_noise_std
+        );
+        ds.set_proprio_noise(&cfg.data.proprio_noise_std)?;
+    }
     if file.episode_step_input {
         println!(
             "the model takes the episode step (augmented samples' scaled by 1 ± {})",
