@@ -7,11 +7,10 @@
 
 use std::path::Path;
 
-use ddvla::train_cli::Dataset;
 use ddvla_policy::train::augment::AugmentConfig;
 
 mod common;
-use common::run::{all_of, ddvla, fail, ok, quick_train_config, record_random_object, train};
+use common::run::{ddvla, fail, load_twice, ok, quick_train_config, record_random_object, train};
 
 /// Two random-action episodes of object task 0, 16 steps each.
 fn record(out: &Path) {
@@ -23,8 +22,7 @@ fn samples_carry_the_jittered_step_and_the_statistics_cover_it() {
     let d = tempfile::tempdir().unwrap();
     let demos = d.path().join("demos");
     record(&demos);
-    let (plain, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
-    let (mut stepped, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
+    let (plain, mut stepped) = load_twice(&demos);
     stepped.set_episode_step(Some(0.2));
     let aug = AugmentConfig::default();
     let mut scales = Vec::new();

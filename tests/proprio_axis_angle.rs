@@ -6,12 +6,11 @@
 
 use std::path::Path;
 
-use ddvla::train_cli::Dataset;
 use ddvla_policy::proprio_rotation::canonicalise_proprio;
 use ddvla_policy::stats::DatasetStatistics;
 
 mod common;
-use common::run::{all_of, fail, ok, quick_train_config, record_random_object, train};
+use common::run::{fail, load_twice, ok, quick_train_config, record_random_object, train};
 
 /// Four random-action episodes of object task 0, 24 steps each: the gripper points down,
 /// and the random rotations take its axis-angle vector to both sides of the flip.
@@ -30,8 +29,7 @@ fn statistics_cover_the_canonical_orientation() {
     let d = tempfile::tempdir().unwrap();
     let demos = d.path().join("demos");
     record(&demos);
-    let (plain, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
-    let (mut canonical, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
+    let (plain, mut canonical) = load_twice(&demos);
     canonical.set_proprio_axis_angle(Some(3));
     // The recorded orientation flips sign: without that the test would show nothing.
     let mut raw = Vec::new();

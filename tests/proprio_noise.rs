@@ -7,11 +7,10 @@
 
 use std::path::Path;
 
-use ddvla::train_cli::Dataset;
 use ddvla_policy::train::augment::AugmentConfig;
 
 mod common;
-use common::run::{all_of, fail, ok, quick_train_config, record_random_object, train};
+use common::run::{fail, load_twice, ok, quick_train_config, record_random_object, train};
 
 /// Two random-action episodes of object task 0, 16 steps each.
 fn record(out: &Path) {
@@ -23,8 +22,7 @@ fn augmented_samples_carry_noise_of_the_configured_spread() {
     let d = tempfile::tempdir().unwrap();
     let demos = d.path().join("demos");
     record(&demos);
-    let (plain, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
-    let (mut noisy, _) = Dataset::load(&all_of(vec![demos.clone()]), 8, 32, 0).unwrap();
+    let (plain, mut noisy) = load_twice(&demos);
     let dim = plain
         .sample((0, 0), None, 0)
         .unwrap()

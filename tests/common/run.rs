@@ -1,11 +1,12 @@
 //! Helpers of the tests that run the `ddvla` binary: run it, check its exit, record
-//! random-action demonstrations to train on, and take every recorded episode as data.
+//! random-action demonstrations to train on, and take every recorded episode as data (or
+//! load it twice, to compare a setting against the plain samples).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ddvla::train_cli::DataSection;
+use ddvla::train_cli::{DataSection, Dataset};
 
 /// The `ddvla` binary this test crate was built with.
 pub fn ddvla() -> Command {
@@ -51,6 +52,17 @@ pub fn all_of(demos: Vec<PathBuf>) -> DataSection {
         successful_only: false,
         ..DataSection::with_demos(demos)
     }
+}
+
+/// Every episode of `demos` loaded twice as training data (8 steps of actions per sample, a
+/// 32-sample memory budget, seed 0): one to change with a setting, one to compare it with.
+pub fn load_twice(demos: &Path) -> (Dataset, Dataset) {
+    let load = || {
+        Dataset::load(&all_of(vec![demos.to_path_buf()]), 8, 32, 0)
+            .unwrap()
+            .0
+    };
+    (load(), load())
 }
 
 /// A two-step training config on every episode of `demos` into `out`: `model` is the
