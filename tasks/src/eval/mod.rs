@@ -8,6 +8,7 @@
 //! equal one run ([`EvalResults::merge`]).
 
 mod error;
+mod failure_modes;
 mod outcome;
 mod policy;
 mod results;
@@ -18,9 +19,10 @@ use std::time::Instant;
 use ddvla_sim::Env;
 
 pub use error::EvalError;
+pub use failure_modes::FailureModes;
 pub use outcome::{
-    Approach, EpisodeOutcome, FailureKind, FailureModes, LIFT_THRESHOLD_M, Lift, OutcomeTracker,
-    grip_of,
+    Approach, EpisodeOutcome, FailureKind, GRIP_CLOSED, HOLD_REACH_M, LIFT_THRESHOLD_M, Lift,
+    OutcomeTracker, grip_of,
 };
 pub use policy::{EvalPolicy, RandomPolicy, StepContext};
 pub use results::{

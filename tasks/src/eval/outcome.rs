@@ -3,10 +3,9 @@
 //! the goal names (and how far that object ended from rest). A failed pick-and-place either
 //! never lifted anything (the approach says whether it got there), lifted the object the goal
 //! names (and dropped or misplaced it), or lifted another object (it misread the
-//! instruction); [`FailureModes`] counts those per task for the report.
+//! instruction); [`super::FailureModes`] counts those per task for the report.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +17,15 @@ use crate::predicates::{GoalStatus, SceneState};
 /// object well above this, while pushing or tipping one moves its body origin by less.
 pub const LIFT_THRESHOLD_M: f64 = 0.03;
 
+/// The gripper opening (see [`grip_of`]) above which the gripper counts as closed at the
+/// last step: the LIBERO-style gripper reads 0 open, 0.2–0.3 on a can or a handle.
+pub const GRIP_CLOSED: f64 = 0.1;
+
+/// How far the end effector may be from a lifted object's body origin (m) at the last step
+/// for a closed gripper to count as still holding it: grasps take objects within ~5 cm of
+/// their origin.
+pub const HOLD_REACH_M: f64 = 0.08;
+
 /// One lifted object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lift {
@@ -25,11 +33,19 @@ pub struct Lift {
     pub object: String,
     /// Its highest rise above where it rested when the policy started (m).
     pub rise_m: f64,
-    /// Its rise at the last step (m): above [`LIFT_THRESHOLD_M`], still carried when the
-    /// episode ended (the step limit came first); near 0, put down (or dropped) somewhere.
-    /// (`None` in results written before it was recorded.)
+    /// Its rise at the last step (m): near 0, put down (or dropped) at its old height;
+    /// above [`LIFT_THRESHOLD_M`], carried, or resting on something higher (a stove, a
+    /// basket's floor). (`None` in results written before it was recorded.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_rise_m: Option<f64>,
+    /// The gripper's opening at the last step (see [`grip_of`]). (`None` in results written
+    /// before it was recorded, and for a robot without a gripper.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_grip: Option<f64>,
+    /// Where the end effector was at the last step, from the object's body origin (world
+    /// axes, m). (`None` in results written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ee_offset_m: Option<[f64; 3]>,
     /// How the gripper held it: the gripper's mean joint position (the robot's own units; for
     /// the LIBERO-style gripper 0 is open and ~0.8 closed on nothing) at the step the object
     /// first rose past [`LIFT_THRESHOLD_M`]. A grasp unlike the successful episodes' (a thin
@@ -44,9 +60,18 @@ pub struct Lift {
 }
 
 impl Lift {
-    /// Still above the lift threshold at the last step.
+    /// Still held at the last step (the step limit came first): the gripper closed
+    /// ([`GRIP_CLOSED`]) within [`HOLD_REACH_M`] of the object. Where the last step's grip
+    /// or end effector was not recorded (older results, a robot without a gripper): still
+    /// above the lift threshold, which also counts an object set down on a raised surface.
     pub fn held_at_end(&self) -> bool {
-        self.end_rise_m.is_some_and(|r| r > LIFT_THRESHOLD_M)
+        match (self.end_grip, self.end_ee_offset_m) {
+            (Some(grip), Some(offset)) if grip.is_finite() => {
+                let reach = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
+                grip > GRIP_CLOSED && reach < HOLD_REACH_M
+            }
+            _ => self.end_rise_m.is_some_and(|r| r > LIFT_THRESHOLD_M),
+        }
     }
 }
 
@@ -150,6 +175,9 @@ struct Tracked {
     /// The gripper's opening and the end effector's offset from the object at the step it
     /// first rose past [`LIFT_THRESHOLD_M`].
     first_lift: Option<(f64, [f64; 3])>,
+    /// The gripper's opening and the end effector's offset from the object at the latest
+    /// step.
+    latest: (f64, [f64; 3]),
 }
 
 /// Follows the movable objects through an episode.
@@ -200,6 +228,7 @@ impl OutcomeTracker {
                     now: rest,
                     top_z: rest[2],
                     first_lift: None,
+                    latest: (grip, [f64::NAN; 3]),
                 })
             })
             .collect::<Result<Vec<_>, EvalError>>()?;
@@ -223,12 +252,12 @@ impl OutcomeTracker {
             let p = position(scene, &o.name, &o.body)?;
             o.now = p;
             o.top_z = o.top_z.max(p[2]);
+            let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
+            o.latest = (grip, offset);
             if o.first_lift.is_none() && p[2] - o.rest[2] > LIFT_THRESHOLD_M {
-                let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
                 o.first_lift = Some((grip, offset));
             }
             if let Some(closest) = &mut o.closest {
-                let offset = [ee_pos[0] - p[0], ee_pos[1] - p[1], ee_pos[2] - p[2]];
                 let d = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
                 if d < closest.0 {
                     *closest = (d, offset);
@@ -277,6 +306,8 @@ impl OutcomeTracker {
                 .map(|o| Lift {
                     rise_m: o.top_z - o.rest[2],
                     end_rise_m: Some(o.now[2] - o.rest[2]),
+                    end_grip: Some(o.latest.0).filter(|g| g.is_finite()),
+                    end_ee_offset_m: Some(o.latest.1).filter(|d| d.iter().all(|x| x.is_finite())),
                     grip_at_lift: o.first_lift.map(|(g, _)| g).filter(|g| g.is_finite()),
                     ee_offset_at_lift_m: o
                         .first_lift
@@ -323,148 +354,6 @@ fn position(scene: &dyn SceneState, object: &str, body: &str) -> Result<[f64; 3]
         object: object.to_owned(),
         source,
     })
-}
-
-/// The failures of one task, by [`FailureKind`].
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FailureModes {
-    /// Failed episodes that lifted a goal object.
-    pub goal_object_lifted: usize,
-    /// Of those, the ones still carrying a goal object at the last step (out of time).
-    pub goal_object_held_at_end: usize,
-    /// In those not holding it at the end: how far the (first) goal object ended from its
-    /// target, horizontally (m), where the target is a movable object.
-    pub goal_object_from_target_m: Vec<f64>,
-    /// Failed episodes that lifted only objects the goal does not name.
-    pub other_object_lifted: usize,
-    /// The other objects those episodes lifted, with their counts.
-    pub other_objects: BTreeMap<String, usize>,
-    /// Failed episodes that lifted nothing.
-    pub nothing_lifted: usize,
-    /// In those, the end effector's closest approach to the (first) goal object (m).
-    pub nothing_lifted_closest_m: Vec<f64>,
-    /// In those, how far the (first) goal object ended from where it rested (m).
-    pub nothing_lifted_moved_m: Vec<f64>,
-    /// Unmet goal atoms over the failed episodes, with their counts.
-    pub unmet: BTreeMap<String, usize>,
-    /// In the failures that lifted a goal object: the grip it was first lifted with (see
-    /// [`Lift::grip_at_lift`]).
-    pub goal_object_lift_grip: Vec<f64>,
-    /// The same in the successful episodes: how the grasps that worked held it.
-    pub success_lift_grip: Vec<f64>,
-}
-
-impl FailureModes {
-    /// Count the failures among `outcomes` (each episode's success and outcome).
-    pub fn count<'a>(outcomes: impl IntoIterator<Item = (bool, &'a EpisodeOutcome)>) -> Self {
-        let mut m = Self::default();
-        for (success, o) in outcomes {
-            if success {
-                m.success_lift_grip.extend(o.goal_lift_grip());
-                continue;
-            }
-            match o.failure_kind() {
-                FailureKind::GoalObjectLifted => {
-                    m.goal_object_lifted += 1;
-                    m.goal_object_lift_grip.extend(o.goal_lift_grip());
-                    let held = o
-                        .lifted
-                        .iter()
-                        .any(|l| o.goal_objects.contains(&l.object) && l.held_at_end());
-                    m.goal_object_held_at_end += usize::from(held);
-                    if !held && let Some(d) = o.closest.first().and_then(|a| a.end_from_target_m) {
-                        m.goal_object_from_target_m.push(d[0].hypot(d[1]));
-                    }
-                }
-                FailureKind::NothingLifted => {
-                    m.nothing_lifted += 1;
-                    if let Some(a) = o.closest.first() {
-                        m.nothing_lifted_closest_m.push(a.distance_m);
-                        m.nothing_lifted_moved_m.extend(a.moved_m);
-                    }
-                }
-                FailureKind::OtherObjectLifted => {
-                    m.other_object_lifted += 1;
-                    for l in &o.lifted {
-                        *m.other_objects.entry(l.object.clone()).or_default() += 1;
-                    }
-                }
-            }
-            for a in &o.unmet {
-                *m.unmet.entry(a.clone()).or_default() += 1;
-            }
-        }
-        m
-    }
-
-    /// One table cell: `goal object lifted 2 (1 still held at the end) · other 3
-    /// (tomato_sauce_1 ×3) · nothing 1; unmet (in milk_1 basket_1_contain_region) ×6`; empty
-    /// when nothing failed.
-    pub fn cell(&self) -> String {
-        let failed = self.goal_object_lifted + self.other_object_lifted + self.nothing_lifted;
-        if failed == 0 {
-            return String::new();
-        }
-        let mut s = String::new();
-        let _ = write!(s, "goal object lifted {}", self.goal_object_lifted);
-        let mut notes = Vec::new();
-        if self.goal_object_held_at_end > 0 {
-            notes.push(format!(
-                "{} still held at the end",
-                self.goal_object_held_at_end
-            ));
-        }
-        if let Some(d) = median(&self.goal_object_from_target_m) {
-            notes.push(format!(
-                "set down a median {:.1} cm from its target",
-                100.0 * d
-            ));
-        }
-        if let Some(g) = median(&self.goal_object_lift_grip) {
-            let mut note = format!("lifted with the grip at a median {g:.2}");
-            if let Some(ok) = median(&self.success_lift_grip) {
-                let _ = write!(note, ", {ok:.2} in the successes");
-            }
-            notes.push(note);
-        }
-        if !notes.is_empty() {
-            let _ = write!(s, " ({})", notes.join("; "));
-        }
-        let _ = write!(s, " · other {}", self.other_object_lifted);
-        if !self.other_objects.is_empty() {
-            let _ = write!(s, " ({})", with_counts(&self.other_objects));
-        }
-        let _ = write!(s, " · nothing {}", self.nothing_lifted);
-        if let Some(closest) = median(&self.nothing_lifted_closest_m) {
-            let _ = write!(s, " (medians: closest approach {:.1} cm", 100.0 * closest);
-            if let Some(moved) = median(&self.nothing_lifted_moved_m) {
-                let _ = write!(s, ", goal object moved {:.1} cm", 100.0 * moved);
-            }
-            s.push(')');
-        }
-        if !self.unmet.is_empty() {
-            let _ = write!(s, "; unmet {}", with_counts(&self.unmet));
-        }
-        s
-    }
-}
-
-/// `name ×count, …` in key order.
-fn with_counts(counts: &BTreeMap<String, usize>) -> String {
-    let items: Vec<String> = counts.iter().map(|(n, c)| format!("{n} ×{c}")).collect();
-    items.join(", ")
-}
-
-/// The median of the finite values (the mean of the middle two for an even count).
-fn median(values: &[f64]) -> Option<f64> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
-    }
 }
 
 #[cfg(test)]

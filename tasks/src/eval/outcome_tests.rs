@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::bddl::{Atom, Instance, Predicate};
+use crate::eval::failure_modes::{FailureModes, median};
 use crate::predicates::{AtomStatus, JointState, SceneError, SitePose};
 
 /// Bodies at given positions; every other query fails.
@@ -375,4 +376,49 @@ fn the_grip_an_object_was_first_lifted_with_is_recorded_and_compared() {
     // No grip recorded (a robot without a gripper, or older results): no note.
     let cell = FailureModes::count([(false, &track(&[(1.0, 0.9)], [false, true]))]).cell();
     assert!(!cell.contains("grip"), "{cell}");
+}
+
+#[test]
+fn an_object_set_down_on_a_raised_surface_is_not_held() {
+    // Milk carried up, then set 3.6 cm above its start (a stove's top), still gripped: held.
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
+    t.observe(&scene(1.05, 0.9), [0.1, -0.2, 1.07], 0.25)
+        .unwrap();
+    t.observe(&scene(0.936, 0.9), [0.1, -0.2, 0.958], 0.25)
+        .unwrap();
+    let gripped = t.clone().finish(&status([false, true]));
+    let lift = &gripped.lifted[0];
+    assert!(lift.end_rise_m.unwrap() > LIFT_THRESHOLD_M);
+    assert_eq!(lift.end_grip, Some(0.25));
+    assert!(lift.held_at_end());
+    // Released and the end effector gone up: the same rise, not held, and its distance from
+    // the target counts as a placement.
+    t.observe(&scene(0.936, 0.9), [0.1, -0.2, 1.1], 0.0)
+        .unwrap();
+    let released = t.clone().finish(&status([false, true]));
+    assert!(released.lifted[0].end_rise_m.unwrap() > LIFT_THRESHOLD_M);
+    assert!(!released.lifted[0].held_at_end());
+    let modes = FailureModes::count([(false, &gripped), (false, &released)]);
+    assert_eq!(modes.goal_object_held_at_end, 1);
+    assert_eq!(modes.goal_object_from_target_m.len(), 1);
+    // Closed on nothing far from it (the fingers shut above the table): not held either.
+    t.observe(&scene(0.936, 0.9), [0.3, -0.2, 1.1], 0.8)
+        .unwrap();
+    assert!(!t.finish(&status([false, true])).lifted[0].held_at_end());
+}
+
+#[test]
+fn without_the_last_grip_a_risen_object_counts_as_held() {
+    // A robot without a gripper (NaN) and older results: the rise decides, as before.
+    let carried = track(&[(1.0, 0.9), (0.95, 0.9)], [false, true]);
+    assert_eq!(carried.lifted[0].end_grip, None);
+    assert!(carried.lifted[0].held_at_end());
+    let old = r#"{"object": "a_1", "rise_m": 0.07, "end_rise_m": 0.036}"#;
+    let lift: Lift = serde_json::from_str(old).unwrap();
+    assert!(lift.held_at_end());
+    let with_grip = r#"{"object": "a_1", "rise_m": 0.07, "end_rise_m": 0.036,
+        "end_grip": 0.0, "end_ee_offset_m": [0.0, 0.0, 0.2]}"#;
+    let lift: Lift = serde_json::from_str(with_grip).unwrap();
+    assert!(!lift.held_at_end());
 }

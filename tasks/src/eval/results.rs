@@ -381,11 +381,14 @@ impl EvalResults {
             let _ = writeln!(
                 s,
                 "\nFailures: of each task's failed episodes, how many lifted an object the goal \
-                 names (then dropped or misplaced it, or still held it when time ran out; with \
-                 the gripper's mean joint position when it first rose, beside the successful \
-                 episodes'), lifted only other objects (which, and how often), or lifted nothing (a rise of \
+                 names (then dropped or misplaced it, or still held it when time ran out: the \
+                 gripper closed within {:.0} cm of it at the last step, or, in runs that did \
+                 not record the last step's grip, the object still risen; with the gripper's \
+                 mean joint position when it first rose, beside the successful episodes'), \
+                 lifted only other objects (which, and how often), or lifted nothing (a rise of \
                  more than {:.0} cm above rest counts); then each goal atom left unmet at the \
                  last step, with its count.",
+                100.0 * super::HOLD_REACH_M,
                 100.0 * super::LIFT_THRESHOLD_M
             );
         }
