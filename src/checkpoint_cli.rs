@@ -80,6 +80,18 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a checkpoint without its proprio input (`config.json` `use_proprio` false, the
+    /// proprio projector's weights left out), to fine-tune a policy that takes its state from
+    /// the cameras: one that reads its pose can follow a demonstrated path by position alone
+    /// and mistake one phase of a long task for another where both pass the same poses. It
+    /// acts differently from the input until a fine-tune adapts it.
+    DropProprio {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Run a checkpoint subcommand.
@@ -165,6 +177,19 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
                 out.display(),
                 input.display(),
                 at + 3
+            );
+            Ok(())
+        }
+        CheckpointCommand::DropProprio { input, out } => {
+            let dropped = ddvla_policy::checkpoint_drop_proprio::drop_proprio_input(&input, &out)
+                .with_context(|| {
+                format!("dropping the proprio input of {}", input.display())
+            })?;
+            println!(
+                "{}: {} without its proprio input (left out: {})",
+                out.display(),
+                input.display(),
+                dropped.join(", ")
             );
             Ok(())
         }

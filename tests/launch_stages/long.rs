@@ -1,0 +1,254 @@
+//! The long suite's variants of its fourth stage (`launch/train-compact-long-parallel-*`):
+//! each differs from the stage it names in the stated things and its output folder.
+
+use crate::common::{assert_half, assert_same_lr, launch_train_config};
+
+/// The long suite's variants of its fourth stage each differ from it in the stated things and
+/// the output folder; returns their output folders.
+pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
+    // More demonstrations of the tasks the third stage never solves: one folder added after
+    // the two halves, half the steps, the output folder.
+    let fourth = launch_train_config("train-compact-long-parallel-4.toml");
+    let mut extra = launch_train_config("train-compact-long-parallel-4-extra.toml");
+    let outs = [extra.run.out.clone()];
+    assert_eq!(
+        extra.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_long_extra"
+        ))
+    );
+    assert_eq!(extra.run.steps * 2, fourth.run.steps);
+    assert_eq!(extra.run.steps, extra.train.lr.total_steps);
+    extra.run.steps = fourth.run.steps;
+    extra.train.lr.total_steps = fourth.train.lr.total_steps;
+    extra.run.out.clone_from(&fourth.run.out);
+    assert_eq!(extra, fourth);
+    let [noise, none] = long_proprio_outs();
+    vec![
+        outs[0].clone(),
+        noise,
+        none,
+        long_glow_out(),
+        long_dagger_out(),
+        long_passes_out(),
+        long_step_out(),
+        long_dart05_out(),
+        long_axis_angle_out(),
+        long_axis_angle_passes_out(),
+    ]
+}
+
+/// The long policy with proprio noise: the episode-step stage's data, schedule and length
+/// from the committed long policy, with the noise instead of the step; and the one without
+/// proprio: the noise stage from that policy's copy without its proprio input
+/// (`ddvla checkpoint drop-proprio`), without the noise. Returns both outputs.
+fn long_proprio_outs() -> [std::path::PathBuf; 2] {
+    let step = launch_train_config("train-compact-long-parallel-5-step.toml");
+    let mut noise = launch_train_config("train-compact-long-parallel-5-proprio-noise.toml");
+    let mut none = launch_train_config("train-compact-long-parallel-5-no-proprio.toml");
+    let outs = [noise.run.out.clone(), none.run.out.clone()];
+    let init = std::path::Path::new("checkpoints/compact-libero-long-parallel-4-passes");
+    assert_eq!(noise.model.init_checkpoint.as_deref(), Some(init));
+    assert_eq!(noise.data.proprio_noise_std[..3], [0.01; 3]);
+    let dropped = ".cache/checkpoints/compact-libero-long-parallel-4-passes-no-proprio";
+    assert_eq!(none.model.init_checkpoint, Some(dropped.into()));
+    assert!(none.data.proprio_noise_std.is_empty());
+    none.model
+        .init_checkpoint
+        .clone_from(&noise.model.init_checkpoint);
+    none.data
+        .proprio_noise_std
+        .clone_from(&noise.data.proprio_noise_std);
+    none.run.out.clone_from(&noise.run.out);
+    assert_eq!(none, noise);
+    noise
+        .model
+        .init_checkpoint
+        .clone_from(&step.model.init_checkpoint);
+    noise.data.proprio_noise_std.clear();
+    noise.data.episode_step_jitter = step.data.episode_step_jitter;
+    noise.run.out.clone_from(&step.run.out);
+    assert_eq!(noise, step);
+    outs
+}
+
+/// The axis-angle policy given passes: its 2000-step stage continued from that stage's
+/// weight average at a higher lr over four times the steps, a snapshot every 2000 steps;
+/// returns its output folder.
+fn long_axis_angle_passes_out() -> std::path::PathBuf {
+    let axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
+    let mut passes = launch_train_config("train-compact-long-parallel-6-axis-angle-passes.toml");
+    let out = passes.run.out.clone();
+    assert_eq!(
+        passes.model.init_checkpoint,
+        Some(axis.run.out.join("ema")),
+        "starts from the stage before's weight average"
+    );
+    assert!(passes.train.lr.peak_lr > axis.train.lr.peak_lr);
+    assert_eq!(passes.run.steps, 4 * axis.run.steps);
+    assert_eq!(passes.run.steps, passes.train.lr.total_steps);
+    assert_eq!(passes.run.keep_every, 2000);
+    passes
+        .model
+        .init_checkpoint
+        .clone_from(&axis.model.init_checkpoint);
+    passes.train.lr = axis.train.lr.clone();
+    passes.run.steps = axis.run.steps;
+    passes.run.keep_every = axis.run.keep_every;
+    passes.run.out.clone_from(&axis.run.out);
+    assert_eq!(passes, axis);
+    out
+}
+
+/// The long policy reading its orientation in one hemisphere: the DART stage without the
+/// DART folder, from the committed policy copied with `proprio_axis_angle_at`; returns its
+/// output folder.
+fn long_axis_angle_out() -> std::path::PathBuf {
+    let mut dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
+    let mut axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
+    let out = axis.run.out.clone();
+    assert_eq!(
+        axis.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-long-4-passes-axis-angle"
+        ))
+    );
+    dart.data.demos.pop();
+    axis.model
+        .init_checkpoint
+        .clone_from(&dart.model.init_checkpoint);
+    axis.run.out.clone_from(&dart.run.out);
+    assert_eq!(axis, dart);
+    out
+}
+
+/// The long policy beside small-noise DART episodes: the 4-passes run's data, split and
+/// settings plus one σ 0.05 folder, from the committed long policy (a snapshot of that run), at
+/// a lower lr over its own length; returns its output folder.
+fn long_dart05_out() -> std::path::PathBuf {
+    let passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
+    let mut dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
+    let out = dart.run.out.clone();
+    let init = std::path::PathBuf::from("checkpoints/compact-libero-long-parallel-4-passes");
+    assert_eq!(dart.model.init_checkpoint.as_deref(), Some(init.as_path()));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(root.join(&init).join("model.safetensors").is_file());
+    assert_eq!(
+        dart.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_long_dart05"
+        ))
+    );
+    assert!(dart.train.lr.peak_lr < passes.train.lr.peak_lr);
+    assert_eq!(dart.run.steps, dart.train.lr.total_steps);
+    dart.model
+        .init_checkpoint
+        .clone_from(&passes.model.init_checkpoint);
+    dart.train.lr = passes.train.lr.clone();
+    dart.run.steps = passes.run.steps;
+    dart.run.keep_every = passes.run.keep_every;
+    dart.run.out.clone_from(&passes.run.out);
+    assert_eq!(dart, passes);
+    out
+}
+
+/// The long policy given the episode step: the 4-passes run's data, split, statistics and
+/// settings from the committed step-6000 average widened by `ddvla checkpoint
+/// add-episode-step`, with a step jitter, its own schedule, length and snapshot interval;
+/// returns its output folder.
+fn long_step_out() -> std::path::PathBuf {
+    let passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
+    let mut step = launch_train_config("train-compact-long-parallel-5-step.toml");
+    let out = step.run.out.clone();
+    assert_eq!(
+        step.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-long-4-passes-step-input"
+        ))
+    );
+    assert!((step.data.episode_step_jitter - 0.2).abs() < 1e-6);
+    assert_eq!(step.run.steps, step.train.lr.total_steps);
+    assert!(step.train.lr.peak_lr < passes.train.lr.peak_lr);
+    step.model
+        .init_checkpoint
+        .clone_from(&passes.model.init_checkpoint);
+    step.data.episode_step_jitter = 0.0;
+    step.train.lr = passes.train.lr.clone();
+    step.run.steps = passes.run.steps;
+    step.run.keep_every = passes.run.keep_every;
+    step.run.out.clone_from(&passes.run.out);
+    assert_eq!(step, passes);
+    out
+}
+
+/// The long run over several sessions: long stage 4 (same start, data and split) with the
+/// third stage's learning rates stretched over six times the steps, a snapshot every 2000 steps;
+/// returns its output folder.
+fn long_passes_out() -> std::path::PathBuf {
+    let third = launch_train_config("train-compact-long-parallel-3.toml");
+    let fourth = launch_train_config("train-compact-long-parallel-4.toml");
+    let mut passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
+    let out = passes.run.out.clone();
+    assert_same_lr(passes.train.lr.peak_lr, third.train.lr.peak_lr);
+    assert_same_lr(passes.train.lr.min_lr, third.train.lr.min_lr);
+    assert_eq!(passes.run.steps, 6 * fourth.run.steps);
+    assert_eq!(passes.run.steps, passes.train.lr.total_steps);
+    assert_eq!(passes.run.keep_every, 2000);
+    passes.train.lr = fourth.train.lr.clone();
+    passes.run.steps = fourth.run.steps;
+    passes.run.keep_every = fourth.run.keep_every;
+    passes.run.out.clone_from(&fourth.run.out);
+    assert_eq!(passes, fourth);
+    out
+}
+
+/// The long DAgger stage: long 4-glow with the two glow folders (task 2's only sources)
+/// replaced by the policy-driven, expert-labelled folder, which is no task's only source;
+/// returns its output folder.
+fn long_dagger_out() -> std::path::PathBuf {
+    let mut glow = launch_train_config("train-compact-long-parallel-4-glow.toml");
+    let mut dagger = launch_train_config("train-compact-long-parallel-4-dagger.toml");
+    let out = dagger.run.out.clone();
+    assert_eq!(
+        dagger.data.demos.pop(),
+        Some(std::path::PathBuf::from(
+            ".cache/demos/libero_style_long_dagger"
+        ))
+    );
+    assert!(dagger.data.task_sources.is_empty());
+    glow.data.demos.truncate(2);
+    glow.data.task_sources.clear();
+    dagger.run.out.clone_from(&glow.run.out);
+    assert_eq!(dagger, glow);
+    out
+}
+
+/// The stage recorded with the stove's burner glow: long 4-extra with its extra folder
+/// replaced by the two folders of task 2 recorded with the glow (that task's only sources), at
+/// half its peak and final lr; returns its output folder.
+fn long_glow_out() -> std::path::PathBuf {
+    let extra = launch_train_config("train-compact-long-parallel-4-extra.toml");
+    let mut glow = launch_train_config("train-compact-long-parallel-4-glow.toml");
+    let out = glow.run.out.clone();
+    let folders: Vec<_> = ["glow", "glow2"]
+        .iter()
+        .map(|f| std::path::PathBuf::from(format!(".cache/demos/libero_style_long_{f}")))
+        .collect();
+    let added: Vec<_> = glow.data.demos.drain(2..).collect();
+    assert_eq!(added, folders);
+    let sources = std::mem::take(&mut glow.data.task_sources);
+    assert_eq!(
+        sources.into_iter().collect::<Vec<_>>(),
+        [(
+            "turn_on_the_stove_and_put_the_moka_pot_on_it".to_owned(),
+            folders
+        )]
+    );
+    assert_half(glow.train.lr.peak_lr, extra.train.lr.peak_lr);
+    assert_half(glow.train.lr.min_lr, extra.train.lr.min_lr);
+    glow.train.lr = extra.train.lr.clone();
+    glow.data.demos.push(extra.data.demos[2].clone());
+    glow.run.out.clone_from(&extra.run.out);
+    assert_eq!(glow, extra);
+    out
+}
