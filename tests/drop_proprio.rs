@@ -1,0 +1,76 @@
+//! A policy without proprioception, end to end: `ddvla checkpoint drop-proprio` copies a
+//! trained checkpoint without its proprio input, `ddvla train` fine-tunes the copy (which
+//! keeps no proprio projector), `ddvla eval` runs it, and dropping twice is refused with an
+//! error that says why.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::Path;
+
+mod common;
+use common::run::{ddvla, fail, ok, quick_train_config, record_random_object, train};
+
+/// The names of the tensors in `dir`'s weights.
+fn tensor_names(dir: &Path) -> Vec<String> {
+    candle_core::safetensors::load(dir.join("model.safetensors"), &candle_core::Device::Cpu)
+        .unwrap()
+        .into_keys()
+        .collect()
+}
+
+#[test]
+fn a_checkpoint_without_proprio_trains_and_evaluates() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    record_random_object(&demos, "0", 2, 16);
+    let base = d.path().join("base");
+    let config = quick_train_config("preset = \"compact\"", "", &demos, &base);
+    ok(&train(&d.path().join("base.toml"), &config));
+    let drop = |input: &Path, out: &Path| {
+        ddvla()
+            .args(["checkpoint", "drop-proprio"])
+            .arg(input)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let blind = d.path().join("blind");
+    let o = drop(&base, &blind);
+    ok(&o);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("proprio_projector.fc1.weight"),
+        "names what it left out: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    fail(
+        &drop(&blind, &d.path().join("again")),
+        &["reads no proprio"],
+    );
+    let tuned = d.path().join("tuned");
+    let init = format!("init_checkpoint = \"{}\"", blind.display());
+    let config = quick_train_config(&init, "", &demos, &tuned);
+    ok(&train(&d.path().join("tuned.toml"), &config));
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tuned.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["use_proprio"], false);
+    assert!(
+        tensor_names(&base)
+            .iter()
+            .any(|k| k.starts_with("proprio_projector."))
+    );
+    assert!(
+        !tensor_names(&tuned)
+            .iter()
+            .any(|k| k.starts_with("proprio_projector."))
+    );
+    let ev = d.path().join("ev");
+    ok(&ddvla()
+        .args(["eval", "--suite", "libero_style_object", "--tasks", "0"])
+        .args(["--episodes-per-task", "1", "--max-steps", "8", "--policy"])
+        .arg(&tuned)
+        .arg("--out")
+        .arg(&ev)
+        .output()
+        .unwrap());
+    assert!(ev.join("results.json").exists());
+}
