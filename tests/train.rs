@@ -203,6 +203,19 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
         assert!(d["exact_bin"].as_f64().unwrap() <= 1.0);
     }
     assert_eq!(a, scores("ol_b", &[]), "seeded decoding repeats");
+    // Another frame's images, the frame's own proprio and instruction: scored and marked.
+    let swapped = scores("ol_swap", &["--swap-images"]);
+    assert_eq!(swapped["images_swapped"], true);
+    assert_eq!(a["images_swapped"], false);
+    assert_eq!(swapped["samples"], 4);
+    let o = ddvla()
+        .args(["eval", "open-loop", "--split", "train", "--samples", "1"])
+        .arg("--swap-images")
+        .arg("--policy")
+        .arg(ckpt)
+        .output()
+        .unwrap();
+    fail(&o, &["--swap-images needs at least 2 scored frames"]);
     // Per-frame rows (`--frames`): one per scored frame, naming its episode file and step;
     // their motion errors average to the report's motion dimensions' MAE.
     let csv = dir.join("frames.csv");

@@ -52,6 +52,13 @@ pub struct OpenLoopArgs {
     /// wrong or empty instruction should score worse than the right one).
     #[arg(long)]
     pub instruction: Option<String>,
+    /// Give every frame the camera images of another scored frame (the one half the scored
+    /// list away: most often another episode, or another task), its own proprio and
+    /// instruction kept (does the policy look? One that takes its state from the images
+    /// scores worse; one that follows its proprio alone scores the same). Needs at least two
+    /// scored frames.
+    #[arg(long)]
+    pub swap_images: bool,
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -92,6 +99,8 @@ pub struct OpenLoopScores {
     pub decoder: String,
     /// The instruction every frame was given instead of its own, if any.
     pub instruction_override: Option<String>,
+    /// Whether every frame was given another scored frame's images (`--swap-images`).
+    pub images_swapped: bool,
     /// Scored split.
     pub split: Split,
     /// Frames scored.
@@ -164,6 +173,12 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         .take(args.samples)
         .copied()
         .collect();
+    ensure!(
+        !args.swap_images || picks.len() >= 2,
+        "--swap-images needs at least 2 scored frames, the {:?} split gives {}",
+        args.split,
+        picks.len()
+    );
     let settings = args
         .decode
         .settings(&args.policy.display().to_string(), None)?;
@@ -179,6 +194,10 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         let mut sample = ds.sample(p, None, 0)?;
         if let Some(text) = &args.instruction {
             sample.observation.instruction.clone_from(text);
+        }
+        if args.swap_images {
+            let other = picks[(i + picks.len() / 2) % picks.len()];
+            sample.observation.images = ds.sample(other, None, 0)?.observation.images;
         }
         let out = policy
             .act(&sample.observation, decoder.as_mut(), None)
@@ -206,6 +225,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         policy: args.policy.display().to_string(),
         decoder: settings.describe(),
         instruction_override: args.instruction.clone(),
+        images_swapped: args.swap_images,
         split: args.split,
         samples: picks.len(),
         gripper_sign_agreement: acc.gripper_agree as f64 / acc.actions.max(1) as f64,
@@ -303,10 +323,21 @@ impl Accumulator {
 /// The report as a Markdown table.
 pub fn markdown(s: &OpenLoopScores) -> String {
     let mut t = format!(
-        "open-loop: {} ({}) on {} {:?}-split frames\n\n\
+        "open-loop: {} ({}) on {} {:?}-split frames{}{}\n\n\
          | dim | MAE | MAE (first action) | mean-action baseline MAE | bin error | exact bin | bias | gain |\n\
          |---|---|---|---|---|---|---|---|\n",
-        s.policy, s.decoder, s.samples, s.split
+        s.policy,
+        s.decoder,
+        s.samples,
+        s.split,
+        s.instruction_override
+            .as_ref()
+            .map_or_else(String::new, |i| format!(", every one instructed {i:?}")),
+        if s.images_swapped {
+            ", each given another frame's images"
+        } else {
+            ""
+        }
     );
     for (d, x) in s.dims.iter().enumerate() {
         let _ = writeln!(
@@ -404,6 +435,7 @@ mod tests {
             policy: "p".into(),
             decoder: "Parallel".into(),
             instruction_override: None,
+            images_swapped: false,
             split: Split::All,
             samples: 1,
             dims: dims.to_vec(),
