@@ -169,28 +169,32 @@ fn snapshot_holds_the_final_weights(run: &Path) {
     assert!(run.join("step-000008/dataset_statistics.json").is_file());
 }
 
+/// `ddvla eval open-loop --split train --samples 4 EXTRA --policy CKPT`: its JSON scores
+/// (written as `DIR/NAME.json`), the report checked to cover every dimension.
+fn open_loop_json(dir: &Path, ckpt: &Path, name: &str, extra: &[&str]) -> serde_json::Value {
+    let json = dir.join(format!("{name}.json"));
+    let o = ddvla()
+        .args(["eval", "open-loop", "--split", "train", "--samples", "4"])
+        .args(extra)
+        .arg("--policy")
+        .arg(ckpt)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("| 6 |") && stdout.contains("gripper"),
+        "{stdout}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
 /// `ddvla eval open-loop` on a checkpoint's own training split: every dimension scored,
 /// finite, repeatable; the split needs the run's `train.toml`.
 fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
-    let scores = |name: &str, extra: &[&str]| -> serde_json::Value {
-        let json = dir.join(format!("{name}.json"));
-        let o = ddvla()
-            .args(["eval", "open-loop", "--split", "train", "--samples", "4"])
-            .args(extra)
-            .arg("--policy")
-            .arg(ckpt)
-            .arg("--json")
-            .arg(&json)
-            .output()
-            .unwrap();
-        ok(&o);
-        let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            stdout.contains("| 6 |") && stdout.contains("gripper"),
-            "{stdout}"
-        );
-        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
-    };
+    let scores = |name: &str, extra: &[&str]| open_loop_json(dir, ckpt, name, extra);
     let a = scores("ol_a", &[]);
     assert_eq!(a["samples"], 4);
     let dims = a["dims"].as_array().unwrap();
@@ -203,19 +207,7 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
         assert!(d["exact_bin"].as_f64().unwrap() <= 1.0);
     }
     assert_eq!(a, scores("ol_b", &[]), "seeded decoding repeats");
-    // Another frame's images, the frame's own proprio and instruction: scored and marked.
-    let swapped = scores("ol_swap", &["--swap-images"]);
-    assert_eq!(swapped["images_swapped"], true);
-    assert_eq!(a["images_swapped"], false);
-    assert_eq!(swapped["samples"], 4);
-    let o = ddvla()
-        .args(["eval", "open-loop", "--split", "train", "--samples", "1"])
-        .arg("--swap-images")
-        .arg("--policy")
-        .arg(ckpt)
-        .output()
-        .unwrap();
-    fail(&o, &["--swap-images needs at least 2 scored frames"]);
+    open_loop_swaps_images_and_spreads_tokens(dir, ckpt, &a);
     // Per-frame rows (`--frames`): one per scored frame, naming its episode file and step;
     // their motion errors average to the report's motion dimensions' MAE.
     let csv = dir.join("frames.csv");
@@ -276,6 +268,36 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
         .output()
         .unwrap();
     fail(&o, &["train.toml", "--split all"]);
+}
+
+/// `--swap-images` and `--token-spread` on the same checkpoint as `a` (its scores
+/// without them): marked in the scores, refused with one frame, the spread finite.
+fn open_loop_swaps_images_and_spreads_tokens(dir: &Path, ckpt: &Path, a: &serde_json::Value) {
+    // Another frame's images, the frame's own proprio and instruction: scored and marked.
+    let swapped = open_loop_json(dir, ckpt, "ol_swap", &["--swap-images"]);
+    assert_eq!(swapped["images_swapped"], true);
+    assert_eq!(a["images_swapped"], false);
+    assert_eq!(swapped["samples"], 4);
+    let o = ddvla()
+        .args(["eval", "open-loop", "--split", "train", "--samples", "1"])
+        .arg("--swap-images")
+        .arg("--policy")
+        .arg(ckpt)
+        .output()
+        .unwrap();
+    fail(&o, &["--swap-images needs at least 2 scored frames"]);
+    assert!(a.get("image_token_spread").is_none(), "only when asked");
+    // The image tokens' spread per camera: finite, positive (random frames differ).
+    let spread = open_loop_json(dir, ckpt, "ol_spread", &["--token-spread"]);
+    let cams = spread["image_token_spread"].as_array().unwrap();
+    assert_eq!(cams.len(), 1, "one camera, agentview: {spread}");
+    for c in cams {
+        for key in ["spread", "grey_distance"] {
+            let v = c[key].as_f64().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{key} = {v}");
+        }
+    }
+    assert_eq!(spread["dims"], a["dims"], "--token-spread changes no score");
 }
 
 #[test]

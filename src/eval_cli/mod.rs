@@ -7,6 +7,7 @@ mod model_policy;
 mod open_loop;
 mod open_loop_frames;
 mod report;
+mod token_spread;
 
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::DecoderFlags;
 use super::model_policy::make_decoder;
 use super::open_loop_frames::FrameLog;
+use super::token_spread::{CameraTokenSpread, TokenSpread};
 use crate::train_cli::{DataSection, Dataset, TrainFile};
 
 /// Which demonstration episodes are scored.
@@ -59,6 +60,11 @@ pub struct OpenLoopArgs {
     /// scored frames.
     #[arg(long)]
     pub swap_images: bool,
+    /// Also report, per camera, how far the model's image tokens spread over the scored
+    /// frames and how far a flat grey frame's lie, relative to their mean's norm (do the
+    /// tokens follow the images at all?).
+    #[arg(long)]
+    pub token_spread: bool,
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -101,6 +107,9 @@ pub struct OpenLoopScores {
     pub instruction_override: Option<String>,
     /// Whether every frame was given another scored frame's images (`--swap-images`).
     pub images_swapped: bool,
+    /// Per camera, the image tokens' spread (`--token-spread`; empty without it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_token_spread: Vec<CameraTokenSpread>,
     /// Scored split.
     pub split: Split,
     /// Frames scored.
@@ -185,6 +194,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     let mut decoder = make_decoder(&settings, 0);
     let tok = policy.action_tokenizer();
     let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());
+    let mut spread = args.token_spread.then(|| TokenSpread::new(&policy));
     let mut frames = match &args.frames {
         Some(path) => Some(FrameLog::create(path, tok.action_dim(), tok.chunk_len())?),
         None => None,
@@ -198,6 +208,9 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         if args.swap_images {
             let other = picks[(i + picks.len() / 2) % picks.len()];
             sample.observation.images = ds.sample(other, None, 0)?.observation.images;
+        }
+        if let Some(spread) = spread.as_mut() {
+            spread.add(&policy, &sample.observation)?;
         }
         let out = policy
             .act(&sample.observation, decoder.as_mut(), None)
@@ -226,6 +239,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         decoder: settings.describe(),
         instruction_override: args.instruction.clone(),
         images_swapped: args.swap_images,
+        image_token_spread: spread.map(|s| s.finish()).unwrap_or_default(),
         split: args.split,
         samples: picks.len(),
         gripper_sign_agreement: acc.gripper_agree as f64 / acc.actions.max(1) as f64,
@@ -357,6 +371,16 @@ pub fn markdown(s: &OpenLoopScores) -> String {
         "\ngripper sign agreement: {:.1}%",
         100.0 * s.gripper_sign_agreement
     );
+    for c in &s.image_token_spread {
+        let _ = writeln!(
+            t,
+            "image tokens of camera {}: spread over the frames {:.1}% of their mean's norm, a \
+             flat grey frame {:.1}% from it",
+            c.camera,
+            100.0 * c.spread,
+            100.0 * c.grey_distance
+        );
+    }
     t
 }
 
@@ -436,6 +460,7 @@ mod tests {
             decoder: "Parallel".into(),
             instruction_override: None,
             images_swapped: false,
+            image_token_spread: Vec::new(),
             split: Split::All,
             samples: 1,
             dims: dims.to_vec(),
