@@ -41,7 +41,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
 /// The long policy with proprio noise: the episode-step stage's data, schedule and length
 /// from the committed long policy, with the noise instead of the step; and the one without
 /// proprio: the noise stage from that policy's copy without its proprio input
-/// (`ddvla checkpoint drop-proprio`), without the noise. Returns both outputs.
+/// (`ddvla checkpoint drop-proprio`), without the noise, at a higher lr. Returns both outputs.
 fn long_proprio_outs() -> [std::path::PathBuf; 2] {
     let step = launch_train_config("train-compact-long-parallel-5-step.toml");
     let mut noise = launch_train_config("train-compact-long-parallel-5-proprio-noise.toml");
@@ -60,6 +60,9 @@ fn long_proprio_outs() -> [std::path::PathBuf; 2] {
         .proprio_noise_std
         .clone_from(&noise.data.proprio_noise_std);
     none.run.out.clone_from(&noise.run.out);
+    // The first stage's peak lr: at the noise stage's, the loss did not move.
+    assert!(none.train.lr.peak_lr > 3.0 * noise.train.lr.peak_lr);
+    none.train.lr.clone_from(&noise.train.lr);
     assert_eq!(none, noise);
     noise
         .model
