@@ -21,7 +21,7 @@ use ddvla_sim::Env;
 pub use error::EvalError;
 pub use failure_modes::FailureModes;
 pub use outcome::{
-    Approach, EpisodeOutcome, FailureKind, GRIP_CLOSED, HOLD_REACH_M, LIFT_THRESHOLD_M, Lift,
+    Approach, EpisodeOutcome, FailureKind, GRIP_CLOSED_SHARE, HOLD_REACH_M, LIFT_THRESHOLD_M, Lift,
     OutcomeTracker, grip_of,
 };
 pub use policy::{EvalPolicy, RandomPolicy, StepContext};

@@ -17,9 +17,11 @@ use crate::predicates::{GoalStatus, SceneState};
 /// object well above this, while pushing or tipping one moves its body origin by less.
 pub const LIFT_THRESHOLD_M: f64 = 0.03;
 
-/// The gripper opening (see [`grip_of`]) above which the gripper counts as closed at the
-/// last step: the LIBERO-style gripper reads 0 open, 0.2–0.3 on a can or a handle.
-pub const GRIP_CLOSED: f64 = 0.1;
+/// How far from open the gripper must be at the last step, as a share of how far from open
+/// it was when it lifted the object, to count as closed on it: any robot's units (the
+/// LIBERO-style gripper reads 0 open and 0.2–0.3 on a can; a prismatic one may close
+/// toward smaller readings).
+pub const GRIP_CLOSED_SHARE: f64 = 0.5;
 
 /// How far the end effector may be from a lifted object's body origin (m) at the last step
 /// for a closed gripper to count as still holding it: grasps take objects within ~5 cm of
@@ -42,6 +44,10 @@ pub struct Lift {
     /// before it was recorded, and for a robot without a gripper.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_grip: Option<f64>,
+    /// The gripper's opening when the policy started (open, after the wait steps). (`None`
+    /// in results written before it was recorded, and for a robot without a gripper.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_grip: Option<f64>,
     /// Where the end effector was at the last step, from the object's body origin (world
     /// axes, m). (`None` in results written before it was recorded.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,15 +66,23 @@ pub struct Lift {
 }
 
 impl Lift {
-    /// Still held at the last step (the step limit came first): the gripper closed
-    /// ([`GRIP_CLOSED`]) within [`HOLD_REACH_M`] of the object. Where the last step's grip
-    /// or end effector was not recorded (older results, a robot without a gripper): still
-    /// above the lift threshold, which also counts an object set down on a raised surface.
+    /// Still held at the last step (the step limit came first): the gripper at least
+    /// [`GRIP_CLOSED_SHARE`] as far from open as when it lifted the object, within
+    /// [`HOLD_REACH_M`] of it. Where those readings were not recorded (older results, a
+    /// robot without a gripper): still above the lift threshold, which also counts an
+    /// object set down on a raised surface.
     pub fn held_at_end(&self) -> bool {
-        match (self.end_grip, self.end_ee_offset_m) {
-            (Some(grip), Some(offset)) if grip.is_finite() => {
+        match (
+            self.open_grip,
+            self.grip_at_lift,
+            self.end_grip,
+            self.end_ee_offset_m,
+        ) {
+            (Some(open), Some(lift), Some(end), Some(offset)) => {
                 let reach = offset.iter().map(|x| x * x).sum::<f64>().sqrt();
-                grip > GRIP_CLOSED && reach < HOLD_REACH_M
+                (end - open).abs() >= GRIP_CLOSED_SHARE * (lift - open).abs()
+                    && (lift - open).abs() > 0.0
+                    && reach < HOLD_REACH_M
             }
             _ => self.end_rise_m.is_some_and(|r| r > LIFT_THRESHOLD_M),
         }
@@ -178,6 +192,8 @@ struct Tracked {
     /// The gripper's opening and the end effector's offset from the object at the latest
     /// step.
     latest: (f64, [f64; 3]),
+    /// The gripper's opening when tracking started.
+    open_grip: f64,
 }
 
 /// Follows the movable objects through an episode.
@@ -229,6 +245,7 @@ impl OutcomeTracker {
                     top_z: rest[2],
                     first_lift: None,
                     latest: (grip, [f64::NAN; 3]),
+                    open_grip: grip,
                 })
             })
             .collect::<Result<Vec<_>, EvalError>>()?;
@@ -307,6 +324,7 @@ impl OutcomeTracker {
                     rise_m: o.top_z - o.rest[2],
                     end_rise_m: Some(o.now[2] - o.rest[2]),
                     end_grip: Some(o.latest.0).filter(|g| g.is_finite()),
+                    open_grip: Some(o.open_grip).filter(|g| g.is_finite()),
                     end_ee_offset_m: Some(o.latest.1).filter(|d| d.iter().all(|x| x.is_finite())),
                     grip_at_lift: o.first_lift.map(|(g, _)| g).filter(|g| g.is_finite()),
                     ee_offset_at_lift_m: o

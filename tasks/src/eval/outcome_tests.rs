@@ -351,7 +351,7 @@ fn the_grip_an_object_was_first_lifted_with_is_recorded_and_compared() {
         .unwrap();
     t.observe(&scene(0.94, 0.9), [0.12, -0.2, 0.99], 0.76)
         .unwrap();
-    t.observe(&scene(1.1, 0.9), [0.12, -0.2, 1.15], 0.2)
+    t.observe(&scene(1.1, 0.9), [0.12, -0.2, 1.15], 0.74)
         .unwrap();
     let o = t.finish(&status([false, true]));
     let lift = &o.lifted[0];
@@ -417,8 +417,27 @@ fn without_the_last_grip_a_risen_object_counts_as_held() {
     let old = r#"{"object": "a_1", "rise_m": 0.07, "end_rise_m": 0.036}"#;
     let lift: Lift = serde_json::from_str(old).unwrap();
     assert!(lift.held_at_end());
-    let with_grip = r#"{"object": "a_1", "rise_m": 0.07, "end_rise_m": 0.036,
-        "end_grip": 0.0, "end_ee_offset_m": [0.0, 0.0, 0.2]}"#;
-    let lift: Lift = serde_json::from_str(with_grip).unwrap();
+    // The end grip without the open one (a build of one session): the rise still decides.
+    let no_open = r#"{"object": "a_1", "rise_m": 0.07, "end_rise_m": 0.036,
+        "grip_at_lift": 0.28, "end_grip": 0.0, "end_ee_offset_m": [0.0, 0.0, 0.02]}"#;
+    let lift: Lift = serde_json::from_str(no_open).unwrap();
+    assert!(lift.held_at_end());
+    let with_open = r#"{"object": "a_1", "rise_m": 0.07, "end_rise_m": 0.036, "open_grip": 0.0,
+        "grip_at_lift": 0.28, "end_grip": 0.0, "end_ee_offset_m": [0.0, 0.0, 0.02]}"#;
+    let lift: Lift = serde_json::from_str(with_open).unwrap();
     assert!(!lift.held_at_end());
+    // A gripper that closes toward smaller readings (prismatic fingers, metres): open 0.037,
+    // 0.020 on the object; 0.021 at the end is still closed on it, 0.036 let go.
+    let prismatic = |end: f64| Lift {
+        object: "a_1".into(),
+        rise_m: 0.07,
+        end_rise_m: Some(0.0),
+        end_grip: Some(end),
+        open_grip: Some(0.037),
+        end_ee_offset_m: Some([0.0, 0.0, 0.03]),
+        grip_at_lift: Some(0.020),
+        ee_offset_at_lift_m: None,
+    };
+    assert!(prismatic(0.021).held_at_end());
+    assert!(!prismatic(0.036).held_at_end());
 }

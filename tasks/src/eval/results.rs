@@ -382,8 +382,9 @@ impl EvalResults {
                 s,
                 "\nFailures: of each task's failed episodes, how many lifted an object the goal \
                  names (then dropped or misplaced it, or still held it when time ran out: the \
-                 gripper closed within {:.0} cm of it at the last step, or, in runs that did \
-                 not record the last step's grip, the object still risen; with the gripper's \
+                 gripper at least half as closed as when it lifted it and within {:.0} cm of \
+                 it at the last step, or, in runs that did not record those grips, the \
+                 object still risen; with the gripper's \
                  mean joint position when it first rose, beside the successful episodes'), \
                  lifted only other objects (which, and how often), or lifted nothing (a rise of \
                  more than {:.0} cm above rest counts); then each goal atom left unmet at the \
