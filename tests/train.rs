@@ -292,7 +292,7 @@ fn open_loop_swaps_images_and_spreads_tokens(dir: &Path, ckpt: &Path, a: &serde_
     let cams = spread["image_token_spread"].as_array().unwrap();
     assert_eq!(cams.len(), 1, "one camera, agentview: {spread}");
     for c in cams {
-        for key in ["spread", "grey_distance"] {
+        for key in ["spread", "grey_distance", "mean_token_norm"] {
             let v = c[key].as_f64().unwrap();
             assert!(v.is_finite() && v > 0.0, "{key} = {v}");
         }

@@ -375,10 +375,11 @@ pub fn markdown(s: &OpenLoopScores) -> String {
         let _ = writeln!(
             t,
             "image tokens of camera {}: spread over the frames {:.1}% of their mean's norm, a \
-             flat grey frame {:.1}% from it",
+             flat grey frame {:.1}% from it (mean token norm {:.2})",
             c.camera,
             100.0 * c.spread,
-            100.0 * c.grey_distance
+            100.0 * c.grey_distance,
+            c.mean_token_norm
         );
     }
     t

@@ -20,6 +20,9 @@ pub struct CameraTokenSpread {
     pub spread: f64,
     /// ‖grey-frame tokens − mean tokens‖ / ‖mean tokens‖: a frame of uniform mid-grey pixels.
     pub grey_distance: f64,
+    /// ‖mean tokens‖ / √patches: the root-mean-square norm of one mean token, the scale the
+    /// two shares are of (a spread shrinks as a share when the constant part grows, too).
+    pub mean_token_norm: f64,
 }
 
 /// Collects each scored frame's image tokens.
@@ -116,6 +119,7 @@ impl TokenSpread {
                 };
                 CameraTokenSpread {
                     camera,
+                    mean_token_norm: norm / (self.patches.max(1) as f64).sqrt(),
                     spread: frames.iter().map(|f| dist(f)).sum::<f64>() / n,
                     grey_distance: dist(grey),
                 }
