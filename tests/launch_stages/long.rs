@@ -28,6 +28,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         outs[0].clone(),
         noise,
         none,
+        long_no_proprio_continued_out(),
         long_glow_out(),
         long_dagger_out(),
         long_passes_out(),
@@ -253,5 +254,27 @@ fn long_glow_out() -> std::path::PathBuf {
     glow.data.demos.push(extra.data.demos[2].clone());
     glow.run.out.clone_from(&extra.run.out);
     assert_eq!(glow, extra);
+    out
+}
+
+/// The no-proprio stage continued from its weight average: four times the steps at a lower
+/// lr, a snapshot every 2000 steps; returns its output folder.
+fn long_no_proprio_continued_out() -> std::path::PathBuf {
+    let first = launch_train_config("train-compact-long-parallel-5-no-proprio.toml");
+    let mut next = launch_train_config("train-compact-long-parallel-6-no-proprio.toml");
+    let out = next.run.out.clone();
+    assert_eq!(next.model.init_checkpoint, Some(first.run.out.join("ema")));
+    assert!(next.train.lr.peak_lr < first.train.lr.peak_lr);
+    assert_eq!(next.run.steps, 4 * first.run.steps);
+    assert_eq!(next.run.steps, next.train.lr.total_steps);
+    assert_eq!(next.run.keep_every, 2000);
+    next.model
+        .init_checkpoint
+        .clone_from(&first.model.init_checkpoint);
+    next.train.lr.clone_from(&first.train.lr);
+    next.run.steps = first.run.steps;
+    next.run.keep_every = first.run.keep_every;
+    next.run.out.clone_from(&first.run.out);
+    assert_eq!(next, first);
     out
 }
