@@ -53,52 +53,11 @@ pub fn set_proprio_axis_angle(input: &Path, at: usize, out: &Path) -> Result<()>
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::Policy;
-    use crate::checkpoint::{random_model, save};
-    use crate::decode::{Parallel, ParallelConfig};
+    use crate::checkpoint_fixture::{observation, tiny_checkpoint};
     use crate::model::presets;
-    use crate::observation::{CameraImage, Observation};
-    use crate::stats::DatasetStatistics;
-
-    fn tiny_checkpoint(dir: &Path) {
-        let file = presets::tiny();
-        let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
-        save(&varmap, &file, dir).unwrap();
-        std::fs::write(
-            dir.join(files::TOKENIZER),
-            crate::text::byte_level_tokenizer_json(),
-        )
-        .unwrap();
-        DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
-            .save(&dir.join(files::STATISTICS))
-            .unwrap();
-    }
-
-    fn observation(proprio: Vec<f32>) -> Observation {
-        let side = presets::tiny().vision.image_size;
-        let cams = presets::tiny().num_images_in_input;
-        Observation {
-            images: (0..cams)
-                .map(|c| CameraImage {
-                    width: side,
-                    height: side,
-                    rgb: (0..side * side * 3)
-                        .map(|i| u8::try_from((i * 7 + c * 31) % 251).unwrap())
-                        .collect(),
-                })
-                .collect(),
-            proprio,
-            instruction: "close the drawer".into(),
-        }
-    }
 
     fn act(dir: &Path, proprio: Vec<f32>) -> Vec<f32> {
-        let policy = Policy::from_checkpoint(dir, None, &Device::Cpu).unwrap();
-        let mut dec = Parallel::new(ParallelConfig::default());
-        policy
-            .act(&observation(proprio), &mut dec, None)
-            .unwrap()
-            .actions
+        crate::checkpoint_fixture::act(dir, &observation(proprio))
     }
 
     #[test]

@@ -80,49 +80,13 @@ pub fn drop_proprio_input(input: &Path, out: &Path) -> Result<Vec<String>> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use candle_core::Device;
-
     use super::*;
-    use crate::Policy;
-    use crate::checkpoint::{random_model, save};
-    use crate::decode::{Parallel, ParallelConfig};
+    use crate::checkpoint_fixture::{act, observation, tiny_checkpoint};
     use crate::model::presets;
-    use crate::observation::{CameraImage, Observation};
-    use crate::stats::DatasetStatistics;
 
-    fn tiny_checkpoint(dir: &Path) {
-        let file = presets::tiny();
-        let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
-        save(&varmap, &file, dir).unwrap();
-        std::fs::write(
-            dir.join(files::TOKENIZER),
-            crate::text::byte_level_tokenizer_json(),
-        )
-        .unwrap();
-        DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
-            .save(&dir.join(files::STATISTICS))
-            .unwrap();
-    }
-
-    fn act(dir: &Path, proprio_value: f32) -> Vec<f32> {
-        let side = presets::tiny().vision.image_size;
-        let cams = presets::tiny().num_images_in_input;
-        let obs = Observation {
-            images: (0..cams)
-                .map(|c| CameraImage {
-                    width: side,
-                    height: side,
-                    rgb: (0..side * side * 3)
-                        .map(|i| u8::try_from((i * 7 + c * 31) % 251).unwrap())
-                        .collect(),
-                })
-                .collect(),
-            proprio: vec![proprio_value; presets::tiny().proprio_dim],
-            instruction: "close the drawer".into(),
-        };
-        let policy = Policy::from_checkpoint(dir, None, &Device::Cpu).unwrap();
-        let mut dec = Parallel::new(ParallelConfig::default());
-        policy.act(&obs, &mut dec, None).unwrap().actions
+    /// The chunk of `dir` with every proprio value at `v`.
+    fn act_at(dir: &Path, v: f32) -> Vec<f32> {
+        act(dir, &observation(vec![v; presets::tiny().proprio_dim]))
     }
 
     #[test]
@@ -142,8 +106,8 @@ mod tests {
             load_weight_tensors(&old).unwrap().len()
         );
         // The old checkpoint's actions follow the proprio; the new one's do not.
-        assert_ne!(act(&old, -0.9), act(&old, 0.9));
-        assert_eq!(act(&new, -0.9), act(&new, 0.9));
+        assert_ne!(act_at(&old, -0.9), act_at(&old, 0.9));
+        assert_eq!(act_at(&new, -0.9), act_at(&new, 0.9));
     }
 
     #[test]

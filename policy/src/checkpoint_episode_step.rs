@@ -118,49 +118,8 @@ pub fn add_episode_step_input(input: &Path, max_step: u32, out: &Path) -> Result
 mod tests {
     use super::*;
     use crate::Policy;
-    use crate::checkpoint::{random_model, save};
+    use crate::checkpoint_fixture::{act, observation, tiny_checkpoint};
     use crate::decode::{Parallel, ParallelConfig};
-    use crate::model::presets;
-    use crate::observation::{CameraImage, Observation};
-
-    /// A random `tiny` checkpoint with statistics in `dir`.
-    fn tiny_checkpoint(dir: &Path) -> ConfigFile {
-        let file = presets::tiny();
-        let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
-        save(&varmap, &file, dir).unwrap();
-        std::fs::write(
-            dir.join(files::TOKENIZER),
-            crate::text::byte_level_tokenizer_json(),
-        )
-        .unwrap();
-        DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
-            .save(&dir.join(files::STATISTICS))
-            .unwrap();
-        file
-    }
-
-    fn observation(file: &ConfigFile, proprio: Vec<f32>) -> Observation {
-        let side = file.vision.image_size;
-        Observation {
-            images: (0..file.num_images_in_input)
-                .map(|c| CameraImage {
-                    width: side,
-                    height: side,
-                    rgb: (0..side * side * 3)
-                        .map(|i| ((i * 7 + c) % 251) as u8)
-                        .collect(),
-                })
-                .collect(),
-            instruction: "pick up the bowl".into(),
-            proprio,
-        }
-    }
-
-    fn act(dir: &Path, obs: &Observation) -> Vec<f32> {
-        let policy = Policy::from_checkpoint(dir, None, &Device::Cpu).unwrap();
-        let mut decoder = Parallel::new(ParallelConfig::default());
-        policy.act(obs, &mut decoder, None).unwrap().actions
-    }
 
     #[test]
     fn the_new_input_starts_at_zero_weight_so_actions_are_unchanged() {
@@ -175,21 +134,17 @@ mod tests {
         let p = stats.select(None).unwrap().proprio.clone().unwrap();
         assert_eq!((p.q01.last(), p.q99.last()), (Some(&0.0), Some(&400.0)));
         let proprio: Vec<f32> = (0..file.proprio_dim).map(|i| i as f32 * 0.1).collect();
-        let before = act(&input, &observation(&file, proprio.clone()));
+        let before = act(&input, &observation(proprio.clone()));
         for step in [0.0, 123.0, 900.0] {
             let mut with_step = proprio.clone();
             with_step.push(step);
-            assert_eq!(
-                act(&out, &observation(&file, with_step)),
-                before,
-                "step {step}"
-            );
+            assert_eq!(act(&out, &observation(with_step)), before, "step {step}");
         }
         // Without the step the new model refuses the observation, naming the proprio.
         let policy = Policy::from_checkpoint(&out, None, &Device::Cpu).unwrap();
         let mut decoder = Parallel::new(ParallelConfig::default());
         let err = policy
-            .act(&observation(&file, proprio), &mut decoder, None)
+            .act(&observation(proprio), &mut decoder, None)
             .err()
             .unwrap();
         assert!(err.to_string().contains("proprio"), "{err}");

@@ -22,6 +22,8 @@ pub mod checkpoint_axis_angle;
 pub mod checkpoint_drop_proprio;
 pub mod checkpoint_episode_step;
 pub mod checkpoint_export;
+#[cfg(test)]
+mod checkpoint_fixture;
 pub mod checkpoint_resize;
 pub mod decode;
 mod error;
