@@ -7,7 +7,9 @@
 use std::path::Path;
 
 mod common;
-use common::run::{ddvla, fail, ok, quick_train_config, record_random_object, train};
+use common::run::{
+    ddvla, eval_one_object_episode, fail, ok, quick_train_config, record_random_object, train,
+};
 
 /// The names of the tensors in `dir`'s weights.
 fn tensor_names(dir: &Path) -> Vec<String> {
@@ -63,14 +65,5 @@ fn a_checkpoint_without_proprio_trains_and_evaluates() {
             .iter()
             .any(|k| k.starts_with("proprio_projector."))
     );
-    let ev = d.path().join("ev");
-    ok(&ddvla()
-        .args(["eval", "--suite", "libero_style_object", "--tasks", "0"])
-        .args(["--episodes-per-task", "1", "--max-steps", "8", "--policy"])
-        .arg(&tuned)
-        .arg("--out")
-        .arg(&ev)
-        .output()
-        .unwrap());
-    assert!(ev.join("results.json").exists());
+    eval_one_object_episode(&tuned, &d.path().join("ev"));
 }

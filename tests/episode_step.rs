@@ -10,7 +10,10 @@ use std::path::Path;
 use ddvla_policy::train::augment::AugmentConfig;
 
 mod common;
-use common::run::{ddvla, fail, load_twice, ok, quick_train_config, record_random_object, train};
+use common::run::{
+    ddvla, eval_one_object_episode, fail, load_twice, ok, quick_train_config, record_random_object,
+    train,
+};
 
 /// Two random-action episodes of object task 0, 16 steps each.
 fn record(out: &Path) {
@@ -131,15 +134,5 @@ fn a_checkpoint_given_the_step_trains_and_evaluates() {
     assert!(weights(&with_step).iter().all(|w| *w == 0.0));
     assert!(weights(&tuned).iter().any(|w| *w != 0.0));
     // The evaluation loop appends the step for it.
-    let ev = d.path().join("ev");
-    let o = ddvla()
-        .args(["eval", "--suite", "libero_style_object", "--tasks", "0"])
-        .args(["--episodes-per-task", "1", "--max-steps", "8", "--policy"])
-        .arg(&tuned)
-        .arg("--out")
-        .arg(&ev)
-        .output()
-        .unwrap();
-    ok(&o);
-    assert!(ev.join("results.json").exists());
+    eval_one_object_episode(&tuned, &d.path().join("ev"));
 }

@@ -45,6 +45,20 @@ pub fn record_random_object(out: &Path, task: &str, episodes: u32, max_steps: u3
         .unwrap());
 }
 
+/// Runs `ddvla eval` on one 8-step episode of object task 0 with the checkpoint `policy`
+/// into `out`, asserting it succeeds and writes `results.json`.
+pub fn eval_one_object_episode(policy: &Path, out: &Path) {
+    ok(&ddvla()
+        .args(["eval", "--suite", "libero_style_object", "--tasks", "0"])
+        .args(["--episodes-per-task", "1", "--max-steps", "8", "--policy"])
+        .arg(policy)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap());
+    assert!(out.join("results.json").exists());
+}
+
 /// Every episode of `demos` (failures too), nothing held out.
 pub fn all_of(demos: Vec<PathBuf>) -> DataSection {
     DataSection {
