@@ -1,7 +1,9 @@
-//! `ddvla tasks …`: list the suites, check BDDL files, generate init states, render a task.
+//! `ddvla tasks …`: list the suites, check BDDL files, generate init states, render a task,
+//! copy a suite with wider init regions.
 
 mod check_bddl;
 mod init_states;
+mod widen_init;
 
 use std::path::PathBuf;
 
@@ -11,6 +13,7 @@ use ddvla_tasks::suite::{self, Suite};
 
 pub use check_bddl::check_bddl;
 pub use init_states::{generate, render};
+pub use widen_init::widen_init;
 
 /// `ddvla tasks` subcommands.
 #[derive(Debug, Subcommand)]
@@ -70,6 +73,24 @@ pub enum TasksCommand {
         #[arg(long)]
         suites_dir: Option<PathBuf>,
     },
+    /// Copy a suite with its movable objects' init regions grown by `--by` metres on every
+    /// side (fixtures and goal regions unchanged), to record demonstrations with
+    /// `ddvla demos record --suites-dir OUT` whose objects stand farther from their usual
+    /// spots. Evaluate on the original suite.
+    WidenInit {
+        /// Suite name.
+        #[arg(long)]
+        suite: String,
+        /// Metres added on every side, in (0, 0.2].
+        #[arg(long)]
+        by: f64,
+        /// Folder to write `<suite>/` into (refused if `<out>/<suite>` exists).
+        #[arg(long)]
+        out: PathBuf,
+        /// Folder holding the suites (default: the built-in ones).
+        #[arg(long)]
+        suites_dir: Option<PathBuf>,
+    },
 }
 
 /// The suites folder: the given one or the built-in suites.
@@ -100,6 +121,12 @@ pub fn run(cmd: TasksCommand) -> Result<()> {
             out,
             suites_dir: d,
         } => render(&suites_dir(d), &suite, &task, state, size, &out),
+        TasksCommand::WidenInit {
+            suite,
+            by,
+            out,
+            suites_dir: d,
+        } => widen_init(&suites_dir(d), &suite, by, &out),
     }
 }
 

@@ -50,6 +50,7 @@ mod region;
 mod sexp;
 mod token;
 mod types;
+mod widen;
 mod write;
 
 #[cfg(test)]
