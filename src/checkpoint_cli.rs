@@ -1,6 +1,6 @@
 //! `ddvla checkpoint …`: tools on checkpoint folders.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
@@ -92,6 +92,21 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a checkpoint that reads no proprio (`drop-proprio`'s output, fine-tuned to take
+    /// its state from the cameras) with its proprio input back: `config.json` `use_proprio`
+    /// true and a new proprio projector whose output layer is zero, so the pose changes
+    /// nothing until a fine-tune teaches the model to read it. The statistics' proprio bounds
+    /// (kept by `drop-proprio`) normalise it.
+    AddProprio {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the projector's first layer.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 /// Run a checkpoint subcommand.
@@ -180,18 +195,33 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
             );
             Ok(())
         }
-        CheckpointCommand::DropProprio { input, out } => {
-            let dropped = ddvla_policy::checkpoint_drop_proprio::drop_proprio_input(&input, &out)
-                .with_context(|| {
-                format!("dropping the proprio input of {}", input.display())
-            })?;
-            println!(
-                "{}: {} without its proprio input (left out: {})",
-                out.display(),
-                input.display(),
-                dropped.join(", ")
-            );
-            Ok(())
-        }
+        CheckpointCommand::AddProprio { input, out, seed } => add_proprio(&input, seed, &out),
+        CheckpointCommand::DropProprio { input, out } => drop_proprio(&input, &out),
     }
+}
+
+/// `ddvla checkpoint add-proprio`.
+fn add_proprio(input: &Path, seed: u64, out: &Path) -> Result<()> {
+    let added = ddvla_policy::checkpoint_add_proprio::add_proprio_input(input, seed, out)
+        .with_context(|| format!("giving {} its proprio input back", input.display()))?;
+    println!(
+        "{}: {} reading its proprio again (added, output layer zero: {})",
+        out.display(),
+        input.display(),
+        added.join(", ")
+    );
+    Ok(())
+}
+
+/// `ddvla checkpoint drop-proprio`.
+fn drop_proprio(input: &Path, out: &Path) -> Result<()> {
+    let dropped = ddvla_policy::checkpoint_drop_proprio::drop_proprio_input(input, out)
+        .with_context(|| format!("dropping the proprio input of {}", input.display()))?;
+    println!(
+        "{}: {} without its proprio input (left out: {})",
+        out.display(),
+        input.display(),
+        dropped.join(", ")
+    );
+    Ok(())
 }

@@ -1,10 +1,13 @@
 //! A policy without proprioception, end to end: `ddvla checkpoint drop-proprio` copies a
 //! trained checkpoint without its proprio input, `ddvla train` fine-tunes the copy (which
 //! keeps no proprio projector), `ddvla eval` runs it, and dropping twice is refused with an
-//! error that says why.
+//! error that says why. `ddvla checkpoint add-proprio` then gives the fine-tuned copy its
+//! proprio back (a zero output layer, which training moves) and the result trains and runs.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
+
+use candle_core::Device;
 
 mod common;
 use common::run::{
@@ -13,7 +16,7 @@ use common::run::{
 
 /// The names of the tensors in `dir`'s weights.
 fn tensor_names(dir: &Path) -> Vec<String> {
-    candle_core::safetensors::load(dir.join("model.safetensors"), &candle_core::Device::Cpu)
+    candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)
         .unwrap()
         .into_keys()
         .collect()
@@ -66,4 +69,32 @@ fn a_checkpoint_without_proprio_trains_and_evaluates() {
             .any(|k| k.starts_with("proprio_projector."))
     );
     eval_one_object_episode(&tuned, &d.path().join("ev"));
+
+    let back = d.path().join("back");
+    let add = |input: &Path| {
+        ddvla()
+            .args(["checkpoint", "add-proprio"])
+            .arg(input)
+            .arg("--out")
+            .arg(&back)
+            .output()
+            .unwrap()
+    };
+    fail(&add(&base), &["reads proprio already"]);
+    let o = add(&tuned);
+    ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("proprio_projector.fc2.weight"));
+    let retuned = d.path().join("retuned");
+    let init = format!("init_checkpoint = \"{}\"", back.display());
+    let config = quick_train_config(&init, "", &demos, &retuned);
+    ok(&train(&d.path().join("retuned.toml"), &config));
+    let fc2_sum = |dir: &Path| -> f32 {
+        let w =
+            candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+        let t = &w["proprio_projector.fc2.weight"];
+        t.abs().unwrap().sum_all().unwrap().to_scalar().unwrap()
+    };
+    assert!(fc2_sum(&back) <= 0.0, "starts at zero");
+    assert!(fc2_sum(&retuned) > 0.0, "training moved the output layer");
+    eval_one_object_episode(&retuned, &d.path().join("ev-back"));
 }

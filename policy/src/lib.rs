@@ -9,7 +9,8 @@
 //!   [`checkpoint_export`]: a training run's policy copied out to commit or ship;
 //!   [`checkpoint_resize`]: a checkpoint taken to another camera image size;
 //!   [`checkpoint_episode_step`]: a checkpoint given the episode step as a proprio input;
-//!   [`checkpoint_drop_proprio`]: a checkpoint that no longer reads proprioception.
+//!   [`checkpoint_drop_proprio`]: a checkpoint that no longer reads proprioception;
+//!   [`checkpoint_add_proprio`]: one given it back through a zero-output projector.
 //! - [`policy::Policy`]: observation in, action chunk out.
 //!
 //! Reference: Liang et al., "Discrete Diffusion VLA" (arXiv 2508.20072) and its released code;
@@ -17,6 +18,7 @@
 
 pub mod action_tokens;
 pub mod checkpoint;
+pub mod checkpoint_add_proprio;
 pub mod checkpoint_average;
 pub mod checkpoint_axis_angle;
 pub mod checkpoint_drop_proprio;
