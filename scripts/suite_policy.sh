@@ -29,6 +29,7 @@
 #   ./scripts/suite_policy.sh long 4-dagger  # long's third stage + its own labelled rollouts
 #   ./scripts/suite_policy.sh long 4-passes  # long's third stage for ~1.65 more passes (sessions)
 #   ./scripts/suite_policy.sh long 5-dart05  # the committed long policy + DART at σ 0.05
+#   ./scripts/suite_policy.sh long 5-wide    # the committed long policy + objects ±3 cm farther
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -36,6 +37,11 @@
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart05 gets that recorded: 25
 # episodes of each task with action noise σ 0.05 (init-state seed 5000), in one process.
+#
+# A config that trains on .cache/demos/libero_style_<suite>_wide_a gets that and `_wide_b`
+# recorded: 25 expert episodes of tasks 0-4 (init-state seed 6000) and of 5-9 (seed 6100) on a
+# copy of the suite whose movable objects start from regions 3 cm wider on every side
+# (`ddvla tasks widen-init --by 0.03`, written to .cache/suites-wide), two processes at once.
 #
 # A config that trains on .cache/demos/libero_style_<suite>_extra (or `_extra2`) gets that
 # recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
@@ -73,14 +79,14 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
   *)
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
       "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
-      "5-push-dagger, 5-push-dagger-mix, 4-dagger, 4-passes or 5-dart05" >&2
+      "5-push-dagger, 5-push-dagger-mix, 4-dagger, 4-passes, 5-dart05 or 5-wide" >&2
     exit 2
     ;;
 esac
@@ -154,6 +160,22 @@ if grep -q "\"$dart05\"" "$config"; then
   record_folder "$dart05" 0,1,2,3,4,5,6,7,8,9 --episodes-per-task 25 --action-noise 0.05 \
     --seed 5000 || exit 1
   echo "DART episodes (σ 0.05): $(episodes "$dart05")"
+fi
+wide_suites=".cache/suites-wide"
+if grep -q "\".cache/demos/${name}_wide_a\"" "$config"; then
+  if [ ! -f "$wide_suites/$name/suite.toml" ]; then
+    "$B" tasks widen-init --suite "$name" --by 0.03 --out "$wide_suites"
+  fi
+  record_folder ".cache/demos/${name}_wide_a" 0,1,2,3,4 --episodes-per-task 25 --seed 6000 \
+    --suites-dir "$wide_suites" &
+  wide_a=$!
+  record_folder ".cache/demos/${name}_wide_b" 5,6,7,8,9 --episodes-per-task 25 --seed 6100 \
+    --suites-dir "$wide_suites" &
+  wide_b=$!
+  wait "$wide_a" || exit 1
+  wait "$wide_b" || exit 1
+  echo "widened-layout episodes: $(episodes ".cache/demos/${name}_wide_a") +" \
+    "$(episodes ".cache/demos/${name}_wide_b")"
 fi
 # The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
 # no other folder used (each folder its own seed).

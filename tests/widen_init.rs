@@ -30,6 +30,11 @@ fn widen(out_dir: &Path, by: &str) -> Output {
 fn the_widened_copy_loads_and_samples_with_wider_regions_only() {
     let d = tempfile::tempdir().unwrap();
     ok(&widen(d.path(), "0.03"));
+    let names: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, [SUITE], "the suite alone, no staging folder left");
     let base = Suite::load(&builtin_dir(), SUITE).unwrap();
     let wide = Suite::load(d.path(), SUITE).unwrap();
     assert_eq!(base.tasks.len(), wide.tasks.len());

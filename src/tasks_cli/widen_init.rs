@@ -33,18 +33,27 @@ pub fn widen_init(dir: &Path, suite: &str, margin_m: f64, out_dir: &Path) -> Res
             bail!("{}: no movable object's init region to widen", entry.bddl);
         }
         println!("{}: {grown} regions widened by {margin_m} m", entry.bddl);
-        files.push((out.join(&entry.bddl), problem.to_bddl_string()));
+        files.push((&entry.bddl, problem.to_bddl_string()));
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    // Written beside, then renamed: an interrupted run leaves no half suite under the name.
+    let staging = out_dir.join(format!(".{suite}.partial"));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("removing the leftover {}", staging.display()))?;
+    }
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let toml = s.dir.join("suite.toml");
-    std::fs::copy(&toml, out.join("suite.toml"))
-        .with_context(|| format!("copying {} to {}", toml.display(), out.display()))?;
-    for (path, text) in files {
+    std::fs::copy(&toml, staging.join("suite.toml"))
+        .with_context(|| format!("copying {} to {}", toml.display(), staging.display()))?;
+    for (name, text) in files {
+        let path = staging.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
+    std::fs::rename(&staging, &out)
+        .with_context(|| format!("renaming {} to {}", staging.display(), out.display()))?;
     Ok(())
 }

@@ -34,6 +34,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_passes_out(),
         long_step_out(),
         long_dart05_out(),
+        long_wide_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
     ]
@@ -153,6 +154,33 @@ fn long_dart05_out() -> std::path::PathBuf {
     dart.run.keep_every = passes.run.keep_every;
     dart.run.out.clone_from(&passes.run.out);
     assert_eq!(dart, passes);
+    out
+}
+
+/// The long policy beside widened-layout episodes: the DART stage with the two folders of
+/// episodes whose objects start farther out (`ddvla tasks widen-init`) instead of the DART
+/// folder, at a higher lr for longer; returns its output folder.
+fn long_wide_out() -> std::path::PathBuf {
+    let dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
+    let mut wide = launch_train_config("train-compact-long-parallel-5-wide.toml");
+    let out = wide.run.out.clone();
+    let folders: Vec<_> = wide.data.demos.split_off(2);
+    assert_eq!(
+        folders,
+        [
+            std::path::PathBuf::from(".cache/demos/libero_style_long_wide_a"),
+            ".cache/demos/libero_style_long_wide_b".into(),
+        ]
+    );
+    wide.data
+        .demos
+        .push(".cache/demos/libero_style_long_dart05".into());
+    assert!(wide.train.lr.peak_lr > dart.train.lr.peak_lr);
+    assert_eq!(wide.run.steps, wide.train.lr.total_steps);
+    wide.train.lr = dart.train.lr.clone();
+    wide.run.steps = dart.run.steps;
+    wide.run.out.clone_from(&dart.run.out);
+    assert_eq!(wide, dart);
     out
 }
 
