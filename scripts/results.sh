@@ -11,7 +11,8 @@
 # CKPT_PARALLEL_50_4_GLOW_<SUITE> / CKPT_PARALLEL_50_4_PUSH2_<SUITE> /
 # CKPT_PARALLEL_50_5_PUSH_DAGGER_<SUITE> / CKPT_PARALLEL_50_5_PUSH_DAGGER_MIX_<SUITE> /
 # CKPT_PARALLEL_50_4_DAGGER_<SUITE> / CKPT_PARALLEL_50_6_DAGGER_MIX_<SUITE> /
-# CKPT_PARALLEL_50_4_PASSES_<SUITE> / CKPT_PARALLEL_50_5_DART05_<SUITE>, models trained
+# CKPT_PARALLEL_50_4_PASSES_<SUITE> / CKPT_PARALLEL_50_5_DART05_<SUITE> /
+# CKPT_PARALLEL_50_5_WIDE_<SUITE> / CKPT_PARALLEL_50_5_WIDE_CENTRED_<SUITE>, models trained
 # with those objectives) are given, the trained policy under each decoder; the scripted expert
 # and random actions on the SimplerEnv-style suites.
 #
@@ -98,7 +99,8 @@ for s in $SUITES; do
   # launch/train-compact-object-parallel-2.toml): each its own row, beside the first stage's
   # (stage 3_DART: row parallel-50-3-dart).
   for stage in 2 3 4 3_DART 4_DART 1_FROM_OBJECT 2_SEED1 3_LOWLR 3_LOWLR_BALANCED 3_LOWLR_EXTRA 4_EXTRA \
-    4_EXTRA_LOWLR 4_GLOW 4_PUSH2 5_PUSH_DAGGER 5_PUSH_DAGGER_MIX 4_DAGGER 6_DAGGER_MIX 4_PASSES 5_DART05; do
+    4_EXTRA_LOWLR 4_GLOW 4_PUSH2 5_PUSH_DAGGER 5_PUSH_DAGGER_MIX 4_DAGGER 6_DAGGER_MIX 4_PASSES 5_DART05 \
+    5_WIDE 5_WIDE_CENTRED; do
     stage_var="CKPT_PARALLEL_50_${stage}_$(echo "${s#libero_style_}" | tr '[:lower:]' '[:upper:]')"
     if [ -n "${!stage_var:-}" ]; then
       row=$(echo "parallel-50-$stage" | tr '[:upper:]_' '[:lower:]-')

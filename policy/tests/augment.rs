@@ -8,7 +8,7 @@ use candle_core::Device;
 use ddvla_policy::model::{AttentionMode, Config, ConfigFile};
 use ddvla_policy::observation::{CameraImage, prepare};
 use ddvla_policy::text::PromptTokenizer;
-use ddvla_policy::train::augment::{AugmentConfig, augment, crop_resize};
+use ddvla_policy::train::augment::{AugmentConfig, CropPosition, augment, crop_resize};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -55,6 +55,27 @@ fn defaults_are_the_papers() {
     assert_eq!(parsed.crop_area, Some(0.9));
     assert!(only(|c| c.crop_area = Some(0.0)).validate().is_err());
     assert!(only(|c| c.contrast = 1.5).validate().is_err());
+}
+
+#[test]
+fn a_centred_crop_frames_every_sample_as_inference_does() {
+    let img = scene(40, 40);
+    let centred = only(|c| {
+        c.crop_area = Some(0.9);
+        c.crop_position = CropPosition::Centre;
+    });
+    let random = only(|c| c.crop_area = Some(0.9));
+    let at_centre = crop_resize(&img, 0.9, [0.5, 0.5]);
+    for seed in 0..4 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        assert_eq!(augment(&img, &centred, &mut rng), at_centre, "seed {seed}");
+    }
+    let moved = (0..4)
+        .filter(|&seed| augment(&img, &random, &mut ChaCha8Rng::seed_from_u64(seed)) != at_centre);
+    assert_eq!(moved.count(), 4, "the random crop lies elsewhere");
+    let parsed: AugmentConfig = serde_json::from_str(r#"{"crop_position": "centre"}"#).unwrap();
+    assert_eq!(parsed.crop_position, CropPosition::Centre);
+    assert_eq!(AugmentConfig::default().crop_position, CropPosition::Random);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The long suite's variants of its fourth stage (`launch/train-compact-long-parallel-*`):
 //! each differs from the stage it names in the stated things and its output folder.
 
+use ddvla_policy::train::augment::CropPosition;
+
 use crate::common::{assert_half, assert_same_lr, launch_train_config};
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
@@ -35,6 +37,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_step_out(),
         long_dart05_out(),
         long_wide_out(),
+        long_wide_centred_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
     ]
@@ -181,6 +184,19 @@ fn long_wide_out() -> std::path::PathBuf {
     wide.run.steps = dart.run.steps;
     wide.run.out.clone_from(&dart.run.out);
     assert_eq!(wide, dart);
+    out
+}
+
+/// The widened-layout stage with every training crop at the centre; returns its output folder.
+fn long_wide_centred_out() -> std::path::PathBuf {
+    let wide = launch_train_config("train-compact-long-parallel-5-wide.toml");
+    let mut centred = launch_train_config("train-compact-long-parallel-5-wide-centred.toml");
+    let out = centred.run.out.clone();
+    let augment = centred.data.augment.as_mut().unwrap();
+    assert_eq!(augment.crop_position, CropPosition::Centre);
+    augment.crop_position = CropPosition::Random;
+    centred.run.out.clone_from(&wide.run.out);
+    assert_eq!(centred, wide);
     out
 }
 

@@ -26,6 +26,11 @@ pub struct AugmentConfig {
     /// Random crop covering this fraction of the area (aspect 1), resized back (`None`: no
     /// crop).
     pub crop_area: Option<f32>,
+    /// Where the crop lies: anywhere in the frame (DD-VLA's random crop, the default), or at
+    /// the centre, where the inference crop lies. At 128 px a 90% crop moves by up to ±3.3 px,
+    /// about what a few centimetres move an object in the scene camera, so the random
+    /// placement hides where the objects stand in the frame; the centred one keeps it.
+    pub crop_position: CropPosition,
     /// Additive brightness shift drawn from `[−b, b]` (values in `[0, 1]`).
     pub brightness: f32,
     /// Contrast factor drawn from `[1 − c, 1 + c]`.
@@ -36,10 +41,22 @@ pub struct AugmentConfig {
     pub hue: f32,
 }
 
+/// Where [`AugmentConfig::crop_area`]'s crop lies in the frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CropPosition {
+    /// Anywhere, uniformly (two draws per frame): DD-VLA / OpenVLA-OFT.
+    #[default]
+    Random,
+    /// At the centre (no draw): every training frame framed as at inference.
+    Centre,
+}
+
 impl Default for AugmentConfig {
     fn default() -> Self {
         Self {
             crop_area: Some(0.9),
+            crop_position: CropPosition::Random,
             brightness: 0.2,
             contrast: 0.2,
             saturation: 0.2,
@@ -53,6 +70,7 @@ impl AugmentConfig {
     pub fn identity() -> Self {
         Self {
             crop_area: None,
+            crop_position: CropPosition::Random,
             brightness: 0.0,
             contrast: 0.0,
             saturation: 0.0,
@@ -231,7 +249,10 @@ pub fn augment(img: &CameraImage, cfg: &AugmentConfig, rng: &mut impl Rng) -> Ca
     }
     let mut f = Frame::from_image(img);
     if let Some(area) = cfg.crop_area {
-        let offset: [f32; 2] = [rng.random(), rng.random()];
+        let offset: [f32; 2] = match cfg.crop_position {
+            CropPosition::Random => [rng.random(), rng.random()],
+            CropPosition::Centre => [0.5, 0.5],
+        };
         f = f.crop_resize(area, offset);
     }
     let delta = symmetric(rng, cfg.brightness);
