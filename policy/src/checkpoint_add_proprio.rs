@@ -18,10 +18,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 
 use crate::checkpoint::{files, load_model, load_weight_tensors};
-use crate::error::io_at;
 use crate::model::projector::ProprioProjector;
 use crate::model::{Config, ConfigFile};
-use crate::new_folder::write_new_folder;
+use crate::new_folder::{copy_present_files, write_new_folder};
 use crate::stats::DatasetStatistics;
 use crate::{PolicyError, Result};
 
@@ -78,12 +77,7 @@ pub fn add_proprio_input(input: &Path, seed: u64, out: &Path) -> Result<Vec<Stri
     write_new_folder("checkpoint add-proprio", out, |staging| {
         candle_core::safetensors::save(&weights, staging.join(files::WEIGHTS))?;
         new.save(&staging.join(files::CONFIG))?;
-        for name in [files::STATISTICS, files::TOKENIZER] {
-            let (from, to) = (input.join(name), staging.join(name));
-            if from.is_file() {
-                std::fs::copy(&from, &to).map_err(io_at(&to))?;
-            }
-        }
+        copy_present_files(input, staging, &[files::STATISTICS, files::TOKENIZER])?;
         load_model(staging, &Device::Cpu).map(drop)
     })?;
     Ok(names)
@@ -121,13 +115,7 @@ fn projector_weights(
 mod tests {
     use super::*;
     use crate::checkpoint_drop_proprio::drop_proprio_input;
-    use crate::checkpoint_fixture::{act, observation, tiny_checkpoint};
-    use crate::model::presets;
-
-    /// The chunk of `dir` with every proprio value at `v`.
-    fn act_at(dir: &Path, v: f32) -> Vec<f32> {
-        act(dir, &observation(vec![v; presets::tiny().proprio_dim]))
-    }
+    use crate::checkpoint_fixture::{act_at, tiny_checkpoint};
 
     #[test]
     fn the_proprio_comes_back_through_a_zero_output_layer() {

@@ -10,9 +10,8 @@ use std::path::Path;
 use candle_core::Device;
 
 use crate::checkpoint::{files, load_model};
-use crate::error::io_at;
 use crate::model::{Config, ConfigFile};
-use crate::new_folder::write_new_folder;
+use crate::new_folder::{copy_present_files, write_new_folder};
 use crate::{PolicyError, Result};
 
 fn refuse(reason: String) -> PolicyError {
@@ -39,12 +38,11 @@ pub fn set_proprio_axis_angle(input: &Path, at: usize, out: &Path) -> Result<()>
     Config::new(new.clone())?;
     write_new_folder("checkpoint proprio-axis-angle", out, |staging| {
         new.save(&staging.join(files::CONFIG))?;
-        for name in [files::WEIGHTS, files::STATISTICS, files::TOKENIZER] {
-            let (from, to) = (input.join(name), staging.join(name));
-            if from.is_file() {
-                std::fs::copy(&from, &to).map_err(io_at(&to))?;
-            }
-        }
+        copy_present_files(
+            input,
+            staging,
+            &[files::WEIGHTS, files::STATISTICS, files::TOKENIZER],
+        )?;
         load_model(staging, &Device::Cpu).map(drop)
     })
 }

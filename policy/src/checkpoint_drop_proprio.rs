@@ -10,9 +10,8 @@
 use std::path::Path;
 
 use crate::checkpoint::{files, load_model, load_weight_tensors};
-use crate::error::io_at;
 use crate::model::{Config, ConfigFile};
-use crate::new_folder::write_new_folder;
+use crate::new_folder::{copy_present_files, write_new_folder};
 use crate::{PolicyError, Result};
 
 /// The prefix of the proprio projector's tensors.
@@ -66,12 +65,7 @@ pub fn drop_proprio_input(input: &Path, out: &Path) -> Result<Vec<String>> {
     write_new_folder("checkpoint drop-proprio", out, |staging| {
         candle_core::safetensors::save(&weights, staging.join(files::WEIGHTS))?;
         new.save(&staging.join(files::CONFIG))?;
-        for name in [files::STATISTICS, files::TOKENIZER] {
-            let (from, to) = (input.join(name), staging.join(name));
-            if from.is_file() {
-                std::fs::copy(&from, &to).map_err(io_at(&to))?;
-            }
-        }
+        copy_present_files(input, staging, &[files::STATISTICS, files::TOKENIZER])?;
         load_model(staging, &candle_core::Device::Cpu).map(drop)
     })?;
     Ok(dropped)
@@ -81,13 +75,7 @@ pub fn drop_proprio_input(input: &Path, out: &Path) -> Result<Vec<String>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::checkpoint_fixture::{act, observation, tiny_checkpoint};
-    use crate::model::presets;
-
-    /// The chunk of `dir` with every proprio value at `v`.
-    fn act_at(dir: &Path, v: f32) -> Vec<f32> {
-        act(dir, &observation(vec![v; presets::tiny().proprio_dim]))
-    }
+    use crate::checkpoint_fixture::{act_at, tiny_checkpoint};
 
     #[test]
     fn the_new_checkpoint_ignores_the_proprio() {

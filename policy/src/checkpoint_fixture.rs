@@ -54,3 +54,9 @@ pub(crate) fn act(dir: &Path, obs: &Observation) -> Vec<f32> {
     let mut decoder = Parallel::new(ParallelConfig::default());
     policy.act(obs, &mut decoder, None).unwrap().actions
 }
+
+/// The chunk the checkpoint in `dir` decodes with every proprio value of the `tiny` preset
+/// at `v`.
+pub(crate) fn act_at(dir: &Path, v: f32) -> Vec<f32> {
+    act(dir, &observation(vec![v; presets::tiny().proprio_dim]))
+}

@@ -112,7 +112,7 @@ impl PolicyError {
 }
 
 /// `map_err(io_at(path))`: an I/O error at `path` as a [`PolicyError::Io`] naming it.
-pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
+pub fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PolicyError + '_ {
     move |source| PolicyError::Io {
         path: path.to_owned(),
         source,

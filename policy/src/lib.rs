@@ -31,7 +31,7 @@ pub mod decode;
 mod error;
 pub mod kv_cache;
 pub mod model;
-mod new_folder;
+pub mod new_folder;
 pub mod observation;
 pub mod policy;
 pub mod proprio_rotation;
@@ -40,5 +40,5 @@ pub mod stats;
 pub mod text;
 pub mod train;
 
-pub use error::{PolicyError, Result};
+pub use error::{PolicyError, Result, io_at};
 pub use policy::Policy;

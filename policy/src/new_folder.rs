@@ -27,7 +27,7 @@ fn staging_for(out: &Path) -> Result<PathBuf> {
 /// error) holding what `write` puts into the folder it is given. On an error from `write`,
 /// nothing is left at `out` and the staging folder is removed. A staging folder left by an
 /// earlier run that was killed is removed first.
-pub(crate) fn write_new_folder(
+pub fn write_new_folder(
     what: &str,
     out: &Path,
     write: impl FnOnce(&Path) -> Result<()>,
@@ -50,6 +50,18 @@ pub(crate) fn write_new_folder(
         let _ = std::fs::remove_dir_all(&staging);
     }
     written
+}
+
+/// Copy each of `names` that is a file in `from` into `to` (a checkpoint's optional side
+/// files: statistics, tokenizer); a name missing from `from` is skipped.
+pub(crate) fn copy_present_files(from: &Path, to: &Path, names: &[&str]) -> Result<()> {
+    for name in names {
+        let (src, dst) = (from.join(name), to.join(name));
+        if src.is_file() {
+            std::fs::copy(&src, &dst).map_err(io_at(&dst))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use ddvla_policy::io_at;
+use ddvla_policy::new_folder::write_new_folder;
 use ddvla_tasks::suite::Suite;
 
 /// The largest margin accepted, metres: past it the regions leave the reach of the scenes.
@@ -15,45 +17,40 @@ const MAX_MARGIN_M: f64 = 0.2;
 /// (`ddvla demos record` samples its own); evaluate on the original suite.
 ///
 /// Refuses a margin outside (0, 0.2] m, an existing `<out_dir>/<suite>`, and a task in which
-/// no region grows.
+/// no region grows. The folder appears whole or not at all.
 pub fn widen_init(dir: &Path, suite: &str, margin_m: f64, out_dir: &Path) -> Result<()> {
     if !(margin_m > 0.0 && margin_m <= MAX_MARGIN_M) {
         bail!("--by {margin_m}: must be in (0, {MAX_MARGIN_M}] metres");
     }
     let s = Suite::load(dir, suite)?;
     let out = out_dir.join(suite);
-    if out.exists() {
-        bail!("{} exists: never overwritten", out.display());
-    }
     let mut files = Vec::with_capacity(s.tasks.len());
+    let mut grown = Vec::with_capacity(s.tasks.len());
     for (task, entry) in s.tasks.iter().zip(&s.file.tasks) {
         let mut problem = task.problem.clone();
-        let grown = problem.widen_object_regions(margin_m);
-        if grown == 0 {
+        let n = problem.widen_object_regions(margin_m);
+        if n == 0 {
             bail!("{}: no movable object's init region to widen", entry.bddl);
         }
-        println!("{}: {grown} regions widened by {margin_m} m", entry.bddl);
+        grown.push((&entry.bddl, n));
         files.push((&entry.bddl, problem.to_bddl_string()));
     }
-    // Written beside, then renamed: an interrupted run leaves no half suite under the name.
-    let staging = out_dir.join(format!(".{suite}.partial"));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .with_context(|| format!("removing the leftover {}", staging.display()))?;
-    }
-    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let toml = s.dir.join("suite.toml");
-    std::fs::copy(&toml, staging.join("suite.toml"))
-        .with_context(|| format!("copying {} to {}", toml.display(), staging.display()))?;
-    for (name, text) in files {
-        let path = staging.join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+    // Staged beside `out` and renamed: an interrupted run leaves no half suite under the name.
+    write_new_folder("tasks widen-init", &out, |staging| {
+        std::fs::copy(&toml, staging.join("suite.toml")).map_err(io_at(&toml))?;
+        for (name, text) in &files {
+            let path = staging.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io_at(parent))?;
+            }
+            std::fs::write(&path, text).map_err(io_at(&path))?;
         }
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    })
+    .with_context(|| format!("writing the widened copy of {suite}"))?;
+    for (name, n) in grown {
+        println!("{name}: {n} regions widened by {margin_m} m");
     }
-    std::fs::rename(&staging, &out)
-        .with_context(|| format!("renaming {} to {}", staging.display(), out.display()))?;
     Ok(())
 }
