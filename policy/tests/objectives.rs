@@ -67,10 +67,12 @@ fn batch(cfg: &Config) -> Batch {
             Sample {
                 observation: common::observation(cfg),
                 actions: chunk(cfg, 0.0),
+                keyposes: Vec::new(),
             },
             Sample {
                 observation: second,
                 actions: chunk(cfg, 2.0),
+                keyposes: Vec::new(),
             },
         ],
     }

@@ -47,6 +47,7 @@ fn batch(cfg: &Config) -> Batch {
         samples: vec![Sample {
             observation: common::observation(cfg),
             actions,
+            keyposes: Vec::new(),
         }],
     }
 }

@@ -54,6 +54,7 @@ fn batch(cfg: &Config, n: usize) -> Batch {
             Sample {
                 observation: obs,
                 actions,
+                keyposes: Vec::new(),
             }
         })
         .collect();

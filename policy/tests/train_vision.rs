@@ -38,6 +38,7 @@ fn batch(cfg: &Config) -> Batch {
             Sample {
                 observation: obs,
                 actions,
+                keyposes: Vec::new(),
             }
         })
         .collect();

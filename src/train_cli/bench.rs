@@ -56,6 +56,7 @@ fn batch(preset: &str, n: usize, rng: &mut ChaCha8Rng) -> Result<Batch> {
             actions: (0..f.action.chunk_len * f.action.action_dim)
                 .map(|_| rng.random_range(-1.0..1.0))
                 .collect(),
+            keyposes: Vec::new(),
         })
         .collect();
     Ok(Batch { samples })

@@ -16,6 +16,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::config::DataSection;
+
+mod keypose;
 use crate::demos::{DemoEpisode, DemoIndex, Labels, load_episode_with, read_index};
 
 /// One episode in memory.
@@ -28,6 +30,8 @@ struct Loaded {
     actions: Vec<Vec<f32>>,
     /// Per step, the expert's chunk from that state (row-major; empty: none recorded).
     chunks: Vec<Vec<f32>>,
+    /// Per step, the executed action of an expert-labelled episode (empty otherwise).
+    executed: Vec<Vec<f32>>,
 }
 
 /// A loaded demonstration dataset.
@@ -57,6 +61,9 @@ pub struct Dataset {
     /// Per recorded proprio value, the standard deviation of the Gaussian noise added to
     /// augmented samples (`[data] proprio_noise_std`; empty: none).
     proprio_noise_std: Vec<f32>,
+    /// With a keypose loss: per episode, per step, the standardised targets
+    /// ([`Self::set_keyposes`]; empty: none).
+    keyposes: Vec<Vec<Vec<f32>>>,
 }
 
 /// The dataset camera index of each named model input (`None`: every camera, in order);
@@ -179,6 +186,7 @@ impl Dataset {
                     proprio: e.proprio,
                     actions: e.actions,
                     chunks: e.chunks,
+                    executed: e.executed,
                 });
             }
             first.get_or_insert(idx);
@@ -218,6 +226,7 @@ impl Dataset {
                 episode_step: None,
                 proprio_axis_angle_at: None,
                 proprio_noise_std: Vec::new(),
+                keyposes: Vec::new(),
             },
             index,
         ))
@@ -310,6 +319,12 @@ impl Dataset {
                 proprio,
             },
             actions,
+            keyposes: self
+                .keyposes
+                .get(e)
+                .and_then(|steps| steps.get(t))
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 

@@ -5,8 +5,10 @@
 mod bench;
 mod config;
 mod data;
+mod logs;
 
-use std::io::Write as _;
+use logs::RunLogs;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -90,76 +92,6 @@ fn model_config(cfg: &TrainFile) -> Result<ddvla_policy::model::Config> {
     }
 }
 
-/// Open a loss log (`loss.csv`, `ema_loss.csv`) for appending, with `header` when new. A run interrupted between
-/// checkpoints left rows past the saved step `saved_step`; the resumed run redoes those
-/// steps, so their rows are dropped first (the file is rewritten through a temporary file).
-fn open_loss_csv(path: &Path, saved_step: u64, header: &str) -> Result<std::fs::File> {
-    if path.exists() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let kept: Vec<&str> = text
-            .lines()
-            .filter(|row| {
-                row.split(',')
-                    .next()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .is_none_or(|step| step <= saved_step)
-            })
-            .collect();
-        if kept.len() != text.lines().count() {
-            println!(
-                "{}: dropping {} rows past the saved step {saved_step}",
-                path.file_name()
-                    .map_or_else(Default::default, |n| n.to_string_lossy()),
-                text.lines().count() - kept.len()
-            );
-            let tmp = path.with_extension("csv.tmp");
-            std::fs::write(&tmp, kept.join("\n") + "\n")
-                .with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
-        }
-    }
-    let new_csv = !path.exists();
-    let mut csv = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    if new_csv {
-        writeln!(csv, "{header}")?;
-    }
-    Ok(csv)
-}
-
-/// `ema_loss.csv`: the weight average's validation loss, on the same batches and masks as
-/// `loss.csv`'s, when the run keeps one (a file of its own, so `loss.csv` keeps its columns
-/// across versions). Opened at its first row.
-struct AverageLog {
-    path: PathBuf,
-    saved_step: u64,
-    file: Option<std::fs::File>,
-}
-
-impl AverageLog {
-    fn row(&mut self, step: u64, val_loss: f32) -> Result<()> {
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => self
-                .file
-                .insert(open_loss_csv(&self.path, self.saved_step, "step,val_loss")?),
-        };
-        writeln!(file, "{step},{val_loss:.5}")?;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if let Some(f) = &mut self.file {
-            f.flush()?;
-        }
-        Ok(())
-    }
-}
-
 /// The run's trainer (resumed, or new from `cfg`), with the settings a resumed run takes from
 /// `cfg` applied, and the validation frames of `ds` cropped as the checkpoint's inference.
 fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<Trainer> {
@@ -183,6 +115,13 @@ fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<T
         trainer.set_inference_center_crop(crop);
     }
     ds.set_val_center_crop(crop);
+    ensure!(
+        trainer.config().keypose == cfg.train.keypose,
+        "{}: the run was trained with [train.keypose] {:?}, the config says {:?}",
+        out.display(),
+        trainer.config().keypose,
+        cfg.train.keypose
+    );
     ensure!(
         trainer.model().config().file.episode_step_input == ds.has_episode_step(),
         "{}: the trained model's episode_step_input differs from the model the data was \
@@ -251,6 +190,14 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
         );
         ds.set_proprio_axis_angle(Some(at));
     }
+    if let Some(k) = &cfg.train.keypose {
+        let scale = ds.set_keyposes(k.events)?;
+        println!(
+            "keypose loss (weight {}): the end-effector positions at the next {} gripper \
+             events, standardised by mean {:?} m and std {:?} m",
+            k.weight, k.events, scale.mean_m, scale.std_m
+        );
+    }
     Ok((ds, index))
 }
 
@@ -274,17 +221,8 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
     let mut trainer = configured_trainer(cfg, &mut ds, out)?;
     std::fs::write(out.join("train.toml"), toml::to_string_pretty(cfg)?)?;
     let val = ds.val_batches(cfg.run.val_batches, cfg.run.batch_size)?;
-    let mut csv = open_loss_csv(
-        &out.join("loss.csv"),
-        trainer.steps(),
-        "step,loss,val_loss,grad_norm,lr,samples_per_s",
-    )?;
     let start = trainer.steps();
-    let mut ema_csv = AverageLog {
-        path: out.join("ema_loss.csv"),
-        saved_step: start,
-        file: None,
-    };
+    let mut logs = RunLogs::open(out, start)?;
     let end = max_steps_now.map_or(cfg.run.steps, |n| (start + n).min(cfg.run.steps));
     let bar = ProgressBar::new(cfg.run.steps);
     bar.set_position(start);
@@ -300,39 +238,14 @@ pub fn train(cfg: &TrainFile, max_steps_now: Option<u64>) -> Result<()> {
         let sps = cfg.run.batch_size as f64 / t0.elapsed().as_secs_f64();
         let evaluate =
             cfg.run.eval_every > 0 && stats.step % cfg.run.eval_every == 0 && !val.is_empty();
-        let (val_loss, ema_val_loss) = if evaluate {
-            (
-                trainer.eval_losses(&val, false)?,
-                trainer.eval_losses(&val, true)?,
-            )
-        } else {
-            (None, None)
-        };
-        if let Some(v) = ema_val_loss {
-            ema_csv.row(stats.step, v)?;
-        }
-        writeln!(
-            csv,
-            "{},{:.5},{},{:.4},{:.3e},{sps:.2}",
-            stats.step,
-            stats.loss,
-            val_loss.map_or(String::new(), |v| format!("{v:.5}")),
-            stats.grad_norm,
-            stats.lr
-        )?;
-        bar.set_message(format!(
-            "loss {:.4}{}{} {sps:.1} samples/s",
-            stats.loss,
-            val_loss.map_or(String::new(), |v| format!(" val {v:.4}")),
-            ema_val_loss.map_or(String::new(), |v| format!(" (average {v:.4})"))
-        ));
+        let message = logs.record(&mut trainer, &val, &stats, sps, evaluate)?;
+        bar.set_message(message);
         bar.set_position(stats.step);
         if cfg.run.keep_every > 0 && stats.step % cfg.run.keep_every == 0 {
             keep_snapshot(&trainer, out, stats.step)?;
         }
         if stats.step % cfg.run.save_every == 0 || stats.step == end {
-            csv.flush()?;
-            ema_csv.flush()?;
+            logs.flush()?;
             trainer
                 .save(out)
                 .with_context(|| format!("saving {}", out.display()))?;

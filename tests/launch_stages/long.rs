@@ -38,6 +38,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_dart05_out(),
         long_wide_out(),
         long_wide_centred_out(),
+        long_wide_keypose_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
     ]
@@ -197,6 +198,18 @@ fn long_wide_centred_out() -> std::path::PathBuf {
     augment.crop_position = CropPosition::Random;
     centred.run.out.clone_from(&wide.run.out);
     assert_eq!(centred, wide);
+    out
+}
+
+/// The centred widened-layout stage with the keypose loss; returns its output folder.
+fn long_wide_keypose_out() -> std::path::PathBuf {
+    let centred = launch_train_config("train-compact-long-parallel-5-wide-centred.toml");
+    let mut keypose = launch_train_config("train-compact-long-parallel-5-wide-keypose.toml");
+    let out = keypose.run.out.clone();
+    let k = keypose.train.keypose.take().unwrap();
+    assert_eq!((k.events, k.weight), (2, 1.0));
+    keypose.run.out.clone_from(&centred.run.out);
+    assert_eq!(keypose, centred);
     out
 }
 

@@ -29,6 +29,9 @@ pub(crate) struct SampleTerms {
     pub logits: Tensor,
     /// `n` target ids (per sample: action tokens, then STOP when supervised).
     pub labels: Vec<u32>,
+    /// `[B, hidden]`: per sample, the mean final hidden state of the rows that score its
+    /// action slots (what the keypose head reads).
+    pub slot_mean: Tensor,
 }
 
 /// One sample of a batched pass: its inputs and how its slots are filled and read.
@@ -64,8 +67,10 @@ pub(crate) fn batch_terms(
     let hidden = batch_hidden(model, net, vision, &pass)?;
     let mut rows = Vec::new();
     let mut labels = Vec::new();
+    let mut slot_rows = Vec::new();
     for (b, (_, targets, plan)) in samples.iter().enumerate() {
         let first = b * hidden.seq + hidden.first[b];
+        slot_rows.extend((first..first + targets.len()).map(|r| r as u32));
         for (j, (&t, &s)) in targets.iter().zip(&plan.supervised).enumerate() {
             if s {
                 rows.push((first + j) as u32);
@@ -79,7 +84,18 @@ pub(crate) fn batch_terms(
     }
     let idx = Tensor::from_slice(&rows, rows.len(), hidden.states.device())?;
     let logits = net.vocab_logits(&hidden.states.index_select(&idx, 0)?)?;
-    Ok(SampleTerms { logits, labels })
+    let slots = samples.first().map_or(0, |s| s.1.len());
+    let slot_idx = Tensor::from_slice(&slot_rows, slot_rows.len(), hidden.states.device())?;
+    let slot_mean = hidden
+        .states
+        .index_select(&slot_idx, 0)?
+        .reshape((samples.len(), slots, hidden.states.dims()[1]))?
+        .mean(1)?;
+    Ok(SampleTerms {
+        logits,
+        labels,
+        slot_mean,
+    })
 }
 
 /// Hidden states of a batch and, per sample, the row that scores slot 0.

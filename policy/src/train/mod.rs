@@ -28,6 +28,7 @@
 pub mod augment;
 pub mod ema;
 pub(crate) mod forward;
+pub mod keypose;
 pub(crate) mod loss;
 pub mod lr;
 pub mod mask;
@@ -38,6 +39,7 @@ mod state;
 #[cfg(test)]
 mod test_support;
 mod trainer;
+mod trainer_eval;
 pub(crate) mod vision;
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,7 @@ use crate::model::AttentionMode;
 use crate::observation::Observation;
 
 pub use ema::WeightEma;
+pub use keypose::KeyposeConfig;
 pub use lr::LrSchedule;
 pub use mask::{SampleMask, mask_count, mask_ratio};
 pub use objective::Objective;
@@ -87,6 +90,9 @@ pub struct TrainConfig {
     /// draw (which masks every slot only as `r → 0`). 0 (default): DD-VLA's schedule alone,
     /// drawing exactly the masks it always drew.
     pub all_masked_fraction: f64,
+    /// The auxiliary keypose loss ([`keypose`]): `None` (default) trains on the
+    /// cross-entropy alone, as every run before it.
+    pub keypose: Option<KeyposeConfig>,
 }
 
 impl Default for TrainConfig {
@@ -102,6 +108,7 @@ impl Default for TrainConfig {
             train_vision: true,
             ema_decay: None,
             all_masked_fraction: 0.0,
+            keypose: None,
         }
     }
 }
@@ -110,6 +117,9 @@ impl TrainConfig {
     /// Check the values.
     pub fn validate(&self) -> crate::Result<()> {
         self.lr.validate()?;
+        if let Some(k) = &self.keypose {
+            k.validate()?;
+        }
         if let Some(d) = self.ema_decay {
             ema::validate_decay(d)?;
         }
@@ -165,6 +175,9 @@ pub struct Sample {
     pub observation: Observation,
     /// Target chunk in robot units, `chunk_len × action_dim` row-major.
     pub actions: Vec<f32>,
+    /// With a keypose loss (`train.keypose`): the standardised end-effector positions at the
+    /// next gripper events, `events × 3` (see [`keypose`]); empty otherwise.
+    pub keyposes: Vec<f32>,
 }
 
 /// A mini-batch.
@@ -187,4 +200,6 @@ pub struct StepStats {
     pub lr: f64,
     /// Supervised positions in the batch (supervised slots + STOP labels).
     pub supervised: usize,
+    /// The keypose loss of the batch (mean squared error, unweighted), when the run has one.
+    pub keypose_loss: Option<f32>,
 }

@@ -93,7 +93,11 @@ pub(super) fn load_checkpoint(
     let prompt = PromptTokenizer::from_file(&tok_path, model.config())?;
     let tokenizer_json = std::fs::read_to_string(&tok_path).map_err(io_at(&tok_path))?;
     Ok((
-        Weights { varmap, model },
+        Weights {
+            varmap,
+            model,
+            file: Some(weights),
+        },
         statistics,
         (prompt, tokenizer_json),
     ))

@@ -8,9 +8,10 @@ use rand_chacha::ChaCha8Rng;
 
 use super::ema::WeightEma;
 use super::forward::DiffBackbone;
-use super::loss::{PassInput, batch_hidden, batch_terms};
+use super::keypose;
+use super::loss::batch_terms;
 use super::mask::SampleMask;
-use super::objective::{Objective, PlanContext, SlotFill, SlotPlan};
+use super::objective::{Objective, PlanContext, SlotPlan};
 use super::optim::{AdamW, clip_grads, grad_norm};
 use super::vision::DiffVision;
 use super::{Batch, StepStats, TrainConfig};
@@ -46,12 +47,24 @@ pub struct Trainer {
     pub(super) tokenizer_json: String,
     /// The model config without its inference centre crop (what [`Self::inputs`] uses).
     pub(super) prepare_cfg: Config,
+    /// The keypose head's weight and bias (sharing the variables' storage), with a keypose
+    /// loss.
+    pub(super) keypose_head: Option<(Tensor, Tensor)>,
 }
 
 /// A sample turned into model inputs and target token ids.
-struct Prepared {
+pub(super) struct Prepared<'a> {
     inputs: ModelInputs,
     targets: Vec<u32>,
+    /// The keypose targets (empty without a keypose loss).
+    keyposes: &'a [f32],
+}
+
+/// The loss of a batch: the cross-entropy and, with a keypose loss, its mean squared error.
+pub(super) struct BatchLoss {
+    pub ce: Tensor,
+    pub keypose: Option<Tensor>,
+    pub supervised: usize,
 }
 
 impl Trainer {
@@ -68,7 +81,11 @@ impl Trainer {
         let prompt = PromptTokenizer::byte_level(&model_cfg)?;
         let (model, varmap) = checkpoint::random_model(model_cfg, device)?;
         Self::assemble(
-            Weights { varmap, model },
+            Weights {
+                varmap,
+                model,
+                file: None,
+            },
             statistics,
             unnorm_key,
             (prompt, byte_level_tokenizer_json()),
@@ -96,7 +113,11 @@ impl Trainer {
         cfg: TrainConfig,
     ) -> Result<Self> {
         cfg.validate()?;
-        let Weights { varmap, model } = weights;
+        let Weights {
+            varmap,
+            model,
+            file,
+        } = weights;
         let model_cfg = model.config();
         let stats = statistics.select(unnorm_key.as_deref())?;
         let actions = ActionTokenizer::new(model_cfg, &stats.action)?;
@@ -118,6 +139,19 @@ impl Trainer {
                 )
             })
             .transpose()?;
+        // The head joins the variables before the optimiser and the average are built over
+        // them; a checkpoint trained with it gives its weights.
+        let keypose_head = match &cfg.keypose {
+            Some(k) => {
+                let head =
+                    keypose::head(&varmap, k, model_cfg.file.text.hidden_size, model.device())?;
+                if let Some(file) = &file {
+                    keypose::load_head(&varmap, file)?;
+                }
+                Some(head)
+            }
+            None => None,
+        };
         let mut trainable: Vec<(String, candle_core::Var)> = {
             let data = varmap
                 .data()
@@ -155,6 +189,7 @@ impl Trainer {
             prompt,
             tokenizer_json,
             prepare_cfg,
+            keypose_head,
         })
     }
 
@@ -239,7 +274,7 @@ impl Trainer {
 
     /// One plan per sample; the diffusion objective draws its masks from `rng`, the others
     /// draw nothing.
-    fn plans(&self, prepared: &[Prepared], rng: &mut ChaCha8Rng) -> Vec<SlotPlan> {
+    pub(super) fn plans(&self, prepared: &[Prepared<'_>], rng: &mut ChaCha8Rng) -> Vec<SlotPlan> {
         let ctx = self.plan_context();
         let objective = self.cfg.objective;
         let l = self.model.config().action_tokens;
@@ -260,7 +295,7 @@ impl Trainer {
         self.opt.vars().count()
     }
 
-    fn prepare_batch(&self, batch: &Batch) -> Result<Vec<Prepared>> {
+    pub(super) fn prepare_batch<'b>(&self, batch: &'b Batch) -> Result<Vec<Prepared<'b>>> {
         if batch.samples.is_empty() {
             return Err(PolicyError::bad_input("batch", "is empty"));
         }
@@ -294,9 +329,13 @@ impl Trainer {
                         ),
                     ));
                 }
+                if let Some(k) = &self.cfg.keypose {
+                    keypose::check_targets(i, &s.keyposes, k.outputs())?;
+                }
                 Ok(Prepared {
                     inputs: self.inputs(&s.observation)?,
                     targets: self.actions.encode(&s.actions)?,
+                    keyposes: &s.keyposes,
                 })
             })
             .collect()
@@ -305,7 +344,7 @@ impl Trainer {
     /// The model inputs of a training or validation sample. The config's inference centre
     /// crop is not applied: training frames come already cropped (the random crop of
     /// [`super::augment`]) and validation frames as the caller chose.
-    fn inputs(&self, obs: &Observation) -> Result<ModelInputs> {
+    pub(super) fn inputs(&self, obs: &Observation) -> Result<ModelInputs> {
         prepare(
             &self.prepare_cfg,
             obs,
@@ -315,8 +354,9 @@ impl Trainer {
         )
     }
 
-    /// Mean cross-entropy (scalar tensor) of `prepared` under one plan per sample.
-    fn loss(&self, prepared: &[Prepared], plans: &[SlotPlan]) -> Result<(Tensor, usize)> {
+    /// Mean cross-entropy (scalar tensor) of `prepared` under one plan per sample, and the
+    /// keypose error with a keypose loss.
+    pub(super) fn loss(&self, prepared: &[Prepared<'_>], plans: &[SlotPlan]) -> Result<BatchLoss> {
         let samples: Vec<_> = prepared
             .iter()
             .zip(plans)
@@ -325,8 +365,20 @@ impl Trainer {
         let terms = batch_terms(&self.model, &self.net, self.vision.as_ref(), &samples)?;
         let labels = terms.labels;
         let target = Tensor::from_slice(&labels, labels.len(), self.model.device())?;
-        let loss = candle_nn::loss::cross_entropy(&terms.logits, &target)?;
-        Ok((loss, labels.len()))
+        let ce = candle_nn::loss::cross_entropy(&terms.logits, &target)?;
+        let keypose = match &self.keypose_head {
+            Some((w, b)) => {
+                let pred = keypose::predict(&terms.slot_mean, w, b)?;
+                let targets: Vec<&[f32]> = prepared.iter().map(|p| p.keyposes).collect();
+                Some(keypose::mse(&pred, &targets)?)
+            }
+            None => None,
+        };
+        Ok(BatchLoss {
+            ce,
+            keypose,
+            supervised: labels.len(),
+        })
     }
 
     /// One optimiser step on `batch`. Bad input (an empty batch, a chunk of the wrong size,
@@ -338,12 +390,21 @@ impl Trainer {
         let mut rng = self.rng.clone();
         let plans = self.plans(&prepared, &mut rng);
         self.rng = rng;
-        let (loss, supervised) = self.loss(&prepared, &plans)?;
-        let loss_value = loss.to_scalar::<f32>()?;
-        if !loss_value.is_finite() {
+        let terms = self.loss(&prepared, &plans)?;
+        let loss_value = terms.ce.to_scalar::<f32>()?;
+        let keypose_loss = terms
+            .keypose
+            .as_ref()
+            .map(Tensor::to_scalar::<f32>)
+            .transpose()?;
+        if !loss_value.is_finite() || keypose_loss.is_some_and(|v| !v.is_finite()) {
             return Err(PolicyError::NonFiniteOutput { what: "loss" });
         }
-        let mut grads = loss.backward()?;
+        let total = match (&terms.keypose, &self.cfg.keypose) {
+            (Some(k), Some(cfg)) => (&terms.ce + (k * cfg.weight)?)?,
+            _ => terms.ce.clone(),
+        };
+        let mut grads = total.backward()?;
         let norm = grad_norm(&grads, self.opt.vars().map(|(_, v)| v))?;
         if !norm.is_finite() {
             return Err(PolicyError::NonFiniteOutput {
@@ -371,70 +432,9 @@ impl Trainer {
             loss: loss_value,
             grad_norm: norm as f32,
             lr,
-            supervised,
+            supervised: terms.supervised,
+            keypose_loss,
         })
-    }
-
-    /// The loss of `batch` under masks drawn from `seed` (the trainer's own mask stream and
-    /// weights are untouched): a fixed-mask evaluation to compare weights over time. The
-    /// autoregressive and parallel objectives draw no masks (`seed` is unused).
-    pub fn eval_loss(&self, batch: &Batch, seed: u64) -> Result<f32> {
-        let prepared = self.prepare_batch(batch)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let plans = self.plans(&prepared, &mut rng);
-        let (loss, _) = self.loss(&prepared, &plans)?;
-        Ok(loss.detach().to_scalar::<f32>()?)
-    }
-
-    /// The mean of [`Self::eval_loss`] over `batches` (batch `i` under seed `i`), with the
-    /// weight average in place of the weights when `average` is set (`None` then if the run
-    /// keeps no average). The weights are put back before this returns, error or not.
-    pub fn eval_losses(&mut self, batches: &[Batch], average: bool) -> Result<Option<f32>> {
-        let mean = |t: &Self| -> Result<f32> {
-            let mut sum = 0.0;
-            for (i, b) in batches.iter().enumerate() {
-                sum += t.eval_loss(b, i as u64)?;
-            }
-            Ok(sum / batches.len().max(1) as f32)
-        };
-        if !average {
-            return mean(self).map(Some);
-        }
-        let Some(ema) = &self.ema else {
-            return Ok(None);
-        };
-        let own = ema.swap_in(self.opt.vars())?;
-        let loss = mean(self);
-        super::ema::restore(self.opt.vars(), &own)?;
-        loss.map(Some)
-    }
-
-    /// Action logits `[L, n_bins]` of the training forward pass for `obs` with `slot_ids` in
-    /// the slots, under [`Self::attention_mode`] and the model's logit shift (to check it
-    /// against [`VlaModel::logits_full`]).
-    pub fn action_logits(&self, obs: &Observation, slot_ids: &[u32]) -> Result<Tensor> {
-        let l = self.model.config().action_tokens;
-        if slot_ids.len() != l {
-            return Err(PolicyError::bad_input(
-                "action slots",
-                format!("{} ids, expected {l}", slot_ids.len()),
-            ));
-        }
-        let inputs = self.inputs(obs)?;
-        let slots = SlotFill::Tokens(slot_ids.to_vec());
-        let pass = PassInput {
-            inputs: &inputs,
-            slots: &slots,
-            mode: self.attention_mode(),
-            shift: self.model.config().file.logit_shift,
-        };
-        let h = batch_hidden(&self.model, &self.net, self.vision.as_ref(), &[pass])?;
-        let rows = h.states.narrow(0, h.first[0], l)?;
-        let cfg = self.model.config();
-        Ok(self
-            .net
-            .action_logits(&rows, cfg.action_token_begin, cfg.file.action.n_bins)?
-            .detach())
     }
 }
 
@@ -442,4 +442,6 @@ impl Trainer {
 pub(super) struct Weights {
     pub varmap: VarMap,
     pub model: VlaModel,
+    /// The weights file they were read from (`None`: fresh random weights).
+    pub file: Option<std::path::PathBuf>,
 }

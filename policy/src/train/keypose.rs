@@ -1,0 +1,233 @@
+//! An auxiliary training loss that asks the model where the next gripper events will happen.
+//!
+//! Per sample, the target is the end-effector position (world frame, standardised per axis by
+//! the caller) at each of the next `events` gripper events of the demonstration — where the
+//! gripper will close on the object, then where it will open over the place target. A small
+//! linear head reads the mean of the final hidden states of the action slots and regresses
+//! those positions (mean squared error, weighted beside the cross-entropy).
+//!
+//! Why: a displaced object changes each step's action chunk only slightly (the scripted
+//! expert's saturated approach), so the action cross-entropy gives the vision little to learn
+//! the displacement from, and a policy trained on it alone keeps heading for the average
+//! layout (docs/results-preamble.md, the long suite's widened layouts). The grasp point moves
+//! one-for-one with the object: regressing it gives the image tokens a direct, dense signal
+//! of where things are.
+//!
+//! The head is trained only. Its two tensors ([`HEAD_WEIGHT`], [`HEAD_BIAS`]) are saved in
+//! the checkpoint's `model.safetensors` with the rest, so a resumed run continues them; the
+//! policy loader reads the model's own tensors by name and never looks at them.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Init, VarMap};
+use serde::{Deserialize, Serialize};
+
+use crate::{PolicyError, Result};
+
+/// Name of the head's weight `[3 · events, hidden]` in the weights file.
+pub const HEAD_WEIGHT: &str = "keypose_head.weight";
+/// Name of the head's bias `[3 · events]` in the weights file.
+pub const HEAD_BIAS: &str = "keypose_head.bias";
+
+/// Seed of the head's initial weights (the same head in every process).
+const HEAD_SEED: u64 = 0x6B65_7970;
+
+/// `[train.keypose]`: the keypose loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyposeConfig {
+    /// Gripper events ahead whose end-effector positions are predicted (3 values each).
+    pub events: usize,
+    /// Weight of the mean squared error (of standardised positions) beside the
+    /// cross-entropy.
+    pub weight: f64,
+}
+
+impl Default for KeyposeConfig {
+    fn default() -> Self {
+        Self {
+            events: 2,
+            weight: 1.0,
+        }
+    }
+}
+
+impl KeyposeConfig {
+    /// Values per sample: x, y, z of each event.
+    pub fn outputs(&self) -> usize {
+        3 * self.events
+    }
+
+    /// Check the values.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=8).contains(&self.events) {
+            return Err(PolicyError::config(
+                "train.keypose.events",
+                format!("is {}, must be in 1..=8", self.events),
+            ));
+        }
+        if !(self.weight.is_finite() && self.weight > 0.0) {
+            return Err(PolicyError::config(
+                "train.keypose.weight",
+                format!("is {}, must be finite and > 0", self.weight),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The head's variables in `varmap`, created (seeded weight of std 0.02, zero bias) when
+/// absent; an error when present with another shape.
+pub(crate) fn head(
+    varmap: &VarMap,
+    cfg: &KeyposeConfig,
+    hidden: usize,
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
+    let vb = crate::seeded_init::var_builder(varmap, HEAD_SEED, DType::F32, device);
+    let out = cfg.outputs();
+    let shape_error = |name: &str, e: candle_core::Error| {
+        PolicyError::config(
+            "train.keypose.events",
+            format!("the run's {name} does not fit {out} outputs × hidden {hidden}: {e}"),
+        )
+    };
+    let w = vb
+        .get_with_hints(
+            (out, hidden),
+            HEAD_WEIGHT,
+            Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
+        )
+        .map_err(|e| shape_error(HEAD_WEIGHT, e))?;
+    let b = vb
+        .get_with_hints(out, HEAD_BIAS, Init::Const(0.0))
+        .map_err(|e| shape_error(HEAD_BIAS, e))?;
+    Ok((w, b))
+}
+
+/// Overwrite the head's variables with the tensors of the same names in `weights` (a
+/// checkpoint's `model.safetensors`) when it holds them; `false` when it does not (a
+/// checkpoint trained without the loss: the head keeps its fresh weights).
+pub(crate) fn load_head(varmap: &VarMap, weights: &std::path::Path) -> Result<bool> {
+    let saved = candle_core::safetensors::load(weights, &Device::Cpu)?;
+    let (Some(w), Some(b)) = (saved.get(HEAD_WEIGHT), saved.get(HEAD_BIAS)) else {
+        return Ok(false);
+    };
+    for (name, t) in [(HEAD_WEIGHT, w), (HEAD_BIAS, b)] {
+        super::forward::var(varmap, name)?.set(t).map_err(|e| {
+            PolicyError::config(
+                "train.keypose",
+                format!(
+                    "{}: {name} does not fit the run's head: {e}",
+                    weights.display()
+                ),
+            )
+        })?;
+    }
+    Ok(true)
+}
+
+/// Predicted positions `[B, 3 · events]` of the pooled slot states `pooled` `[B, hidden]`.
+pub(crate) fn predict(pooled: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    Ok(pooled.matmul(&w.t()?)?.broadcast_add(b)?)
+}
+
+/// Mean squared error of `pred` `[B, n]` against `targets` (B rows of n values).
+pub(crate) fn mse(pred: &Tensor, targets: &[&[f32]]) -> Result<Tensor> {
+    let (rows, n) = pred.dims2()?;
+    let flat: Vec<f32> = targets.iter().flat_map(|t| t.iter().copied()).collect();
+    if targets.len() != rows || flat.len() != rows * n {
+        return Err(PolicyError::bad_input(
+            "keypose targets",
+            format!(
+                "{} values in {} samples, expected {n} per sample for {rows}",
+                flat.len(),
+                targets.len()
+            ),
+        ));
+    }
+    let t = Tensor::from_vec(flat, (rows, n), pred.device())?;
+    Ok((pred - t)?.sqr()?.mean_all()?)
+}
+
+/// Check one sample's targets: `expected` finite values.
+pub(crate) fn check_targets(i: usize, values: &[f32], expected: usize) -> Result<()> {
+    let what = || format!("batch sample {i} keyposes");
+    if values.len() != expected {
+        return Err(PolicyError::bad_input(
+            what(),
+            format!(
+                "{} values, expected {expected} ([train.keypose] events × 3)",
+                values.len()
+            ),
+        ));
+    }
+    if let Some(j) = values.iter().position(|v| !v.is_finite()) {
+        return Err(PolicyError::bad_input(
+            what(),
+            format!("value {j} is {}", values[j]),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_checked() {
+        assert!(KeyposeConfig::default().validate().is_ok());
+        assert_eq!(KeyposeConfig::default().outputs(), 6);
+        for bad in [
+            KeyposeConfig {
+                events: 0,
+                ..Default::default()
+            },
+            KeyposeConfig {
+                weight: f64::NAN,
+                ..Default::default()
+            },
+            KeyposeConfig {
+                weight: 0.0,
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn head_is_seeded_and_kept() {
+        let cfg = KeyposeConfig::default();
+        let (a, b) = (VarMap::new(), VarMap::new());
+        let (wa, ba) = head(&a, &cfg, 16, &Device::Cpu).unwrap();
+        let (wb, _) = head(&b, &cfg, 16, &Device::Cpu).unwrap();
+        assert_eq!(wa.dims(), [6, 16]);
+        assert_eq!(
+            wa.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            wb.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+        assert!(ba.to_vec1::<f32>().unwrap().iter().all(|&v| v == 0.0));
+        // Asked again, the same variable (not a new draw); another width is an error.
+        let (again, _) = head(&a, &cfg, 16, &Device::Cpu).unwrap();
+        assert_eq!(
+            again.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            wa.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+        assert!(head(&a, &cfg, 8, &Device::Cpu).is_err());
+    }
+
+    #[test]
+    fn mse_and_target_checks() {
+        let pred = Tensor::new(&[[1.0f32, 2.0], [0.0, 0.0]], &Device::Cpu).unwrap();
+        let loss = mse(&pred, &[&[1.0, 0.0], &[0.0, 2.0]]).unwrap();
+        assert!((loss.to_scalar::<f32>().unwrap() - 2.0).abs() < 1e-6);
+        assert!(mse(&pred, &[&[1.0, 0.0]]).is_err());
+        assert!(check_targets(0, &[1.0, 2.0, 3.0], 3).is_ok());
+        assert!(check_targets(0, &[1.0, 2.0], 3).is_err());
+        assert!(check_targets(0, &[1.0, f32::NAN, 3.0], 3).is_err());
+    }
+}

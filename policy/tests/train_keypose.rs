@@ -1,0 +1,150 @@
+//! The keypose loss (`train.keypose`): it trains its head and the model to the targets, it is
+//! saved and resumed with the run, the policy checkpoint still loads, and bad targets are
+//! clear errors before anything changes.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+mod common;
+
+use candle_core::Device;
+use ddvla_policy::model::{AttentionMode, Config};
+use ddvla_policy::stats::DatasetStatistics;
+use ddvla_policy::train::keypose::{HEAD_BIAS, HEAD_WEIGHT};
+use ddvla_policy::train::{
+    Batch, KeyposeConfig, LrSchedule, Objective, Sample, TrainConfig, Trainer,
+};
+use ddvla_policy::{Policy, PolicyError, checkpoint};
+
+fn cfg() -> Config {
+    common::tiny_config(AttentionMode::Bidirectional)
+}
+
+fn train_cfg(keypose: Option<KeyposeConfig>) -> TrainConfig {
+    TrainConfig {
+        seed: 3,
+        objective: Objective::Parallel,
+        lr: LrSchedule {
+            peak_lr: 3e-3,
+            min_lr: 3e-4,
+            warmup_steps: 2,
+            total_steps: 40,
+        },
+        keypose,
+        ..TrainConfig::default()
+    }
+}
+
+fn trainer(keypose: Option<KeyposeConfig>) -> Trainer {
+    let c = cfg();
+    let stats = DatasetStatistics::identity(c.file.action.action_dim, c.file.proprio_dim);
+    Trainer::new(c, stats, None, train_cfg(keypose), &Device::Cpu).unwrap()
+}
+
+fn one_event() -> KeyposeConfig {
+    KeyposeConfig {
+        events: 1,
+        weight: 1.0,
+    }
+}
+
+/// Two samples that differ only in their image, with keypose targets that follow it.
+fn batch(cfg: &Config) -> Batch {
+    let a = &cfg.file.action;
+    let actions = vec![0.1; a.chunk_len * a.action_dim];
+    let mut other = common::observation(cfg);
+    other.images[0] = common::frame(cfg.file.vision.image_size, 9);
+    Batch {
+        samples: vec![
+            Sample {
+                observation: common::observation(cfg),
+                actions: actions.clone(),
+                keyposes: vec![1.0, -0.5, 0.25],
+            },
+            Sample {
+                observation: other,
+                actions,
+                keyposes: vec![-1.0, 0.5, -0.25],
+            },
+        ],
+    }
+}
+
+#[test]
+fn training_lowers_the_keypose_loss() {
+    let mut t = trainer(Some(one_event()));
+    let b = batch(&cfg());
+    let first = t.step(&b).unwrap();
+    let before = first.keypose_loss.unwrap();
+    let mut last = before;
+    for _ in 0..25 {
+        last = t.step(&b).unwrap().keypose_loss.unwrap();
+    }
+    assert!(
+        last < 0.5 * before,
+        "keypose loss {before} -> {last} after 25 steps"
+    );
+    let eval = t.eval_keypose(&b).unwrap().unwrap();
+    assert!(eval.is_finite() && eval < before, "{eval}");
+    // Without the loss, nothing of it is computed.
+    let mut plain = trainer(None);
+    let s = plain.step(&b).unwrap();
+    assert_eq!(s.keypose_loss, None);
+    assert_eq!(plain.eval_keyposes(&[b], false).unwrap(), None);
+}
+
+#[test]
+fn the_head_is_saved_resumed_and_ignored_by_the_policy() {
+    let b = batch(&cfg());
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = trainer(Some(one_event()));
+    for _ in 0..3 {
+        a.step(&b).unwrap();
+    }
+    a.save(dir.path()).unwrap();
+    let weights = checkpoint::load_weight_tensors(dir.path()).unwrap();
+    assert_eq!(weights[HEAD_WEIGHT].dims()[0], 3);
+    assert!(weights.contains_key(HEAD_BIAS));
+    // The resumed run takes the same next step.
+    let mut resumed = Trainer::resume(dir.path(), &Device::Cpu).unwrap();
+    let (x, y) = (a.step(&b).unwrap(), resumed.step(&b).unwrap());
+    assert_eq!(
+        x.keypose_loss.map(f32::to_bits),
+        y.keypose_loss.map(f32::to_bits)
+    );
+    assert_eq!(x.loss.to_bits(), y.loss.to_bits());
+    // A fine-tune from the checkpoint starts from its head too.
+    let tuned =
+        Trainer::from_checkpoint(dir.path(), None, train_cfg(Some(one_event())), &Device::Cpu)
+            .unwrap();
+    let fresh = trainer(Some(one_event()));
+    let saved = a_eval(&tuned, &b);
+    assert!((saved - a_eval(&fresh, &b)).abs() > 1e-6);
+    // The policy loads the checkpoint (the head's tensors are not the model's).
+    Policy::from_checkpoint(dir.path(), None, &Device::Cpu).unwrap();
+}
+
+fn a_eval(t: &Trainer, b: &Batch) -> f32 {
+    t.eval_keypose(b).unwrap().unwrap()
+}
+
+#[test]
+fn bad_keypose_targets_are_errors_before_any_update() {
+    let mut t = trainer(Some(one_event()));
+    let mut b = batch(&cfg());
+    b.samples[1].keyposes.pop();
+    let e = t.step(&b).unwrap_err();
+    assert!(
+        matches!(&e, PolicyError::BadInput { what, .. } if what.contains("sample 1 keyposes")),
+        "{e}"
+    );
+    b.samples[1].keyposes = vec![0.0, f32::INFINITY, 0.0];
+    assert!(t.step(&b).is_err());
+    assert_eq!(t.steps(), 0);
+    // A bad config is refused.
+    let c = cfg();
+    let stats = DatasetStatistics::identity(c.file.action.action_dim, c.file.proprio_dim);
+    let bad = Some(KeyposeConfig {
+        events: 0,
+        weight: 1.0,
+    });
+    assert!(Trainer::new(c, stats, None, train_cfg(bad), &Device::Cpu).is_err());
+}

@@ -1,0 +1,172 @@
+//! The keypose loss's targets (`[train.keypose]`, `ddvla_policy::train::keypose`): for each
+//! step of a demonstration, the end-effector position at each of the next gripper events —
+//! the steps where the gripper command changes between open and closed (the executed one, in
+//! an expert-labelled episode) — standardised per axis over the training split.
+//!
+//! An event is the first step of a new gripper state, strictly after the sample's step; past
+//! the episode's last event the target is its last step's position (where it ends).
+
+use anyhow::{Result, bail, ensure};
+
+use super::Dataset;
+
+/// The first steps of each new gripper state after step 0: `closed(t) != closed(t − 1)`,
+/// the gripper closed when the command's last value is > 0.
+pub fn gripper_events(commands: &[Vec<f32>]) -> Vec<usize> {
+    let closed = |a: &Vec<f32>| a.last().is_some_and(|&g| g > 0.0);
+    (1..commands.len())
+        .filter(|&t| closed(&commands[t]) != closed(&commands[t - 1]))
+        .collect()
+}
+
+/// Per step, the raw (world-frame, metres) end-effector positions at the next `events`
+/// gripper events, `events × 3` values; `ee` holds each step's position (the proprio's first
+/// three values).
+pub fn raw_targets(ee: &[[f32; 3]], events_at: &[usize], events: usize) -> Vec<Vec<f32>> {
+    let last = ee.len().saturating_sub(1);
+    (0..ee.len())
+        .map(|t| {
+            let ahead: Vec<usize> = events_at.iter().copied().filter(|&e| e > t).collect();
+            (0..events)
+                .flat_map(|k| ee[ahead.get(k).copied().unwrap_or(last)])
+                .collect()
+        })
+        .collect()
+}
+
+/// Per-axis mean and standard deviation of keypose targets (x, y, z of every event pooled),
+/// to standardise them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyposeScale {
+    /// Mean position (m, world).
+    pub mean_m: [f32; 3],
+    /// Standard deviation per axis (m); at least 1 mm.
+    pub std_m: [f32; 3],
+}
+
+impl KeyposeScale {
+    /// The scale of `targets` (rows of `events × 3` values); an error when there are none or
+    /// one is not finite.
+    pub fn of(targets: &[&[f32]]) -> Result<Self> {
+        let mut sum = [0.0f64; 3];
+        let mut sq = [0.0f64; 3];
+        let mut n = 0usize;
+        for row in targets {
+            for p in row.chunks_exact(3) {
+                ensure!(
+                    p.iter().all(|v| v.is_finite()),
+                    "a keypose target {p:?} is not finite (the demonstrations' proprio)"
+                );
+                for a in 0..3 {
+                    sum[a] += f64::from(p[a]);
+                    sq[a] += f64::from(p[a]).powi(2);
+                }
+                n += 1;
+            }
+        }
+        ensure!(n > 0, "no keypose targets in the training split");
+        let n = n as f64;
+        let mean = sum.map(|s| s / n);
+        let std: Vec<f64> = (0..3)
+            .map(|a| (sq[a] / n - mean[a].powi(2)).max(0.0).sqrt().max(1e-3))
+            .collect();
+        Ok(Self {
+            mean_m: mean.map(|m| m as f32),
+            std_m: [std[0] as f32, std[1] as f32, std[2] as f32],
+        })
+    }
+
+    /// `raw` (rows of x, y, z in metres) standardised.
+    pub fn standardise(&self, raw: &[f32]) -> Vec<f32> {
+        raw.chunks_exact(3)
+            .flat_map(|p| (0..3).map(move |a| (p[a] - self.mean_m[a]) / self.std_m[a]))
+            .collect()
+    }
+}
+
+impl Dataset {
+    /// Give every sample the keypose loss's targets: the end-effector positions (the
+    /// proprio's first three values) at the next `events` gripper events
+    /// ([`gripper_events`], [`raw_targets`]), standardised by the training split's scale, which this
+    /// returns. An error when a proprio has fewer than three values.
+    pub fn set_keyposes(&mut self, events: usize) -> Result<KeyposeScale> {
+        let mut raw = Vec::with_capacity(self.episodes.len());
+        for ep in &self.episodes {
+            let ee = ep
+                .proprio
+                .iter()
+                .map(|p| match p.as_slice() {
+                    [x, y, z, ..] => Ok([*x, *y, *z]),
+                    _ => bail!(
+                        "{}: a proprio of {} values has no end-effector position for the \
+                         keypose targets",
+                        ep.file,
+                        p.len()
+                    ),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let commands = if ep.executed.is_empty() {
+                &ep.actions
+            } else {
+                &ep.executed
+            };
+            raw.push(raw_targets(&ee, &gripper_events(commands), events));
+        }
+        let train_episodes: std::collections::BTreeSet<usize> =
+            self.train.iter().map(|&(e, _)| e).collect();
+        let rows: Vec<&[f32]> = train_episodes
+            .iter()
+            .flat_map(|&e| raw[e].iter().map(Vec::as_slice))
+            .collect();
+        let scale = KeyposeScale::of(&rows)?;
+        self.keyposes = raw
+            .iter()
+            .map(|steps| steps.iter().map(|r| scale.standardise(r)).collect())
+            .collect();
+        Ok(scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(g: f32) -> Vec<f32> {
+        vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, g]
+    }
+
+    #[test]
+    fn events_are_the_gripper_switches() {
+        let c: Vec<Vec<f32>> = [-1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0]
+            .iter()
+            .map(|&g| cmd(g))
+            .collect();
+        assert_eq!(gripper_events(&c), [2, 5]);
+        assert!(gripper_events(&[cmd(-1.0)]).is_empty());
+        assert!(gripper_events(&[]).is_empty());
+    }
+
+    #[test]
+    fn targets_look_ahead_and_end_at_the_last_step() {
+        let ee: Vec<[f32; 3]> = (0..7).map(|t| [t as f32, 0.0, 1.0]).collect();
+        let t = raw_targets(&ee, &[2, 5], 2);
+        assert_eq!(t.len(), 7);
+        assert_eq!(t[0], [2.0, 0.0, 1.0, 5.0, 0.0, 1.0]);
+        // At an event's own step the next one is ahead.
+        assert_eq!(t[2], [5.0, 0.0, 1.0, 6.0, 0.0, 1.0]);
+        assert_eq!(t[6], [6.0, 0.0, 1.0, 6.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn scale_standardises() {
+        let rows: Vec<Vec<f32>> = vec![vec![0.0, 1.0, 5.0], vec![2.0, 1.0, 5.0]];
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let s = KeyposeScale::of(&refs).unwrap();
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+        assert!(close(&s.mean_m, &[1.0, 1.0, 5.0]), "{:?}", s.mean_m);
+        assert!(close(&s.std_m, &[1.0, 1e-3, 1e-3]), "{:?}", s.std_m);
+        assert!(close(&s.standardise(&[2.0, 1.0, 5.0]), &[1.0, 0.0, 0.0]));
+        assert!(KeyposeScale::of(&[]).is_err());
+        assert!(KeyposeScale::of(&[&[f32::NAN, 0.0, 0.0]]).is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! The keypose loss (`[train.keypose]`): every sample carries the end-effector positions at
+//! the episode's next gripper events, standardised over the training split; a run trains
+//! with it, logs it to `keypose.csv` and refuses to resume under another setting.
+#![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
+
+use std::path::Path;
+
+mod common;
+use common::run::{fail, load_twice, ok, quick_train_config, record_random_object, train};
+
+/// Two random-action episodes of object task 0, 16 steps each (random gripper commands:
+/// many events).
+fn record(out: &Path) {
+    record_random_object(out, "0", 2, 16);
+}
+
+#[test]
+fn samples_carry_the_next_events_positions_standardised() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    record(&demos);
+    let (plain, mut ds) = load_twice(&demos);
+    assert!(plain.sample((0, 0), None, 0).unwrap().keyposes.is_empty());
+    let scale = ds.set_keyposes(2).unwrap();
+    assert!(scale.std_m.iter().all(|&s| s >= 1e-3));
+    let mut per_axis = [(0.0f64, 0.0f64); 3];
+    let mut n = 0.0;
+    for &(e, t) in &ds.train {
+        let s = ds.sample((e, t), None, 0).unwrap();
+        assert_eq!(s.keyposes.len(), 6, "two events, x y z each");
+        for p in s.keyposes.chunks_exact(3) {
+            for a in 0..3 {
+                per_axis[a].0 += f64::from(p[a]);
+                per_axis[a].1 += f64::from(p[a]).powi(2);
+            }
+            n += 1.0;
+        }
+    }
+    for (a, (sum, sq)) in per_axis.iter().enumerate() {
+        let mean = sum / n;
+        assert!(mean.abs() < 1e-3, "axis {a}: mean {mean}");
+        let var = sq / n - mean * mean;
+        assert!(var < 1.0 + 1e-3, "axis {a}: variance {var}");
+    }
+    // At the last step nothing is ahead: both events are where the episode ends, which is
+    // that step's own end-effector position.
+    let last = ds.train.iter().filter(|&&(e, _)| e == 0).count() - 1;
+    let s = ds.sample((0, last), None, 0).unwrap();
+    let ee = &plain
+        .sample((0, last), None, 0)
+        .unwrap()
+        .observation
+        .proprio[..3];
+    for (a, &x) in ee.iter().enumerate() {
+        let z = (x - scale.mean_m[a]) / scale.std_m[a];
+        assert!((s.keyposes[a] - z).abs() < 1e-4, "axis {a}");
+        assert!((s.keyposes[3 + a] - z).abs() < 1e-4, "axis {a}");
+    }
+    // Augmentation changes the frames, not the targets.
+    let aug = ddvla_policy::train::augment::AugmentConfig::default();
+    assert_eq!(ds.sample((1, 3), Some(&aug), 5).unwrap().keyposes, {
+        ds.sample((1, 3), None, 0).unwrap().keyposes
+    });
+}
+
+#[test]
+fn a_run_trains_with_the_keypose_loss_and_keeps_its_setting() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    record(&demos);
+    let out = d.path().join("run");
+    let toml = |keypose: &str| {
+        quick_train_config("preset = \"compact\"", "", &demos, &out) + "[train.keypose]\n" + keypose
+    };
+    let o = train(&d.path().join("bad.toml"), &toml("events = 0\n"));
+    fail(&o, &["train.keypose.events"]);
+    let o = train(
+        &d.path().join("ok.toml"),
+        &toml("events = 2\nweight = 0.5\n"),
+    );
+    ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("keypose loss (weight 0.5)"), "{stdout}");
+    let log = std::fs::read_to_string(out.join("keypose.csv")).unwrap();
+    let rows: Vec<&str> = log.lines().collect();
+    assert_eq!(rows[0], "step,loss,val_loss,average_val_loss");
+    assert_eq!(rows.len(), 3, "{log}");
+    let loss: f32 = rows[2].split(',').nth(1).unwrap().parse().unwrap();
+    assert!(loss.is_finite() && loss > 0.0, "{log}");
+    // Resuming under another keypose setting is refused, naming it.
+    let more = toml("events = 1\nweight = 0.5\n").replace("steps = 2\n", "steps = 4\n");
+    let o = train(&d.path().join("other.toml"), &more);
+    fail(&o, &["[train.keypose]"]);
+}
