@@ -32,6 +32,7 @@
 #   ./scripts/suite_policy.sh long 5-wide    # the committed long policy + objects ±3 cm farther
 #   ./scripts/suite_policy.sh long 5-wide-centred  # ... every training crop at the centre
 #   ./scripts/suite_policy.sh long 5-wide-keypose  # ... and the keypose loss
+#   ./scripts/suite_policy.sh long 5-wide-keypose-w20  # ... weighted 20
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -81,7 +82,7 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide | 5-wide-centred | 5-wide-keypose)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide | 5-wide-centred | 5-wide-keypose | 5-wide-keypose-w20)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
@@ -89,7 +90,7 @@ case "$stage" in
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
       "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
       "5-push-dagger, 5-push-dagger-mix, 4-dagger, 4-passes, 5-dart05, 5-wide," \
-      "5-wide-centred or 5-wide-keypose" >&2
+      "5-wide-centred, 5-wide-keypose or 5-wide-keypose-w20" >&2
     exit 2
     ;;
 esac

@@ -39,6 +39,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_wide_out(),
         long_wide_centred_out(),
         long_wide_keypose_out(),
+        long_wide_keypose_w20_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
     ]
@@ -210,6 +211,19 @@ fn long_wide_keypose_out() -> std::path::PathBuf {
     assert_eq!((k.events, k.weight), (2, 1.0));
     keypose.run.out.clone_from(&centred.run.out);
     assert_eq!(keypose, centred);
+    out
+}
+
+/// The keypose stage with the loss weighted 20; returns its output folder.
+fn long_wide_keypose_w20_out() -> std::path::PathBuf {
+    let one = launch_train_config("train-compact-long-parallel-5-wide-keypose.toml");
+    let mut twenty = launch_train_config("train-compact-long-parallel-5-wide-keypose-w20.toml");
+    let out = twenty.run.out.clone();
+    let k = twenty.train.keypose.as_mut().unwrap();
+    assert_eq!(k.weight, 20.0);
+    k.weight = 1.0;
+    twenty.run.out.clone_from(&one.run.out);
+    assert_eq!(twenty, one);
     out
 }
 
