@@ -21,7 +21,7 @@ fn samples_carry_the_next_events_positions_standardised() {
     record(&demos);
     let (plain, mut ds) = load_twice(&demos);
     assert!(plain.sample((0, 0), None, 0).unwrap().keyposes.is_empty());
-    let scale = ds.set_keyposes(2).unwrap();
+    let scale = ds.set_keyposes(2, None).unwrap();
     assert!(scale.std_m.iter().all(|&s| s >= 1e-3));
     let mut per_axis = [(0.0f64, 0.0f64); 3];
     let mut n = 0.0;
@@ -87,6 +87,47 @@ fn a_run_trains_with_the_keypose_loss_and_keeps_its_setting() {
     assert_eq!(rows.len(), 3, "{log}");
     let loss: f32 = rows[2].split(',').nth(1).unwrap().parse().unwrap();
     assert!(loss.is_finite() && loss > 0.0, "{log}");
+    assert!(out.join("keypose_scale.json").is_file());
+    // The head's error on recorded frames, as open loop reports it, with swapped images
+    // too; a checkpoint without a head is refused, naming the setting.
+    let open_loop = |policy: &Path, swap: bool| {
+        let mut c = common::run::ddvla();
+        c.args([
+            "eval",
+            "open-loop",
+            "--split",
+            "all",
+            "--samples",
+            "6",
+            "--keypose",
+        ])
+        .arg("--policy")
+        .arg(policy)
+        .arg("--demos")
+        .arg(&demos);
+        if swap {
+            c.arg("--swap-images");
+        }
+        c.output().unwrap()
+    };
+    for swap in [false, true] {
+        let o = open_loop(&out, swap);
+        ok(&o);
+        let text = String::from_utf8_lossy(&o.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("keypose error: "))
+            .unwrap_or_else(|| panic!("{text}"));
+        let mse: f64 = line["keypose error: ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(mse.is_finite() && mse > 0.0, "{line}");
+    }
+    std::fs::remove_file(out.join("keypose_scale.json")).unwrap();
+    fail(&open_loop(&out, false), &["keypose_scale.json"]);
     // Resuming under another keypose setting is refused, naming it.
     let more = toml("events = 1\nweight = 0.5\n").replace("steps = 2\n", "steps = 4\n");
     let o = train(&d.path().join("other.toml"), &more);

@@ -3,6 +3,7 @@
 
 mod decoder_flags;
 mod image_size;
+mod keypose_error;
 mod model_policy;
 mod open_loop;
 mod open_loop_frames;

@@ -14,6 +14,7 @@ use ddvla_policy::Policy;
 use serde::Serialize;
 
 use super::DecoderFlags;
+use super::keypose_error::KeyposeError;
 use super::model_policy::make_decoder;
 use super::open_loop_frames::FrameLog;
 use super::token_spread::{CameraTokenSpread, TokenSpread};
@@ -65,6 +66,10 @@ pub struct OpenLoopArgs {
     /// tokens follow the images at all?).
     #[arg(long)]
     pub token_spread: bool,
+    /// Also report the keypose head's error (standardised mean squared error) on the scored
+    /// frames, for a checkpoint trained with `[train.keypose]` (see `keypose_error.rs`).
+    #[arg(long)]
+    pub keypose: bool,
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -110,6 +115,9 @@ pub struct OpenLoopScores {
     /// Per camera, the image tokens' spread (`--token-spread`; empty without it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_token_spread: Vec<CameraTokenSpread>,
+    /// The keypose head's mean squared error over the frames (`--keypose`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keypose_mse: Option<f64>,
     /// Scored split.
     pub split: Split,
     /// Frames scored.
@@ -195,6 +203,11 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     let tok = policy.action_tokenizer();
     let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());
     let mut spread = args.token_spread.then(|| TokenSpread::new(&policy));
+    let mut keypose = if args.keypose {
+        Some(KeyposeError::new(&args.policy, &mut ds)?)
+    } else {
+        None
+    };
     let mut frames = match &args.frames {
         Some(path) => Some(FrameLog::create(path, tok.action_dim(), tok.chunk_len())?),
         None => None,
@@ -211,6 +224,9 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         }
         if let Some(spread) = spread.as_mut() {
             spread.add(&policy, &sample.observation)?;
+        }
+        if let Some(k) = keypose.as_mut() {
+            k.add(sample.clone())?;
         }
         let out = policy
             .act(&sample.observation, decoder.as_mut(), None)
@@ -240,6 +256,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         instruction_override: args.instruction.clone(),
         images_swapped: args.swap_images,
         image_token_spread: spread.map(|s| s.finish()).unwrap_or_default(),
+        keypose_mse: keypose.map(KeyposeError::finish).transpose()?,
         split: args.split,
         samples: picks.len(),
         gripper_sign_agreement: acc.gripper_agree as f64 / acc.actions.max(1) as f64,
@@ -371,6 +388,9 @@ pub fn markdown(s: &OpenLoopScores) -> String {
         "\ngripper sign agreement: {:.1}%",
         100.0 * s.gripper_sign_agreement
     );
+    if let Some(k) = s.keypose_mse {
+        let _ = writeln!(t, "keypose error: {k:.4} (standardised mean squared)");
+    }
     for c in &s.image_token_spread {
         let _ = writeln!(
             t,
@@ -462,6 +482,7 @@ mod tests {
             instruction_override: None,
             images_swapped: false,
             image_token_spread: Vec::new(),
+            keypose_mse: None,
             split: Split::All,
             samples: 1,
             dims: dims.to_vec(),

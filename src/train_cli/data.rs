@@ -19,6 +19,7 @@ use super::config::DataSection;
 
 mod keypose;
 use crate::demos::{DemoEpisode, DemoIndex, Labels, load_episode_with, read_index};
+pub use keypose::KeyposeScale;
 
 /// One episode in memory.
 struct Loaded {

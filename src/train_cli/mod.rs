@@ -21,7 +21,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub use bench::run_bench;
 pub use config::{DataSection, TrainFile};
-pub use data::Dataset;
+pub use data::{Dataset, KeyposeScale};
+
+/// The run's keypose scale (`[train.keypose]`: the training split's mean and standard
+/// deviation of the targets, JSON), written into the run folder.
+pub const KEYPOSE_SCALE_FILE: &str = "keypose_scale.json";
 
 /// `ddvla train`.
 #[derive(Debug, Args)]
@@ -191,7 +195,12 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
         ds.set_proprio_axis_angle(Some(at));
     }
     if let Some(k) = &cfg.train.keypose {
-        let scale = ds.set_keyposes(k.events)?;
+        let scale = ds.set_keyposes(k.events, None)?;
+        let path = cfg.run.out.join(KEYPOSE_SCALE_FILE);
+        std::fs::create_dir_all(&cfg.run.out)
+            .with_context(|| format!("creating {}", cfg.run.out.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&scale)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!(
             "keypose loss (weight {}): the end-effector positions at the next {} gripper \
              events, standardised by mean {:?} m and std {:?} m",

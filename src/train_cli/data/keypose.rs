@@ -7,6 +7,7 @@
 //! the episode's last event the target is its last step's position (where it ends).
 
 use anyhow::{Result, bail, ensure};
+use serde::{Deserialize, Serialize};
 
 use super::Dataset;
 
@@ -36,7 +37,7 @@ pub fn raw_targets(ee: &[[f32; 3]], events_at: &[usize], events: usize) -> Vec<V
 
 /// Per-axis mean and standard deviation of keypose targets (x, y, z of every event pooled),
 /// to standardise them.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct KeyposeScale {
     /// Mean position (m, world).
     pub mean_m: [f32; 3],
@@ -87,9 +88,14 @@ impl KeyposeScale {
 impl Dataset {
     /// Give every sample the keypose loss's targets: the end-effector positions (the
     /// proprio's first three values) at the next `events` gripper events
-    /// ([`gripper_events`], [`raw_targets`]), standardised by the training split's scale, which this
-    /// returns. An error when a proprio has fewer than three values.
-    pub fn set_keyposes(&mut self, events: usize) -> Result<KeyposeScale> {
+    /// ([`gripper_events`], [`raw_targets`]), standardised by `scale` or, when `None`, by
+    /// the training split's; returns the scale used. An error when a proprio has fewer than
+    /// three values.
+    pub fn set_keyposes(
+        &mut self,
+        events: usize,
+        scale: Option<KeyposeScale>,
+    ) -> Result<KeyposeScale> {
         let mut raw = Vec::with_capacity(self.episodes.len());
         for ep in &self.episodes {
             let ee = ep
@@ -112,13 +118,17 @@ impl Dataset {
             };
             raw.push(raw_targets(&ee, &gripper_events(commands), events));
         }
-        let train_episodes: std::collections::BTreeSet<usize> =
-            self.train.iter().map(|&(e, _)| e).collect();
-        let rows: Vec<&[f32]> = train_episodes
-            .iter()
-            .flat_map(|&e| raw[e].iter().map(Vec::as_slice))
-            .collect();
-        let scale = KeyposeScale::of(&rows)?;
+        let scale = if let Some(s) = scale {
+            s
+        } else {
+            let train_episodes: std::collections::BTreeSet<usize> =
+                self.train.iter().map(|&(e, _)| e).collect();
+            let rows: Vec<&[f32]> = train_episodes
+                .iter()
+                .flat_map(|&e| raw[e].iter().map(Vec::as_slice))
+                .collect();
+            KeyposeScale::of(&rows)?
+        };
         self.keyposes = raw
             .iter()
             .map(|steps| steps.iter().map(|r| scale.standardise(r)).collect())
