@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail, ensure};
 use candle_core::Device;
 use clap::{Args, ValueEnum};
 use ddvla_policy::Policy;
+use ddvla_policy::decode::StartedAt;
 use serde::Serialize;
 
 use super::DecoderFlags;
@@ -222,15 +223,17 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
             let other = picks[(i + picks.len() / 2) % picks.len()];
             sample.observation.images = ds.sample(other, None, 0)?.observation.images;
         }
-        if let Some(spread) = spread.as_mut() {
-            spread.add(&policy, &sample.observation)?;
-        }
         if let Some(k) = keypose.as_mut() {
             k.add(sample.clone())?;
         }
-        let out = policy
-            .act(&sample.observation, decoder.as_mut(), None)
-            .with_context(|| format!("decoding frame {i} (episode {}, step {})", p.0, p.1))?;
+        // One encoding per frame, for the decoder and the token spread alike.
+        let what = || format!("decoding frame {i} (episode {}, step {})", p.0, p.1);
+        let prefix = policy.encode(&sample.observation).with_context(what)?;
+        if let Some(spread) = spread.as_mut() {
+            spread.add(&policy, &sample.observation, &prefix)?;
+        }
+        let out = (policy.decode(&prefix, decoder.as_mut(), None, &StartedAt::now()))
+            .with_context(what)?;
         let truth = tok.encode(&sample.actions).with_context(|| {
             format!(
                 "the demonstrations' actions do not fit the checkpoint's {}-D action tokenizer",

@@ -7,6 +7,7 @@
 use anyhow::{Result, ensure};
 use candle_core::IndexOp;
 use ddvla_policy::Policy;
+use ddvla_policy::model::Prefix;
 use ddvla_policy::observation::{CameraImage, Observation};
 use serde::Serialize;
 
@@ -47,10 +48,10 @@ impl TokenSpread {
         }
     }
 
-    /// Each camera's image tokens of `obs`, flattened (the prefix is BOS, then the image
-    /// tokens camera by camera).
-    fn image_tokens(&self, policy: &Policy, obs: &Observation) -> Result<Vec<Vec<f32>>> {
-        let prefix = policy.encode(obs)?.embeds.i(0)?;
+    /// Each camera's image tokens of an encoded observation, flattened (the prefix is BOS,
+    /// then the image tokens camera by camera).
+    fn image_tokens(&self, prefix: &Prefix) -> Result<Vec<Vec<f32>>> {
+        let prefix = prefix.embeds.i(0)?;
         let rows = prefix.dims()[0];
         ensure!(
             rows > self.cameras * self.patches,
@@ -65,10 +66,10 @@ impl TokenSpread {
             .collect()
     }
 
-    /// Add the tokens of one scored frame; the first also gives the grey frame its proprio
-    /// and instruction.
-    pub fn add(&mut self, policy: &Policy, obs: &Observation) -> Result<()> {
-        for (c, t) in self.image_tokens(policy, obs)?.into_iter().enumerate() {
+    /// Add the tokens of one scored frame `obs`, encoded by `policy` as `prefix`; the first
+    /// also gives the grey frame its proprio and instruction.
+    pub fn add(&mut self, policy: &Policy, obs: &Observation, prefix: &Prefix) -> Result<()> {
+        for (c, t) in self.image_tokens(prefix)?.into_iter().enumerate() {
             self.tokens[c].push(t);
         }
         if self.grey.is_none() {
@@ -84,7 +85,7 @@ impl TokenSpread {
                     .collect(),
                 ..obs.clone()
             };
-            self.grey = Some(self.image_tokens(policy, &grey)?);
+            self.grey = Some(self.image_tokens(&policy.encode(&grey)?)?);
         }
         Ok(())
     }
