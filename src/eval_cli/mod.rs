@@ -6,6 +6,7 @@ mod image_size;
 mod keypose_error;
 mod model_policy;
 mod open_loop;
+mod open_loop_dims;
 mod open_loop_frames;
 mod report;
 mod token_spread;
