@@ -238,6 +238,28 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
         (rows_mean - motion_mean).abs() < 1e-3,
         "{rows_mean} vs {motion_mean}"
     );
+    // The scene camera's tokens (`--dump-tokens`): one row per scored frame, listed beside
+    // with its next two gripper events' positions; the scores unchanged.
+    let dump = dir.join("tokens.f32");
+    let with_dump = scores("ol_dump", &["--dump-tokens", dump.to_str().unwrap()]);
+    assert_eq!(with_dump, a, "--dump-tokens changes nothing else");
+    let bytes = std::fs::metadata(&dump).unwrap().len();
+    assert!(
+        bytes > 0 && bytes % (4 * 4) == 0,
+        "{bytes} bytes for 4 frames of f32"
+    );
+    let listed = std::fs::read_to_string(dir.join("tokens.f32.csv")).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 5, "{listed}");
+    for l in &lines[1..] {
+        let cells: Vec<&str> = l.split(',').collect();
+        assert_eq!(cells.len(), 8, "{l}");
+        assert!(
+            cells[2..]
+                .iter()
+                .all(|c| c.parse::<f32>().unwrap().is_finite())
+        );
+    }
     let greedy = scores(
         "ol_greedy",
         &["--temperature", "0", "--instruction", "pick it up"],

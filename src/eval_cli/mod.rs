@@ -9,6 +9,7 @@ mod open_loop;
 mod open_loop_dims;
 mod open_loop_frames;
 mod report;
+mod token_dump;
 mod token_spread;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,7 @@ use super::model_policy::make_decoder;
 use super::open_loop_dims::Accumulator;
 pub use super::open_loop_dims::DimScore;
 use super::open_loop_frames::FrameLog;
+use super::token_dump::TokenDump;
 use super::token_spread::{CameraTokenSpread, TokenSpread};
 use crate::train_cli::{DataSection, Dataset, TrainFile};
 
@@ -73,6 +74,11 @@ pub struct OpenLoopArgs {
     /// frames, for a checkpoint trained with `[train.keypose]` (see `keypose_error.rs`).
     #[arg(long)]
     pub keypose: bool,
+    /// Also write the scene camera's image tokens of every scored frame here (raw f32) and
+    /// the frames with their next gripper events' positions to `PATH.csv`, for
+    /// `scripts/probe_tokens.py` (not with `--keypose`).
+    #[arg(long)]
+    pub dump_tokens: Option<PathBuf>,
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -149,15 +155,8 @@ fn dataset_for(args: &OpenLoopArgs, chunk: usize, side: usize) -> Result<Dataset
     Ok(ds)
 }
 
-/// Score `args.policy` on the demonstrations.
-pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
-    ensure!(args.samples > 0, "--samples must be at least 1");
-    let policy = Policy::from_checkpoint(&args.policy, None, &Device::Cpu)
-        .with_context(|| format!("loading the checkpoint {}", args.policy.display()))?;
-    let file = &policy.model().config().file;
-    let mut ds = dataset_for(args, file.action.chunk_len, file.vision.image_size)?;
-    // Scored samples are not augmented: the recorded step as it is.
-    ds.set_episode_step(file.episode_step_input.then_some(0.0));
+/// The (episode, step) pairs scored: `args.samples` evenly spaced over the split's steps.
+fn scored_frames(args: &OpenLoopArgs, ds: &Dataset) -> Result<Vec<(usize, usize)>> {
     let pairs: Vec<(usize, usize)> = match args.split {
         Split::Val => ds.val.clone(),
         Split::Train => ds.train.clone(),
@@ -165,7 +164,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     };
     ensure!(!pairs.is_empty(), "the {:?} split has no steps", args.split);
     let stride = (pairs.len() / args.samples).max(1);
-    let picks: Vec<_> = pairs
+    let picks: Vec<(usize, usize)> = pairs
         .iter()
         .step_by(stride)
         .take(args.samples)
@@ -177,6 +176,19 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         args.split,
         picks.len()
     );
+    Ok(picks)
+}
+
+/// Score `args.policy` on the demonstrations.
+pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
+    ensure!(args.samples > 0, "--samples must be at least 1");
+    let policy = Policy::from_checkpoint(&args.policy, None, &Device::Cpu)
+        .with_context(|| format!("loading the checkpoint {}", args.policy.display()))?;
+    let file = &policy.model().config().file;
+    let mut ds = dataset_for(args, file.action.chunk_len, file.vision.image_size)?;
+    // Scored samples are not augmented: the recorded step as it is.
+    ds.set_episode_step(file.episode_step_input.then_some(0.0));
+    let picks = scored_frames(args, &ds)?;
     let settings = args
         .decode
         .settings(&args.policy.display().to_string(), None)?;
@@ -184,6 +196,18 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     let tok = policy.action_tokenizer();
     let mut acc = Accumulator::new(tok.action_dim(), tok.chunk_len());
     let mut spread = args.token_spread.then(|| TokenSpread::new(&policy));
+    ensure!(
+        !(args.keypose && args.dump_tokens.is_some()),
+        "--dump-tokens and --keypose give the frames different targets: use one at a time"
+    );
+    let mut dump = match &args.dump_tokens {
+        Some(path) => Some(TokenDump::create(
+            path,
+            policy.model().config().patches_per_image,
+            &mut ds,
+        )?),
+        None => None,
+    };
     let mut keypose = if args.keypose {
         Some(KeyposeError::new(&args.policy, &mut ds)?)
     } else {
@@ -212,6 +236,14 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
         if let Some(spread) = spread.as_mut() {
             spread.add(&policy, &sample.observation, &prefix)?;
         }
+        if let Some(d) = dump.as_mut() {
+            d.add(
+                &prefix,
+                ds.episode_file(p.0).unwrap_or("?"),
+                p.1,
+                &sample.keyposes,
+            )?;
+        }
         let out = (policy.decode(&prefix, decoder.as_mut(), None, &StartedAt::now()))
             .with_context(what)?;
         let truth = tok.encode(&sample.actions).with_context(|| {
@@ -232,6 +264,9 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     }
     if let Some(log) = frames {
         log.finish()?;
+    }
+    if let Some(d) = dump {
+        d.finish()?;
     }
     Ok(OpenLoopScores {
         policy: args.policy.display().to_string(),
