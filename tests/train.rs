@@ -245,7 +245,7 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
     assert_eq!(with_dump, a, "--dump-tokens changes nothing else");
     let bytes = std::fs::metadata(&dump).unwrap().len();
     assert!(
-        bytes > 0 && bytes % (4 * 4) == 0,
+        bytes > 0 && bytes.is_multiple_of(4 * 4),
         "{bytes} bytes for 4 frames of f32"
     );
     let listed = std::fs::read_to_string(dir.join("tokens.f32.csv")).unwrap();
