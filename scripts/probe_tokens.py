@@ -4,8 +4,8 @@
 Reads a dump of `ddvla eval open-loop --dump-tokens PATH` (PATH: raw little-endian f32
 tokens, one row per frame; PATH.csv: file, step, the end-effector position at the next two
 gripper events) and fits a ridge regression (kernel form, so 16k features cost nothing)
-from the tokens to the first event's position minus its task's mean: where the object
-stands within its task's layout, which the instruction cannot tell. Only frames before the
+from the tokens to the first event's position, both taken relative to their task's mean:
+where the object stands within its task's layout, which the instruction cannot tell. Only frames before the
 episode's first gripper event count (there the first event is the first grasp). The fit is
 made on half the episodes and scored on the others (R² per axis and the RMS error in cm,
 beside the spread of the target itself). A probe that explains little of a spread of a few
@@ -76,6 +76,13 @@ def main():
     test = np.array([zlib.crc32(r["file"].encode()) % 2 == 1 for r in rows])
     if test.all() or not test.any():
         sys.exit("need frames of at least two episodes")
+    # The tokens too are taken relative to their task's mean (over the fitting half): what
+    # varies within a task is what can tell where its object stands.
+    for t in set(tasks):
+        m = np.array([tt == t for tt in tasks])
+        fit = m & ~test
+        if fit.any():
+            x[m] -= x[fit].mean(axis=0)
     mu, sd = x[~test].mean(axis=0), x[~test].std(axis=0) + 1e-6
     z = (x - mu) / sd
     k_train = z[~test] @ z[~test].T
