@@ -243,10 +243,16 @@ fn open_loop_scores_the_checkpoint(dir: &Path, ckpt: &Path) {
     let dump = dir.join("tokens.f32");
     let with_dump = scores("ol_dump", &["--dump-tokens", dump.to_str().unwrap()]);
     assert_eq!(with_dump, a, "--dump-tokens changes nothing else");
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("config.json")).unwrap()).unwrap();
+    let side = cfg["vision"]["image_size"].as_u64().unwrap()
+        / cfg["vision"]["patch_size"].as_u64().unwrap();
+    let hidden = cfg["text"]["hidden_size"].as_u64().unwrap();
     let bytes = std::fs::metadata(&dump).unwrap().len();
-    assert!(
-        bytes > 0 && bytes.is_multiple_of(4 * 4),
-        "{bytes} bytes for 4 frames of f32"
+    assert_eq!(
+        bytes,
+        4 * side * side * hidden * 4,
+        "4 frames of patches × hidden f32"
     );
     let listed = std::fs::read_to_string(dir.join("tokens.f32.csv")).unwrap();
     let lines: Vec<&str> = listed.lines().collect();

@@ -1,8 +1,9 @@
 //! `ddvla eval open-loop --keypose`: the keypose head's error on the scored frames, for a
 //! checkpoint trained with `[train.keypose]` (its `train.toml` beside it, the run's
-//! `keypose_scale.json` beside it or in a folder above: `RUN/step-N/ema` finds `RUN`'s). With `--swap-images` each frame has another frame's images and its own
-//! targets: a head that reads where things are from the images scores worse then, one that
-//! answers from the instruction and proprio alone scores the same.
+//! `keypose_scale.json` beside it or in a folder above: `RUN/step-N/ema` finds `RUN`'s).
+//! With `--swap-images` each frame has another frame's images and its own targets: a head
+//! that reads where things are from the images scores worse then, one that answers from the
+//! instruction and proprio alone scores the same.
 
 use std::path::Path;
 

@@ -446,9 +446,7 @@ fn standard_normal(rng: &mut impl Rng) -> f32 {
 
 /// The first step whose executed action closes the gripper (its last dimension > 0).
 fn first_close(executed: &[Vec<f32>]) -> Option<usize> {
-    executed
-        .iter()
-        .position(|a| a.last().is_some_and(|&g| g > 0.0))
+    executed.iter().position(|a| keypose::closes(a))
 }
 
 /// `[data] balance_tasks`: appends to `train` (the (episode, step) pairs of the training split)

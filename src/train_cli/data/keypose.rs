@@ -11,12 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use super::Dataset;
 
-/// The first steps of each new gripper state after step 0: `closed(t) != closed(t − 1)`,
-/// the gripper closed when the command's last value is > 0.
+/// Whether a gripper command (an action, the gripper its last value) closes the gripper.
+pub fn closes(action: &[f32]) -> bool {
+    action.last().is_some_and(|&g| g > 0.0)
+}
+
+/// The first steps of each new gripper state after step 0 (`closes` differs from the step
+/// before).
 pub fn gripper_events(commands: &[Vec<f32>]) -> Vec<usize> {
-    let closed = |a: &Vec<f32>| a.last().is_some_and(|&g| g > 0.0);
     (1..commands.len())
-        .filter(|&t| closed(&commands[t]) != closed(&commands[t - 1]))
+        .filter(|&t| closes(&commands[t]) != closes(&commands[t - 1]))
         .collect()
 }
 
@@ -27,9 +31,10 @@ pub fn raw_targets(ee: &[[f32; 3]], events_at: &[usize], events: usize) -> Vec<V
     let last = ee.len().saturating_sub(1);
     (0..ee.len())
         .map(|t| {
-            let ahead: Vec<usize> = events_at.iter().copied().filter(|&e| e > t).collect();
+            // `events_at` is ascending: the events strictly after `t` start here.
+            let next = events_at.partition_point(|&e| e <= t);
             (0..events)
-                .flat_map(|k| ee[ahead.get(k).copied().unwrap_or(last)])
+                .flat_map(|k| ee[events_at.get(next + k).copied().unwrap_or(last)])
                 .collect()
         })
         .collect()
@@ -46,6 +51,12 @@ pub struct KeyposeScale {
 }
 
 impl KeyposeScale {
+    /// The scale that leaves positions as they are (metres, world).
+    pub const RAW: Self = Self {
+        mean_m: [0.0; 3],
+        std_m: [1.0; 3],
+    };
+
     /// The scale of `targets` (rows of `events × 3` values); an error when there are none or
     /// one is not finite.
     pub fn of(targets: &[&[f32]]) -> Result<Self> {
@@ -68,12 +79,10 @@ impl KeyposeScale {
         ensure!(n > 0, "no keypose targets in the training split");
         let n = n as f64;
         let mean = sum.map(|s| s / n);
-        let std: Vec<f64> = (0..3)
-            .map(|a| (sq[a] / n - mean[a].powi(2)).max(0.0).sqrt().max(1e-3))
-            .collect();
+        let std = [0, 1, 2].map(|a| (sq[a] / n - mean[a].powi(2)).max(0.0).sqrt().max(1e-3));
         Ok(Self {
             mean_m: mean.map(|m| m as f32),
-            std_m: [std[0] as f32, std[1] as f32, std[2] as f32],
+            std_m: std.map(|s| s as f32),
         })
     }
 
