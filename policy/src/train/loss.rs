@@ -30,8 +30,8 @@ pub(crate) struct SampleTerms {
     /// `n` target ids (per sample: action tokens, then STOP when supervised).
     pub labels: Vec<u32>,
     /// `[B, hidden]`: per sample, the mean final hidden state of the rows that score its
-    /// action slots (what the keypose head reads).
-    pub slot_mean: Tensor,
+    /// action slots (what the keypose head reads); computed only when asked for.
+    pub slot_mean: Option<Tensor>,
 }
 
 /// One sample of a batched pass: its inputs and how its slots are filled and read.
@@ -47,12 +47,13 @@ pub(crate) struct PassInput<'a> {
 }
 
 /// Run the differentiable forward over the batch (`targets` and `plans` per sample) and
-/// collect the supervised rows.
+/// collect the supervised rows (and, with `with_slot_mean`, each sample's mean slot state).
 pub(crate) fn batch_terms(
     model: &VlaModel,
     net: &DiffBackbone,
     vision: Option<&DiffVision>,
     samples: &[(&ModelInputs, &[u32], &SlotPlan)],
+    with_slot_mean: bool,
 ) -> Result<SampleTerms> {
     let f = &model.config().file;
     let pass: Vec<PassInput<'_>> = samples
@@ -84,13 +85,19 @@ pub(crate) fn batch_terms(
     }
     let idx = Tensor::from_slice(&rows, rows.len(), hidden.states.device())?;
     let logits = net.vocab_logits(&hidden.states.index_select(&idx, 0)?)?;
-    let slots = samples.first().map_or(0, |s| s.1.len());
-    let slot_idx = Tensor::from_slice(&slot_rows, slot_rows.len(), hidden.states.device())?;
-    let slot_mean = hidden
-        .states
-        .index_select(&slot_idx, 0)?
-        .reshape((samples.len(), slots, hidden.states.dims()[1]))?
-        .mean(1)?;
+    let slot_mean = if with_slot_mean {
+        let slots = samples.first().map_or(0, |s| s.1.len());
+        let slot_idx = Tensor::from_slice(&slot_rows, slot_rows.len(), hidden.states.device())?;
+        Some(
+            hidden
+                .states
+                .index_select(&slot_idx, 0)?
+                .reshape((samples.len(), slots, hidden.states.dims()[1]))?
+                .mean(1)?,
+        )
+    } else {
+        None
+    };
     Ok(SampleTerms {
         logits,
         labels,

@@ -362,17 +362,23 @@ impl Trainer {
             .zip(plans)
             .map(|(p, plan)| (&p.inputs, p.targets.as_slice(), plan))
             .collect();
-        let terms = batch_terms(&self.model, &self.net, self.vision.as_ref(), &samples)?;
+        let terms = batch_terms(
+            &self.model,
+            &self.net,
+            self.vision.as_ref(),
+            &samples,
+            self.keypose_head.is_some(),
+        )?;
         let labels = terms.labels;
         let target = Tensor::from_slice(&labels, labels.len(), self.model.device())?;
         let ce = candle_nn::loss::cross_entropy(&terms.logits, &target)?;
-        let keypose = match &self.keypose_head {
-            Some((w, b)) => {
-                let pred = keypose::predict(&terms.slot_mean, w, b)?;
+        let keypose = match (&self.keypose_head, &terms.slot_mean) {
+            (Some((w, b)), Some(slot_mean)) => {
+                let pred = keypose::predict(slot_mean, w, b)?;
                 let targets: Vec<&[f32]> = prepared.iter().map(|p| p.keyposes).collect();
                 Some(keypose::mse(&pred, &targets)?)
             }
-            None => None,
+            _ => None,
         };
         Ok(BatchLoss {
             ce,
