@@ -33,6 +33,7 @@
 #   ./scripts/suite_policy.sh long 5-wide-centred  # ... every training crop at the centre
 #   ./scripts/suite_policy.sh long 5-wide-keypose  # ... and the keypose loss
 #   ./scripts/suite_policy.sh long 5-wide-keypose-w20  # ... weighted 20
+#   ./scripts/suite_policy.sh long 5-detour  # the committed long policy + detours home
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
 # recorded: 25 episodes per task in which the expert drove with action noise (σ 0.15,
@@ -45,6 +46,11 @@
 # recorded: 25 expert episodes of tasks 0-4 (init-state seed 6000) and of 5-9 (seed 6100) on a
 # copy of the suite whose movable objects start from regions 3 cm wider on every side
 # (`ddvla tasks widen-init --by 0.03`, written to .cache/suites-wide), two processes at once.
+#
+# A config that trains on .cache/demos/libero_style_<suite>_detour_a gets that and `_detour_b`
+# recorded: 10 expert episodes of tasks 0-4 (init-state seed 8000) and of 5-9 (seed 8100) in
+# which the expert detours home for 1-80 steps after each skill with more to do, every step
+# labelled by the labeller (`ddvla demos record --detour-home-steps 80`), two processes at once.
 #
 # A config that trains on .cache/demos/libero_style_<suite>_extra (or `_extra2`) gets that
 # recorded too: 50 more expert episodes for each of the suite's weakest tasks from other init
@@ -82,7 +88,7 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide | 5-wide-centred | 5-wide-keypose | 5-wide-keypose-w20)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide | 5-wide-centred | 5-wide-keypose | 5-wide-keypose-w20 | 5-detour)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
@@ -90,7 +96,7 @@ case "$stage" in
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
       "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
       "5-push-dagger, 5-push-dagger-mix, 4-dagger, 4-passes, 5-dart05, 5-wide," \
-      "5-wide-centred, 5-wide-keypose or 5-wide-keypose-w20" >&2
+      "5-wide-centred, 5-wide-keypose, 5-wide-keypose-w20 or 5-detour" >&2
     exit 2
     ;;
 esac
@@ -180,6 +186,18 @@ if grep -q "\".cache/demos/${name}_wide_a\"" "$config"; then
   wait "$wide_b" || exit 1
   echo "widened-layout episodes: $(episodes ".cache/demos/${name}_wide_a") +" \
     "$(episodes ".cache/demos/${name}_wide_b")"
+fi
+if grep -q "\".cache/demos/${name}_detour_a\"" "$config"; then
+  record_folder ".cache/demos/${name}_detour_a" 0,1,2,3,4 --episodes-per-task 10 --seed 8000 \
+    --detour-home-steps 80 &
+  detour_a=$!
+  record_folder ".cache/demos/${name}_detour_b" 5,6,7,8,9 --episodes-per-task 10 --seed 8100 \
+    --detour-home-steps 80 &
+  detour_b=$!
+  wait "$detour_a" || exit 1
+  wait "$detour_b" || exit 1
+  echo "detour episodes: $(episodes ".cache/demos/${name}_detour_a") +" \
+    "$(episodes ".cache/demos/${name}_detour_b")"
 fi
 # The extra folders: 50 more expert episodes of each of a suite's weak tasks, from init states
 # no other folder used (each folder its own seed).

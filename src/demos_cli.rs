@@ -95,6 +95,16 @@ pub struct DemosRecordArgs {
     /// answers. Failed episodes are kept, as with `--expert-labels`.
     #[arg(long, conflicts_with_all = ["expert_labels", "action_noise"])]
     pub grasp_miss_m: Option<f64>,
+    /// Detour recording (with `--policy expert` only): each time the expert finishes a skill
+    /// with more to do (an object placed, a drawer shut, the stove turned on), it first takes
+    /// the arm back toward the episode's start pose, gripper open, for a number of steps
+    /// drawn per detour from 1 to this many (or until it is there), then goes on; the
+    /// labeller that `--expert-labels` uses labels every step (its chunks too). The episodes
+    /// show the start pose with a phase already done: the same proprio as the episode's
+    /// first step, another answer, told apart by the images only. Failed episodes are kept,
+    /// as with `--expert-labels`.
+    #[arg(long, conflicts_with_all = ["expert_labels", "action_noise", "grasp_miss_m"])]
+    pub detour_home_steps: Option<usize>,
     /// With `--action-noise`: the noise's correlation time in control steps (≥ 1).
     #[arg(long, default_value_t = 5.0, requires = "action_noise")]
     pub noise_steps: f64,
@@ -129,9 +139,10 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         a.label_chunk.is_none()
             || a.expert_labels
             || a.action_noise.is_some()
-            || a.grasp_miss_m.is_some(),
-        "--label-chunk needs --expert-labels, --action-noise or --grasp-miss-m (plain \
-         recordings label nothing)"
+            || a.grasp_miss_m.is_some()
+            || a.detour_home_steps.is_some(),
+        "--label-chunk needs --expert-labels, --action-noise, --grasp-miss-m or \
+         --detour-home-steps (plain recordings label nothing)"
     );
     if a.expert_labels {
         anyhow::ensure!(
@@ -153,14 +164,7 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         let noisy = NoisyExpert::new(noise, label_chunk);
         labels = Some(noisy.labels());
         policy = Box::new(noisy);
-    } else if let Some(miss_m) = a.grasp_miss_m {
-        anyhow::ensure!(
-            a.policy == "expert",
-            "--grasp-miss-m perturbs the scripted expert's grasps; it needs --policy expert, \
-             not {:?}",
-            a.policy
-        );
-        let driver = ScriptedExpert::missing_first_grasps_by(miss_m)?;
+    } else if let Some(driver) = perturbed_expert(&a)? {
         let labelled = ExpertLabelled::new(Box::new(driver), 0.0, label_chunk)?;
         labels = Some(labelled.labels());
         policy = Box::new(labelled);
@@ -202,4 +206,28 @@ pub fn run(cmd: DemosCommand) -> Result<()> {
         a.out.join("index.json").display()
     );
     Ok(())
+}
+
+/// The scripted expert that `--grasp-miss-m` or `--detour-home-steps` asks to drive (the
+/// labeller labels its episodes), `None` without either.
+fn perturbed_expert(a: &DemosRecordArgs) -> Result<Option<ScriptedExpert>> {
+    let (flag, driver) = if let Some(miss_m) = a.grasp_miss_m {
+        (
+            "--grasp-miss-m perturbs the scripted expert's grasps",
+            ScriptedExpert::missing_first_grasps_by(miss_m)?,
+        )
+    } else if let Some(steps) = a.detour_home_steps {
+        (
+            "--detour-home-steps makes the scripted expert detour",
+            ScriptedExpert::detouring_home(steps)?,
+        )
+    } else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        a.policy == "expert",
+        "{flag}; it needs --policy expert, not {:?}",
+        a.policy
+    );
+    Ok(Some(driver))
 }

@@ -36,6 +36,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_passes_out(),
         long_step_out(),
         long_dart05_out(),
+        long_detour_out(),
         long_wide_out(),
         long_wide_centred_out(),
         long_wide_keypose_out(),
@@ -159,6 +160,30 @@ fn long_dart05_out() -> std::path::PathBuf {
     dart.run.keep_every = passes.run.keep_every;
     dart.run.out.clone_from(&passes.run.out);
     assert_eq!(dart, passes);
+    out
+}
+
+/// The long policy beside episodes that detour home between skills: the DART stage with the
+/// two detour folders instead of the DART folder; returns its output folder.
+fn long_detour_out() -> std::path::PathBuf {
+    let dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
+    let mut detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
+    let out = detour.run.out.clone();
+    let folders: Vec<_> = detour.data.demos.drain(2..).collect();
+    assert_eq!(
+        folders,
+        [
+            ".cache/demos/libero_style_long_detour_a",
+            ".cache/demos/libero_style_long_detour_b"
+        ]
+        .map(std::path::PathBuf::from)
+    );
+    detour
+        .data
+        .demos
+        .push(".cache/demos/libero_style_long_dart05".into());
+    detour.run.out.clone_from(&dart.run.out);
+    assert_eq!(detour, dart);
     out
 }
 

@@ -39,11 +39,15 @@
 //! pick-and-place phase is brought in line with the state every step and it has no
 //! timeouts that act wherever the arm is.
 //!
+//! [`ScriptedExpert::detouring_home`] drives recordings in which the arm goes back toward its
+//! start pose between skills (`detour.rs`), for a labeller to label.
+//!
 //! Scenes with a SimplerEnv-style arm (WidowX-like, Google-like) are handed to `simpler/`,
 //! which drives those arms in their own action conventions.
 
 mod articulate;
 mod chunk;
+mod detour;
 mod motion;
 mod pick_place;
 mod plan;
@@ -61,6 +65,7 @@ use crate::eval::{EvalError, EvalPolicy, StepContext};
 use crate::predicates::evaluate_atom;
 use crate::suite::Task;
 
+use detour::Detour;
 use motion::{Driver, Target};
 use plan::{Skill, plan};
 use world::World;
@@ -82,6 +87,8 @@ pub struct ScriptedExpert {
     first_miss_m: f64,
     /// This episode's direction of that miss (world frame, rad), drawn from its seed.
     first_miss_dir_rad: f64,
+    /// Detours home between skills ([`ScriptedExpert::detouring_home`]).
+    detour: Option<Detour>,
 }
 
 impl ScriptedExpert {
@@ -121,6 +128,25 @@ impl ScriptedExpert {
         }
         Ok(Self {
             first_miss_m: distance_m,
+            ..Self::default()
+        })
+    }
+
+    /// An expert that, each time a skill ends with more to do, first takes the arm back
+    /// toward the episode's start pose (gripper open) for a number of steps drawn from
+    /// `1..=max_steps` per detour (from the episode's seed), then goes on (see `detour.rs`).
+    /// Driving [`ScriptedExpert::labeller`]-labelled recordings it shows the start pose with
+    /// a phase already done, which only the images tell apart from the episode's start.
+    /// Refused for `max_steps` 0.
+    pub fn detouring_home(max_steps: usize) -> Result<Self, EvalError> {
+        if max_steps == 0 {
+            return Err(EvalError::Policy {
+                policy: "expert".into(),
+                reason: "a detour home needs at least one step".into(),
+            });
+        }
+        Ok(Self {
+            detour: Some(Detour::new(max_steps, 0)),
             ..Self::default()
         })
     }
@@ -177,6 +203,12 @@ impl ScriptedExpert {
                     return Ok(Some(t));
                 }
                 self.skills.pop_front();
+                if let Some(d) = self.detour.as_mut().filter(|_| !self.skills.is_empty()) {
+                    d.start();
+                    if let Some(t) = d.target(&w.ee) {
+                        return Ok(Some(t));
+                    }
+                }
             } else if self.replans < MAX_REPLANS || (self.follow && !replanned_now) {
                 replanned_now = true;
                 self.replans += 1;
@@ -195,6 +227,8 @@ impl EvalPolicy for ScriptedExpert {
     fn describe(&self) -> String {
         if self.first_miss_m > 0.0 {
             format!("expert missing its first grasps by {} m", self.first_miss_m)
+        } else if let Some(d) = &self.detour {
+            format!("expert detouring home up to {} steps", d.max_steps())
         } else {
             "expert".into()
         }
@@ -210,6 +244,10 @@ impl EvalPolicy for ScriptedExpert {
             follow: self.follow,
             first_miss_m: self.first_miss_m,
             first_miss_dir_rad: rng.random_range(0.0..std::f64::consts::TAU),
+            detour: self
+                .detour
+                .as_ref()
+                .map(|d| Detour::new(d.max_steps(), rng.random())),
             ..Self::default()
         };
         Ok(())
@@ -220,7 +258,15 @@ impl EvalPolicy for ScriptedExpert {
             return Ok(vec![self.simpler.act(ctx, spec)?]);
         }
         let w = World::new(ctx)?;
-        let target = self.next_target(&w)?.unwrap_or_else(|| {
+        let detour = self.detour.as_mut().and_then(|d| {
+            d.observe(&w.ee);
+            d.target(&w.ee)
+        });
+        let target = match detour {
+            Some(t) => Some(t),
+            None => self.next_target(&w)?,
+        };
+        let target = target.unwrap_or_else(|| {
             // Nothing left to do: hold still above where the gripper is, open.
             Target::new(w.ee.pos + Vector3::zeros(), w.ee.yaw(), -1.0)
         });
