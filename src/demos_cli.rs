@@ -100,8 +100,9 @@ pub struct DemosRecordArgs {
     /// the arm back toward the episode's start pose, gripper open, for a number of steps
     /// drawn per detour from 1 to this many (or until it is there), then goes on; the
     /// labeller that `--expert-labels` uses labels every step (its chunks too). The episodes
-    /// show the start pose with a phase already done: the same proprio as the episode's
-    /// first step, another answer, told apart by the images only. Failed episodes are kept,
+    /// show the start position with a phase already done: the arm where the episode began,
+    /// another answer, told apart by the images (and by the raw axis-angle's sign, which
+    /// flips between the start and the later visits). Failed episodes are kept,
     /// as with `--expert-labels`.
     #[arg(long, conflicts_with_all = ["expert_labels", "action_noise", "grasp_miss_m"])]
     pub detour_home_steps: Option<usize>,

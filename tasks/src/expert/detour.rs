@@ -10,8 +10,10 @@
 //! images are the only thing that says the first object is already done, and it has never
 //! been shown that they matter. Recorded with the labeller ([`super::ScriptedExpert::labeller`],
 //! whose phases follow the state), every step of a detour and of the way back is labelled
-//! with the next skill's motion: the same arm pose as the episode's start, another answer,
-//! told apart by the scene only.
+//! with the next skill's motion: the arm where the episode started, another answer, told
+//! apart by the scene (and by the raw axis-angle orientation's sign, which flips between the
+//! start, about −π·x, and the later visits, about +π·x: a policy reading the proprio in one
+//! hemisphere, `proprio_axis_angle_at`, sees the same orientation).
 
 use nalgebra::Vector3;
 use rand::{Rng, SeedableRng};

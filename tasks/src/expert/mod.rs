@@ -136,7 +136,7 @@ impl ScriptedExpert {
     /// toward the episode's start pose (gripper open) for a number of steps drawn from
     /// `1..=max_steps` per detour (from the episode's seed), then goes on (see `detour.rs`).
     /// Driving [`ScriptedExpert::labeller`]-labelled recordings it shows the start pose with
-    /// a phase already done, which only the images tell apart from the episode's start.
+    /// a phase already done, which the images tell apart from the episode's start.
     /// Refused for `max_steps` 0.
     pub fn detouring_home(max_steps: usize) -> Result<Self, EvalError> {
         if max_steps == 0 {
