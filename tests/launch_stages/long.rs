@@ -37,6 +37,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_step_out(),
         long_dart05_out(),
         long_detour_out(),
+        long_axis_angle_detour_out(),
         long_wide_out(),
         long_wide_centred_out(),
         long_wide_keypose_out(),
@@ -184,6 +185,27 @@ fn long_detour_out() -> std::path::PathBuf {
         .push(".cache/demos/libero_style_long_dart05".into());
     detour.run.out.clone_from(&dart.run.out);
     assert_eq!(detour, dart);
+    out
+}
+
+/// The detour stage from the axis-angle passes run's step-4000 average (a policy reading its
+/// orientation in one hemisphere); returns its output folder.
+fn long_axis_angle_detour_out() -> std::path::PathBuf {
+    let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
+    let mut from_hemisphere =
+        launch_train_config("train-compact-long-parallel-7-axis-angle-detour.toml");
+    let out = from_hemisphere.run.out.clone();
+    let passes = launch_train_config("train-compact-long-parallel-6-axis-angle-passes.toml");
+    assert_eq!(
+        from_hemisphere.model.init_checkpoint,
+        Some(passes.run.out.join("step-004000/ema"))
+    );
+    from_hemisphere
+        .model
+        .init_checkpoint
+        .clone_from(&detour.model.init_checkpoint);
+    from_hemisphere.run.out.clone_from(&detour.run.out);
+    assert_eq!(from_hemisphere, detour);
     out
 }
 
