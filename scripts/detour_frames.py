@@ -19,6 +19,7 @@ The first skill is taken to end where the executed and labelled actions first pa
 than 0.3 in a translation value after the episode's first gripper close (the first detour).
 """
 
+import argparse
 import csv
 import sys
 
@@ -50,16 +51,16 @@ def first_detour(labels, executed):
 
 
 def main(argv):
-    home_m = 0.05
-    if "--home-m" in argv:
-        i = argv.index("--home-m")
-        home_m = float(argv[i + 1])
-        del argv[i : i + 2]
-    if len(argv) != 1:
-        sys.exit(__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("frames", help="the CSV of `ddvla eval open-loop --frames`")
+    parser.add_argument("--home-m", type=float, default=0.05, help="start-pose radius (m)")
+    args = parser.parse_args(argv)
+    home_m = args.home_m
     cache = {}
     kinds = {}
-    with open(argv[0], newline="") as f:
+    with open(args.frames, newline="") as f:
         for row in csv.DictReader(f):
             path, step = row["episode"], int(row["step"])
             if path not in cache:

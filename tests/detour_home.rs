@@ -5,12 +5,15 @@
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use ddvla::demos::{Labels, load_episode, read_index};
 
+mod common;
+use common::run::{ddvla, fail, ok};
+
 fn record(out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ddvla"))
+    ddvla()
         .args(["demos", "record", "--suite", "libero_style_long"])
         .args(["--tasks", "7", "--episodes-per-task", "1", "--seed", "8000"])
         .args(extra)
@@ -40,8 +43,7 @@ fn the_expert_detours_home_after_a_skill_and_still_solves_the_task() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("detour");
     // Detours long enough to reach the start pose every time.
-    let o = record(&dir, &["--detour-home-steps", "1000"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&record(&dir, &["--detour-home-steps", "1000"]));
     let idx = read_index(&dir).unwrap();
     let ep = &idx.episodes[0];
     assert!(idx.created_by.contains("--detour-home-steps 1000"));
@@ -76,7 +78,7 @@ fn the_expert_detours_home_after_a_skill_and_still_solves_the_task() {
 
     // The plain expert from the same init state never goes back there.
     let plain_dir = d.path().join("plain");
-    assert!(record(&plain_dir, &[]).status.success());
+    ok(&record(&plain_dir, &[]));
     let plain = load_episode(&plain_dir, &read_index(&plain_dir).unwrap().episodes[0]).unwrap();
     let plain_release = first_release(&plain.actions);
     let closest = plain.proprio[plain_release..]
@@ -110,10 +112,7 @@ fn detours_refuse_what_they_cannot_do() {
             "cannot be used with",
         ),
     ] {
-        let o = record(&out, args);
-        assert!(!o.status.success(), "{args:?} accepted");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(said), "{args:?}: {err}");
+        fail(&record(&out, args), &[said]);
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
