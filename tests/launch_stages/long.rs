@@ -38,6 +38,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_dart05_out(),
         long_detour_out(),
         long_axis_angle_detour_out(),
+        long_proprio_dropout_out(),
         long_wide_out(),
         long_wide_centred_out(),
         long_wide_keypose_out(),
@@ -206,6 +207,30 @@ fn long_axis_angle_detour_out() -> std::path::PathBuf {
         .clone_from(&detour.model.init_checkpoint);
     from_hemisphere.run.out.clone_from(&detour.run.out);
     assert_eq!(from_hemisphere, detour);
+    out
+}
+
+/// The detour stage with half of its samples hiding their proprio token, at the 4-passes
+/// run's lr for 3000 steps; returns its output folder.
+fn long_proprio_dropout_out() -> std::path::PathBuf {
+    let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
+    let mut dropout = launch_train_config("train-compact-long-parallel-5-proprio-dropout.toml");
+    let out = dropout.run.out.clone();
+    assert_eq!(dropout.train.proprio_dropout, 0.5);
+    assert_eq!(detour.train.proprio_dropout, 0.0);
+    assert_eq!(
+        (dropout.train.lr.peak_lr, dropout.train.lr.min_lr),
+        (2.0 * detour.train.lr.peak_lr, 2.0 * detour.train.lr.min_lr)
+    );
+    assert_eq!(dropout.run.steps, 3000);
+    assert_eq!(dropout.run.steps, dropout.train.lr.total_steps);
+    dropout.train.proprio_dropout = 0.0;
+    dropout.train.lr.peak_lr = detour.train.lr.peak_lr;
+    dropout.train.lr.min_lr = detour.train.lr.min_lr;
+    dropout.run.steps = detour.run.steps;
+    dropout.train.lr.total_steps = detour.train.lr.total_steps;
+    dropout.run.out.clone_from(&detour.run.out);
+    assert_eq!(dropout, detour);
     out
 }
 

@@ -44,6 +44,8 @@ pub(crate) struct PassInput<'a> {
     pub mode: AttentionMode,
     /// Slot `j` is scored by row `first_slot − 1 + j`.
     pub shift: bool,
+    /// No other position attends to the proprio token (proprio dropout).
+    pub hide_proprio: bool,
 }
 
 /// Run the differentiable forward over the batch (`targets` and `plans` per sample) and
@@ -63,6 +65,7 @@ pub(crate) fn batch_terms(
             slots: &plan.slots,
             mode: plan.mode,
             shift: plan.shift,
+            hide_proprio: plan.hide_proprio,
         })
         .collect();
     let hidden = batch_hidden(model, net, vision, &pass)?;
@@ -165,6 +168,11 @@ pub(crate) fn batch_hidden(
         })
         .collect::<Result<Vec<_>>>()?;
     let x = Tensor::cat(&padded, 0)?;
+    // `[BOS] [image tokens] [proprio]`: the proprio token closes the vision tokens.
+    let proprio_at = f
+        .use_proprio
+        .then(|| model.config().vision_tokens())
+        .filter(|_| pass.iter().any(|p| p.hide_proprio));
     let masks: Vec<MaskSpec> = pass
         .iter()
         .zip(&prefixes)
@@ -173,6 +181,7 @@ pub(crate) fn batch_hidden(
             mode: p.mode,
             len,
             action_start: prefix.len,
+            hidden_key: proprio_at.filter(|_| p.hide_proprio),
         })
         .collect();
     let mask = batch_mask(&masks, seq, net.groups(), model.device())?;
@@ -191,18 +200,23 @@ struct MaskSpec {
     mode: AttentionMode,
     len: usize,
     action_start: usize,
+    /// A key no other position may attend to (the hidden proprio token).
+    hidden_key: Option<usize>,
 }
 
 /// Additive mask `[B, 1, groups · seq, seq]` (the backbone's grouped-query row layout):
 /// each sample's mode over its own tokens, padded keys blocked for real rows, padded rows
-/// open (they are never read). `None` when nothing is blocked.
+/// open (they are never read), a hidden key blocked for every row but its own. `None` when
+/// nothing is blocked.
 fn batch_mask(
     specs: &[MaskSpec],
     seq: usize,
     groups: usize,
     device: &candle_core::Device,
 ) -> Result<Option<Tensor>> {
-    let open = |m: &MaskSpec| m.len == seq && m.mode == AttentionMode::Bidirectional;
+    let open = |m: &MaskSpec| {
+        m.len == seq && m.mode == AttentionMode::Bidirectional && m.hidden_key.is_none()
+    };
     if specs.iter().all(open) {
         return Ok(None);
     }
@@ -211,8 +225,11 @@ fn batch_mask(
         let mut block = Vec::with_capacity(seq * seq);
         for q in 0..seq {
             for k in 0..seq {
+                let hidden = m.hidden_key == Some(k) && q != k;
                 let ok = q >= m.len
-                    || (k < m.len && attention_mask::allowed(m.mode, q, k, m.action_start));
+                    || (k < m.len
+                        && !hidden
+                        && attention_mask::allowed(m.mode, q, k, m.action_start));
                 block.push(if ok { 0.0_f32 } else { f32::NEG_INFINITY });
             }
         }
@@ -225,4 +242,38 @@ fn batch_mask(
         (specs.len(), 1, groups * seq, seq),
         device,
     )?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests
+    use super::*;
+
+    fn rows(mask: &Tensor) -> Vec<Vec<f32>> {
+        mask.squeeze(0)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec2()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_hidden_key_is_blocked_for_every_row_but_its_own() {
+        let spec = |hidden_key| MaskSpec {
+            mode: AttentionMode::Bidirectional,
+            len: 4,
+            action_start: 3,
+            hidden_key,
+        };
+        let dev = candle_core::Device::Cpu;
+        assert!(batch_mask(&[spec(None)], 4, 1, &dev).unwrap().is_none());
+        let m = rows(&batch_mask(&[spec(Some(1))], 4, 1, &dev).unwrap().unwrap());
+        for (q, row) in m.iter().enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                let blocked = k == 1 && q != 1;
+                assert_eq!(v == f32::NEG_INFINITY, blocked, "row {q} key {k}");
+            }
+        }
+    }
 }

@@ -93,6 +93,11 @@ pub struct TrainConfig {
     /// The auxiliary keypose loss ([`keypose`]): `None` (default) trains on the
     /// cross-entropy alone, as every run before it.
     pub keypose: Option<KeyposeConfig>,
+    /// Proprio dropout: the share of training samples (in `[0, 1]`) whose proprio token no
+    /// other position may attend to, so the model also learns to act from the images alone
+    /// (validation samples and inference always see it). 0 (default): every sample sees
+    /// it, and no extra draw is made (the same masks as every run before it).
+    pub proprio_dropout: f64,
 }
 
 impl Default for TrainConfig {
@@ -109,6 +114,7 @@ impl Default for TrainConfig {
             ema_decay: None,
             all_masked_fraction: 0.0,
             keypose: None,
+            proprio_dropout: 0.0,
         }
     }
 }
@@ -134,6 +140,12 @@ impl TrainConfig {
         if !(0.0..=1.0).contains(&self.all_masked_fraction) {
             return Err(crate::PolicyError::config(
                 "train.all_masked_fraction",
+                "must be in [0, 1]",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.proprio_dropout) {
+            return Err(crate::PolicyError::config(
+                "train.proprio_dropout",
                 "must be in [0, 1]",
             ));
         }

@@ -81,6 +81,9 @@ pub(crate) struct SlotPlan {
     pub supervised: Vec<bool>,
     /// STOP is in the loss (scored by the row after the last slot's score row).
     pub stop: bool,
+    /// The proprio token is hidden from every other position (proprio dropout,
+    /// `train.proprio_dropout`): the sample is trained as if the robot state were unknown.
+    pub hide_proprio: bool,
 }
 
 /// Model facts a plan depends on.
@@ -122,6 +125,7 @@ impl SlotPlan {
                     shift: ctx.logit_shift,
                     supervised: masked,
                     stop: ctx.append_stop && ctx.logit_shift,
+                    hide_proprio: false,
                 }
             }
             Objective::Autoregressive => Self {
@@ -130,6 +134,7 @@ impl SlotPlan {
                 shift: true,
                 supervised: all,
                 stop: ctx.append_stop,
+                hide_proprio: false,
             },
             Objective::Parallel => Self {
                 slots: match ctx.parallel_slots {
@@ -140,6 +145,7 @@ impl SlotPlan {
                 shift: ctx.logit_shift,
                 supervised: all,
                 stop: ctx.append_stop && ctx.logit_shift,
+                hide_proprio: false,
             },
         }
     }

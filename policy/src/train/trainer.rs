@@ -3,7 +3,7 @@
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::ema::WeightEma;
@@ -119,6 +119,12 @@ impl Trainer {
             file,
         } = weights;
         let model_cfg = model.config();
+        if cfg.proprio_dropout > 0.0 && !model_cfg.file.use_proprio {
+            return Err(PolicyError::config(
+                "train.proprio_dropout",
+                "the model takes no proprio (use_proprio is false): there is nothing to drop",
+            ));
+        }
         let stats = statistics.select(unnorm_key.as_deref())?;
         let actions = ActionTokenizer::new(model_cfg, &stats.action)?;
         let proprio_stats = match (&stats.proprio, model_cfg.file.use_proprio) {
@@ -272,19 +278,22 @@ impl Trainer {
         }
     }
 
-    /// One plan per sample; the diffusion objective draws its masks from `rng`, the others
-    /// draw nothing.
+    /// One plan per sample; the diffusion objective draws its masks from `rng`, and proprio
+    /// dropout (when on) whether the sample hides its proprio token; nothing else draws.
     pub(super) fn plans(&self, prepared: &[Prepared<'_>], rng: &mut ChaCha8Rng) -> Vec<SlotPlan> {
         let ctx = self.plan_context();
         let objective = self.cfg.objective;
         let l = self.model.config().action_tokens;
+        let dropout = self.cfg.proprio_dropout;
         prepared
             .iter()
             .map(|p| {
                 let mask = objective
                     .draws_masks()
                     .then(|| SampleMask::draw_mixed(l, self.cfg.all_masked_fraction, rng));
-                SlotPlan::new(objective, &p.targets, mask.as_ref(), ctx)
+                let mut plan = SlotPlan::new(objective, &p.targets, mask.as_ref(), ctx);
+                plan.hide_proprio = dropout > 0.0 && rng.random_range(0.0..1.0) < dropout;
+                plan
             })
             .collect()
     }

@@ -108,6 +108,7 @@ impl Trainer {
             slots: &slots,
             mode: self.attention_mode(),
             shift: self.model.config().file.logit_shift,
+            hide_proprio: false,
         };
         let h = batch_hidden(&self.model, &self.net, self.vision.as_ref(), &[pass])?;
         let rows = h.states.narrow(0, h.first[0], l)?;
