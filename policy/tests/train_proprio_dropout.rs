@@ -96,6 +96,12 @@ fn validation_and_inference_still_read_the_proprio() {
     let base = t.action_logits(&common::observation(&cfg), &ids).unwrap();
     let moved = t.action_logits(&other, &ids).unwrap();
     assert!(common::max_abs_diff(&base, &moved) > 1e-4);
+    // The validation loss scores every sample with its proprio, whatever the dropout.
+    let (a, b) = (
+        t.eval_loss(&batch(&cfg, 1.0), 0).unwrap(),
+        t.eval_loss(&batch(&cfg, -3.0), 0).unwrap(),
+    );
+    assert!((a - b).abs() > 1e-5, "validation loss {a} against {b}");
 }
 
 #[test]

@@ -278,13 +278,19 @@ impl Trainer {
         }
     }
 
-    /// One plan per sample; the diffusion objective draws its masks from `rng`, and proprio
-    /// dropout (when on) whether the sample hides its proprio token; nothing else draws.
-    pub(super) fn plans(&self, prepared: &[Prepared<'_>], rng: &mut ChaCha8Rng) -> Vec<SlotPlan> {
+    /// One plan per sample; the diffusion objective draws its masks from `rng`, and with
+    /// `proprio_dropout` > 0 (training steps only: evaluations pass 0) whether the sample
+    /// hides its proprio token; nothing else draws.
+    pub(super) fn plans(
+        &self,
+        prepared: &[Prepared<'_>],
+        rng: &mut ChaCha8Rng,
+        proprio_dropout: f64,
+    ) -> Vec<SlotPlan> {
         let ctx = self.plan_context();
         let objective = self.cfg.objective;
         let l = self.model.config().action_tokens;
-        let dropout = self.cfg.proprio_dropout;
+        let dropout = proprio_dropout;
         prepared
             .iter()
             .map(|p| {
@@ -403,7 +409,7 @@ impl Trainer {
         let _span = tracing::debug_span!("train_step", step = self.step).entered();
         let prepared = self.prepare_batch(batch)?;
         let mut rng = self.rng.clone();
-        let plans = self.plans(&prepared, &mut rng);
+        let plans = self.plans(&prepared, &mut rng, self.cfg.proprio_dropout);
         self.rng = rng;
         let terms = self.loss(&prepared, &plans)?;
         let loss_value = terms.ce.to_scalar::<f32>()?;

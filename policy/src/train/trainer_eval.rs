@@ -15,11 +15,12 @@ use crate::{PolicyError, Result};
 impl Trainer {
     /// The loss of `batch` under masks drawn from `seed` (the trainer's own mask stream and
     /// weights are untouched): a fixed-mask evaluation to compare weights over time. The
-    /// autoregressive and parallel objectives draw no masks (`seed` is unused).
+    /// autoregressive and parallel objectives draw no masks (`seed` is unused). Every sample
+    /// sees its proprio (no proprio dropout), as at inference.
     pub fn eval_loss(&self, batch: &Batch, seed: u64) -> Result<f32> {
         let prepared = self.prepare_batch(batch)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let plans = self.plans(&prepared, &mut rng);
+        let plans = self.plans(&prepared, &mut rng, 0.0);
         Ok(self
             .loss(&prepared, &plans)?
             .ce
@@ -36,7 +37,7 @@ impl Trainer {
         }
         let prepared = self.prepare_batch(batch)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let plans = self.plans(&prepared, &mut rng);
+        let plans = self.plans(&prepared, &mut rng, 0.0);
         let loss = self.loss(&prepared, &plans)?;
         loss.keypose
             .map(|k| Ok(k.detach().to_scalar::<f32>()?))
