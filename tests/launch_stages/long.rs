@@ -39,6 +39,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_detour_out(),
         long_axis_angle_detour_out(),
         long_proprio_dropout_out(),
+        long_detour_step_out(),
         long_wide_out(),
         long_wide_centred_out(),
         long_wide_keypose_out(),
@@ -231,6 +232,33 @@ fn long_proprio_dropout_out() -> std::path::PathBuf {
     dropout.train.lr.total_steps = detour.train.lr.total_steps;
     dropout.run.out.clone_from(&detour.run.out);
     assert_eq!(dropout, detour);
+    out
+}
+
+/// The detour stage given the episode step: the step stage's start and jitter, at the
+/// dropout stage's lr; returns its output folder.
+fn long_detour_step_out() -> std::path::PathBuf {
+    let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
+    let step = launch_train_config("train-compact-long-parallel-5-step.toml");
+    let dropout = launch_train_config("train-compact-long-parallel-5-proprio-dropout.toml");
+    let mut with_step = launch_train_config("train-compact-long-parallel-5-detour-step.toml");
+    let out = with_step.run.out.clone();
+    assert_eq!(with_step.model.init_checkpoint, step.model.init_checkpoint);
+    assert_eq!(
+        with_step.data.episode_step_jitter,
+        step.data.episode_step_jitter
+    );
+    assert_eq!(with_step.train.lr.peak_lr, dropout.train.lr.peak_lr);
+    assert_eq!(with_step.train.lr.min_lr, dropout.train.lr.min_lr);
+    with_step
+        .model
+        .init_checkpoint
+        .clone_from(&detour.model.init_checkpoint);
+    with_step.data.episode_step_jitter = detour.data.episode_step_jitter;
+    with_step.train.lr.peak_lr = detour.train.lr.peak_lr;
+    with_step.train.lr.min_lr = detour.train.lr.min_lr;
+    with_step.run.out.clone_from(&detour.run.out);
+    assert_eq!(with_step, detour);
     out
 }
 
