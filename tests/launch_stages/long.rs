@@ -217,12 +217,10 @@ fn long_proprio_dropout_out() -> std::path::PathBuf {
     let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
     let mut dropout = launch_train_config("train-compact-long-parallel-5-proprio-dropout.toml");
     let out = dropout.run.out.clone();
-    assert_eq!(dropout.train.proprio_dropout, 0.5);
-    assert_eq!(detour.train.proprio_dropout, 0.0);
-    assert_eq!(
-        (dropout.train.lr.peak_lr, dropout.train.lr.min_lr),
-        (2.0 * detour.train.lr.peak_lr, 2.0 * detour.train.lr.min_lr)
-    );
+    assert_same_lr(dropout.train.proprio_dropout, 0.5);
+    assert_same_lr(detour.train.proprio_dropout, 0.0);
+    assert_half(detour.train.lr.peak_lr, dropout.train.lr.peak_lr);
+    assert_half(detour.train.lr.min_lr, dropout.train.lr.min_lr);
     assert_eq!(dropout.run.steps, 3000);
     assert_eq!(dropout.run.steps, dropout.train.lr.total_steps);
     dropout.train.proprio_dropout = 0.0;
@@ -244,12 +242,12 @@ fn long_detour_step_out() -> std::path::PathBuf {
     let mut with_step = launch_train_config("train-compact-long-parallel-5-detour-step.toml");
     let out = with_step.run.out.clone();
     assert_eq!(with_step.model.init_checkpoint, step.model.init_checkpoint);
-    assert_eq!(
-        with_step.data.episode_step_jitter,
-        step.data.episode_step_jitter
+    assert_same_lr(
+        with_step.data.episode_step_jitter.into(),
+        step.data.episode_step_jitter.into(),
     );
-    assert_eq!(with_step.train.lr.peak_lr, dropout.train.lr.peak_lr);
-    assert_eq!(with_step.train.lr.min_lr, dropout.train.lr.min_lr);
+    assert_same_lr(with_step.train.lr.peak_lr, dropout.train.lr.peak_lr);
+    assert_same_lr(with_step.train.lr.min_lr, dropout.train.lr.min_lr);
     with_step
         .model
         .init_checkpoint
