@@ -49,6 +49,12 @@ pub fn assert_continues(
 /// `a` and `b` are the same learning rate to the bit (the same TOML literal parses to the same
 /// bits, so no tolerance is needed).
 pub fn assert_same_lr(a: f64, b: f64) {
+    assert_same_value(a, b);
+}
+
+/// `a` and `b` are the same config value to the bit (a share, a jitter: the same TOML literal
+/// parses to the same bits).
+pub fn assert_same_value(a: f64, b: f64) {
     assert_eq!(a.to_bits(), b.to_bits(), "{a} is not {b}");
 }
 

@@ -3,7 +3,7 @@
 
 use ddvla_policy::train::augment::CropPosition;
 
-use crate::common::{assert_half, assert_same_lr, launch_train_config};
+use crate::common::{assert_half, assert_same_lr, assert_same_value, launch_train_config};
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
 /// the output folder; returns their output folders.
@@ -217,8 +217,8 @@ fn long_proprio_dropout_out() -> std::path::PathBuf {
     let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
     let mut dropout = launch_train_config("train-compact-long-parallel-5-proprio-dropout.toml");
     let out = dropout.run.out.clone();
-    assert_same_lr(dropout.train.proprio_dropout, 0.5);
-    assert_same_lr(detour.train.proprio_dropout, 0.0);
+    assert_same_value(dropout.train.proprio_dropout, 0.5);
+    assert_same_value(detour.train.proprio_dropout, 0.0);
     assert_half(detour.train.lr.peak_lr, dropout.train.lr.peak_lr);
     assert_half(detour.train.lr.min_lr, dropout.train.lr.min_lr);
     assert_eq!(dropout.run.steps, 3000);
@@ -242,7 +242,7 @@ fn long_detour_step_out() -> std::path::PathBuf {
     let mut with_step = launch_train_config("train-compact-long-parallel-5-detour-step.toml");
     let out = with_step.run.out.clone();
     assert_eq!(with_step.model.init_checkpoint, step.model.init_checkpoint);
-    assert_same_lr(
+    assert_same_value(
         with_step.data.episode_step_jitter.into(),
         step.data.episode_step_jitter.into(),
     );
