@@ -169,10 +169,7 @@ pub(crate) fn batch_hidden(
         .collect::<Result<Vec<_>>>()?;
     let x = Tensor::cat(&padded, 0)?;
     // `[BOS] [image tokens] [proprio]`: the proprio token closes the vision tokens.
-    let proprio_at = f
-        .use_proprio
-        .then(|| model.config().vision_tokens())
-        .filter(|_| pass.iter().any(|p| p.hide_proprio));
+    let proprio_at = f.use_proprio.then(|| model.config().vision_tokens());
     let masks: Vec<MaskSpec> = pass
         .iter()
         .zip(&prefixes)

@@ -290,7 +290,6 @@ impl Trainer {
         let ctx = self.plan_context();
         let objective = self.cfg.objective;
         let l = self.model.config().action_tokens;
-        let dropout = proprio_dropout;
         prepared
             .iter()
             .map(|p| {
@@ -298,7 +297,8 @@ impl Trainer {
                     .draws_masks()
                     .then(|| SampleMask::draw_mixed(l, self.cfg.all_masked_fraction, rng));
                 let mut plan = SlotPlan::new(objective, &p.targets, mask.as_ref(), ctx);
-                plan.hide_proprio = dropout > 0.0 && rng.random_range(0.0..1.0) < dropout;
+                plan.hide_proprio =
+                    proprio_dropout > 0.0 && rng.random_range(0.0..1.0) < proprio_dropout;
                 plan
             })
             .collect()
