@@ -9,8 +9,8 @@ mod common;
 #[path = "launch_stages/long.rs"]
 mod long;
 use common::{
-    assert_continues, assert_half, assert_half_lr_variant, launch_train_config, put_back_folder,
-    take_dart_folders,
+    assert_continues, assert_half, assert_half_lr_variant, assert_same_but_out,
+    launch_train_config, put_back_folder, take_dart_folders,
 };
 
 #[test]
@@ -216,15 +216,12 @@ fn goal_variants_outs() -> Vec<std::path::PathBuf> {
 fn push_dagger_mix_out() -> std::path::PathBuf {
     let plain = launch_train_config("train-compact-goal-parallel-5-push-dagger.toml");
     let mut mix = launch_train_config("train-compact-goal-parallel-5-push-dagger-mix.toml");
-    let out = mix.run.out.clone();
     let (plain_folder, mix_folder) = (
         std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger"),
         std::path::PathBuf::from(".cache/demos/libero_style_goal_push_dagger_mix"),
     );
     assert_eq!(put_back_folder(&mut mix, &plain_folder, &mix_folder), 2);
-    mix.run.out.clone_from(&plain.run.out);
-    assert_eq!(mix, plain);
-    out
+    assert_same_but_out(mix, &plain)
 }
 
 /// The goal suite's DAgger stage differs from 4-push2 in its start (a snapshot that run
@@ -233,7 +230,6 @@ fn push_dagger_mix_out() -> std::path::PathBuf {
 fn push_dagger_out() -> std::path::PathBuf {
     let push2 = launch_train_config("train-compact-goal-parallel-4-push2.toml");
     let mut dagger = launch_train_config("train-compact-goal-parallel-5-push-dagger.toml");
-    let out = dagger.run.out.clone();
     let snapshot_step = 1000;
     assert_eq!(snapshot_step % push2.run.keep_every, 0);
     assert!(snapshot_step < push2.run.steps);
@@ -259,7 +255,5 @@ fn push_dagger_out() -> std::path::PathBuf {
     dagger.run.steps = push2.run.steps;
     dagger.run.keep_every = push2.run.keep_every;
     dagger.run.eval_every = push2.run.eval_every;
-    dagger.run.out.clone_from(&push2.run.out);
-    assert_eq!(dagger, push2);
-    out
+    assert_same_but_out(dagger, &push2)
 }

@@ -102,3 +102,25 @@ pub fn assert_half_lr_variant(base: &str, low: &str) -> std::path::PathBuf {
     assert_eq!(low, base);
     out
 }
+
+/// Gives `variant` `base`'s learning-rate schedule, step count and snapshot interval (after
+/// the caller has checked how they differ).
+pub fn take_schedule(
+    variant: &mut ddvla::train_cli::TrainFile,
+    base: &ddvla::train_cli::TrainFile,
+) {
+    variant.train.lr.clone_from(&base.train.lr);
+    variant.run.steps = base.run.steps;
+    variant.run.keep_every = base.run.keep_every;
+}
+
+/// `variant` equals `base` once it writes to `base`'s output folder; returns the variant's
+/// own output folder.
+pub fn assert_same_but_out(
+    mut variant: ddvla::train_cli::TrainFile,
+    base: &ddvla::train_cli::TrainFile,
+) -> std::path::PathBuf {
+    let out = std::mem::replace(&mut variant.run.out, base.run.out.clone());
+    assert_eq!(&variant, base);
+    out
+}

@@ -3,7 +3,10 @@
 
 use ddvla_policy::train::augment::CropPosition;
 
-use crate::common::{assert_half, assert_same_lr, assert_same_value, launch_train_config};
+use crate::common::{
+    assert_half, assert_same_but_out, assert_same_lr, assert_same_value, launch_train_config,
+    take_schedule,
+};
 
 /// The long suite's variants of its fourth stage each differ from it in the stated things and
 /// the output folder; returns their output folders.
@@ -92,7 +95,6 @@ fn long_proprio_outs() -> [std::path::PathBuf; 2] {
 fn long_axis_angle_passes_out() -> std::path::PathBuf {
     let axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
     let mut passes = launch_train_config("train-compact-long-parallel-6-axis-angle-passes.toml");
-    let out = passes.run.out.clone();
     assert_eq!(
         passes.model.init_checkpoint,
         Some(axis.run.out.join("ema")),
@@ -106,12 +108,8 @@ fn long_axis_angle_passes_out() -> std::path::PathBuf {
         .model
         .init_checkpoint
         .clone_from(&axis.model.init_checkpoint);
-    passes.train.lr = axis.train.lr.clone();
-    passes.run.steps = axis.run.steps;
-    passes.run.keep_every = axis.run.keep_every;
-    passes.run.out.clone_from(&axis.run.out);
-    assert_eq!(passes, axis);
-    out
+    take_schedule(&mut passes, &axis);
+    assert_same_but_out(passes, &axis)
 }
 
 /// The long policy reading its orientation in one hemisphere: the DART stage without the
@@ -120,7 +118,6 @@ fn long_axis_angle_passes_out() -> std::path::PathBuf {
 fn long_axis_angle_out() -> std::path::PathBuf {
     let mut dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
     let mut axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
-    let out = axis.run.out.clone();
     assert_eq!(
         axis.model.init_checkpoint.as_deref(),
         Some(std::path::Path::new(
@@ -131,9 +128,7 @@ fn long_axis_angle_out() -> std::path::PathBuf {
     axis.model
         .init_checkpoint
         .clone_from(&dart.model.init_checkpoint);
-    axis.run.out.clone_from(&dart.run.out);
-    assert_eq!(axis, dart);
-    out
+    assert_same_but_out(axis, &dart)
 }
 
 /// The long policy beside small-noise DART episodes: the 4-passes run's data, split and
@@ -142,7 +137,6 @@ fn long_axis_angle_out() -> std::path::PathBuf {
 fn long_dart05_out() -> std::path::PathBuf {
     let passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
     let mut dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
-    let out = dart.run.out.clone();
     let init = std::path::PathBuf::from("checkpoints/compact-libero-long-parallel-4-passes");
     assert_eq!(dart.model.init_checkpoint.as_deref(), Some(init.as_path()));
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -158,12 +152,8 @@ fn long_dart05_out() -> std::path::PathBuf {
     dart.model
         .init_checkpoint
         .clone_from(&passes.model.init_checkpoint);
-    dart.train.lr = passes.train.lr.clone();
-    dart.run.steps = passes.run.steps;
-    dart.run.keep_every = passes.run.keep_every;
-    dart.run.out.clone_from(&passes.run.out);
-    assert_eq!(dart, passes);
-    out
+    take_schedule(&mut dart, &passes);
+    assert_same_but_out(dart, &passes)
 }
 
 /// The long policy beside episodes that detour home between skills: the DART stage with the
@@ -171,7 +161,6 @@ fn long_dart05_out() -> std::path::PathBuf {
 fn long_detour_out() -> std::path::PathBuf {
     let dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
     let mut detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
-    let out = detour.run.out.clone();
     let folders: Vec<_> = detour.data.demos.drain(2..).collect();
     assert_eq!(
         folders,
@@ -185,9 +174,7 @@ fn long_detour_out() -> std::path::PathBuf {
         .data
         .demos
         .push(".cache/demos/libero_style_long_dart05".into());
-    detour.run.out.clone_from(&dart.run.out);
-    assert_eq!(detour, dart);
-    out
+    assert_same_but_out(detour, &dart)
 }
 
 /// The detour stage from the axis-angle passes run's step-4000 average (a policy reading its
@@ -196,7 +183,6 @@ fn long_axis_angle_detour_out() -> std::path::PathBuf {
     let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
     let mut from_hemisphere =
         launch_train_config("train-compact-long-parallel-7-axis-angle-detour.toml");
-    let out = from_hemisphere.run.out.clone();
     let passes = launch_train_config("train-compact-long-parallel-6-axis-angle-passes.toml");
     assert_eq!(
         from_hemisphere.model.init_checkpoint,
@@ -206,9 +192,7 @@ fn long_axis_angle_detour_out() -> std::path::PathBuf {
         .model
         .init_checkpoint
         .clone_from(&detour.model.init_checkpoint);
-    from_hemisphere.run.out.clone_from(&detour.run.out);
-    assert_eq!(from_hemisphere, detour);
-    out
+    assert_same_but_out(from_hemisphere, &detour)
 }
 
 /// The detour stage with half of its samples hiding their proprio token, at the 4-passes
@@ -216,7 +200,6 @@ fn long_axis_angle_detour_out() -> std::path::PathBuf {
 fn long_proprio_dropout_out() -> std::path::PathBuf {
     let detour = launch_train_config("train-compact-long-parallel-5-detour.toml");
     let mut dropout = launch_train_config("train-compact-long-parallel-5-proprio-dropout.toml");
-    let out = dropout.run.out.clone();
     assert_same_value(dropout.train.proprio_dropout, 0.5);
     assert_same_value(detour.train.proprio_dropout, 0.0);
     assert_half(detour.train.lr.peak_lr, dropout.train.lr.peak_lr);
@@ -228,9 +211,7 @@ fn long_proprio_dropout_out() -> std::path::PathBuf {
     dropout.train.lr.min_lr = detour.train.lr.min_lr;
     dropout.run.steps = detour.run.steps;
     dropout.train.lr.total_steps = detour.train.lr.total_steps;
-    dropout.run.out.clone_from(&detour.run.out);
-    assert_eq!(dropout, detour);
-    out
+    assert_same_but_out(dropout, &detour)
 }
 
 /// The detour stage given the episode step: the step stage's start and jitter, at the
@@ -240,7 +221,6 @@ fn long_detour_step_out() -> std::path::PathBuf {
     let step = launch_train_config("train-compact-long-parallel-5-step.toml");
     let dropout = launch_train_config("train-compact-long-parallel-5-proprio-dropout.toml");
     let mut with_step = launch_train_config("train-compact-long-parallel-5-detour-step.toml");
-    let out = with_step.run.out.clone();
     assert_eq!(with_step.model.init_checkpoint, step.model.init_checkpoint);
     assert_same_value(
         with_step.data.episode_step_jitter.into(),
@@ -255,9 +235,7 @@ fn long_detour_step_out() -> std::path::PathBuf {
     with_step.data.episode_step_jitter = detour.data.episode_step_jitter;
     with_step.train.lr.peak_lr = detour.train.lr.peak_lr;
     with_step.train.lr.min_lr = detour.train.lr.min_lr;
-    with_step.run.out.clone_from(&detour.run.out);
-    assert_eq!(with_step, detour);
-    out
+    assert_same_but_out(with_step, &detour)
 }
 
 /// The long policy beside widened-layout episodes: the DART stage with the two folders of
@@ -266,7 +244,6 @@ fn long_detour_step_out() -> std::path::PathBuf {
 fn long_wide_out() -> std::path::PathBuf {
     let dart = launch_train_config("train-compact-long-parallel-5-dart05.toml");
     let mut wide = launch_train_config("train-compact-long-parallel-5-wide.toml");
-    let out = wide.run.out.clone();
     let folders: Vec<_> = wide.data.demos.split_off(2);
     assert_eq!(
         folders,
@@ -282,47 +259,36 @@ fn long_wide_out() -> std::path::PathBuf {
     assert_eq!(wide.run.steps, wide.train.lr.total_steps);
     wide.train.lr = dart.train.lr.clone();
     wide.run.steps = dart.run.steps;
-    wide.run.out.clone_from(&dart.run.out);
-    assert_eq!(wide, dart);
-    out
+    assert_same_but_out(wide, &dart)
 }
 
 /// The widened-layout stage with every training crop at the centre; returns its output folder.
 fn long_wide_centred_out() -> std::path::PathBuf {
     let wide = launch_train_config("train-compact-long-parallel-5-wide.toml");
     let mut centred = launch_train_config("train-compact-long-parallel-5-wide-centred.toml");
-    let out = centred.run.out.clone();
     let augment = centred.data.augment.as_mut().unwrap();
     assert_eq!(augment.crop_position, CropPosition::Centre);
     augment.crop_position = CropPosition::Random;
-    centred.run.out.clone_from(&wide.run.out);
-    assert_eq!(centred, wide);
-    out
+    assert_same_but_out(centred, &wide)
 }
 
 /// The centred widened-layout stage with the keypose loss; returns its output folder.
 fn long_wide_keypose_out() -> std::path::PathBuf {
     let centred = launch_train_config("train-compact-long-parallel-5-wide-centred.toml");
     let mut keypose = launch_train_config("train-compact-long-parallel-5-wide-keypose.toml");
-    let out = keypose.run.out.clone();
     let k = keypose.train.keypose.take().unwrap();
     assert!(k.events == 2 && (k.weight - 1.0).abs() < 1e-9);
-    keypose.run.out.clone_from(&centred.run.out);
-    assert_eq!(keypose, centred);
-    out
+    assert_same_but_out(keypose, &centred)
 }
 
 /// The keypose stage with the loss weighted 20; returns its output folder.
 fn long_wide_keypose_w20_out() -> std::path::PathBuf {
     let one = launch_train_config("train-compact-long-parallel-5-wide-keypose.toml");
     let mut twenty = launch_train_config("train-compact-long-parallel-5-wide-keypose-w20.toml");
-    let out = twenty.run.out.clone();
     let k = twenty.train.keypose.as_mut().unwrap();
     assert!((k.weight - 20.0).abs() < 1e-9);
     k.weight = 1.0;
-    twenty.run.out.clone_from(&one.run.out);
-    assert_eq!(twenty, one);
-    out
+    assert_same_but_out(twenty, &one)
 }
 
 /// The long policy given the episode step: the 4-passes run's data, split, statistics and
@@ -332,7 +298,6 @@ fn long_wide_keypose_w20_out() -> std::path::PathBuf {
 fn long_step_out() -> std::path::PathBuf {
     let passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
     let mut step = launch_train_config("train-compact-long-parallel-5-step.toml");
-    let out = step.run.out.clone();
     assert_eq!(
         step.model.init_checkpoint.as_deref(),
         Some(std::path::Path::new(
@@ -346,12 +311,8 @@ fn long_step_out() -> std::path::PathBuf {
         .init_checkpoint
         .clone_from(&passes.model.init_checkpoint);
     step.data.episode_step_jitter = 0.0;
-    step.train.lr = passes.train.lr.clone();
-    step.run.steps = passes.run.steps;
-    step.run.keep_every = passes.run.keep_every;
-    step.run.out.clone_from(&passes.run.out);
-    assert_eq!(step, passes);
-    out
+    take_schedule(&mut step, &passes);
+    assert_same_but_out(step, &passes)
 }
 
 /// The long run over several sessions: long stage 4 (same start, data and split) with the
@@ -361,18 +322,13 @@ fn long_passes_out() -> std::path::PathBuf {
     let third = launch_train_config("train-compact-long-parallel-3.toml");
     let fourth = launch_train_config("train-compact-long-parallel-4.toml");
     let mut passes = launch_train_config("train-compact-long-parallel-4-passes.toml");
-    let out = passes.run.out.clone();
     assert_same_lr(passes.train.lr.peak_lr, third.train.lr.peak_lr);
     assert_same_lr(passes.train.lr.min_lr, third.train.lr.min_lr);
     assert_eq!(passes.run.steps, 6 * fourth.run.steps);
     assert_eq!(passes.run.steps, passes.train.lr.total_steps);
     assert_eq!(passes.run.keep_every, 2000);
-    passes.train.lr = fourth.train.lr.clone();
-    passes.run.steps = fourth.run.steps;
-    passes.run.keep_every = fourth.run.keep_every;
-    passes.run.out.clone_from(&fourth.run.out);
-    assert_eq!(passes, fourth);
-    out
+    take_schedule(&mut passes, &fourth);
+    assert_same_but_out(passes, &fourth)
 }
 
 /// The long DAgger stage: long 4-glow with the two glow folders (task 2's only sources)
@@ -381,7 +337,6 @@ fn long_passes_out() -> std::path::PathBuf {
 fn long_dagger_out() -> std::path::PathBuf {
     let mut glow = launch_train_config("train-compact-long-parallel-4-glow.toml");
     let mut dagger = launch_train_config("train-compact-long-parallel-4-dagger.toml");
-    let out = dagger.run.out.clone();
     assert_eq!(
         dagger.data.demos.pop(),
         Some(std::path::PathBuf::from(
@@ -391,9 +346,7 @@ fn long_dagger_out() -> std::path::PathBuf {
     assert!(dagger.data.task_sources.is_empty());
     glow.data.demos.truncate(2);
     glow.data.task_sources.clear();
-    dagger.run.out.clone_from(&glow.run.out);
-    assert_eq!(dagger, glow);
-    out
+    assert_same_but_out(dagger, &glow)
 }
 
 /// The stage recorded with the stove's burner glow: long 4-extra with its extra folder
@@ -402,7 +355,6 @@ fn long_dagger_out() -> std::path::PathBuf {
 fn long_glow_out() -> std::path::PathBuf {
     let extra = launch_train_config("train-compact-long-parallel-4-extra.toml");
     let mut glow = launch_train_config("train-compact-long-parallel-4-glow.toml");
-    let out = glow.run.out.clone();
     let folders: Vec<_> = ["glow", "glow2"]
         .iter()
         .map(|f| std::path::PathBuf::from(format!(".cache/demos/libero_style_long_{f}")))
@@ -421,9 +373,7 @@ fn long_glow_out() -> std::path::PathBuf {
     assert_half(glow.train.lr.min_lr, extra.train.lr.min_lr);
     glow.train.lr = extra.train.lr.clone();
     glow.data.demos.push(extra.data.demos[2].clone());
-    glow.run.out.clone_from(&extra.run.out);
-    assert_eq!(glow, extra);
-    out
+    assert_same_but_out(glow, &extra)
 }
 
 /// The no-proprio stage continued from its weight average: four times the steps at a lower
@@ -431,7 +381,6 @@ fn long_glow_out() -> std::path::PathBuf {
 fn long_no_proprio_continued_out() -> std::path::PathBuf {
     let first = launch_train_config("train-compact-long-parallel-5-no-proprio.toml");
     let mut next = launch_train_config("train-compact-long-parallel-6-no-proprio.toml");
-    let out = next.run.out.clone();
     assert_eq!(next.model.init_checkpoint, Some(first.run.out.join("ema")));
     assert!(next.train.lr.peak_lr < first.train.lr.peak_lr);
     assert_eq!(next.run.steps, 4 * first.run.steps);
@@ -440,10 +389,6 @@ fn long_no_proprio_continued_out() -> std::path::PathBuf {
     next.model
         .init_checkpoint
         .clone_from(&first.model.init_checkpoint);
-    next.train.lr.clone_from(&first.train.lr);
-    next.run.steps = first.run.steps;
-    next.run.keep_every = first.run.keep_every;
-    next.run.out.clone_from(&first.run.out);
-    assert_eq!(next, first);
-    out
+    take_schedule(&mut next, &first);
+    assert_same_but_out(next, &first)
 }
