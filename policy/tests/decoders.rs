@@ -273,6 +273,43 @@ fn parallel_sampling_is_seeded_and_argmax_at_temperature_zero() {
     );
 }
 
+#[test]
+fn parallel_readout_window_keeps_the_tokens_and_reads_between_bin_centres() {
+    let policy = tiny_policy(AttentionMode::Bidirectional);
+    let obs = observation(policy.model().config());
+    let decode_with = |readout_window_bins: Option<u32>| {
+        let mut dec = Parallel::new(ParallelConfig {
+            readout_window_bins,
+            ..ParallelConfig::default()
+        });
+        policy.act(&obs, &mut dec, None).unwrap()
+    };
+    let centres = decode_with(None);
+    // A window of 0 bins is the chosen bin alone: the centres, to the bit.
+    let zero = decode_with(Some(0));
+    assert_eq!(
+        (&zero.actions, &zero.tokens),
+        (&centres.actions, &centres.tokens)
+    );
+    let wide = decode_with(Some(8));
+    assert_eq!(wide.tokens, centres.tokens, "the chosen bins do not change");
+    // Random weights spread mass over neighbouring bins, so the means leave the centres but
+    // stay within the window's reach of them (8 bins of 2/255 normalised, times the range).
+    let codec = policy.action_tokenizer().codec();
+    let dim = codec.action_dim();
+    let mut moved = 0;
+    for (i, (&w, &c)) in wide.actions.iter().zip(&centres.actions).enumerate() {
+        assert!(w.is_finite());
+        let reach =
+            (codec.unnormalize(i % dim, 8.0 * 2.0 / 255.0) - codec.unnormalize(i % dim, 0.0)).abs();
+        assert!((w - c).abs() <= reach + 1e-5, "slot {i}: {w} vs centre {c}");
+        if (w - c).abs() > 1e-6 {
+            moved += 1;
+        }
+    }
+    assert!(moved > wide.actions.len() / 2, "only {moved} values moved");
+}
+
 /// A mock clock that advances a fixed step each time it is read.
 struct TickClock {
     now_us: AtomicU64,

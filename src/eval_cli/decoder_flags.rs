@@ -52,6 +52,12 @@ pub struct DecoderFlags {
     /// (diffusion samples at 1 like DD-VLA's released code, AR and parallel are argmax).
     #[arg(long, value_parser = non_negative)]
     pub temperature: Option<f32>,
+    /// Read each action value as the probability-weighted mean of the bin centres within
+    /// this many bins of the chosen bin, instead of the chosen bin's centre (sub-bin values
+    /// where the model spreads its mass over neighbouring bins; a distant second mode is
+    /// left out). Parallel decoder only.
+    #[arg(long)]
+    pub readout_window: Option<u32>,
 }
 
 /// How a model policy executes its chunks: flags of `ddvla eval` and `ddvla demos record`.
@@ -97,6 +103,12 @@ impl DecoderFlags {
             ),
         };
         let diffusion = matches!(kind, DecoderKind::Diffusion | DecoderKind::DiffusionCached);
+        if kind != DecoderKind::Parallel && self.readout_window.is_some() {
+            bail!(
+                "--readout-window applies to the parallel decoder only, not {} ({source})",
+                decoder_name(kind)
+            );
+        }
         if !diffusion && (self.rounds.is_some() || self.remask) {
             bail!(
                 "--rounds and --remask apply to the diffusion decoders only, not {} ({source})",
@@ -111,6 +123,7 @@ impl DecoderFlags {
             remask: self.remask,
             execute,
             temperature: self.temperature,
+            readout_window: self.readout_window,
             ensemble: None,
             ensemble_newest_dims: 0,
             logit_ensemble: Vec::new(),
@@ -172,12 +185,13 @@ pub fn check_model_flags(
         && flags.rounds.is_none()
         && !flags.remask
         && flags.temperature.is_none()
+        && flags.readout_window.is_none()
         && execute.is_none()
         && ensemble.is_none();
     if matches!(spec, "expert" | "random") && !untouched {
         bail!(
-            "--decoder/--rounds/--remask/--temperature/--execute/--ensemble apply to checkpoint \
-             policies, not --policy {spec}"
+            "--decoder/--rounds/--remask/--temperature/--readout-window/--execute/--ensemble \
+             apply to checkpoint policies, not --policy {spec}"
         );
     }
     Ok(())
@@ -212,6 +226,7 @@ mod tests {
             rounds,
             remask: false,
             temperature: None,
+            readout_window: None,
         }
     }
 
@@ -262,6 +277,29 @@ mod tests {
         f.temperature = Some(0.5);
         let s = f.settings(spec, None).unwrap();
         assert_eq!((s.kind, s.temperature), (DecoderKind::Parallel, Some(0.5)));
+    }
+
+    #[test]
+    fn the_readout_window_is_for_the_parallel_decoder_of_a_checkpoint() {
+        let parallel = folder_saying(Some(DecoderKind::Parallel));
+        let spec = parallel.path().to_str().unwrap();
+        let mut f = flags(None, None);
+        f.readout_window = Some(8);
+        let s = f.settings(spec, None).unwrap();
+        assert_eq!(s.readout_window, Some(8));
+        assert_eq!(s.describe(), "Parallel readout-window=8");
+        f.decoder = Some(DecoderArg::Diffusion);
+        let text = format!("{:#}", f.settings(spec, None).unwrap_err());
+        assert!(
+            text.contains("--readout-window applies to the parallel"),
+            "{text}"
+        );
+        f.decoder = None;
+        let text = format!(
+            "{:#}",
+            check_model_flags("expert", &f, None, None).unwrap_err()
+        );
+        assert!(text.contains("--readout-window"), "{text}");
     }
 
     #[test]

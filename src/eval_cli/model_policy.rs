@@ -34,6 +34,9 @@ pub struct DecodeSettings {
     /// Token sampling temperature (`None`: the decoder's default — diffusion samples at 1 as
     /// DD-VLA's released code does, AR and parallel are argmax; 0 is argmax).
     pub temperature: Option<f32>,
+    /// Parallel decoder: each value the mean of the bin centres within this many bins of
+    /// the chosen bin, weighted by probability (`None`: the chosen bin's centre).
+    pub readout_window: Option<u32>,
     /// Temporal ensembling (ACT) with this weight decay per newer chunk (the oldest weighs
     /// most; ACT uses 0.01): a chunk every `execute` steps (default 1), each action the
     /// weighted mean of the chunks covering its step. `None`: chunks are executed as they are.
@@ -64,7 +67,12 @@ impl DecodeSettings {
                 temperature()
             ),
             DecoderKind::Ar => format!("Ar{}", temperature()),
-            DecoderKind::Parallel => format!("Parallel{}", temperature()),
+            DecoderKind::Parallel => format!(
+                "Parallel{}{}",
+                temperature(),
+                self.readout_window
+                    .map_or_else(String::new, |w| format!(" readout-window={w}"))
+            ),
         }
     }
 }
@@ -211,9 +219,13 @@ fn load_members(settings: &DecodeSettings, contract: &Contract) -> Result<Vec<Po
     if settings.logit_ensemble.is_empty() {
         return Ok(Vec::new());
     }
-    if settings.kind != DecoderKind::Parallel || settings.temperature.is_some_and(|t| t > 0.0) {
+    if settings.kind != DecoderKind::Parallel
+        || settings.temperature.is_some_and(|t| t > 0.0)
+        || settings.readout_window.is_some()
+    {
         bail!(
-            "--logit-ensemble decodes with the parallel decoder at temperature 0, not {}",
+            "--logit-ensemble decodes with the parallel decoder at temperature 0 reading bin \
+             centres, not {}",
             settings.describe()
         );
     }
@@ -272,6 +284,7 @@ pub(crate) fn make_decoder(s: &DecodeSettings, seed: u64) -> Box<dyn Decoder> {
             temperature: s
                 .temperature
                 .unwrap_or(ParallelConfig::default().temperature),
+            readout_window_bins: s.readout_window,
             ..ParallelConfig::default()
         })),
     }
@@ -347,6 +360,7 @@ mod tests {
             remask: true,
             execute: None,
             temperature: Some(0.0),
+            readout_window: None,
             ensemble: None,
             ensemble_newest_dims: 0,
             logit_ensemble: Vec::new(),
@@ -399,6 +413,14 @@ mod tests {
         assert!(err.to_string().contains("parallel decoder"), "{err:#}");
         let err = with(DecoderKind::Parallel, Some(0.5), "m").unwrap_err();
         assert!(err.to_string().contains("temperature 0"), "{err:#}");
+        let mut windowed = settings(DecoderKind::Parallel);
+        windowed.temperature = None;
+        windowed.readout_window = Some(4);
+        windowed.logit_ensemble = vec!["m".to_owned()];
+        let err = load_members(&windowed, &contract)
+            .map(|m| m.len())
+            .unwrap_err();
+        assert!(err.to_string().contains("reading bin centres"), "{err:#}");
         let missing = tempfile::tempdir().unwrap();
         let path = missing.path().join("nowhere");
         let err = with(DecoderKind::Parallel, None, path.to_str().unwrap()).unwrap_err();

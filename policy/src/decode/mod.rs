@@ -12,6 +12,7 @@ mod autoregressive;
 mod diffusion;
 mod logit_ensemble;
 mod parallel;
+pub mod readout;
 pub mod schedule;
 mod trace;
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     DecodeContext, DecodeOutput, DecodeTrace, Decoder, RoundTrace, SlotEvent, finish, host_logits,
+    readout,
 };
 use crate::Result;
 use crate::model::{AttentionMode, SlotInput};
@@ -35,6 +36,10 @@ pub struct ParallelConfig {
     pub temperature: f32,
     /// RNG seed (used when the temperature is above 0).
     pub seed: u64,
+    /// Read each slot's value as the probability-weighted mean of the bin centres within
+    /// this many bins of the chosen bin ([`super::readout::window_mean`]) instead of the
+    /// chosen bin's centre (`None`, OpenVLA-OFT). The tokens stay the chosen bins.
+    pub readout_window_bins: Option<u32>,
 }
 
 /// The single-pass decoder.
@@ -106,6 +111,11 @@ impl Decoder for Parallel {
             }],
             ..DecodeTrace::default()
         };
-        finish(ctx, &bins, trace)
+        let mut out = finish(ctx, &bins, trace)?;
+        if let Some(half_width) = self.cfg.readout_window_bins {
+            out.actions =
+                readout::window_mean(ctx.actions.codec(), &logits, n_bins, &bins, half_width)?;
+        }
+        Ok(out)
     }
 }
