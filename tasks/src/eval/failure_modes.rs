@@ -1,6 +1,6 @@
 //! The failures of one task counted by kind ([`FailureKind`]) for the report's failures
 //! column: what the failed episodes lifted, how far they set it down from its target, where
-//! they stopped short, and the goal atoms left unmet.
+//! they stopped short, the goal atoms left unmet, and how many atoms each got to on the way.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +34,11 @@ pub struct FailureModes {
     pub goal_object_lift_grip: Vec<f64>,
     /// The same in the successful episodes: how the grasps that worked held it.
     pub success_lift_grip: Vec<f64>,
+    /// Failed episodes by how many goal atoms held after some step, keyed `(met, of)`
+    /// (results that recorded it: [`EpisodeOutcome::met`]).
+    pub reached: BTreeMap<(usize, usize), usize>,
+    /// Failed episodes in which an atom that had held no longer held at the last step.
+    pub undone: usize,
 }
 
 impl FailureModes {
@@ -74,6 +79,10 @@ impl FailureModes {
             }
             for a in &o.unmet {
                 *m.unmet.entry(a.clone()).or_default() += 1;
+            }
+            if let Some((met, of, undone)) = o.progress() {
+                *m.reached.entry((met, of)).or_default() += 1;
+                m.undone += usize::from(undone > 0);
             }
         }
         m
@@ -126,6 +135,17 @@ impl FailureModes {
         }
         if !self.unmet.is_empty() {
             let _ = write!(s, "; unmet {}", with_counts(&self.unmet));
+        }
+        if !self.reached.is_empty() {
+            let items: Vec<String> = self
+                .reached
+                .iter()
+                .map(|((met, of), n)| format!("{met}/{of} ×{n}"))
+                .collect();
+            let _ = write!(s, "; atoms met on the way {}", items.join(", "));
+            if self.undone > 0 {
+                let _ = write!(s, " ({} lost one again)", self.undone);
+            }
         }
         s
     }

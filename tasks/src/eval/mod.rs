@@ -21,8 +21,8 @@ use ddvla_sim::Env;
 pub use error::EvalError;
 pub use failure_modes::FailureModes;
 pub use outcome::{
-    Approach, EpisodeOutcome, FailureKind, GRIP_CLOSED_SHARE, HOLD_REACH_M, LIFT_THRESHOLD_M, Lift,
-    OutcomeTracker, grip_of,
+    Approach, AtomMet, EpisodeOutcome, FailureKind, GRIP_CLOSED_SHARE, HOLD_REACH_M,
+    LIFT_THRESHOLD_M, Lift, OutcomeTracker, grip_of,
 };
 pub use policy::{EvalPolicy, RandomPolicy, StepContext};
 pub use results::{
@@ -270,6 +270,7 @@ impl<'s> TaskRunner<'s> {
             let proprio = self.env.proprio()?;
             tracker.observe(&self.env, proprio.ee_pos, grip_of(&proprio.gripper_qpos))?;
             let status = self.goal.evaluate(&self.env)?;
+            tracker.observe_goal(&status, steps);
             success = status.success;
             last_status = Some(status);
             if success && suite.file.protocol.success == SuccessRule::FirstSuccess {

@@ -13,6 +13,15 @@ use super::EvalError;
 use crate::bddl::Problem;
 use crate::predicates::{GoalStatus, SceneState};
 
+/// A goal atom that held at some step of an episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtomMet {
+    /// The atom as written in the BDDL file.
+    pub atom: String,
+    /// The first step after which it held (1: after the first action).
+    pub first_step: u32,
+}
+
 /// A rise above an object's resting height (m) that counts as lifted: a grasp carries an
 /// object well above this, while pushing or tipping one moves its body origin by less.
 pub const LIFT_THRESHOLD_M: f64 = 0.03;
@@ -106,6 +115,11 @@ pub struct EpisodeOutcome {
     /// was never finite is left out.)
     #[serde(default)]
     pub closest: Vec<Approach>,
+    /// The goal atoms that held after some step, in the order they first did: how far a
+    /// multi-stage goal got (the first of two objects in the basket) and, with `unmet`,
+    /// which were met and then undone. (`None` in results written before it was recorded.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub met: Option<Vec<AtomMet>>,
 }
 
 /// The end effector's closest approach to one goal object, and where the object ended.
@@ -150,6 +164,16 @@ impl EpisodeOutcome {
             .iter()
             .find(|l| self.goal_objects.contains(&l.object))
             .and_then(|l| l.grip_at_lift)
+    }
+
+    /// How many goal atoms held after some step, of how many the goal has, and how many of
+    /// those no longer held at the last step; `None` in results written before it was
+    /// recorded.
+    pub fn progress(&self) -> Option<(usize, usize, usize)> {
+        let met = self.met.as_ref()?;
+        let undone = met.iter().filter(|m| self.unmet.contains(&m.atom)).count();
+        let never = self.unmet.len() - undone;
+        Some((met.len(), met.len() + never, undone))
     }
 
     /// The kind of failure this outcome shows.
@@ -202,6 +226,10 @@ pub struct OutcomeTracker {
     goal_objects: Vec<String>,
     /// Every `:objects` instance, in file order.
     objects: Vec<Tracked>,
+    /// The goal atoms met so far, in the order they first held.
+    met: Vec<AtomMet>,
+    /// The step of the latest goal status noted.
+    last_step: u32,
 }
 
 impl OutcomeTracker {
@@ -252,6 +280,8 @@ impl OutcomeTracker {
         let mut tracker = Self {
             goal_objects,
             objects,
+            met: Vec::new(),
+            last_step: 0,
         };
         tracker.observe(scene, ee_pos, grip)?;
         Ok(tracker)
@@ -284,8 +314,24 @@ impl OutcomeTracker {
         Ok(())
     }
 
-    /// The outcome, given the goal's status at the last step.
-    pub fn finish(self, last: &GoalStatus) -> EpisodeOutcome {
+    /// Note which goal atoms hold after step `step` (`status`, evaluated then).
+    pub fn observe_goal(&mut self, status: &GoalStatus, step: u32) {
+        self.last_step = step;
+        for a in status.atoms.iter().filter(|a| a.holds) {
+            let atom = a.atom.to_string();
+            if !self.met.iter().any(|m| m.atom == atom) {
+                self.met.push(AtomMet {
+                    atom,
+                    first_step: step,
+                });
+            }
+        }
+    }
+
+    /// The outcome, given the goal's status at the last step (noted as met there if
+    /// [`Self::observe_goal`] was not given it).
+    pub fn finish(mut self, last: &GoalStatus) -> EpisodeOutcome {
+        self.observe_goal(last, self.last_step);
         let closest = self
             .goal_objects
             .iter()
@@ -335,6 +381,7 @@ impl OutcomeTracker {
                 })
                 .collect(),
             closest,
+            met: Some(self.met),
         }
     }
 }

@@ -316,9 +316,43 @@ fn failure_modes_count_failed_episodes_only() {
         modes.cell(),
         "goal object lifted 2 (1 still held at the end; set down a median 0.0 cm from its \
          target) · other 2 (ketchup_1 ×2) · nothing 1 (medians: closest approach 30.0 cm, goal object moved 0.0 cm); unmet \
-         (in milk_1 basket_1_contain_region) ×5, (open cabinet_1_top_region) ×1"
+         (in milk_1 basket_1_contain_region) ×5, (open cabinet_1_top_region) ×1; atoms met on \
+         the way 0/2 ×1, 1/2 ×4"
     );
+    assert_eq!(modes.reached[&(1, 2)], 4);
+    assert_eq!(modes.undone, 0);
     assert_eq!(FailureModes::count([(true, &solved)]).cell(), "");
+}
+
+#[test]
+fn atoms_met_on_the_way_keep_their_first_step_and_show_when_undone() {
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
+    t.observe_goal(&status([false, false]), 1);
+    t.observe_goal(&status([false, true]), 2);
+    t.observe_goal(&status([true, true]), 3);
+    t.observe_goal(&status([false, true]), 4);
+    let o = t.finish(&status([false, true]));
+    let met = o.met.as_ref().unwrap();
+    assert_eq!(
+        met.iter()
+            .map(|m| (m.atom.as_str(), m.first_step))
+            .collect::<Vec<_>>(),
+        [
+            ("(open cabinet_1_top_region)", 2),
+            ("(in milk_1 basket_1_contain_region)", 3)
+        ]
+    );
+    // Both atoms met on the way, the milk's lost again.
+    assert_eq!(o.progress(), Some((2, 2, 1)));
+    let modes = FailureModes::count([(false, &o)]);
+    assert!(
+        modes
+            .cell()
+            .ends_with("; atoms met on the way 2/2 ×1 (1 lost one again)"),
+        "{}",
+        modes.cell()
+    );
 }
 
 #[test]
@@ -330,6 +364,7 @@ fn outcomes_written_before_the_newer_fields_still_load() {
     let o: EpisodeOutcome = serde_json::from_str(old).unwrap();
     assert_eq!((o.closest[0].moved_m, o.lifted[0].end_rise_m), (None, None));
     assert!(!o.lifted[0].held_at_end());
+    assert_eq!(o.progress(), None, "no atoms recorded: no progress claimed");
     let none = r#"{"unmet": [], "goal_objects": ["a_1"], "lifted": [],
         "closest": [{"object": "a_1", "distance_m": 0.05, "ee_offset_m": [0.0, 0.0, 0.05]}]}"#;
     let idle: EpisodeOutcome = serde_json::from_str(none).unwrap();

@@ -388,7 +388,9 @@ impl EvalResults {
                  mean joint position when it first rose, beside the successful episodes'), \
                  lifted only other objects (which, and how often), or lifted nothing (a rise of \
                  more than {:.0} cm above rest counts); then each goal atom left unmet at the \
-                 last step, with its count.",
+                 last step, with its count; then, in runs that recorded it, how many of the \
+                 goal's atoms held after some step (met/of, with the count of episodes; how \
+                 many lost a met atom again).",
                 100.0 * super::HOLD_REACH_M,
                 100.0 * super::LIFT_THRESHOLD_M
             );
