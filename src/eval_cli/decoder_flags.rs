@@ -76,6 +76,11 @@ pub struct ExecutionFlags {
     /// newest chunk covering the step instead of the weighted mean.
     #[arg(long, default_value_t = 0, requires = "ensemble")]
     pub ensemble_newest_dims: usize,
+    /// Keep each new gripper command (the action's last value; its sign says open or close)
+    /// for at least this many executed steps (`runtime::gripper_dwell`): a one-step
+    /// reversal becomes a whole movement or none. Default: none.
+    #[arg(long, value_parser = at_least_one)]
+    pub gripper_dwell: Option<usize>,
 }
 
 /// Parse a count that must be at least 1 (`--rounds`, `--execute`): 0 is refused by the
@@ -126,6 +131,7 @@ impl DecoderFlags {
             readout_window: self.readout_window,
             ensemble: None,
             ensemble_newest_dims: 0,
+            gripper_dwell: None,
             logit_ensemble: Vec::new(),
         })
     }
@@ -135,9 +141,13 @@ impl DecoderFlags {
     /// refused ([`check_model_flags`]).
     pub fn policy_settings(&self, spec: &str, exec: &ExecutionFlags) -> Result<DecodeSettings> {
         check_model_flags(spec, self, exec.execute, exec.ensemble)?;
+        if matches!(spec, "expert" | "random") && exec.gripper_dwell.is_some() {
+            bail!("--gripper-dwell applies to checkpoint policies, not --policy {spec}");
+        }
         let mut settings = self.settings(spec, exec.execute)?;
         settings.ensemble = exec.ensemble;
         settings.ensemble_newest_dims = exec.ensemble_newest_dims;
+        settings.gripper_dwell = exec.gripper_dwell;
         Ok(settings)
     }
 }
@@ -300,6 +310,24 @@ mod tests {
             check_model_flags("expert", &f, None, None).unwrap_err()
         );
         assert!(text.contains("--readout-window"), "{text}");
+    }
+
+    #[test]
+    fn the_gripper_dwell_is_for_checkpoint_policies() {
+        let exec = ExecutionFlags {
+            gripper_dwell: Some(8),
+            ..ExecutionFlags::default()
+        };
+        let err = flags(None, None)
+            .policy_settings("expert", &exec)
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("--gripper-dwell"), "{text}");
+        let parallel = folder_saying(Some(DecoderKind::Parallel));
+        let spec = parallel.path().to_str().unwrap();
+        let s = flags(None, None).policy_settings(spec, &exec).unwrap();
+        assert_eq!(s.gripper_dwell, Some(8));
+        assert_eq!(at_least_one("0"), Err("must be at least 1".into()));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use ddvla_policy::observation::{CameraImage, Observation};
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
 use ddvla_tasks::suite::{Contract, Task};
 
+use crate::runtime::gripper_dwell::GripperDwell;
 use crate::runtime::schedule::{Chunk, ChunkScheduler, Strategy};
 
 /// Decoding settings of an evaluated model.
@@ -44,6 +45,9 @@ pub struct DecodeSettings {
     /// With ensembling: the last this many action values (the gripper) come from the newest
     /// chunk instead of the mean.
     pub ensemble_newest_dims: usize,
+    /// Each new gripper command kept for at least this many executed steps
+    /// ([`GripperDwell`]); `None`: executed as decoded.
+    pub gripper_dwell: Option<usize>,
     /// Checkpoint folders decoded with the policy as a logit ensemble (parallel decoder
     /// only); empty: the policy alone.
     pub logit_ensemble: Vec<String>,
@@ -88,6 +92,8 @@ pub struct ModelPolicy {
     /// The ensembling scheduler of this episode (made at its first chunk, whose shape it
     /// takes), with ensembling on.
     ensemble: Option<ChunkScheduler>,
+    /// The gripper dwell filter of this episode (`settings.gripper_dwell`).
+    dwell: Option<GripperDwell>,
 }
 
 impl ModelPolicy {
@@ -119,6 +125,9 @@ impl ModelPolicy {
             (Some(d), 0) => format!(" ensemble={d}"),
             (Some(d), n) => format!(" ensemble={d} newest_dims={n}"),
         };
+        let dwell = settings
+            .gripper_dwell
+            .map_or_else(String::new, |k| format!(" gripper_dwell={k}"));
         let members = load_members(&settings, contract)?;
         let joined: String = settings
             .logit_ensemble
@@ -126,7 +135,7 @@ impl ModelPolicy {
             .flat_map(|m| [" + ", m.as_str()])
             .collect();
         let name = format!(
-            "{spec}{joined} {} execute={execute}{ensemble}{}",
+            "{spec}{joined} {} execute={execute}{ensemble}{dwell}{}",
             settings.describe(),
             if policy.is_trained() {
                 ""
@@ -139,9 +148,22 @@ impl ModelPolicy {
             policy,
             members,
             name,
+            dwell: settings
+                .gripper_dwell
+                .map(|k| GripperDwell::new(k, contract.action_dim.saturating_sub(1))),
             settings,
             ensemble: None,
         })
+    }
+
+    /// `actions` (to be executed in order) through the gripper dwell filter, if any.
+    fn dwelled(&mut self, mut actions: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+        if let Some(d) = self.dwell.as_mut() {
+            for a in &mut actions {
+                d.filter(a);
+            }
+        }
+        actions
     }
 
     /// Take the chunk decoded at `step` into the ensemble (weight decay `decay`) and return
@@ -298,6 +320,9 @@ impl EvalPolicy for ModelPolicy {
     fn begin_episode(&mut self, _: &Task, _: usize, seed: u64) -> Result<(), EvalError> {
         self.decoder = make_decoder(&self.settings, seed);
         self.ensemble = None;
+        if let Some(d) = self.dwell.as_mut() {
+            d.reset();
+        }
         Ok(())
     }
 
@@ -338,14 +363,16 @@ impl EvalPolicy for ModelPolicy {
             .clamp(1, out.chunk_len);
         if let Some(decay) = self.settings.ensemble {
             let shape = (out.chunk_len, out.action_dim);
-            return self.ensembled(decay, ctx.step, out.actions, shape, take);
+            let actions = self.ensembled(decay, ctx.step, out.actions, shape, take)?;
+            return Ok(self.dwelled(actions));
         }
-        Ok(out
+        let actions = out
             .actions
             .chunks_exact(out.action_dim)
             .take(take)
             .map(<[f32]>::to_vec)
-            .collect())
+            .collect();
+        Ok(self.dwelled(actions))
     }
 }
 
@@ -363,6 +390,7 @@ mod tests {
             readout_window: None,
             ensemble: None,
             ensemble_newest_dims: 0,
+            gripper_dwell: None,
             logit_ensemble: Vec::new(),
         }
     }

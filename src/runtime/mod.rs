@@ -3,6 +3,7 @@
 //! the transports is built on these.
 
 pub mod control_loop;
+pub mod gripper_dwell;
 pub mod latency_tracker;
 pub mod safety;
 pub mod schedule;
