@@ -172,7 +172,7 @@ impl EpisodeOutcome {
     pub fn progress(&self) -> Option<(usize, usize, usize)> {
         let met = self.met.as_ref()?;
         let undone = met.iter().filter(|m| self.unmet.contains(&m.atom)).count();
-        let never = self.unmet.len() - undone;
+        let never = self.unmet.len().saturating_sub(undone);
         Some((met.len(), met.len() + never, undone))
     }
 
@@ -226,8 +226,9 @@ pub struct OutcomeTracker {
     goal_objects: Vec<String>,
     /// Every `:objects` instance, in file order.
     objects: Vec<Tracked>,
-    /// The goal atoms met so far, in the order they first held.
-    met: Vec<AtomMet>,
+    /// For each goal atom (file order), the first step after which it held, if any: indices,
+    /// not names, so noting a step formats nothing (the names come from the last status).
+    first_held: Vec<Option<u32>>,
     /// The step of the latest goal status noted.
     last_step: u32,
 }
@@ -280,7 +281,7 @@ impl OutcomeTracker {
         let mut tracker = Self {
             goal_objects,
             objects,
-            met: Vec::new(),
+            first_held: Vec::new(),
             last_step: 0,
         };
         tracker.observe(scene, ee_pos, grip)?;
@@ -317,13 +318,12 @@ impl OutcomeTracker {
     /// Note which goal atoms hold after step `step` (`status`, evaluated then).
     pub fn observe_goal(&mut self, status: &GoalStatus, step: u32) {
         self.last_step = step;
-        for a in status.atoms.iter().filter(|a| a.holds) {
-            let atom = a.atom.to_string();
-            if !self.met.iter().any(|m| m.atom == atom) {
-                self.met.push(AtomMet {
-                    atom,
-                    first_step: step,
-                });
+        if self.first_held.len() < status.atoms.len() {
+            self.first_held.resize(status.atoms.len(), None);
+        }
+        for (first, a) in self.first_held.iter_mut().zip(&status.atoms) {
+            if a.holds && first.is_none() {
+                *first = Some(step);
             }
         }
     }
@@ -332,6 +332,19 @@ impl OutcomeTracker {
     /// [`Self::observe_goal`] was not given it).
     pub fn finish(mut self, last: &GoalStatus) -> EpisodeOutcome {
         self.observe_goal(last, self.last_step);
+        // In the order first met; atoms met at the same step keep their file order.
+        let mut met: Vec<AtomMet> = self
+            .first_held
+            .iter()
+            .zip(&last.atoms)
+            .filter_map(|(first, a)| {
+                first.map(|first_step| AtomMet {
+                    atom: a.atom.to_string(),
+                    first_step,
+                })
+            })
+            .collect();
+        met.sort_by_key(|m| m.first_step);
         let closest = self
             .goal_objects
             .iter()
@@ -381,7 +394,7 @@ impl OutcomeTracker {
                 })
                 .collect(),
             closest,
-            met: Some(self.met),
+            met: Some(met),
         }
     }
 }
