@@ -275,6 +275,27 @@ fn recorded_demos_read_back_step_for_step() {
             .iter()
             .all(|a| a.len() == 7 && a.iter().all(|v| v.abs() <= 1.0))
     );
+    // Every step has where the movable objects were, the goal's object (the bowl) first.
+    assert!(ep.objects.len() >= 2, "{:?}", ep.objects);
+    assert!(ep.objects[0].contains("bowl"), "{:?}", ep.objects);
+    assert_eq!(e.objects.len(), e.actions.len());
+    for at in &e.objects {
+        assert_eq!(at.len(), 3 * ep.objects.len());
+        // On the table (its top at z ≈ 0.1 m): within a metre of the origin.
+        assert!(
+            at.chunks(3)
+                .all(|p| p[0].abs() < 1.0 && p[1].abs() < 1.0 && (0.05..0.5).contains(&p[2])),
+            "{at:?} of {:?}",
+            ep.objects
+        );
+    }
+    // The objects differ from each other (each its own body).
+    assert_ne!(e.objects[0][..3], e.objects[0][3..6]);
+    // A manifest entry naming another number of objects than the file holds is refused.
+    let mut wrong = ep.clone();
+    wrong.objects.push("extra_1".into());
+    let err = format!("{:#}", load_episode(&out, &wrong).unwrap_err());
+    assert!(err.contains("object positions of step 0"), "{err}");
 
     // A truncated episode file is an error naming the file.
     let path = out.join(&ep.file);

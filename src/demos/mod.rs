@@ -15,6 +15,10 @@
 //! - `/ddvla/expert_chunk` — expert-labelled episodes recorded with `--label-chunk H` only:
 //!   the expert's own H-step chunk from that state (layout `[steps, action]`, row-major), the
 //!   step's chunk target in training;
+//! - `/ddvla/objects` — where the movable objects were when the frame was rendered (world
+//!   frame, m; layout `[objects, xyz]`, the objects named by the manifest entry's `objects`:
+//!   the goal's objects first), the target of the localisation loss in training (recordings
+//!   made before it have none);
 //!
 //! and once: `/instruction` (`std_msgs/String`) at the start and `/ddvla/episode`
 //! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.
@@ -41,6 +45,8 @@ pub const ACTION_TOPIC: &str = "/ddvla/action";
 pub const EXECUTED_ACTION_TOPIC: &str = "/ddvla/executed_action";
 /// Expert-chunk topic of expert-labelled episodes recorded with chunk labels.
 pub const EXPERT_CHUNK_TOPIC: &str = "/ddvla/expert_chunk";
+/// Movable-object positions topic.
+pub const OBJECTS_TOPIC: &str = "/ddvla/objects";
 /// Instruction topic.
 pub const INSTRUCTION_TOPIC: &str = "/instruction";
 /// Episode metadata topic.
@@ -83,6 +89,10 @@ pub struct DemoEpisode {
     /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_noise: Option<ActionNoise>,
+    /// The movable objects whose positions [`OBJECTS_TOPIC`] holds, in its order (goal
+    /// objects first); empty in recordings made before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
 }
 
 /// What an episode's `/ddvla/action` topic holds.

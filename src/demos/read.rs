@@ -11,7 +11,7 @@ use ddvla_bridge::record::read_bag;
 
 use super::{
     ACTION_TOPIC, DemoEpisode, DemoIndex, EXECUTED_ACTION_TOPIC, EXPERT_CHUNK_TOPIC, FORMAT,
-    INSTRUCTION_TOPIC, Labels, PROPRIO_TOPIC, image_topic,
+    INSTRUCTION_TOPIC, Labels, OBJECTS_TOPIC, PROPRIO_TOPIC, image_topic,
 };
 
 /// One episode in memory.
@@ -31,6 +31,9 @@ pub struct Episode {
     /// Per step, the expert's own chunk from that state (`label_chunk` actions, row-major),
     /// in an episode recorded with chunk labels (empty otherwise).
     pub chunks: Vec<Vec<f32>>,
+    /// Per step, where the manifest entry's `objects` were when the frame was rendered
+    /// (x, y, z each, world frame, m), in a recording that has them (empty otherwise).
+    pub objects: Vec<Vec<f32>>,
 }
 
 /// Read and check `<dir>/index.json`.
@@ -73,6 +76,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
         actions: Vec::new(),
         executed: Vec::new(),
         chunks: Vec::new(),
+        objects: Vec::new(),
     };
     let cameras: Vec<String> = match idx {
         Some(i) => i.cameras.clone(),
@@ -105,6 +109,11 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
             EXPERT_CHUNK_TOPIC => e.chunks.push(
                 decode::<Float32MultiArray>(&m.data)
                     .with_context(|| bad("expert chunk"))?
+                    .data,
+            ),
+            OBJECTS_TOPIC => e.objects.push(
+                decode::<Float32MultiArray>(&m.data)
+                    .with_context(|| bad("objects"))?
                     .data,
             ),
             t if t.starts_with("/camera/") => {
@@ -178,6 +187,7 @@ fn check_episode(
         );
     }
     check_chunks(e, ep, dim, at)?;
+    check_objects(e, ep, at)?;
     let pdim = e.proprio[0].len();
     if let Some(s) = e.proprio.iter().position(|p| p.len() != pdim) {
         bail!(
@@ -191,9 +201,10 @@ fn check_episode(
         .iter()
         .chain(&e.chunks)
         .chain(&e.proprio)
+        .chain(&e.objects)
         .position(|a| a.iter().any(|v| !v.is_finite()))
     {
-        bail!("{at}: non-finite action, expert chunk or proprio value (vector {s})");
+        bail!("{at}: non-finite action, expert chunk, proprio or object value (vector {s})");
     }
     Ok(())
 }
@@ -224,6 +235,35 @@ fn check_chunks(e: &Episode, ep: &DemoEpisode, dim: usize, at: &str) -> Result<(
         bail!(
             "{at}: the expert chunk of step {s} has {} values, expected {h} × {dim}",
             e.chunks[s].len()
+        );
+    }
+    Ok(())
+}
+
+/// An episode whose manifest entry names objects has their positions at every step (3 values
+/// each); one that names none has none.
+fn check_objects(e: &Episode, ep: &DemoEpisode, at: &str) -> Result<()> {
+    let n = e.actions.len();
+    if ep.objects.is_empty() {
+        ensure!(
+            e.objects.is_empty(),
+            "{at}: {} object-position messages, but the manifest names no objects",
+            e.objects.len()
+        );
+        return Ok(());
+    }
+    ensure!(
+        e.objects.len() == n,
+        "{at}: {n} actions but {} object-position messages",
+        e.objects.len()
+    );
+    let want = 3 * ep.objects.len();
+    if let Some(s) = e.objects.iter().position(|o| o.len() != want) {
+        bail!(
+            "{at}: the object positions of step {s} have {} values, expected 3 × {} ({:?})",
+            e.objects[s].len(),
+            ep.objects.len(),
+            ep.objects
         );
     }
     Ok(())

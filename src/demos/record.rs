@@ -10,7 +10,7 @@ use ddvla_bridge::msg::std::{
 };
 use ddvla_bridge::record::Recorder;
 use ddvla_tasks::eval::{
-    self, EpisodeObserver, EpisodeResult, EvalError, EvalOptions, EvalPolicy, Shard,
+    self, EpisodeObserver, EpisodeResult, EvalError, EvalOptions, EvalPolicy, ObjectAt, Shard,
 };
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
@@ -18,7 +18,8 @@ use crate::eval_cli::render_at;
 
 use super::{
     ACTION_TOPIC, ActionNoise, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC,
-    EXPERT_CHUNK_TOPIC, INSTRUCTION_TOPIC, LabelSlot, Labels, PROPRIO_TOPIC, image_topic,
+    EXPERT_CHUNK_TOPIC, INSTRUCTION_TOPIC, LabelSlot, Labels, OBJECTS_TOPIC, PROPRIO_TOPIC,
+    image_topic,
 };
 
 /// Options of a recording run.
@@ -66,6 +67,8 @@ pub struct DemoRecorder {
     current: Option<(Recorder, PathBuf, String, String)>,
     /// Steps of the expert chunks of the open episode (all its steps agree).
     label_chunk: Option<usize>,
+    /// The movable objects of the open episode, in the order its object topic lists them.
+    objects: Vec<String>,
     /// The expert's labels, when a policy's rollouts are expert-labelled.
     labels: Option<LabelSlot>,
     /// The noise the expert executes with (DART recordings).
@@ -81,16 +84,16 @@ fn obs_err(e: impl std::fmt::Display) -> EvalError {
     }
 }
 
-/// The `[steps, action]` row-major layout of an expert chunk.
-fn chunk_layout(steps: usize, dim: usize) -> Result<MultiArrayLayout> {
-    let (steps, dim) = (u32::try_from(steps)?, u32::try_from(dim)?);
+/// The row-major layout of a `[rows, cols]` array (each given with its label).
+fn array_layout(rows: (&str, usize), cols: (&str, usize)) -> Result<MultiArrayLayout> {
+    let (n, m) = (u32::try_from(rows.1)?, u32::try_from(cols.1)?);
     let d = |label: &str, size: u32, stride: u32| MultiArrayDimension {
         label: label.into(),
         size,
         stride,
     };
     Ok(MultiArrayLayout {
-        dim: vec![d("steps", steps, steps * dim), d("action", dim, dim)],
+        dim: vec![d(rows.0, n, n * m), d(cols.0, m, m)],
         data_offset: 0,
     })
 }
@@ -112,6 +115,7 @@ impl DemoRecorder {
             keep_failures,
             current: None,
             label_chunk: None,
+            objects: Vec::new(),
             labels: None,
             action_noise: None,
             index,
@@ -175,7 +179,36 @@ impl EpisodeObserver for DemoRecorder {
         rec.write(INSTRUCTION_TOPIC, &msg, 0, 0).map_err(obs_err)?;
         self.current = Some((rec, path, rel, task.instruction.clone()));
         self.label_chunk = None;
+        self.objects.clear();
         Ok(())
+    }
+
+    fn wants_objects(&self) -> bool {
+        true
+    }
+
+    fn objects(&mut self, step: u32, objects: &[ObjectAt]) -> Result<(), EvalError> {
+        let t = u64::from(step) * self.period_ns;
+        let Some((rec, _, _, _)) = self.current.as_mut() else {
+            return Err(obs_err("objects before begin"));
+        };
+        if self.objects.is_empty() {
+            self.objects = objects.iter().map(|o| o.name.clone()).collect();
+        } else if !self.objects.iter().eq(objects.iter().map(|o| &o.name)) {
+            return Err(obs_err(format!(
+                "step {step}: objects {:?}, earlier steps {:?}",
+                objects.iter().map(|o| &o.name).collect::<Vec<_>>(),
+                self.objects
+            )));
+        }
+        let msg = Float32MultiArray {
+            layout: array_layout(("objects", objects.len()), ("xyz", 3)).map_err(obs_err)?,
+            data: objects
+                .iter()
+                .flat_map(|o| o.position_m.map(|v| v as f32))
+                .collect(),
+        };
+        rec.write(OBJECTS_TOPIC, &msg, t, t).map_err(obs_err)
     }
 
     fn step(&mut self, step: u32, frame: &PolicyFrame, action: &[f32]) -> Result<(), EvalError> {
@@ -219,7 +252,7 @@ impl EpisodeObserver for DemoRecorder {
                     }
                     let dim = chunk[0].len();
                     let msg = Float32MultiArray {
-                        layout: chunk_layout(steps, dim).map_err(obs_err)?,
+                        layout: array_layout(("steps", steps), ("action", dim)).map_err(obs_err)?,
                         data: chunk.concat(),
                     };
                     rec.write(EXPERT_CHUNK_TOPIC, &msg, t, t).map_err(obs_err)?;
@@ -253,6 +286,7 @@ impl EpisodeObserver for DemoRecorder {
             },
             label_chunk: self.label_chunk,
             action_noise: self.action_noise,
+            objects: std::mem::take(&mut self.objects),
         };
         let t = u64::from(r.steps) * self.period_ns;
         let json = serde_json::to_string(&ep).map_err(obs_err)?;

@@ -22,7 +22,7 @@ pub use error::EvalError;
 pub use failure_modes::FailureModes;
 pub use outcome::{
     Approach, AtomMet, EpisodeOutcome, FailureKind, GRIP_CLOSED_SHARE, HOLD_REACH_M,
-    LIFT_THRESHOLD_M, Lift, OutcomeTracker, grip_of,
+    LIFT_THRESHOLD_M, Lift, ObjectAt, OutcomeTracker, grip_of,
 };
 pub use policy::{EvalPolicy, RandomPolicy, StepContext};
 pub use results::{
@@ -71,6 +71,17 @@ pub trait EpisodeObserver {
     /// convention).
     fn step(&mut self, step: u32, frame: &PolicyFrame, action: &[f32]) -> Result<(), EvalError> {
         let _ = (step, frame, action);
+        Ok(())
+    }
+    /// Whether [`Self::objects`] should be called (it costs a list per step).
+    fn wants_objects(&self) -> bool {
+        false
+    }
+    /// Where the movable objects are when step `step`'s frame is rendered (goal objects
+    /// first; [`OutcomeTracker::object_positions`]), called just before [`Self::step`] when
+    /// [`Self::wants_objects`].
+    fn objects(&mut self, step: u32, objects: &[ObjectAt]) -> Result<(), EvalError> {
+        let _ = (step, objects);
         Ok(())
     }
     /// Whether `step` needs the camera frames of every step (recording demonstrations);
@@ -240,6 +251,7 @@ impl<'s> TaskRunner<'s> {
         let (mut policy_s, mut success, mut steps, mut calls) = (0.0, false, 0, 0);
         let mut queue: VecDeque<Vec<f32>> = VecDeque::new();
         let every_frame = observer.wants_frames();
+        let wants_objects = observer.wants_objects();
         while steps < max_steps {
             let render = every_frame || (queue.is_empty() && policy.needs_frames());
             let frame = frame_of(&mut self.env, contract, render)?;
@@ -264,6 +276,9 @@ impl<'s> TaskRunner<'s> {
                 }
             }
             let action = queue.pop_front().unwrap_or_default();
+            if wants_objects {
+                observer.objects(steps, &tracker.object_positions())?;
+            }
             observer.step(steps, &frame, &action)?;
             self.env.step_blind(&contract.to_env_action(&action))?;
             steps += 1;

@@ -192,6 +192,15 @@ impl EpisodeOutcome {
     }
 }
 
+/// A movable object's position at one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectAt {
+    /// BDDL instance.
+    pub name: String,
+    /// Position of its `<name>_main` body (world frame, m).
+    pub position_m: [f64; 3],
+}
+
 /// One movable object followed through an episode.
 #[derive(Debug, Clone)]
 struct Tracked {
@@ -313,6 +322,26 @@ impl OutcomeTracker {
             }
         }
         Ok(())
+    }
+
+    /// Every movable object's position now (world frame, m): the goal objects first, in
+    /// goal order, then the others in file order. What a demonstration records beside each
+    /// frame (the positions when the frame was rendered) for a localisation loss.
+    pub fn object_positions(&self) -> Vec<ObjectAt> {
+        let goal = self
+            .goal_objects
+            .iter()
+            .filter_map(|g| self.objects.iter().find(|o| &o.name == g));
+        let rest = self
+            .objects
+            .iter()
+            .filter(|o| !self.goal_objects.contains(&o.name));
+        goal.chain(rest)
+            .map(|o| ObjectAt {
+                name: o.name.clone(),
+                position_m: o.now,
+            })
+            .collect()
     }
 
     /// Note which goal atoms hold after step `step` (`status`, evaluated then).

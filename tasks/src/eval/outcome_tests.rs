@@ -476,3 +476,17 @@ fn without_the_last_grip_a_risen_object_counts_as_held() {
     assert!(prismatic(0.021).held_at_end());
     assert!(!prismatic(0.036).held_at_end());
 }
+
+#[test]
+fn object_positions_list_goal_objects_first_then_file_order() {
+    let problem = problem();
+    let mut t = OutcomeTracker::start(&problem, &scene(0.9, 0.9), EE_HOME, 0.0).unwrap();
+    t.observe(&scene(1.05, 0.92), EE_HOME, 0.0).unwrap();
+    let at = t.object_positions();
+    let names: Vec<&str> = at.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["milk_1", "ketchup_1", "basket_1"]);
+    // The positions now, not where the objects rested.
+    assert_eq!(at[0].position_m, [0.1, -0.2, 1.05]);
+    assert_eq!(at[1].position_m, [0.1, -0.2, 0.92]);
+    assert_eq!(at[2].position_m, [0.1, -0.2, 0.9]);
+}
