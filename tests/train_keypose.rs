@@ -14,6 +14,14 @@ fn record(out: &Path) {
     record_random_object(out, "0", 2, 16);
 }
 
+/// The keypose loss on the next `n` gripper events.
+fn events(n: usize) -> ddvla_policy::train::KeyposeConfig {
+    ddvla_policy::train::KeyposeConfig {
+        events: n,
+        ..Default::default()
+    }
+}
+
 #[test]
 fn samples_carry_the_next_events_positions_standardised() {
     let d = tempfile::tempdir().unwrap();
@@ -21,7 +29,7 @@ fn samples_carry_the_next_events_positions_standardised() {
     record(&demos);
     let (plain, mut ds) = load_twice(&demos);
     assert!(plain.sample((0, 0), None, 0).unwrap().keyposes.is_empty());
-    let scale = ds.set_keyposes(2, None).unwrap();
+    let scale = ds.set_keyposes(&events(2), None).unwrap();
     assert!(scale.std_m.iter().all(|&s| s >= 1e-3));
     let mut per_axis = [(0.0f64, 0.0f64); 3];
     let mut n = 0.0;
@@ -132,4 +140,59 @@ fn a_run_trains_with_the_keypose_loss_and_keeps_its_setting() {
     let more = toml("events = 1\nweight = 0.5\n").replace("steps = 2\n", "steps = 4\n");
     let o = train(&d.path().join("other.toml"), &more);
     fail(&o, &["[train.keypose]"]);
+}
+
+#[test]
+fn object_targets_are_the_recorded_positions_and_train_the_scene_head() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    record(&demos);
+    let (plain, mut ds) = load_twice(&demos);
+    let objects = ddvla_policy::train::KeyposeConfig {
+        target: ddvla_policy::train::KeyposeTarget::Objects,
+        objects: 2,
+        ..Default::default()
+    };
+    let scale = ds.set_keyposes(&objects, None).unwrap();
+    // Each sample's targets are the first two recorded objects where its frame was taken,
+    // standardised by the split's scale.
+    let idx = ddvla::demos::read_index(&demos).unwrap();
+    let ep = ddvla::demos::load_episode(&demos, &idx.episodes[0]).unwrap();
+    assert_eq!(ep.objects.len(), ep.actions.len());
+    for t in [0, 5, ep.actions.len() - 1] {
+        let s = ds.sample((0, t), None, 0).unwrap();
+        assert_eq!(s.keyposes.len(), 6);
+        for (k, (&z, &raw)) in s.keyposes.iter().zip(&ep.objects[t][..6]).enumerate() {
+            let a = k % 3;
+            assert!(
+                (z - (raw - scale.mean_m[a]) / scale.std_m[a]).abs() < 1e-4,
+                "step {t} value {k}"
+            );
+        }
+    }
+    assert!(plain.sample((0, 0), None, 0).unwrap().keyposes.is_empty());
+    // A run with the scene-token head trains; without trained towers it is refused.
+    let out = d.path().join("run");
+    let toml = |vision: &str| {
+        quick_train_config("preset = \"compact\"", "", &demos, &out)
+            .replace("[train]\n", &format!("[train]\n{vision}"))
+            + "[train.keypose]\ntarget = \"objects\"\ninput = \"scene_tokens\"\n"
+    };
+    fail(
+        &train(
+            &d.path().join("frozen.toml"),
+            &toml("train_vision = false\n"),
+        ),
+        &["train.keypose.input", "train_vision"],
+    );
+    let o = train(&d.path().join("scene.toml"), &toml("train_vision = true\n"));
+    ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("the head reading SceneTokens")
+            && stdout.contains("the first 2 recorded objects"),
+        "{stdout}"
+    );
+    let log = std::fs::read_to_string(out.join("keypose.csv")).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
 }

@@ -10,7 +10,8 @@ use ddvla_policy::model::{AttentionMode, Config};
 use ddvla_policy::stats::DatasetStatistics;
 use ddvla_policy::train::keypose::{HEAD_BIAS, HEAD_WEIGHT};
 use ddvla_policy::train::{
-    Batch, KeyposeConfig, LrSchedule, Objective, Sample, TrainConfig, Trainer,
+    Batch, KeyposeConfig, KeyposeInput, KeyposeTarget, LrSchedule, Objective, Sample, TrainConfig,
+    Trainer,
 };
 use ddvla_policy::{Policy, PolicyError, checkpoint};
 
@@ -43,6 +44,17 @@ fn one_event() -> KeyposeConfig {
     KeyposeConfig {
         events: 1,
         weight: 1.0,
+        ..KeyposeConfig::default()
+    }
+}
+
+/// One object's position, read from the scene camera's tokens.
+fn scene_object() -> KeyposeConfig {
+    KeyposeConfig {
+        target: KeyposeTarget::Objects,
+        objects: 1,
+        input: KeyposeInput::SceneTokens,
+        ..KeyposeConfig::default()
     }
 }
 
@@ -89,6 +101,60 @@ fn training_lowers_the_keypose_loss() {
     let s = plain.step(&b).unwrap();
     assert_eq!(s.keypose_loss, None);
     assert_eq!(plain.eval_keyposes(&[b], false).unwrap(), None);
+}
+
+#[test]
+fn a_scene_token_head_trains_the_vision_tower_to_its_targets() {
+    // It reads the vision tower's features: frozen towers are refused, naming the setting.
+    let c = cfg();
+    let stats = DatasetStatistics::identity(c.file.action.action_dim, c.file.proprio_dim);
+    let frozen_cfg = TrainConfig {
+        train_vision: false,
+        ..train_cfg(Some(scene_object()))
+    };
+    let frozen = Trainer::new(c, stats, None, frozen_cfg, &Device::Cpu);
+    let err = format!("{}", frozen.err().unwrap());
+    assert!(err.contains("train.keypose.input"), "{err}");
+    let c = cfg();
+    let stats = DatasetStatistics::identity(c.file.action.action_dim, c.file.proprio_dim);
+    let tc = TrainConfig {
+        train_vision: true,
+        ..train_cfg(Some(scene_object()))
+    };
+    let mut t = Trainer::new(c.clone(), stats, None, tc, &Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    t.save(dir.path()).unwrap();
+    let before_w = checkpoint::load_weight_tensors(dir.path()).unwrap();
+    // Its input is the scene camera's patches × features.
+    let width = c.patches_per_image * c.vision_feature_dim;
+    assert_eq!(before_w[HEAD_WEIGHT].dims(), [3, width]);
+    // The two samples differ only in the scene camera's image: only it can tell the
+    // targets apart.
+    let b = batch(&c);
+    let before = t.step(&b).unwrap().keypose_loss.unwrap();
+    let mut last = before;
+    for _ in 0..25 {
+        last = t.step(&b).unwrap().keypose_loss.unwrap();
+    }
+    assert!(
+        last < 0.5 * before,
+        "keypose loss {before} -> {last} after 25 steps"
+    );
+    t.save(dir.path()).unwrap();
+    let after_w = checkpoint::load_weight_tensors(dir.path()).unwrap();
+    let changed = before_w.iter().any(|(name, w)| {
+        name.starts_with("vision_backbone")
+            && (w - &after_w[name])
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+                > 0.0
+    });
+    assert!(changed, "the vision tower did not change");
 }
 
 #[test]
@@ -144,7 +210,7 @@ fn bad_keypose_targets_are_errors_before_any_update() {
     let stats = DatasetStatistics::identity(c.file.action.action_dim, c.file.proprio_dim);
     let bad = Some(KeyposeConfig {
         events: 0,
-        weight: 1.0,
+        ..KeyposeConfig::default()
     });
     assert!(Trainer::new(c, stats, None, train_cfg(bad), &Device::Cpu).is_err());
 }

@@ -54,7 +54,7 @@ impl KeyposeError {
             .with_context(|| format!("reading {}", path.display()))?;
         let scale: KeyposeScale = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a keypose scale", path.display()))?;
-        ds.set_keyposes(k.events, Some(scale))?;
+        ds.set_keyposes(&k, Some(scale))?;
         let trainer = Trainer::from_checkpoint(policy, None, run.train, &Device::Cpu)
             .with_context(|| format!("loading {} for its keypose head", policy.display()))?;
         let crop = trainer.model().config().file.center_crop_area;

@@ -26,7 +26,11 @@ impl TokenDump {
     /// Create `path` and `path.csv` for a model with `patches` tokens per camera; gives
     /// `ds`'s samples their raw keypose targets (metres, unstandardised).
     pub fn create(path: &Path, patches: usize, ds: &mut Dataset) -> Result<Self> {
-        ds.set_keyposes(2, Some(KeyposeScale::RAW))?;
+        let events = ddvla_policy::train::KeyposeConfig {
+            events: 2,
+            ..Default::default()
+        };
+        ds.set_keyposes(&events, Some(KeyposeScale::RAW))?;
         let open = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>> {
             Ok(std::io::BufWriter::new(
                 std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,

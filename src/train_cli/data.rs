@@ -33,6 +33,9 @@ struct Loaded {
     chunks: Vec<Vec<f32>>,
     /// Per step, the executed action of an expert-labelled episode (empty otherwise).
     executed: Vec<Vec<f32>>,
+    /// Per step, the recorded movable objects' positions (x, y, z each; empty in a
+    /// recording made before `/ddvla/objects`).
+    objects: Vec<Vec<f32>>,
 }
 
 /// A loaded demonstration dataset.
@@ -188,6 +191,7 @@ impl Dataset {
                     actions: e.actions,
                     chunks: e.chunks,
                     executed: e.executed,
+                    objects: e.objects,
                 });
             }
             first.get_or_insert(idx);

@@ -16,7 +16,7 @@ use anyhow::{Context, Result, ensure};
 use candle_core::Device;
 use clap::Args;
 use ddvla_policy::model::presets;
-use ddvla_policy::train::{Trainer, files};
+use ddvla_policy::train::{KeyposeTarget, Trainer, files};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use bench::run_bench;
@@ -195,16 +195,27 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
         ds.set_proprio_axis_angle(Some(at));
     }
     if let Some(k) = &cfg.train.keypose {
-        let scale = ds.set_keyposes(k.events, None)?;
+        let scale = ds.set_keyposes(k, None)?;
         let path = cfg.run.out.join(KEYPOSE_SCALE_FILE);
         std::fs::create_dir_all(&cfg.run.out)
             .with_context(|| format!("creating {}", cfg.run.out.display()))?;
         std::fs::write(&path, serde_json::to_string_pretty(&scale)?)
             .with_context(|| format!("writing {}", path.display()))?;
+        let what = match k.target {
+            KeyposeTarget::GripperEvents => {
+                format!(
+                    "the end-effector positions at the next {} gripper events",
+                    k.events
+                )
+            }
+            KeyposeTarget::Objects => {
+                format!("the first {} recorded objects' positions", k.objects)
+            }
+        };
         println!(
-            "keypose loss (weight {}): the end-effector positions at the next {} gripper \
-             events, standardised by mean {:?} m and std {:?} m",
-            k.weight, k.events, scale.mean_m, scale.std_m
+            "keypose loss (weight {}), the head reading {:?}: {what}, standardised by mean {:?} \
+             m and std {:?} m",
+            k.weight, k.input, scale.mean_m, scale.std_m
         );
     }
     Ok((ds, index))

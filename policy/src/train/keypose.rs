@@ -16,6 +16,17 @@
 //! The head is trained only. Its two tensors ([`HEAD_WEIGHT`], [`HEAD_BIAS`]) are saved in
 //! the checkpoint's `model.safetensors` with the rest, so a resumed run continues them; the
 //! policy loader reads the model's own tensors by name and never looks at them.
+//!
+//! Two other choices of what the head reads and predicts (`input`, `target`):
+//! - `target = "objects"`: where the first `objects` movable objects of the demonstration's
+//!   recording are at the sample's step (`/ddvla/objects`: the goal's objects first), instead
+//!   of the next gripper events. What the scene camera shows, whatever the task's phase.
+//! - `input = "scene_tokens"`: the scene camera's (camera 0's) patch features out of the
+//!   vision tower, flattened (`patches × feature_dim` values), instead of the action slots'
+//!   states. The proprio and the instruction cannot answer for the images there: the
+//!   gradient reaches the vision tower alone, so it has to learn to localise — the signal
+//!   the slot-state head could bypass (docs/results-preamble.md: that head fitted its targets
+//!   as well with another task's images). Needs `train_vision`.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Init, VarMap};
@@ -31,15 +42,44 @@ pub const HEAD_BIAS: &str = "keypose_head.bias";
 /// Seed of the head's initial weights (the same head in every process).
 const HEAD_SEED: u64 = 0x6B65_7970;
 
+/// What the keypose head predicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyposeTarget {
+    /// The end-effector positions at the next `events` gripper events.
+    #[default]
+    GripperEvents,
+    /// The positions of the recording's first `objects` movable objects at the step.
+    Objects,
+}
+
+/// What the keypose head reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyposeInput {
+    /// The mean final backbone state of the action slots.
+    #[default]
+    ActionSlots,
+    /// The scene camera's patch features out of the vision tower, flattened.
+    SceneTokens,
+}
+
 /// `[train.keypose]`: the keypose loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeyposeConfig {
-    /// Gripper events ahead whose end-effector positions are predicted (3 values each).
+    /// Gripper events ahead whose end-effector positions are predicted (3 values each), with
+    /// `target = "gripper_events"`.
     pub events: usize,
     /// Weight of the mean squared error (of standardised positions) beside the
     /// cross-entropy.
     pub weight: f64,
+    /// What is predicted.
+    pub target: KeyposeTarget,
+    /// Objects whose positions are predicted (3 values each), with `target = "objects"`.
+    pub objects: usize,
+    /// What the head reads.
+    pub input: KeyposeInput,
 }
 
 impl Default for KeyposeConfig {
@@ -47,14 +87,25 @@ impl Default for KeyposeConfig {
         Self {
             events: 2,
             weight: 1.0,
+            target: KeyposeTarget::GripperEvents,
+            objects: 2,
+            input: KeyposeInput::ActionSlots,
         }
     }
 }
 
 impl KeyposeConfig {
-    /// Values per sample: x, y, z of each event.
+    /// Positions predicted per sample: gripper events or objects.
+    pub fn positions(&self) -> usize {
+        match self.target {
+            KeyposeTarget::GripperEvents => self.events,
+            KeyposeTarget::Objects => self.objects,
+        }
+    }
+
+    /// Values per sample: x, y, z of each position.
     pub fn outputs(&self) -> usize {
-        3 * self.events
+        3 * self.positions()
     }
 
     /// Check the values.
@@ -63,6 +114,12 @@ impl KeyposeConfig {
             return Err(PolicyError::config(
                 "train.keypose.events",
                 format!("is {}, must be in 1..=8", self.events),
+            ));
+        }
+        if !(1..=8).contains(&self.objects) {
+            return Err(PolicyError::config(
+                "train.keypose.objects",
+                format!("is {}, must be in 1..=8", self.objects),
             ));
         }
         if !(self.weight.is_finite() && self.weight > 0.0) {
@@ -75,12 +132,12 @@ impl KeyposeConfig {
     }
 }
 
-/// The head's variables in `varmap`, created (seeded weight of std 0.02, zero bias) when
-/// absent; an error when present with another shape.
+/// The head's variables in `varmap` for `width` input values, created (seeded weight of std
+/// 0.02 / √(width / 256), zero bias) when absent; an error when present with another shape.
 pub(crate) fn head(
     varmap: &VarMap,
     cfg: &KeyposeConfig,
-    hidden: usize,
+    width: usize,
     device: &Device,
 ) -> Result<(Tensor, Tensor)> {
     let vb = crate::seeded_init::var_builder(varmap, HEAD_SEED, DType::F32, device);
@@ -88,18 +145,14 @@ pub(crate) fn head(
     let shape_error = |name: &str, e: candle_core::Error| {
         PolicyError::config(
             "train.keypose.events",
-            format!("the run's {name} does not fit {out} outputs × hidden {hidden}: {e}"),
+            format!("the run's {name} does not fit {out} outputs × {width} inputs: {e}"),
         )
     };
+    // The slot-state head's std at width 256; a wider input (the flattened scene tokens)
+    // scaled down so its first predictions stay as small.
+    let stdev = 0.02 * (256.0 / width.max(1) as f64).sqrt().min(1.0);
     let w = vb
-        .get_with_hints(
-            (out, hidden),
-            HEAD_WEIGHT,
-            Init::Randn {
-                mean: 0.0,
-                stdev: 0.02,
-            },
-        )
+        .get_with_hints((out, width), HEAD_WEIGHT, Init::Randn { mean: 0.0, stdev })
         .map_err(|e| shape_error(HEAD_WEIGHT, e))?;
     let b = vb
         .get_with_hints(out, HEAD_BIAS, Init::Const(0.0))
@@ -129,7 +182,7 @@ pub(crate) fn load_head(varmap: &VarMap, weights: &std::path::Path) -> Result<bo
     Ok(true)
 }
 
-/// Predicted positions `[B, 3 · events]` of the pooled slot states `pooled` `[B, hidden]`.
+/// Predicted positions `[B, outputs]` of the head's inputs `pooled` `[B, width]`.
 pub(crate) fn predict(pooled: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     Ok(pooled.matmul(&w.t()?)?.broadcast_add(b)?)
 }
@@ -181,6 +234,24 @@ mod tests {
     fn config_is_checked() {
         assert!(KeyposeConfig::default().validate().is_ok());
         assert_eq!(KeyposeConfig::default().outputs(), 6);
+        let objects = KeyposeConfig {
+            target: KeyposeTarget::Objects,
+            objects: 3,
+            ..Default::default()
+        };
+        assert_eq!(objects.outputs(), 9);
+        // The config's names; one without them keeps the slot-state head on gripper events.
+        let parsed: KeyposeConfig =
+            serde_json::from_str(r#"{"target": "objects", "input": "scene_tokens"}"#).unwrap();
+        assert_eq!(
+            (parsed.target, parsed.input),
+            (KeyposeTarget::Objects, KeyposeInput::SceneTokens)
+        );
+        let old: KeyposeConfig = serde_json::from_str(r#"{"events": 1}"#).unwrap();
+        assert_eq!(
+            (old.target, old.input),
+            (KeyposeTarget::GripperEvents, KeyposeInput::ActionSlots)
+        );
         for bad in [
             KeyposeConfig {
                 events: 0,
@@ -192,6 +263,10 @@ mod tests {
             },
             KeyposeConfig {
                 weight: 0.0,
+                ..Default::default()
+            },
+            KeyposeConfig {
+                objects: 0,
                 ..Default::default()
             },
         ] {

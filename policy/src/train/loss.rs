@@ -18,6 +18,7 @@
 use candle_core::Tensor;
 
 use super::forward::DiffBackbone;
+use super::keypose::KeyposeInput;
 use super::objective::{SlotFill, SlotPlan};
 use super::vision::DiffVision;
 use crate::Result;
@@ -29,9 +30,10 @@ pub(crate) struct SampleTerms {
     pub logits: Tensor,
     /// `n` target ids (per sample: action tokens, then STOP when supervised).
     pub labels: Vec<u32>,
-    /// `[B, hidden]`: per sample, the mean final hidden state of the rows that score its
-    /// action slots (what the keypose head reads); computed only when asked for.
-    pub slot_mean: Option<Tensor>,
+    /// `[B, width]`: per sample, what the keypose head reads ([`KeyposeInput`]: the mean
+    /// final hidden state of the rows that score its action slots, or the scene camera's
+    /// patch features flattened); computed only when asked for.
+    pub head_input: Option<Tensor>,
 }
 
 /// One sample of a batched pass: its inputs and how its slots are filled and read.
@@ -49,13 +51,13 @@ pub(crate) struct PassInput<'a> {
 }
 
 /// Run the differentiable forward over the batch (`targets` and `plans` per sample) and
-/// collect the supervised rows (and, with `with_slot_mean`, each sample's mean slot state).
+/// collect the supervised rows (and, with `head_input`, what a keypose head reads).
 pub(crate) fn batch_terms(
     model: &VlaModel,
     net: &DiffBackbone,
     vision: Option<&DiffVision>,
     samples: &[(&ModelInputs, &[u32], &SlotPlan)],
-    with_slot_mean: bool,
+    head_input: Option<KeyposeInput>,
 ) -> Result<SampleTerms> {
     let f = &model.config().file;
     let pass: Vec<PassInput<'_>> = samples
@@ -88,23 +90,34 @@ pub(crate) fn batch_terms(
     }
     let idx = Tensor::from_slice(&rows, rows.len(), hidden.states.device())?;
     let logits = net.vocab_logits(&hidden.states.index_select(&idx, 0)?)?;
-    let slot_mean = if with_slot_mean {
-        let slots = samples.first().map_or(0, |s| s.1.len());
-        let slot_idx = Tensor::from_slice(&slot_rows, slot_rows.len(), hidden.states.device())?;
-        Some(
-            hidden
-                .states
-                .index_select(&slot_idx, 0)?
-                .reshape((samples.len(), slots, hidden.states.dims()[1]))?
-                .mean(1)?,
-        )
-    } else {
-        None
+    let head_input = match head_input {
+        None => None,
+        Some(KeyposeInput::ActionSlots) => {
+            let slots = samples.first().map_or(0, |s| s.1.len());
+            let slot_idx = Tensor::from_slice(&slot_rows, slot_rows.len(), hidden.states.device())?;
+            Some(
+                hidden
+                    .states
+                    .index_select(&slot_idx, 0)?
+                    .reshape((samples.len(), slots, hidden.states.dims()[1]))?
+                    .mean(1)?,
+            )
+        }
+        Some(KeyposeInput::SceneTokens) => {
+            let patches = hidden.patches.as_ref().ok_or_else(|| {
+                crate::PolicyError::config(
+                    "train.keypose.input",
+                    "\"scene_tokens\" reads the vision tower's features: set train_vision",
+                )
+            })?;
+            let n = model.config().patches_per_image;
+            Some(patches.narrow(1, 0, n)?.flatten_from(1)?)
+        }
     };
     Ok(SampleTerms {
         logits,
         labels,
-        slot_mean,
+        head_input,
     })
 }
 
@@ -116,6 +129,9 @@ pub(crate) struct BatchHidden {
     pub seq: usize,
     /// Per sample: row (within the sample) whose logits score action slot 0.
     pub first: Vec<usize>,
+    /// The trained vision towers' patch features `[B, cameras · patches, feature_dim]`
+    /// (camera order); `None` when the towers are frozen.
+    pub patches: Option<Tensor>,
 }
 
 /// Prefix + slots (+ STOP) of every sample through the differentiable backbone in one
@@ -129,12 +145,16 @@ pub(crate) fn batch_hidden(
 ) -> Result<BatchHidden> {
     let f = &model.config().file;
     let inputs: Vec<&ModelInputs> = pass.iter().map(|p| p.inputs).collect();
-    let prefixes = match vision {
+    let (prefixes, patches) = match vision {
         Some(v) => {
             let pixels = VlaModel::batch_pixels(&inputs)?;
-            model.prefixes_from_patches(&inputs, &v.forward_batch(&pixels, inputs.len())?)?
+            let patches = v.forward_batch(&pixels, inputs.len())?;
+            (
+                model.prefixes_from_patches(&inputs, &patches)?,
+                Some(patches),
+            )
         }
-        None => model.encode_prefixes(&inputs)?,
+        None => (model.encode_prefixes(&inputs)?, None),
     };
     let stop = f
         .append_stop_token
@@ -189,7 +209,12 @@ pub(crate) fn batch_hidden(
         .zip(&prefixes)
         .map(|(p, prefix)| if p.shift { prefix.len - 1 } else { prefix.len })
         .collect();
-    Ok(BatchHidden { states, seq, first })
+    Ok(BatchHidden {
+        states,
+        seq,
+        first,
+        patches,
+    })
 }
 
 /// Attention of one sample of a padded batch.

@@ -49,7 +49,7 @@ use crate::model::AttentionMode;
 use crate::observation::Observation;
 
 pub use ema::WeightEma;
-pub use keypose::KeyposeConfig;
+pub use keypose::{KeyposeConfig, KeyposeInput, KeyposeTarget};
 pub use lr::LrSchedule;
 pub use mask::{SampleMask, mask_count, mask_ratio};
 pub use objective::Objective;

@@ -149,8 +149,20 @@ impl Trainer {
         // them; a checkpoint trained with it gives its weights.
         let keypose_head = match &cfg.keypose {
             Some(k) => {
-                let head =
-                    keypose::head(&varmap, k, model_cfg.file.text.hidden_size, model.device())?;
+                let width = match k.input {
+                    keypose::KeyposeInput::ActionSlots => model_cfg.file.text.hidden_size,
+                    keypose::KeyposeInput::SceneTokens => {
+                        if vision.is_none() {
+                            return Err(PolicyError::config(
+                                "train.keypose.input",
+                                "\"scene_tokens\" trains the vision tower through the head: \
+                                 set train.train_vision = true",
+                            ));
+                        }
+                        model_cfg.patches_per_image * model_cfg.vision_feature_dim
+                    }
+                };
+                let head = keypose::head(&varmap, k, width, model.device())?;
                 if let Some(file) = &file {
                     keypose::load_head(&varmap, file)?;
                 }
@@ -382,14 +394,17 @@ impl Trainer {
             &self.net,
             self.vision.as_ref(),
             &samples,
-            self.keypose_head.is_some(),
+            self.keypose_head
+                .as_ref()
+                .and(self.cfg.keypose.as_ref())
+                .map(|k| k.input),
         )?;
         let labels = terms.labels;
         let target = Tensor::from_slice(&labels, labels.len(), self.model.device())?;
         let ce = candle_nn::loss::cross_entropy(&terms.logits, &target)?;
-        let keypose = match (&self.keypose_head, &terms.slot_mean) {
-            (Some((w, b)), Some(slot_mean)) => {
-                let pred = keypose::predict(slot_mean, w, b)?;
+        let keypose = match (&self.keypose_head, &terms.head_input) {
+            (Some((w, b)), Some(head_input)) => {
+                let pred = keypose::predict(head_input, w, b)?;
                 let targets: Vec<&[f32]> = prepared.iter().map(|p| p.keyposes).collect();
                 Some(keypose::mse(&pred, &targets)?)
             }

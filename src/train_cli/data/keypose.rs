@@ -5,8 +5,13 @@
 //!
 //! An event is the first step of a new gripper state, strictly after the sample's step; past
 //! the episode's last event the target is its last step's position (where it ends).
+//!
+//! With `target = "objects"` the targets are instead the positions of the recording's first
+//! `objects` movable objects at each step (`/ddvla/objects`, the goal's objects first),
+//! standardised the same way (per axis, all objects pooled).
 
 use anyhow::{Result, bail, ensure};
+use ddvla_policy::train::{KeyposeConfig, KeyposeTarget};
 use serde::{Deserialize, Serialize};
 
 use super::Dataset;
@@ -95,16 +100,45 @@ impl KeyposeScale {
 }
 
 impl Dataset {
-    /// Give every sample the keypose loss's targets: the end-effector positions (the
-    /// proprio's first three values) at the next `events` gripper events
-    /// ([`gripper_events`], [`raw_targets`]), standardised by `scale` or, when `None`, by
-    /// the training split's; returns the scale used. An error when a proprio has fewer than
-    /// three values.
+    /// Give every sample the keypose loss's targets (`k.target`): the end-effector positions
+    /// (the proprio's first three values) at the next `k.events` gripper events
+    /// ([`gripper_events`], [`raw_targets`]), or the first `k.objects` recorded objects'
+    /// positions ([`object_targets`]); standardised by `scale` or, when `None`, by the
+    /// training split's. Returns the scale used. An error when a proprio has fewer than three
+    /// values, or an episode has no (or too few) recorded objects.
     pub fn set_keyposes(
         &mut self,
-        events: usize,
+        k: &KeyposeConfig,
         scale: Option<KeyposeScale>,
     ) -> Result<KeyposeScale> {
+        let raw = match k.target {
+            KeyposeTarget::GripperEvents => self.event_targets(k.events)?,
+            KeyposeTarget::Objects => self
+                .episodes
+                .iter()
+                .map(|ep| object_targets(&ep.objects, k.objects, &ep.file))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        let scale = if let Some(s) = scale {
+            s
+        } else {
+            let train_episodes: std::collections::BTreeSet<usize> =
+                self.train.iter().map(|&(e, _)| e).collect();
+            let rows: Vec<&[f32]> = train_episodes
+                .iter()
+                .flat_map(|&e| raw[e].iter().map(Vec::as_slice))
+                .collect();
+            KeyposeScale::of(&rows)?
+        };
+        self.keyposes = raw
+            .iter()
+            .map(|steps| steps.iter().map(|r| scale.standardise(r)).collect())
+            .collect();
+        Ok(scale)
+    }
+
+    /// Per episode, per step, the raw gripper-event targets.
+    fn event_targets(&self, events: usize) -> Result<Vec<Vec<Vec<f32>>>> {
         let mut raw = Vec::with_capacity(self.episodes.len());
         for ep in &self.episodes {
             let ee = ep
@@ -127,23 +161,30 @@ impl Dataset {
             };
             raw.push(raw_targets(&ee, &gripper_events(commands), events));
         }
-        let scale = if let Some(s) = scale {
-            s
-        } else {
-            let train_episodes: std::collections::BTreeSet<usize> =
-                self.train.iter().map(|&(e, _)| e).collect();
-            let rows: Vec<&[f32]> = train_episodes
-                .iter()
-                .flat_map(|&e| raw[e].iter().map(Vec::as_slice))
-                .collect();
-            KeyposeScale::of(&rows)?
-        };
-        self.keyposes = raw
-            .iter()
-            .map(|steps| steps.iter().map(|r| scale.standardise(r)).collect())
-            .collect();
-        Ok(scale)
+        Ok(raw)
     }
+}
+
+/// Per step, the first `count` objects' positions of an episode's recorded `objects` (rows of
+/// x, y, z per object); an error naming `file` when it has none or fewer.
+pub fn object_targets(objects: &[Vec<f32>], count: usize, file: &str) -> Result<Vec<Vec<f32>>> {
+    ensure!(
+        !objects.is_empty(),
+        "{file}: no object positions recorded (a recording made before /ddvla/objects): \
+         [train.keypose] target = \"objects\" needs demonstrations recorded again"
+    );
+    objects
+        .iter()
+        .enumerate()
+        .map(|(t, row)| {
+            ensure!(
+                row.len() >= 3 * count,
+                "{file}: step {t} records {} objects, [train.keypose] objects = {count}",
+                row.len() / 3
+            );
+            Ok(row[..3 * count].to_vec())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -174,6 +215,21 @@ mod tests {
         // At an event's own step the next one is ahead.
         assert_eq!(t[2], [5.0, 0.0, 1.0, 6.0, 0.0, 1.0]);
         assert_eq!(t[6], [6.0, 0.0, 1.0, 6.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn object_targets_take_the_first_objects_or_say_why_not() {
+        let rec = vec![
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            vec![7.0, 8.0, 9.0, 0.0, 0.0, 0.0],
+        ];
+        let t = object_targets(&rec, 1, "ep").unwrap();
+        assert_eq!(t, [vec![1.0, 2.0, 3.0], vec![7.0, 8.0, 9.0]]);
+        assert_eq!(object_targets(&rec, 2, "ep").unwrap(), rec);
+        let err = format!("{:#}", object_targets(&rec, 3, "ep").unwrap_err());
+        assert!(err.contains("ep: step 0 records 2 objects"), "{err}");
+        let err = format!("{:#}", object_targets(&[], 1, "old.mcap").unwrap_err());
+        assert!(err.contains("old.mcap: no object positions"), "{err}");
     }
 
     #[test]
