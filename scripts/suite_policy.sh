@@ -33,6 +33,7 @@
 #   ./scripts/suite_policy.sh long 5-wide-centred  # ... every training crop at the centre
 #   ./scripts/suite_policy.sh long 5-wide-keypose  # ... and the keypose loss
 #   ./scripts/suite_policy.sh long 5-wide-keypose-w20  # ... weighted 20
+#   ./scripts/suite_policy.sh long 5-wide-scene-objects  # ... its head on the scene camera's tokens, regressing the objects
 #   ./scripts/suite_policy.sh long 5-detour  # the committed long policy + detours home
 #
 # A config that trains on .cache/demos/libero_style_<suite>_dart_{a,b} also gets those
@@ -88,7 +89,7 @@ case "$suite" in object | goal | long) ;; *)
 esac
 case "$stage" in
   1) config="launch/train-compact-$suite-parallel.toml" row_var="CKPT_PARALLEL_50_" ;;
-  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide | 5-wide-centred | 5-wide-keypose | 5-wide-keypose-w20 | 5-detour)
+  2 | 3 | 4 | 3-dart | 4-dart | 1-from-object | 2-seed1 | 3-lowlr | 3-lowlr-balanced | 3-lowlr-extra | 4-extra | 4-extra-lowlr | 4-glow | 4-push2 | 5-push-dagger | 5-push-dagger-mix | 4-dagger | 4-passes | 5-dart05 | 5-wide | 5-wide-centred | 5-wide-keypose | 5-wide-keypose-w20 | 5-wide-scene-objects | 5-detour)
     config="launch/train-compact-$suite-parallel-$stage.toml"
     row_var="CKPT_PARALLEL_50_$(echo "$stage" | tr '[:lower:]-' '[:upper:]_')_"
     ;;
@@ -96,7 +97,7 @@ case "$stage" in
     echo "unknown stage $stage: expected 1, 2, 3, 4, 3-dart, 4-dart, 1-from-object, 2-seed1," \
       "3-lowlr, 3-lowlr-balanced, 3-lowlr-extra, 4-extra, 4-extra-lowlr, 4-glow, 4-push2," \
       "5-push-dagger, 5-push-dagger-mix, 4-dagger, 4-passes, 5-dart05, 5-wide," \
-      "5-wide-centred, 5-wide-keypose, 5-wide-keypose-w20 or 5-detour" >&2
+      "5-wide-centred, 5-wide-keypose, 5-wide-keypose-w20, 5-wide-scene-objects or 5-detour" >&2
     exit 2
     ;;
 esac

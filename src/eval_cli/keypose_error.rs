@@ -20,6 +20,7 @@ const BATCH: usize = 8;
 /// The keypose error over the frames added.
 pub struct KeyposeError {
     trainer: Trainer,
+    scale: KeyposeScale,
     crop: Option<f32>,
     pending: Vec<Sample>,
     sum: f64,
@@ -60,6 +61,7 @@ impl KeyposeError {
         let crop = trainer.model().config().file.center_crop_area;
         Ok(Self {
             trainer,
+            scale,
             crop,
             pending: Vec::new(),
             sum: 0.0,
@@ -98,9 +100,19 @@ impl KeyposeError {
         Ok(())
     }
 
-    /// The mean squared error (standardised targets) over the frames added.
-    pub fn finish(mut self) -> Result<f64> {
+    /// The mean squared error (standardised targets) over the frames added, and about what
+    /// it is in metres: the root of it times the scale's mean variance per axis (exact when
+    /// the error is the same on every axis in standard units).
+    pub fn finish(mut self) -> Result<(f64, f64)> {
         self.flush()?;
-        Ok(self.sum / self.frames.max(1) as f64)
+        let mse = self.sum / self.frames.max(1) as f64;
+        let var_m2 = self
+            .scale
+            .std_m
+            .iter()
+            .map(|&s| f64::from(s).powi(2))
+            .sum::<f64>()
+            / 3.0;
+        Ok((mse, (mse * var_m2).sqrt()))
     }
 }

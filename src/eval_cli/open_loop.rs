@@ -102,9 +102,10 @@ pub struct OpenLoopScores {
     /// Per camera, the image tokens' spread (`--token-spread`; empty without it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_token_spread: Vec<CameraTokenSpread>,
-    /// The keypose head's mean squared error over the frames (`--keypose`).
+    /// The keypose head's mean squared error over the frames (`--keypose`; standardised),
+    /// and about what that is in metres (root mean square).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub keypose_mse: Option<f64>,
+    pub keypose_mse: Option<(f64, f64)>,
     /// Scored split.
     pub split: Split,
     /// Frames scored.
@@ -319,8 +320,12 @@ pub fn markdown(s: &OpenLoopScores) -> String {
         "\ngripper sign agreement: {:.1}%",
         100.0 * s.gripper_sign_agreement
     );
-    if let Some(k) = s.keypose_mse {
-        let _ = writeln!(t, "keypose error: {k:.4} (standardised mean squared)");
+    if let Some((k, rms_m)) = s.keypose_mse {
+        let _ = writeln!(
+            t,
+            "keypose error: {k:.4} (standardised mean squared; about {:.2} cm root mean square)",
+            100.0 * rms_m
+        );
     }
     for c in &s.image_token_spread {
         let _ = writeln!(

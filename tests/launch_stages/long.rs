@@ -2,6 +2,7 @@
 //! each differs from the stage it names in the stated things and its output folder.
 
 use ddvla_policy::train::augment::CropPosition;
+use ddvla_policy::train::{KeyposeInput, KeyposeTarget};
 
 use crate::common::{
     assert_half, assert_same_but_out, assert_same_lr, assert_same_value, launch_train_config,
@@ -47,6 +48,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_wide_centred_out(),
         long_wide_keypose_out(),
         long_wide_keypose_w20_out(),
+        long_wide_scene_objects_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
     ]
@@ -289,6 +291,25 @@ fn long_wide_keypose_w20_out() -> std::path::PathBuf {
     assert!((k.weight - 20.0).abs() < 1e-9);
     k.weight = 1.0;
     assert_same_but_out(twenty, &one)
+}
+
+/// The keypose stage with its head on the scene camera's tokens, regressing the recorded
+/// objects' positions; returns its output folder.
+fn long_wide_scene_objects_out() -> std::path::PathBuf {
+    let events = launch_train_config("train-compact-long-parallel-5-wide-keypose.toml");
+    let mut objects = launch_train_config("train-compact-long-parallel-5-wide-scene-objects.toml");
+    let k = objects.train.keypose.as_mut().unwrap();
+    assert_eq!(
+        (k.target, k.input, k.objects),
+        (KeyposeTarget::Objects, KeyposeInput::SceneTokens, 2)
+    );
+    assert!(
+        objects.train.train_vision,
+        "the head trains the vision tower"
+    );
+    k.target = KeyposeTarget::GripperEvents;
+    k.input = KeyposeInput::ActionSlots;
+    assert_same_but_out(objects, &events)
 }
 
 /// The long policy given the episode step: the 4-passes run's data, split, statistics and
