@@ -485,8 +485,10 @@ fn object_positions_list_goal_objects_first_then_file_order() {
     let at = t.object_positions();
     let names: Vec<&str> = at.iter().map(|o| o.name.as_str()).collect();
     assert_eq!(names, ["milk_1", "ketchup_1", "basket_1"]);
-    // The positions now, not where the objects rested.
-    assert_eq!(at[0].position_m, [0.1, -0.2, 1.05]);
-    assert_eq!(at[1].position_m, [0.1, -0.2, 0.92]);
-    assert_eq!(at[2].position_m, [0.1, -0.2, 0.9]);
+    // The positions now, not where the objects rested (compared by bits: copied, not
+    // computed).
+    let bits = |p: [f64; 3]| p.map(f64::to_bits);
+    assert_eq!(bits(at[0].position_m), bits([0.1, -0.2, 1.05]));
+    assert_eq!(bits(at[1].position_m), bits([0.1, -0.2, 0.92]));
+    assert_eq!(bits(at[2].position_m), bits([0.1, -0.2, 0.9]));
 }
