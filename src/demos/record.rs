@@ -192,6 +192,10 @@ impl EpisodeObserver for DemoRecorder {
         let Some((rec, _, _, _)) = self.current.as_mut() else {
             return Err(obs_err("objects before begin"));
         };
+        // A scene without movable objects records none (and its manifest entry names none).
+        if objects.is_empty() && self.objects.is_empty() {
+            return Ok(());
+        }
         if self.objects.is_empty() {
             self.objects = objects.iter().map(|o| o.name.clone()).collect();
         } else if !self.objects.iter().eq(objects.iter().map(|o| &o.name)) {

@@ -161,13 +161,26 @@ pub(crate) fn head(
 }
 
 /// Overwrite the head's variables with the tensors of the same names in `weights` (a
-/// checkpoint's `model.safetensors`) when it holds them; `false` when it does not (a
-/// checkpoint trained without the loss: the head keeps its fresh weights).
+/// checkpoint's `model.safetensors`) when it holds them in the run's shapes; `false` when it
+/// does not (a checkpoint trained without the loss, or with a head of another input or
+/// output width — a slot-state head fine-tuned into a scene-token one: the head keeps its
+/// fresh weights). A head of the same shape trained on other targets is taken as the start.
 pub(crate) fn load_head(varmap: &VarMap, weights: &std::path::Path) -> Result<bool> {
     let saved = candle_core::safetensors::load(weights, &Device::Cpu)?;
     let (Some(w), Some(b)) = (saved.get(HEAD_WEIGHT), saved.get(HEAD_BIAS)) else {
         return Ok(false);
     };
+    let fits = |name: &str, t: &Tensor| {
+        super::forward::var(varmap, name).map(|v| v.as_tensor().dims() == t.dims())
+    };
+    if !(fits(HEAD_WEIGHT, w)? && fits(HEAD_BIAS, b)?) {
+        tracing::info!(
+            "{}: its keypose head {:?} does not fit the run's; starting a fresh one",
+            weights.display(),
+            w.dims()
+        );
+        return Ok(false);
+    }
     for (name, t) in [(HEAD_WEIGHT, w), (HEAD_BIAS, b)] {
         super::forward::var(varmap, name)?.set(t).map_err(|e| {
             PolicyError::config(
