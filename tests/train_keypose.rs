@@ -134,6 +134,19 @@ fn a_run_trains_with_the_keypose_loss_and_keeps_its_setting() {
             .unwrap();
         assert!(mse.is_finite() && mse > 0.0, "{line}");
     }
+    // A snapshot two folders down (`RUN/step-N/ema`, no train.toml of its own) finds the
+    // run's config and scale.
+    let snap = out.join("step-000002").join("ema");
+    std::fs::create_dir_all(&snap).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "dataset_statistics.json",
+    ] {
+        std::fs::copy(out.join(f), snap.join(f)).unwrap();
+    }
+    ok(&open_loop(&snap, false));
     std::fs::remove_file(out.join("keypose_scale.json")).unwrap();
     fail(&open_loop(&out, false), &["keypose_scale.json"]);
     // Resuming under another keypose setting is refused, naming it.

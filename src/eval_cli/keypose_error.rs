@@ -1,6 +1,6 @@
 //! `ddvla eval open-loop --keypose`: the keypose head's error on the scored frames, for a
-//! checkpoint trained with `[train.keypose]` (its `train.toml` beside it, the run's
-//! `keypose_scale.json` beside it or in a folder above: `RUN/step-N/ema` finds `RUN`'s).
+//! checkpoint trained with `[train.keypose]` (the run's `train.toml` and `keypose_scale.json`
+//! beside it or in a folder above: `RUN/step-N/ema` finds `RUN`'s).
 //! With `--swap-images` each frame has another frame's images and its own targets: a head
 //! that reads where things are from the images scores worse then, one that answers from the
 //! instruction and proprio alone scores the same.
@@ -31,10 +31,12 @@ impl KeyposeError {
     /// The scorer of the checkpoint in `policy`; gives `ds`'s samples their targets under
     /// the run's scale.
     pub fn new(policy: &Path, ds: &mut Dataset) -> Result<Self> {
-        let toml = policy.join("train.toml");
-        if !toml.exists() {
-            bail!("--keypose needs the run's {}", toml.display());
-        }
+        let Some(toml) = super::open_loop::run_config_of(policy) else {
+            bail!(
+                "--keypose needs the run's train.toml in {} or the two folders above it",
+                policy.display()
+            );
+        };
         let run = TrainFile::read(&toml)?;
         let Some(k) = run.train.keypose.clone() else {
             bail!("--keypose: {} has no [train.keypose]", toml.display());

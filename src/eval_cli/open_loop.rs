@@ -117,13 +117,22 @@ pub struct OpenLoopScores {
 }
 
 /// The demonstrations, split and seed to score, from the flags and the checkpoint's run.
+/// The training run's config of the checkpoint in `policy`: its `train.toml`, or the one in
+/// either of the two folders above it (a snapshot's average, `RUN/step-N/ema`, is `RUN`'s).
+pub(super) fn run_config_of(policy: &Path) -> Option<PathBuf> {
+    policy
+        .ancestors()
+        .take(3)
+        .map(|d| d.join("train.toml"))
+        .find(|p| p.exists())
+}
+
 fn dataset_for(args: &OpenLoopArgs, chunk: usize, side: usize) -> Result<Dataset> {
-    let toml = args.policy.join("train.toml");
-    let run = if toml.exists() {
-        Some(TrainFile::read(&toml)?)
-    } else {
-        None
-    };
+    let found = run_config_of(&args.policy);
+    let toml = found
+        .clone()
+        .unwrap_or_else(|| args.policy.join("train.toml"));
+    let run = found.map(|t| TrainFile::read(&t)).transpose()?;
     if args.split != Split::All && run.is_none() {
         bail!(
             "--split {:?} needs {} (the run's split); use --split all with --demos",
