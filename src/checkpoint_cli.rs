@@ -80,6 +80,28 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a checkpoint whose instruction names the part of a multi-step task the robot is
+    /// in (`config.json` `skill_prompt`): each hold of the gripper of at least
+    /// `--min-closed-steps` executed steps followed by `--min-open-steps` open ones is a
+    /// finished skill, and after one the instruction reads "…, part 2". Part 1 keeps the
+    /// instruction, so the copy acts as the input until a skill is done; a fine-tune teaches
+    /// it the later parts (training counts the skills from the recorded actions).
+    SkillPrompt {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// Closed steps that make a hold a skill.
+        #[arg(long, default_value_t = 20)]
+        min_closed_steps: u32,
+        /// Open steps after the hold that finish it.
+        #[arg(long, default_value_t = 4)]
+        min_open_steps: u32,
+        /// The highest part named (later skills keep its prompt).
+        #[arg(long, default_value_t = 2)]
+        max_part: u32,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Copy a checkpoint without its proprio input (`config.json` `use_proprio` false, the
     /// proprio projector's weights left out), to fine-tune a policy that takes its state from
     /// the cameras: one that reads its pose can follow a demonstrated path by position alone
@@ -182,6 +204,13 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
             );
             Ok(())
         }
+        CheckpointCommand::SkillPrompt {
+            input,
+            min_closed_steps,
+            min_open_steps,
+            max_part,
+            out,
+        } => skill_prompt(&input, (min_closed_steps, min_open_steps, max_part), &out),
         CheckpointCommand::ProprioAxisAngle { input, at, out } => {
             ddvla_policy::checkpoint_axis_angle::set_proprio_axis_angle(&input, at, &out)
                 .with_context(|| {
@@ -222,6 +251,34 @@ fn drop_proprio(input: &Path, out: &Path) -> Result<()> {
         out.display(),
         input.display(),
         dropped.join(", ")
+    );
+    Ok(())
+}
+
+/// `ddvla checkpoint skill-prompt`: `input` copied to `out` with a skill prompt whose hold,
+/// release and last part are `(min_closed_steps, min_open_steps, max_part)`, the gripper
+/// being the last action value.
+fn skill_prompt(
+    input: &Path,
+    (min_closed_steps, min_open_steps, max_part): (u32, u32, u32),
+    out: &Path,
+) -> Result<()> {
+    let file = ddvla_policy::model::ConfigFile::load(&input.join("config.json"))
+        .with_context(|| format!("reading {}", input.display()))?;
+    let prompt = ddvla_policy::skill_prompt::SkillPromptConfig {
+        gripper_index: file.action.action_dim.saturating_sub(1),
+        min_closed_steps,
+        min_open_steps,
+        max_part,
+        ..Default::default()
+    };
+    ddvla_policy::checkpoint_skill_prompt::set_skill_prompt(input, &prompt, out)
+        .with_context(|| format!("giving {} a skill prompt", input.display()))?;
+    println!(
+        "{}: {} with the task's part in its instruction (a hold of {min_closed_steps} \
+         steps, then {min_open_steps} open, finishes a skill; parts 1..={max_part})",
+        out.display(),
+        input.display()
     );
     Ok(())
 }

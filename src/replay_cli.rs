@@ -13,7 +13,9 @@ use ddvla_bridge::msg::sensor::{Image, JointState};
 use ddvla_bridge::msg::std::{Float32MultiArray, StringMsg};
 use ddvla_bridge::record::{RecordedMessage, read_bag};
 use ddvla_policy::decode as decoders;
+use ddvla_policy::model::ConfigFile;
 use ddvla_policy::observation::Observation;
+use ddvla_policy::skill_prompt::SkillPromptConfig;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -125,11 +127,26 @@ enum ProprioDim {
     RobotAndStep(usize),
 }
 
+/// What the model's observation holds besides the images' content: its proprio layout,
+/// its image side and its skill prompt.
+fn model_inputs(file: &ConfigFile) -> (ProprioDim, usize, Option<&SkillPromptConfig>) {
+    let proprio_dim = if file.episode_step_input {
+        ProprioDim::RobotAndStep(file.proprio_dim - 1)
+    } else {
+        ProprioDim::Robot(file.proprio_dim)
+    };
+    (
+        proprio_dim,
+        file.vision.image_size,
+        file.skill_prompt.as_ref(),
+    )
+}
+
 fn observation(
     event: &Value,
     config: &ServeConfig,
     recorded: &Recorded<'_>,
-    (proprio_dim, image_size): (ProprioDim, usize),
+    (proprio_dim, image_size, skill_prompt): (ProprioDim, usize, Option<&SkillPromptConfig>),
 ) -> Result<Observation> {
     let provenance = &event["observation"];
     let stamps = provenance["frames_ns"]
@@ -155,9 +172,20 @@ fn observation(
             p
         }
     };
+    let instruction = event["instruction"].as_str().unwrap_or_default();
+    let instruction = match skill_prompt {
+        None => instruction.to_owned(),
+        Some(prompt) => {
+            let done = event["skills_done"].as_u64().context(
+                "request event without skills_done (the model names the task's part in its \
+                 instruction; the run served a model that did not)",
+            )?;
+            prompt.instruction(instruction, u32::try_from(done).unwrap_or(u32::MAX))
+        }
+    };
     Ok(Observation {
         images,
-        instruction: event["instruction"].as_str().unwrap_or_default().to_owned(),
+        instruction,
         proprio,
     })
 }
@@ -225,13 +253,7 @@ pub fn replay(
         .filter_map(|e| e["start_tick"].as_u64())
         .collect();
     let policy = load_policy(&config.policy)?;
-    let file = &policy.model().config().file;
-    let proprio_dim = if file.episode_step_input {
-        ProprioDim::RobotAndStep(file.proprio_dim - 1)
-    } else {
-        ProprioDim::Robot(file.proprio_dim)
-    };
-    let image_size = policy.model().config().file.vision.image_size;
+    let shape = model_inputs(&policy.model().config().file);
     let mut decoder = decoders::build(config.policy.decoder_for(&policy), config.policy.seed);
     // Chunks the run's anytime decoder cut short: start tick → rounds it ran.
     let cut: HashMap<u64, usize> = events
@@ -248,7 +270,7 @@ pub fn replay(
         let tick = event["tick"]
             .as_u64()
             .context("request event without tick")?;
-        let obs = observation(event, config, &inputs, (proprio_dim, image_size))
+        let obs = observation(event, config, &inputs, shape)
             .with_context(|| format!("rebuilding the observation of tick {tick}"))?;
         // Every request is decoded, accepted or not: the decoder's random stream advances
         // exactly as it did in the run.

@@ -10,7 +10,10 @@
 //!   [`checkpoint_resize`]: a checkpoint taken to another camera image size;
 //!   [`checkpoint_episode_step`]: a checkpoint given the episode step as a proprio input;
 //!   [`checkpoint_drop_proprio`]: a checkpoint that no longer reads proprioception;
-//!   [`checkpoint_add_proprio`]: one given it back through a zero-output projector.
+//!   [`checkpoint_add_proprio`]: one given it back through a zero-output projector;
+//!   [`checkpoint_skill_prompt`]: one whose instruction names the task's part.
+//! - [`skill_prompt`]: the part of a multi-step task, counted from the executed gripper
+//!   commands and named in the instruction.
 //! - [`policy::Policy`]: observation in, action chunk out.
 //!
 //! Reference: Liang et al., "Discrete Diffusion VLA" (arXiv 2508.20072) and its released code;
@@ -27,6 +30,7 @@ pub mod checkpoint_export;
 #[cfg(test)]
 mod checkpoint_fixture;
 pub mod checkpoint_resize;
+pub mod checkpoint_skill_prompt;
 pub mod decode;
 mod error;
 pub mod kv_cache;
@@ -36,6 +40,7 @@ pub mod observation;
 pub mod policy;
 pub mod proprio_rotation;
 pub mod seeded_init;
+pub mod skill_prompt;
 pub mod stats;
 pub mod text;
 pub mod train;

@@ -15,6 +15,7 @@ use ddvla_policy::decode::{
 };
 use ddvla_policy::model::{Config, presets};
 use ddvla_policy::observation::{CameraImage, Observation};
+use ddvla_policy::skill_prompt::{SkillCounter, SkillPromptConfig};
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
 use ddvla_tasks::suite::{Contract, Task};
 
@@ -94,6 +95,9 @@ pub struct ModelPolicy {
     ensemble: Option<ChunkScheduler>,
     /// The gripper dwell filter of this episode (`settings.gripper_dwell`).
     dwell: Option<GripperDwell>,
+    /// With a model whose instruction names the task's part: the skills this episode's
+    /// executed actions finished (every returned action is executed before the next call).
+    skills: Option<SkillCounter>,
 }
 
 impl ModelPolicy {
@@ -143,6 +147,11 @@ impl ModelPolicy {
                 " (UNTRAINED)"
             }
         );
+        let skills = cfg
+            .file
+            .skill_prompt
+            .as_ref()
+            .map(SkillPromptConfig::counter);
         Ok(Self {
             decoder: make_decoder(&settings, 0),
             policy,
@@ -151,19 +160,38 @@ impl ModelPolicy {
             dwell: settings
                 .gripper_dwell
                 .map(|k| GripperDwell::new(k, contract.action_dim.saturating_sub(1))),
+            skills,
             settings,
             ensemble: None,
         })
     }
 
-    /// `actions` (to be executed in order) through the gripper dwell filter, if any.
+    /// `actions` (to be executed in order) through the gripper dwell filter, if any, and
+    /// counted by the skill counter, if any.
     fn dwelled(&mut self, mut actions: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
         if let Some(d) = self.dwell.as_mut() {
             for a in &mut actions {
                 d.filter(a);
             }
         }
+        if let Some(k) = self.skills.as_mut() {
+            for a in &actions {
+                k.push(a);
+            }
+        }
         actions
+    }
+
+    /// The instruction the model reads: `instruction` with the task's part named when the
+    /// model takes a skill prompt.
+    fn prompt(&self, instruction: &str) -> String {
+        match (
+            &self.policy.model().config().file.skill_prompt,
+            &self.skills,
+        ) {
+            (Some(p), Some(k)) => p.instruction(instruction, k.skills_done()),
+            _ => instruction.to_owned(),
+        }
     }
 
     /// Take the chunk decoded at `step` into the ensemble (weight decay `decay`) and return
@@ -323,6 +351,9 @@ impl EvalPolicy for ModelPolicy {
         if let Some(d) = self.dwell.as_mut() {
             d.reset();
         }
+        if let Some(k) = self.skills.as_mut() {
+            k.reset();
+        }
         Ok(())
     }
 
@@ -338,7 +369,7 @@ impl EvalPolicy for ModelPolicy {
                     rgb: f.rgb.clone(),
                 })
                 .collect(),
-            instruction: ctx.instruction.to_owned(),
+            instruction: self.prompt(ctx.instruction),
             proprio: with_episode_step(&self.policy, &ctx.frame.proprio, ctx.step),
         };
         let err = |e: ddvla_policy::PolicyError| EvalError::Policy {
@@ -377,87 +408,5 @@ impl EvalPolicy for ModelPolicy {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(kind: DecoderKind) -> DecodeSettings {
-        DecodeSettings {
-            kind,
-            rounds: 4,
-            remask: true,
-            execute: None,
-            temperature: Some(0.0),
-            readout_window: None,
-            ensemble: None,
-            ensemble_newest_dims: 0,
-            gripper_dwell: None,
-            logit_ensemble: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn describe_names_only_the_settings_the_decoder_reads() {
-        assert_eq!(
-            settings(DecoderKind::Diffusion).describe(),
-            "Diffusion T=4 remask=true temperature=0"
-        );
-        assert_eq!(
-            settings(DecoderKind::DiffusionCached).describe(),
-            "DiffusionCached T=4 remask=true temperature=0"
-        );
-        assert_eq!(settings(DecoderKind::Ar).describe(), "Ar temperature=0");
-        assert_eq!(
-            settings(DecoderKind::Parallel).describe(),
-            "Parallel temperature=0"
-        );
-        let mut ar = settings(DecoderKind::Ar);
-        ar.temperature = None;
-        assert_eq!(ar.describe(), "Ar");
-        // Rows made before the parallel decoder sampled keep their name.
-        let mut parallel = settings(DecoderKind::Parallel);
-        parallel.temperature = None;
-        assert_eq!(parallel.describe(), "Parallel");
-    }
-
-    #[test]
-    fn logit_ensembles_need_the_parallel_decoder_at_argmax_and_loadable_members() {
-        #![allow(clippy::unwrap_used)] // a failure is the test failing
-        let contract = Contract {
-            cameras: vec!["agentview".into()],
-            image_size: 32,
-            opengl_rows: false,
-            rotate_180: false,
-            center_crop_area: None,
-            gripper: ddvla_tasks::suite::GripperConvention::CloseIsPositive,
-            action_dim: 7,
-        };
-        let with = |kind, temperature, member: &str| {
-            let mut s = settings(kind);
-            s.temperature = temperature;
-            s.logit_ensemble = vec![member.to_owned()];
-            load_members(&s, &contract).map(|m| m.len())
-        };
-        let err = with(DecoderKind::Diffusion, None, "m").unwrap_err();
-        assert!(err.to_string().contains("parallel decoder"), "{err:#}");
-        let err = with(DecoderKind::Parallel, Some(0.5), "m").unwrap_err();
-        assert!(err.to_string().contains("temperature 0"), "{err:#}");
-        let mut windowed = settings(DecoderKind::Parallel);
-        windowed.temperature = None;
-        windowed.readout_window = Some(4);
-        windowed.logit_ensemble = vec!["m".to_owned()];
-        let err = load_members(&windowed, &contract)
-            .map(|m| m.len())
-            .unwrap_err();
-        assert!(err.to_string().contains("reading bin centres"), "{err:#}");
-        let missing = tempfile::tempdir().unwrap();
-        let path = missing.path().join("nowhere");
-        let err = with(DecoderKind::Parallel, None, path.to_str().unwrap()).unwrap_err();
-        assert!(
-            format!("{err:#}").contains("logit-ensemble member"),
-            "{err:#}"
-        );
-        // No members: nothing to load, whatever the decoder.
-        let none = load_members(&settings(DecoderKind::Diffusion), &contract);
-        assert_eq!(none.map(|m| m.len()).unwrap(), 0);
-    }
-}
+#[path = "model_policy_tests.rs"]
+mod tests;

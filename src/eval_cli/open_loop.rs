@@ -198,6 +198,7 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     let mut ds = dataset_for(args, file.action.chunk_len, file.vision.image_size)?;
     // Scored samples are not augmented: the recorded step as it is.
     ds.set_episode_step(file.episode_step_input.then_some(0.0));
+    ds.set_skill_prompt(file.skill_prompt.as_ref());
     let picks = scored_frames(args, &ds)?;
     let settings = args
         .decode

@@ -36,6 +36,7 @@ pub fn shape_of(policy: &Policy) -> ModelShape {
         image_size: file.vision.image_size,
         proprio_dim: file.proprio_dim - usize::from(file.episode_step_input),
         episode_step_input: file.episode_step_input,
+        skill_prompt: file.skill_prompt.clone(),
         chunk_len: file.action.chunk_len,
         action_dim: file.action.action_dim,
         trained: policy.is_trained(),

@@ -187,6 +187,12 @@ pub struct ModelShape {
     /// answers of servers from before it existed: `false`.
     #[serde(default)]
     pub episode_step_input: bool,
+    /// The model's instruction names the part of a multi-step task
+    /// ([`ddvla_policy::skill_prompt`]): the serve loop counts the skills its sent commands
+    /// finished and composes the instruction. Absent in answers of servers from before it
+    /// existed, and for models without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill_prompt: Option<ddvla_policy::skill_prompt::SkillPromptConfig>,
     /// Actions per chunk.
     pub chunk_len: usize,
     /// Values per action.

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::Duration;
 
+use ddvla_policy::skill_prompt::SkillPromptConfig;
+
 use super::latency_tracker::LatencyTracker;
 use super::safety::{HoldReason, Proposal, SafetyCounts, SafetyLayer, TickContext};
 use super::schedule::{Chunk, ChunkScheduler, Trigger};
+use super::skills::SkillTrack;
 use super::time::{Clock, MonoNs};
 
 /// What the worker is asked to compute.
@@ -116,6 +119,9 @@ pub struct ControlLoop<O> {
     /// The tick at which the instruction in force was set.
     instruction_tick: u64,
     counts: LoopCounts,
+    /// With a model whose instruction names the task's part: the skills the sent commands
+    /// finished, and the count the newest request named.
+    skills: Option<(SkillTrack, Option<u32>)>,
 }
 
 impl<O> ControlLoop<O> {
@@ -151,7 +157,19 @@ impl<O> ControlLoop<O> {
             tick: 0,
             instruction_tick: 0,
             counts: LoopCounts::default(),
+            skills: None,
         }
+    }
+
+    /// Count the skills the sent commands finish, and ask the policy with the instruction of
+    /// the part reached ([`ddvla_policy::skill_prompt`]).
+    pub fn set_skill_prompt(&mut self, prompt: SkillPromptConfig) {
+        self.skills = Some((SkillTrack::new(prompt), None));
+    }
+
+    /// With a skill prompt: the skills finished when the newest request was made.
+    pub fn last_request_skills_done(&self) -> Option<u32> {
+        self.skills.as_ref().and_then(|(_, done)| *done)
     }
 
     /// A new observation received at `at`.
@@ -331,6 +349,9 @@ impl<O> ControlLoop<O> {
         };
         let held = self.safety.filter(proposal, &ctx, &mut self.command);
         sink.send(tick, &self.command, held);
+        if let Some((track, _)) = self.skills.as_mut() {
+            track.tick(&self.instruction, &self.command);
+        }
         self.tick += 1;
         self.counts.ticks += 1;
         TickReport {
@@ -346,9 +367,16 @@ impl<O> ControlLoop<O> {
             return;
         };
         let left = self.scheduler.actions_left(tick);
+        let instruction = match self.skills.as_mut() {
+            Some((track, done)) => {
+                *done = Some(track.skills_done(&self.instruction));
+                Arc::from(track.model_instruction(&self.instruction))
+            }
+            None => Arc::clone(&self.instruction),
+        };
         let request = InferenceRequest {
             observation: Arc::clone(observation),
-            instruction: Arc::clone(&self.instruction),
+            instruction,
             start_tick: tick,
             budget: self.config.period * u32::try_from(left).unwrap_or(u32::MAX),
         };

@@ -34,6 +34,8 @@ struct Harness {
     worker_rounds_cut: Option<usize>,
     worker_alive: bool,
     frames: bool,
+    /// The instruction of every request the fake worker took, in order.
+    asked: Vec<String>,
 }
 
 fn harness() -> Harness {
@@ -76,6 +78,7 @@ fn harness() -> Harness {
         worker_rounds_cut: None,
         worker_alive: true,
         frames: true,
+        asked: Vec::new(),
     }
 }
 
@@ -88,6 +91,7 @@ impl Harness {
         let tick = self.lp.tick_index();
         if self.worker_alive {
             while let Ok(request) = self.requests.try_recv() {
+                self.asked.push(request.instruction.to_string());
                 self.pending
                     .push((request, tick + self.worker_latency_ticks.saturating_sub(1)));
             }
@@ -288,6 +292,39 @@ fn the_episode_step_counts_ticks_since_the_instruction_changed() {
     assert_eq!(h.lp.ticks_since_instruction(), 0);
     h.run(3);
     assert_eq!(h.lp.ticks_since_instruction(), 3);
+}
+
+#[test]
+fn with_a_skill_prompt_requests_name_the_part_the_sent_commands_reached() {
+    let mut h = harness();
+    h.lp.set_skill_prompt(SkillPromptConfig {
+        gripper_index: 1,
+        min_closed_steps: 4,
+        min_open_steps: 2,
+        ..Default::default()
+    });
+    h.lp.set_instruction("put both pots on the stove");
+    // Chunks of +0.25 (closed) for a while: no skill finished yet.
+    h.run(20);
+    assert!(
+        h.asked.iter().all(|i| i == "put both pots on the stove"),
+        "{:?}",
+        h.asked
+    );
+    assert_eq!(h.lp.last_request_skills_done(), Some(0));
+    // Then open: once two open commands went out, the requests name part 2.
+    h.worker_value = Ok(-0.25);
+    h.run(30);
+    assert_eq!(
+        h.asked.last().unwrap(),
+        "put both pots on the stove, part 2"
+    );
+    assert_eq!(h.lp.last_request_skills_done(), Some(1));
+    // A new instruction starts the count over.
+    h.lp.set_instruction("open the drawer");
+    h.run(12);
+    assert_eq!(h.asked.last().unwrap(), "open the drawer");
+    assert_eq!(h.lp.last_request_skills_done(), Some(0));
 }
 
 #[test]

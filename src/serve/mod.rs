@@ -158,6 +158,26 @@ fn publish_event(outputs: &mut Outputs, event: &serde_json::Value) {
     );
 }
 
+/// The request event of `tick`: the instruction in force, the observation's provenance and,
+/// with a skill prompt, the skills finished when the request was made (the part its
+/// instruction named).
+fn request_event(
+    control: &ControlLoop<Observation>,
+    tick: u64,
+    provenance: &serde_json::Value,
+) -> serde_json::Value {
+    let mut event = serde_json::json!({
+        "kind": "request",
+        "tick": tick,
+        "instruction": control.instruction(),
+        "observation": provenance,
+    });
+    if let Some(done) = control.last_request_skills_done() {
+        event["skills_done"] = done.into();
+    }
+    event
+}
+
 /// Runtime events, for `ddvla replay` (which observation each inference used, deadline cuts,
 /// chunk arrivals: the policy's raw chunk goes out when it arrives) and for the live view.
 fn publish_events(
@@ -185,12 +205,7 @@ fn publish_events(
         run.requests = counts.requests;
         publish_event(
             outputs,
-            &serde_json::json!({
-                "kind": "request",
-                "tick": report.tick,
-                "instruction": control.instruction(),
-                "observation": run.provenance,
-            }),
+            &request_event(control, report.tick, &run.provenance),
         );
         if let Some(observation) = &run.observation {
             run.telemetry.send(Telemetry::Request {
@@ -389,6 +404,9 @@ pub fn serve_on(
         worker.results,
     );
     drop(worker.requests);
+    if let Some(prompt) = &model.skill_prompt {
+        control.set_skill_prompt(prompt.clone());
+    }
     let mut run = RunState {
         instruction: String::new(),
         provenance: serde_json::Value::Null,

@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, bail, ensure};
 use ddvla_bridge::msg::sensor::CompressedImage;
 use ddvla_policy::observation::{CameraImage, Observation};
+use ddvla_policy::skill_prompt::SkillPromptConfig;
 use ddvla_policy::stats::DatasetStatistics;
 use ddvla_policy::train::augment::{AugmentConfig, augment, crop_resize};
 use ddvla_policy::train::{Batch, Sample};
@@ -18,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::DataSection;
 
 mod keypose;
+mod skill_prompt;
 use crate::demos::{DemoEpisode, DemoIndex, Labels, load_episode_with, read_index};
 pub use keypose::KeyposeScale;
 
@@ -68,6 +70,9 @@ pub struct Dataset {
     /// With a keypose loss: per episode, per step, the standardised targets
     /// ([`Self::set_keyposes`]; empty: none).
     keyposes: Vec<Vec<Vec<f32>>>,
+    /// With a model whose instruction names the task's part: the prompt and, per episode,
+    /// per step, the skills finished before it ([`Self::set_skill_prompt`]).
+    skill_prompt: Option<(SkillPromptConfig, Vec<Vec<u32>>)>,
 }
 
 /// The dataset camera index of each named model input (`None`: every camera, in order);
@@ -232,6 +237,7 @@ impl Dataset {
                 proprio_axis_angle_at: None,
                 proprio_noise_std: Vec::new(),
                 keyposes: Vec::new(),
+                skill_prompt: None,
             },
             index,
         ))
@@ -317,10 +323,17 @@ impl Dataset {
             };
             proprio.push(t as f32 * scale);
         }
+        let instruction = match &self.skill_prompt {
+            Some((prompt, counts)) => {
+                let done = counts.get(e).and_then(|c| c.get(t)).copied().unwrap_or(0);
+                prompt.instruction(&ep.instruction, done)
+            }
+            None => ep.instruction.clone(),
+        };
         Ok(Sample {
             observation: Observation {
                 images,
-                instruction: ep.instruction.clone(),
+                instruction,
                 proprio,
             },
             actions,

@@ -194,6 +194,14 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
         );
         ds.set_proprio_axis_angle(Some(at));
     }
+    if let Some(prompt) = &file.skill_prompt {
+        ds.set_skill_prompt(Some(prompt));
+        println!(
+            "the instruction names the task's part (\"{}\"); training samples per part: {:?}",
+            prompt.suffix,
+            ds.skill_part_counts()
+        );
+    }
     if let Some(k) = &cfg.train.keypose {
         let scale = ds.set_keyposes(k, None)?;
         let path = cfg.run.out.join(KEYPOSE_SCALE_FILE);

@@ -39,6 +39,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_dagger_out(),
         long_passes_out(),
         long_step_out(),
+        long_skill_prompt_out(),
         long_dart05_out(),
         long_detour_out(),
         long_axis_angle_detour_out(),
@@ -334,6 +335,30 @@ fn long_step_out() -> std::path::PathBuf {
     step.data.episode_step_jitter = 0.0;
     take_schedule(&mut step, &passes);
     assert_same_but_out(step, &passes)
+}
+
+/// The long policy told the task's part: the episode-step stage (data, split, statistics,
+/// schedule) from the committed long policy given a skill prompt by `ddvla checkpoint
+/// skill-prompt` instead of the step; returns its output folder.
+fn long_skill_prompt_out() -> std::path::PathBuf {
+    let step = launch_train_config("train-compact-long-parallel-5-step.toml");
+    let mut parted = launch_train_config("train-compact-long-parallel-5-skill-prompt.toml");
+    assert_eq!(
+        parted.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-long-4-passes-skill-prompt"
+        ))
+    );
+    assert!(parted.data.episode_step_jitter.abs() < 1e-9);
+    let out = parted.run.out.clone();
+    parted
+        .model
+        .init_checkpoint
+        .clone_from(&step.model.init_checkpoint);
+    parted.data.episode_step_jitter = step.data.episode_step_jitter;
+    parted.run.out.clone_from(&step.run.out);
+    assert_eq!(parted, step);
+    out
 }
 
 /// The long run over several sessions: long stage 4 (same start, data and split) with the

@@ -231,6 +231,12 @@ pub struct ConfigFile {
     /// reads the flip as a task phase. `None`: the values as recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proprio_axis_angle_at: Option<usize>,
+    /// The instruction names the part of a multi-step task the robot is in, counted from its
+    /// executed gripper commands ([`crate::skill_prompt`]); the caller composes it (training
+    /// from the recorded actions, `ddvla eval` and `ddvla serve` from what they executed).
+    /// `None`: the instruction as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill_prompt: Option<crate::skill_prompt::SkillPromptConfig>,
     /// Attention mode of the diffusion decoder.
     pub attention_mode: AttentionMode,
     /// Read the logits of action slot `j` from position `j - 1` (the released code's HF
@@ -270,6 +276,7 @@ impl Default for ConfigFile {
             proprio_dim: 8,
             episode_step_input: false,
             proprio_axis_angle_at: None,
+            skill_prompt: None,
             attention_mode: AttentionMode::Bidirectional,
             logit_shift: true,
             append_stop_token: true,

@@ -192,6 +192,7 @@ pub fn openvla_7b() -> ConfigFile {
         proprio_dim: 8,
         episode_step_input: false,
         proprio_axis_angle_at: None,
+        skill_prompt: None,
         attention_mode: AttentionMode::Bidirectional,
         logit_shift: true,
         append_stop_token: true,

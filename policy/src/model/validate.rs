@@ -160,6 +160,9 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
             },
         )?;
     }
+    if let Some(s) = &f.skill_prompt {
+        s.validate(f.action.action_dim)?;
+    }
     validate_action_and_tokens(f)
 }
 
