@@ -40,6 +40,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_passes_out(),
         long_step_out(),
         long_skill_prompt_out(),
+        long_axis_angle_skill_prompt_out(),
         long_dart05_out(),
         long_detour_out(),
         long_axis_angle_detour_out(),
@@ -358,6 +359,28 @@ fn long_skill_prompt_out() -> std::path::PathBuf {
     parted.data.episode_step_jitter = step.data.episode_step_jitter;
     parted.run.out.clone_from(&step.run.out);
     assert_eq!(parted, step);
+    out
+}
+
+/// The skill-prompt stage from the committed long policy reading its orientation in one
+/// hemisphere (`ddvla checkpoint proprio-axis-angle`, then `skill-prompt`): the same stage
+/// otherwise; returns its output folder.
+fn long_axis_angle_skill_prompt_out() -> std::path::PathBuf {
+    let parted = launch_train_config("train-compact-long-parallel-5-skill-prompt.toml");
+    let mut both =
+        launch_train_config("train-compact-long-parallel-5-axis-angle-skill-prompt.toml");
+    assert_eq!(
+        both.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/compact-libero-long-4-passes-axis-angle-skill-prompt"
+        ))
+    );
+    let out = both.run.out.clone();
+    both.model
+        .init_checkpoint
+        .clone_from(&parted.model.init_checkpoint);
+    both.run.out.clone_from(&parted.run.out);
+    assert_eq!(both, parted);
     out
 }
 
