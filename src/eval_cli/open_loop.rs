@@ -116,7 +116,6 @@ pub struct OpenLoopScores {
     pub gripper_sign_agreement: f64,
 }
 
-/// The demonstrations, split and seed to score, from the flags and the checkpoint's run.
 /// The training run's config of the checkpoint in `policy`: its `train.toml`, or the one in
 /// either of the two folders above it (a snapshot's average, `RUN/step-N/ema`, is `RUN`'s).
 pub(super) fn run_config_of(policy: &Path) -> Option<PathBuf> {
@@ -127,6 +126,7 @@ pub(super) fn run_config_of(policy: &Path) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// The demonstrations, split and seed to score, from the flags and the checkpoint's run.
 fn dataset_for(args: &OpenLoopArgs, chunk: usize, side: usize) -> Result<Dataset> {
     let found = run_config_of(&args.policy);
     let toml = found
