@@ -91,12 +91,10 @@ impl SkillPromptConfig {
         )
     }
 
-    /// A counter with these thresholds, at the start of an episode.
+    /// A counter with these settings, at the start of an episode.
     pub fn counter(&self) -> SkillCounter {
         SkillCounter {
-            gripper_index: self.gripper_index,
-            min_closed_steps: self.min_closed_steps,
-            min_open_steps: self.min_open_steps,
+            prompt: self.clone(),
             closed_steps: 0,
             open_run: 0,
             skills_done: 0,
@@ -118,12 +116,11 @@ impl SkillPromptConfig {
     }
 }
 
-/// Counts finished skills from the executed actions, one step at a time.
+/// Counts finished skills from the executed actions, one step at a time, and names the part
+/// reached in an instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillCounter {
-    gripper_index: usize,
-    min_closed_steps: u32,
-    min_open_steps: u32,
+    prompt: SkillPromptConfig,
     /// Closed steps of the current hold.
     closed_steps: u32,
     /// Consecutive open steps so far.
@@ -134,19 +131,20 @@ pub struct SkillCounter {
 impl SkillCounter {
     /// Record one executed action (a missing or non-finite gripper value counts as open).
     pub fn push(&mut self, action: &[f32]) {
+        let p = &self.prompt;
         let closed = action
-            .get(self.gripper_index)
+            .get(p.gripper_index)
             .is_some_and(|g| g.is_finite() && *g > 0.0);
         if closed {
-            if self.open_run >= self.min_open_steps {
+            if self.open_run >= p.min_open_steps {
                 self.closed_steps = 0;
             }
             self.open_run = 0;
             self.closed_steps = self.closed_steps.saturating_add(1);
         } else {
             self.open_run = self.open_run.saturating_add(1);
-            if self.open_run == self.min_open_steps {
-                if self.closed_steps >= self.min_closed_steps {
+            if self.open_run == p.min_open_steps {
+                if self.closed_steps >= p.min_closed_steps {
                     self.skills_done = self.skills_done.saturating_add(1);
                 }
                 self.closed_steps = 0;
@@ -157,6 +155,11 @@ impl SkillCounter {
     /// Skills finished so far.
     pub fn skills_done(&self) -> u32 {
         self.skills_done
+    }
+
+    /// The instruction the model reads now: `instruction` with the part reached named.
+    pub fn instruction(&self, instruction: &str) -> String {
+        self.prompt.instruction(instruction, self.skills_done)
     }
 
     /// Back to the start of an episode (a new instruction).
@@ -247,8 +250,10 @@ mod tests {
             k.push(&a);
         }
         assert_eq!(k.skills_done(), 1);
+        assert_eq!(k.instruction("x"), "x, part 2");
         k.reset();
         assert_eq!(k.skills_done(), 0);
+        assert_eq!(k.instruction("x"), "x");
         for _ in 0..30 {
             k.push(&[0.0, f32::NAN]);
         }

@@ -185,13 +185,9 @@ impl ModelPolicy {
     /// The instruction the model reads: `instruction` with the task's part named when the
     /// model takes a skill prompt.
     fn prompt(&self, instruction: &str) -> String {
-        match (
-            &self.policy.model().config().file.skill_prompt,
-            &self.skills,
-        ) {
-            (Some(p), Some(k)) => p.instruction(instruction, k.skills_done()),
-            _ => instruction.to_owned(),
-        }
+        self.skills
+            .as_ref()
+            .map_or_else(|| instruction.to_owned(), |k| k.instruction(instruction))
     }
 
     /// Take the chunk decoded at `step` into the ensemble (weight decay `decay`) and return

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::Duration;
 
-use ddvla_policy::skill_prompt::SkillPromptConfig;
+use ddvla_policy::skill_prompt::{SkillCounter, SkillPromptConfig};
 
 use super::latency_tracker::LatencyTracker;
 use super::safety::{HoldReason, Proposal, SafetyCounts, SafetyLayer, TickContext};
 use super::schedule::{Chunk, ChunkScheduler, Trigger};
-use super::skills::SkillTrack;
 use super::time::{Clock, MonoNs};
 
 /// What the worker is asked to compute.
@@ -119,9 +118,9 @@ pub struct ControlLoop<O> {
     /// The tick at which the instruction in force was set.
     instruction_tick: u64,
     counts: LoopCounts,
-    /// With a model whose instruction names the task's part: the skills the sent commands
-    /// finished, and the count the newest request named.
-    skills: Option<(SkillTrack, Option<u32>)>,
+    /// With a model whose instruction names the task's part: the skills the commands sent
+    /// under the instruction in force finished, and the count the newest request named.
+    skills: Option<(SkillCounter, Option<u32>)>,
 }
 
 impl<O> ControlLoop<O> {
@@ -164,7 +163,7 @@ impl<O> ControlLoop<O> {
     /// Count the skills the sent commands finish, and ask the policy with the instruction of
     /// the part reached ([`ddvla_policy::skill_prompt`]).
     pub fn set_skill_prompt(&mut self, prompt: SkillPromptConfig) {
-        self.skills = Some((SkillTrack::new(prompt), None));
+        self.skills = Some((prompt.counter(), None));
     }
 
     /// With a skill prompt: the skills finished when the newest request was made.
@@ -178,11 +177,15 @@ impl<O> ControlLoop<O> {
         self.ee_position_m = ee_position_m;
     }
 
-    /// A new instruction: queued actions of the old one are flushed.
+    /// A new instruction: queued actions of the old one are flushed (and, with a skill
+    /// prompt, the count of finished skills starts over).
     pub fn set_instruction(&mut self, instruction: &str) {
         if *self.instruction != *instruction {
             self.instruction = Arc::from(instruction);
             self.instruction_tick = self.tick;
+            if let Some((counter, _)) = self.skills.as_mut() {
+                counter.reset();
+            }
             self.flush("new instruction");
         }
     }
@@ -349,8 +352,10 @@ impl<O> ControlLoop<O> {
         };
         let held = self.safety.filter(proposal, &ctx, &mut self.command);
         sink.send(tick, &self.command, held);
-        if let Some((track, _)) = self.skills.as_mut() {
-            track.tick(&self.instruction, &self.command);
+        if let Some((counter, _)) = self.skills.as_mut()
+            && !self.instruction.is_empty()
+        {
+            counter.push(&self.command);
         }
         self.tick += 1;
         self.counts.ticks += 1;
@@ -368,9 +373,9 @@ impl<O> ControlLoop<O> {
         };
         let left = self.scheduler.actions_left(tick);
         let instruction = match self.skills.as_mut() {
-            Some((track, done)) => {
-                *done = Some(track.skills_done(&self.instruction));
-                Arc::from(track.model_instruction(&self.instruction))
+            Some((counter, done)) => {
+                *done = Some(counter.skills_done());
+                Arc::from(counter.instruction(&self.instruction))
             }
             None => Arc::clone(&self.instruction),
         };

@@ -303,7 +303,15 @@ fn with_a_skill_prompt_requests_name_the_part_the_sent_commands_reached() {
         min_open_steps: 2,
         ..Default::default()
     });
+    // Before any instruction nothing is counted: a hold and a release ask with no part.
+    h.run(20);
+    h.worker_value = Ok(-0.25);
+    h.run(20);
+    assert!(h.asked.iter().all(String::is_empty), "{:?}", h.asked);
+    assert_eq!(h.lp.last_request_skills_done(), Some(0));
+    h.worker_value = Ok(0.25);
     h.lp.set_instruction("put both pots on the stove");
+    h.asked.clear();
     // Chunks of +0.25 (closed) for a while: no skill finished yet.
     h.run(20);
     assert!(

@@ -7,6 +7,5 @@ pub mod gripper_dwell;
 pub mod latency_tracker;
 pub mod safety;
 pub mod schedule;
-pub mod skills;
 pub mod time;
 pub mod worker;
