@@ -175,3 +175,25 @@ pub fn load_weight_tensors(dir: &Path) -> Result<std::collections::HashMap<Strin
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
     })
 }
+
+/// Write into the new folder `out` (refused if it exists, `what` naming the command) the
+/// checkpoint `input` with the config `new` and everything else copied: weights, statistics
+/// and tokenizer. For commands that change only how the model reads its inputs; the folder is
+/// checked to load before it appears.
+pub(crate) fn write_with_config(
+    what: &str,
+    input: &Path,
+    new: &ConfigFile,
+    out: &Path,
+) -> Result<()> {
+    Config::new(new.clone())?;
+    crate::new_folder::write_new_folder(what, out, |staging| {
+        new.save(&staging.join(files::CONFIG))?;
+        crate::new_folder::copy_present_files(
+            input,
+            staging,
+            &[files::WEIGHTS, files::STATISTICS, files::TOKENIZER],
+        )?;
+        load_model(staging, &Device::Cpu).map(drop)
+    })
+}

@@ -7,11 +7,8 @@
 
 use std::path::Path;
 
-use candle_core::Device;
-
-use crate::checkpoint::{files, load_model};
-use crate::model::{Config, ConfigFile};
-use crate::new_folder::{copy_present_files, write_new_folder};
+use crate::checkpoint::{files, write_with_config};
+use crate::model::ConfigFile;
 use crate::{PolicyError, Result};
 
 fn refuse(reason: String) -> PolicyError {
@@ -35,16 +32,7 @@ pub fn set_proprio_axis_angle(input: &Path, at: usize, out: &Path) -> Result<()>
     }
     let mut new = old;
     new.proprio_axis_angle_at = Some(at);
-    Config::new(new.clone())?;
-    write_new_folder("checkpoint proprio-axis-angle", out, |staging| {
-        new.save(&staging.join(files::CONFIG))?;
-        copy_present_files(
-            input,
-            staging,
-            &[files::WEIGHTS, files::STATISTICS, files::TOKENIZER],
-        )?;
-        load_model(staging, &Device::Cpu).map(drop)
-    })
+    write_with_config("checkpoint proprio-axis-angle", input, &new, out)
 }
 
 #[cfg(test)]

@@ -7,11 +7,8 @@
 
 use std::path::Path;
 
-use candle_core::Device;
-
-use crate::checkpoint::{files, load_model};
-use crate::model::{Config, ConfigFile};
-use crate::new_folder::{copy_present_files, write_new_folder};
+use crate::checkpoint::{files, write_with_config};
+use crate::model::ConfigFile;
 use crate::skill_prompt::SkillPromptConfig;
 use crate::{PolicyError, Result};
 
@@ -30,16 +27,7 @@ pub fn set_skill_prompt(input: &Path, prompt: &SkillPromptConfig, out: &Path) ->
     }
     let mut new = old;
     new.skill_prompt = Some(prompt.clone());
-    Config::new(new.clone())?;
-    write_new_folder("checkpoint skill-prompt", out, |staging| {
-        new.save(&staging.join(files::CONFIG))?;
-        copy_present_files(
-            input,
-            staging,
-            &[files::WEIGHTS, files::STATISTICS, files::TOKENIZER],
-        )?;
-        load_model(staging, &Device::Cpu).map(drop)
-    })
+    write_with_config("checkpoint skill-prompt", input, &new, out)
 }
 
 #[cfg(test)]
