@@ -4,110 +4,32 @@
 //! (exact chunks).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
-use std::path::Path;
-use std::process::Command;
-
 use candle_core::Device;
-use ddvla_bridge::msg::std::StringMsg;
-use ddvla_policy::checkpoint::{files, random_model, save};
-use ddvla_policy::model::{Config, presets};
 use ddvla_policy::skill_prompt::SkillPromptConfig;
-use ddvla_policy::stats::DatasetStatistics;
 
 mod replay_check;
+mod serve_tiny;
 
-/// A random `tiny` checkpoint (one 32 px camera) whose every closed-then-open command is a
-/// skill, with parts up to 1000 named.
-fn parted_checkpoint(dir: &Path) -> std::path::PathBuf {
-    let base = dir.join("base");
-    let file = presets::tiny();
-    let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
-    save(&varmap, &file, &base).unwrap();
-    std::fs::write(
-        base.join(files::TOKENIZER),
-        ddvla_policy::text::byte_level_tokenizer_json(),
-    )
-    .unwrap();
-    DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
-        .save(&base.join(files::STATISTICS))
-        .unwrap();
-    let parted = dir.join("parted");
+#[test]
+fn serve_counts_skills_and_replay_reproduces_the_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = serve_tiny::base_checkpoint(dir.path());
+    // Every closed-then-open command is a skill, with parts up to 1000 named.
+    let ckpt = dir.path().join("parted");
     let prompt = SkillPromptConfig {
         min_closed_steps: 1,
         min_open_steps: 1,
         max_part: 1000,
         ..SkillPromptConfig::default()
     };
-    ddvla_policy::checkpoint_skill_prompt::set_skill_prompt(&base, &prompt, &parted).unwrap();
-    parted
-}
-
-#[test]
-fn serve_counts_skills_and_replay_reproduces_the_prompts() {
-    let dir = tempfile::tempdir().unwrap();
-    let ckpt = parted_checkpoint(dir.path());
+    ddvla_policy::checkpoint_skill_prompt::set_skill_prompt(&base, &prompt, &ckpt).unwrap();
     let policy = ddvla_policy::Policy::from_checkpoint(&ckpt, None, &Device::Cpu).unwrap();
     let shape = ddvla::remote::shape_of(&policy);
     assert_eq!(shape.skill_prompt.as_ref().map(|p| p.max_part), Some(1000));
-    let bag = dir.path().join("task.mcap");
-    let cfg = dir.path().join("task.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"record = "{}"
-
-[control]
-rate_hz = 20.0
-initial_latency_ms = 200.0
-
-[policy]
-checkpoint = "{}"
-decoder = "parallel"
-
-[safety]
-lower = [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0]
-upper = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
-max_step = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 2.0]
-hold_value = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0]
-hold_keep_last_dims = [6]
-max_observation_age_ms = 500.0
-
-[topics]
-cameras = ["/camera/agentview/image_raw"]
-"#,
-            bag.display(),
-            ckpt.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ddvla"))
-        .args(["serve", "--max-ticks", "120", "--sim"])
-        .args([
-            "libero_style_goal/turn_on_the_stove",
-            "--sim-cameras",
-            "agentview",
-        ])
-        .arg("--config")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (bag, cfg) = serve_tiny::serve_stove(dir.path(), &ckpt, 120);
     let messages = ddvla_bridge::record::read_bag(&bag, None).unwrap();
-    let events: Vec<serde_json::Value> = messages
+    let requests: Vec<(u64, u64)> = serve_tiny::request_events(&messages)
         .iter()
-        .filter(|m| m.topic == "/ddvla/events")
-        .map(|m| {
-            let text = ddvla_bridge::decode::<StringMsg>(&m.data).unwrap().data;
-            serde_json::from_str(&text).unwrap()
-        })
-        .collect();
-    let requests: Vec<(u64, u64)> = events
-        .iter()
-        .filter(|e| e["kind"] == "request")
         .map(|e| {
             let done = e["skills_done"].as_u64().unwrap();
             (e["tick"].as_u64().unwrap(), done)

@@ -1,5 +1,6 @@
-//! Helper of the serve tests (`serve.rs`, `sim_loop.rs`, `serve_episode_step.rs`): replay a
-//! recording with the config that served it and check every chunk came out the same.
+//! Helper of the serve tests (`serve.rs`, `sim_loop.rs`, `serve_episode_step.rs`,
+//! `serve_skill_prompt.rs`): replay a recording with the config that served it and check
+//! every chunk came out the same.
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use std::path::Path;
