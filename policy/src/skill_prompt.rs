@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{PolicyError, Result};
 
+/// The highest `max_part` accepted (training logs its samples per part).
+pub const MAX_PART: u32 = 1000;
+
 /// `config.json`'s `skill_prompt`: how finished skills are counted and named in the prompt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,9 +66,9 @@ impl SkillPromptConfig {
                 "min_closed_steps and min_open_steps must be >= 1".into()
             ));
         }
-        if self.max_part < 2 {
+        if !(2..=MAX_PART).contains(&self.max_part) {
             return Err(bad(format!(
-                "max_part {} names no second part",
+                "max_part {} must name a second part and at most {MAX_PART}",
                 self.max_part
             )));
         }
@@ -287,7 +290,14 @@ mod tests {
                 max_part: 1,
                 ..cfg()
             })
-            .contains("max_part 1")
+            .contains("max_part 1 ")
+        );
+        assert!(
+            e(SkillPromptConfig {
+                max_part: MAX_PART + 1,
+                ..cfg()
+            })
+            .contains("max_part 1001")
         );
         assert!(
             e(SkillPromptConfig {
