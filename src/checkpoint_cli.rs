@@ -64,6 +64,24 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Give a checkpoint a convolutional branch beside its vision towers' patch embedding
+    /// (`config.json` `vision.conv_stem_channels`): one 3×3 stride-2 convolution per entry
+    /// (log2 of the patch side of them), then a 1×1 to the tower width added to the patch
+    /// tokens, to see shifts of a few pixels that a 16-pixel patch blurs. The 1×1 starts at
+    /// zero, so the copy acts as the input until a fine-tune with `train_vision` trains it.
+    AddConvStem {
+        /// The checkpoint folder.
+        input: PathBuf,
+        /// Output channels of each strided convolution, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [32, 64, 128, 192])]
+        channels: Vec<usize>,
+        /// Seed of the new convolutions' initial weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The new checkpoint folder (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Copy a checkpoint that reads proprio values `--at`..`--at`+3 as an axis-angle
     /// orientation in one hemisphere (`config.json` `proprio_axis_angle_at`): a gripper
     /// pointing down sits where the raw vector flips between +π·n and −π·n, and a model
@@ -204,6 +222,12 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
             );
             Ok(())
         }
+        CheckpointCommand::AddConvStem {
+            input,
+            channels,
+            seed,
+            out,
+        } => add_conv_stem(&input, &channels, seed, &out),
         CheckpointCommand::SkillPrompt {
             input,
             min_closed_steps,
@@ -258,6 +282,17 @@ fn drop_proprio(input: &Path, out: &Path) -> Result<()> {
 /// `ddvla checkpoint skill-prompt`: `input` copied to `out` with a skill prompt whose hold,
 /// release and last part are `(min_closed_steps, min_open_steps, max_part)`, the gripper
 /// being the last action value.
+fn add_conv_stem(input: &Path, channels: &[usize], seed: u64, out: &Path) -> Result<()> {
+    ddvla_policy::checkpoint_conv_stem::add_conv_stem(input, channels, seed, out)
+        .with_context(|| format!("adding a convolutional branch to {}", input.display()))?;
+    println!(
+        "{}: {} with a convolutional branch of {channels:?} channels (output at zero)",
+        out.display(),
+        input.display()
+    );
+    Ok(())
+}
+
 fn skill_prompt(
     input: &Path,
     (min_closed_steps, min_open_steps, max_part): (u32, u32, u32),

@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod checkpoint_add_proprio;
 pub mod checkpoint_average;
 pub mod checkpoint_axis_angle;
+pub mod checkpoint_conv_stem;
 pub mod checkpoint_drop_proprio;
 pub mod checkpoint_episode_step;
 pub mod checkpoint_export;

@@ -29,7 +29,14 @@ fn fused_two_camera() -> Config {
 
 #[test]
 fn parameter_count_matches_the_weights() {
-    for cfg in [presets::preset("tiny").unwrap(), fused_two_camera()] {
+    let mut conv_stem = presets::tiny();
+    conv_stem.vision.conv_stem_channels = vec![4, 6, 8];
+    let conv_stem = Config::new(conv_stem).unwrap();
+    for cfg in [
+        presets::preset("tiny").unwrap(),
+        fused_two_camera(),
+        conv_stem,
+    ] {
         let expected = cfg.parameter_count();
         let (_model, varmap) = checkpoint::random_model(cfg, &Device::Cpu).unwrap();
         let actual: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();

@@ -90,6 +90,46 @@ fn trained_towers_change_and_frozen_ones_do_not() {
     );
 }
 
+/// A convolutional branch starts with its output at zero (the model is the one without it)
+/// and still trains: the output gets a gradient at once, the strided convolutions from the
+/// second step on.
+#[test]
+fn a_conv_stem_trains_from_its_zero_output() {
+    let mut cfg = common::tiny_config(AttentionMode::Bidirectional);
+    cfg.file.vision.conv_stem_channels = vec![4, 6, 8];
+    let cfg = Config::new(cfg.file).unwrap();
+    let b = batch(&cfg);
+    let mut t = trainer(&cfg, true);
+    let stem = |t: &Trainer| -> Vec<(String, Vec<f32>)> {
+        vision_weights(t)
+            .into_iter()
+            .filter(|(name, _)| name.contains(".conv_stem."))
+            .collect()
+    };
+    let before = stem(&t);
+    assert_eq!(before.len(), 2 * 4, "three convolutions and the output");
+    let out_weight = |w: &[(String, Vec<f32>)]| {
+        w.iter()
+            .find(|(name, _)| name.ends_with("conv_stem.out.weight"))
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert!(out_weight(&before).iter().all(|v| *v == 0.0));
+    let first = t.eval_loss(&b, 1).unwrap();
+    t.step(&b).unwrap();
+    assert!(out_weight(&stem(&t)).iter().any(|v| *v != 0.0));
+    t.step(&b).unwrap();
+    let after = stem(&t);
+    for ((name, x), (_, y)) in before.iter().zip(&after) {
+        assert_ne!(x, y, "{name} did not move");
+    }
+    for _ in 0..28 {
+        t.step(&b).unwrap();
+    }
+    let last = t.eval_loss(&b, 1).unwrap();
+    assert!(last < 0.7 * first, "loss {first} → {last}");
+}
+
 #[test]
 fn loss_falls_with_trained_towers() {
     let cfg = common::tiny_config(AttentionMode::Bidirectional);

@@ -51,6 +51,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_wide_keypose_out(),
         long_wide_keypose_w20_out(),
         long_wide_scene_objects_out(),
+        long_wide_scene_objects_conv_stem_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
     ]
@@ -336,6 +337,24 @@ fn long_step_out() -> std::path::PathBuf {
     step.data.episode_step_jitter = 0.0;
     take_schedule(&mut step, &passes);
     assert_same_but_out(step, &passes)
+}
+
+/// The scene-object stage from the committed long policy given a convolutional branch by
+/// `ddvla checkpoint add-conv-stem`; returns its output folder.
+fn long_wide_scene_objects_conv_stem_out() -> std::path::PathBuf {
+    let plain = launch_train_config("train-compact-long-parallel-5-wide-scene-objects.toml");
+    let mut conv =
+        launch_train_config("train-compact-long-parallel-5-wide-scene-objects-conv-stem.toml");
+    assert_eq!(
+        conv.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/long-4-passes-conv-stem"
+        ))
+    );
+    conv.model
+        .init_checkpoint
+        .clone_from(&plain.model.init_checkpoint);
+    assert_same_but_out(conv, &plain)
 }
 
 /// The long policy told the task's part: the episode-step stage (data, split, statistics,

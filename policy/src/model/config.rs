@@ -91,6 +91,11 @@ pub struct VisionConfig {
     pub image_mean: [f32; 3],
     /// Per-channel standard deviation.
     pub image_std: [f32; 3],
+    /// Output channels of the convolutional branch beside the patch embedding, one 3×3
+    /// stride-2 convolution per entry (`log2(patch_size)` of them, so the branch lands on the
+    /// patch grid); empty (the default, not written) for none. See [`super::conv_stem`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conv_stem_channels: Vec<usize>,
 }
 
 impl Default for VisionConfig {
@@ -108,6 +113,7 @@ impl Default for VisionConfig {
             use_post_layernorm: true,
             image_mean: [0.5; 3],
             image_std: [0.5; 3],
+            conv_stem_channels: Vec::new(),
         }
     }
 }

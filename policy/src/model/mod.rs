@@ -9,6 +9,7 @@
 pub mod attention_mask;
 pub mod backbone;
 pub mod config;
+pub mod conv_stem;
 pub(crate) mod fused;
 pub mod grid_resample;
 pub mod presets;

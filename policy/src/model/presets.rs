@@ -170,6 +170,7 @@ pub fn openvla_7b() -> ConfigFile {
             use_post_layernorm: false,
             image_mean: [0.485, 0.456, 0.406],
             image_std: [0.229, 0.224, 0.225],
+            conv_stem_channels: Vec::new(),
         },
         // SigLIP So400m/14 at 224.
         fused_vision: Some(VisionConfig {
@@ -185,6 +186,7 @@ pub fn openvla_7b() -> ConfigFile {
             use_post_layernorm: false,
             image_mean: [0.5; 3],
             image_std: [0.5; 3],
+            conv_stem_channels: Vec::new(),
         }),
         num_images_in_input: 2,
         projector_type: Some(ProjectorType::FusedGeluMlp),

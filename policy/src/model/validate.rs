@@ -64,7 +64,35 @@ fn validate_vision(v: &VisionConfig, name: &str) -> Result<()> {
             && v.image_mean.iter().all(|m| m.is_finite()),
         &format!("{name}.image_std"),
         || "mean must be finite and std > 0".into(),
-    )
+    )?;
+    validate_conv_stem(v, name)
+}
+
+/// The convolutional branch halves the image once per entry, so it lands on the patch grid
+/// only with `log2(patch_size)` entries (a power-of-two patch).
+fn validate_conv_stem(v: &VisionConfig, name: &str) -> Result<()> {
+    let c = &v.conv_stem_channels;
+    if c.is_empty() {
+        return Ok(());
+    }
+    let field = format!("{name}.conv_stem_channels");
+    require(v.patch_size.is_power_of_two(), &field, || {
+        format!(
+            "needs a power-of-two patch_size to land on the patch grid, not {}",
+            v.patch_size
+        )
+    })?;
+    let halvings = v.patch_size.trailing_zeros() as usize;
+    require(c.len() == halvings, &field, || {
+        format!(
+            "{} stride-2 convolutions do not reach the {}-pixel patch grid: give {halvings}",
+            c.len(),
+            v.patch_size
+        )
+    })?;
+    require(c.iter().all(|&n| (1..=4096).contains(&n)), &field, || {
+        format!("{c:?}: every entry must be in 1..=4096 channels")
+    })
 }
 
 fn validate_text(f: &ConfigFile) -> Result<()> {
@@ -237,7 +265,10 @@ fn vision_params(v: &VisionConfig) -> usize {
         + 4 * d
         + (d * v.intermediate_size + v.intermediate_size)
         + (v.intermediate_size * d + d);
-    patch + v.feature_layer * block + if v.use_post_layernorm { 2 * d } else { 0 }
+    patch
+        + super::conv_stem::parameter_count(v)
+        + v.feature_layer * block
+        + if v.use_post_layernorm { 2 * d } else { 0 }
 }
 
 pub(crate) fn parameter_count(c: &Config) -> usize {

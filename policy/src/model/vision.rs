@@ -10,6 +10,7 @@ use candle_core::{D, Module, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, LayerNorm, LayerNormConfig, Linear, VarBuilder};
 
 use super::config::{VisionActivation, VisionConfig};
+use super::conv_stem::ConvStem;
 use crate::Result;
 
 fn layer_norm(d: usize, eps: f64, vb: VarBuilder) -> Result<LayerNorm> {
@@ -111,6 +112,7 @@ impl EncoderLayer {
 /// One ViT encoder, truncated to its feature layer.
 pub struct VisionEncoder {
     patch_embedding: Conv2d,
+    conv_stem: Option<ConvStem>,
     position_embedding: Tensor,
     layers: Vec<EncoderLayer>,
     post_layernorm: Option<LayerNorm>,
@@ -137,6 +139,7 @@ impl VisionEncoder {
                 stdev: 0.02,
             },
         )?;
+        let conv_stem = ConvStem::load(emb.pp("conv_stem"), cfg)?;
         let layers = (0..cfg.feature_layer)
             .map(|i| EncoderLayer::load(vb.pp(format!("encoder.layers.{i}")), cfg))
             .collect::<Result<Vec<_>>>()?;
@@ -147,6 +150,7 @@ impl VisionEncoder {
         };
         Ok(Self {
             patch_embedding,
+            conv_stem,
             position_embedding,
             layers,
             post_layernorm,
@@ -154,12 +158,21 @@ impl VisionEncoder {
         })
     }
 
+    /// The embedding output `[B, N, hidden]`: patch tokens (plus the convolutional branch's,
+    /// when configured) and learned positions.
+    fn embed(&self, pixels: &Tensor) -> Result<Tensor> {
+        let mut x = self.patch_embedding.forward(pixels)?; // [B, d, gh, gw]
+        if let Some(stem) = &self.conv_stem {
+            x = (x + stem.forward(pixels)?)?;
+        }
+        let x = x.flatten_from(2)?.transpose(1, 2)?; // [B, N, d]
+        Ok(x.broadcast_add(&self.position_embedding)?)
+    }
+
     /// `pixels` `[B, 3, H, W]` (normalised) → features `[B, N, hidden]`.
     pub fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
         let _enter = self.span.enter();
-        let x = self.patch_embedding.forward(pixels)?; // [B, d, gh, gw]
-        let x = x.flatten_from(2)?.transpose(1, 2)?; // [B, N, d]
-        let mut x = x.broadcast_add(&self.position_embedding)?;
+        let mut x = self.embed(pixels)?;
         for layer in &self.layers {
             x = layer.forward(&x)?;
         }
@@ -172,11 +185,7 @@ impl VisionEncoder {
     /// Every hidden state up to the feature layer (HF `hidden_states`): index 0 is the
     /// embedding output, index `k` the output of block `k - 1`. Used by the parity tests.
     pub fn hidden_states(&self, pixels: &Tensor) -> Result<Vec<Tensor>> {
-        let x = self.patch_embedding.forward(pixels)?;
-        let mut x = x
-            .flatten_from(2)?
-            .transpose(1, 2)?
-            .broadcast_add(&self.position_embedding)?;
+        let mut x = self.embed(pixels)?;
         let mut out = vec![x.clone()];
         for layer in &self.layers {
             x = layer.forward(&x)?;

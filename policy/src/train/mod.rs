@@ -26,6 +26,7 @@
 //! [`ActionTokenizer`]: crate::action_tokens::ActionTokenizer
 
 pub mod augment;
+mod conv_stem;
 pub mod ema;
 pub(crate) mod forward;
 pub mod keypose;

@@ -11,6 +11,7 @@
 use candle_core::{D, Tensor};
 use candle_nn::VarMap;
 
+use super::conv_stem::DiffConvStem;
 use super::forward::var;
 use super::ops;
 use crate::model::config::{VisionActivation, VisionConfig};
@@ -86,6 +87,7 @@ impl Layer {
 struct Encoder {
     /// Patch kernel as `[hidden, 3 · p · p]` and its bias.
     patch: Affine,
+    conv_stem: Option<DiffConvStem>,
     position: Tensor,
     layers: Vec<Layer>,
     post_norm: Option<Affine>,
@@ -113,6 +115,7 @@ impl Encoder {
             .transpose()?;
         Ok(Self {
             patch,
+            conv_stem: DiffConvStem::load(varmap, &emb, cfg)?,
             position: tensor(varmap, &format!("{emb}.position_embedding.weight"))?,
             layers,
             post_norm,
@@ -159,10 +162,11 @@ impl Encoder {
     }
 
     fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
-        let mut x = self
-            .patch
-            .linear(&self.patches(pixels)?)?
-            .broadcast_add(&self.position)?;
+        let mut x = self.patch.linear(&self.patches(pixels)?)?;
+        if let Some(stem) = &self.conv_stem {
+            x = (x + stem.forward(pixels)?)?;
+        }
+        let mut x = x.broadcast_add(&self.position)?;
         for layer in &self.layers {
             let h = (&x + self.attention(layer, &layer.norm1.layer_norm(&x, self.eps)?)?)?;
             let m = layer.fc1.linear(&layer.norm2.layer_norm(&h, self.eps)?)?;

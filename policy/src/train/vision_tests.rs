@@ -85,10 +85,68 @@ fn twin_features_match_fused_towers_and_two_cameras() {
     });
 }
 
-/// Backward through the twin against a central finite difference on a few weights.
+/// The tiny preset with a convolutional branch (32² images, 8-pixel patches: three
+/// halvings).
+fn tiny_with_conv_stem() -> ConfigFile {
+    let mut file = presets::tiny();
+    file.vision.conv_stem_channels = vec![4, 6, 8];
+    file
+}
+
+#[test]
+fn twin_features_match_with_a_conv_stem() {
+    assert_twin_matches(tiny_with_conv_stem());
+}
+
+/// The branch is part of the features: without it (the same weights otherwise) they differ.
+#[test]
+fn the_conv_stem_changes_the_features() {
+    let (model, varmap) = model(tiny_with_conv_stem());
+    let f = &model.config().file;
+    let with = DiffVision::new(&varmap, &f.vision, None).unwrap();
+    let mut plain = f.vision.clone();
+    plain.conv_stem_channels.clear();
+    let without = DiffVision::new(&varmap, &plain, None).unwrap();
+    let pixels = VlaModel::batch_pixels(&[&inputs(&model, 4)]).unwrap();
+    let d = max_diff(
+        &with.forward_batch(&pixels, 1).unwrap(),
+        &without.forward_batch(&pixels, 1).unwrap(),
+    );
+    assert!(d > 1e-3, "features moved by only {d}");
+}
+
 #[test]
 fn twin_gradients_match_finite_differences() {
-    let (model, varmap) = model(presets::tiny());
+    check_gradients(
+        presets::tiny(),
+        &[
+            "vision_backbone.featurizer.embeddings.patch_embedding.weight",
+            "vision_backbone.featurizer.encoder.layers.0.layer_norm1.weight",
+            "vision_backbone.featurizer.encoder.layers.0.self_attn.k_proj.weight",
+            "vision_backbone.featurizer.encoder.layers.1.mlp.fc1.bias",
+            "vision_backbone.featurizer.post_layernorm.bias",
+        ],
+    );
+}
+
+#[test]
+fn conv_stem_gradients_match_finite_differences() {
+    check_gradients(
+        tiny_with_conv_stem(),
+        &[
+            "vision_backbone.featurizer.embeddings.conv_stem.0.weight",
+            "vision_backbone.featurizer.embeddings.conv_stem.1.bias",
+            "vision_backbone.featurizer.embeddings.conv_stem.2.weight",
+            "vision_backbone.featurizer.embeddings.conv_stem.out.weight",
+            "vision_backbone.featurizer.embeddings.conv_stem.out.bias",
+        ],
+    );
+}
+
+/// Backward through the twin against a central finite difference on the first element of
+/// each named weight.
+fn check_gradients(file: ConfigFile, names: &[&str]) {
+    let (model, varmap) = model(file);
     let f = &model.config().file;
     let twin = DiffVision::new(&varmap, &f.vision, None).unwrap();
     let a = inputs(&model, 3);
@@ -101,14 +159,7 @@ fn twin_gradients_match_finite_differences() {
             .unwrap()
     };
     let grads = objective().backward().unwrap();
-    let names = [
-        "vision_backbone.featurizer.embeddings.patch_embedding.weight",
-        "vision_backbone.featurizer.encoder.layers.0.layer_norm1.weight",
-        "vision_backbone.featurizer.encoder.layers.0.self_attn.k_proj.weight",
-        "vision_backbone.featurizer.encoder.layers.1.mlp.fc1.bias",
-        "vision_backbone.featurizer.post_layernorm.bias",
-    ];
-    for name in names {
+    for &name in names {
         let var = var(&varmap, name).unwrap();
         let grad = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
         let original = var
