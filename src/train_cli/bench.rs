@@ -1,5 +1,6 @@
 //! `ddvla train --bench`: optimiser steps per second of the tiny, compact and small presets on
-//! this machine, batch of 8, vision towers trained (the default); small also with them frozen
+//! this machine, batch of 8, vision towers trained (the default); small also with them frozen,
+//! compact also with a convolutional branch (`vision.conv_stem_channels` 32, 64, 128, 192)
 //! (inputs are synthetic: throughput does not depend on their values).
 
 use std::path::Path;
@@ -22,6 +23,8 @@ pub struct TrainBench {
     pub preset: String,
     /// Vision towers trained.
     pub train_vision: bool,
+    /// The towers' convolutional branch channels (empty: none).
+    pub conv_stem_channels: Vec<usize>,
     /// Samples per step.
     pub batch_size: usize,
     /// Timed steps (after one warm-up step).
@@ -65,14 +68,18 @@ fn batch(preset: &str, n: usize, rng: &mut ChaCha8Rng) -> Result<Batch> {
 /// Measure and print; write JSON when asked.
 pub fn run_bench(json: Option<&Path>) -> Result<()> {
     let mut out = Vec::new();
+    let conv: &[usize] = &[32, 64, 128, 192];
     let runs = [
-        ("tiny", 10, true),
-        ("compact", 5, true),
-        ("small", 3, true),
-        ("small", 3, false),
+        ("tiny", 10, true, &[][..]),
+        ("compact", 5, true, &[][..]),
+        ("compact", 5, true, conv),
+        ("small", 3, true, &[][..]),
+        ("small", 3, false, &[][..]),
     ];
-    for (preset, steps, train_vision) in runs {
-        let cfg = presets::preset(preset)?;
+    for (preset, steps, train_vision, conv_stem_channels) in runs {
+        let mut file = presets::preset(preset)?.file;
+        file.vision.conv_stem_channels = conv_stem_channels.to_vec();
+        let cfg = ddvla_policy::model::Config::new(file)?;
         let stats = DatasetStatistics::identity(cfg.file.action.action_dim, cfg.file.proprio_dim);
         let tc = TrainConfig {
             train_vision,
@@ -90,6 +97,7 @@ pub fn run_bench(json: Option<&Path>) -> Result<()> {
         let r = TrainBench {
             preset: preset.into(),
             train_vision,
+            conv_stem_channels: conv_stem_channels.to_vec(),
             batch_size: 8,
             steps,
             samples_per_s: 8.0 / step_s,
@@ -97,8 +105,14 @@ pub fn run_bench(json: Option<&Path>) -> Result<()> {
             trained_variables: trainer.trained_variables(),
         };
         println!(
-            "{preset} (vision {}): {:.2} samples/s ({:.2} s per step of 8, {} trained variables)",
+            "{preset} (vision {}{}): {:.2} samples/s ({:.2} s per step of 8, {} trained \
+             variables)",
             if train_vision { "trained" } else { "frozen" },
+            if conv_stem_channels.is_empty() {
+                String::new()
+            } else {
+                format!(", convolutional branch {conv_stem_channels:?}")
+            },
             r.samples_per_s,
             r.step_s,
             r.trained_variables
