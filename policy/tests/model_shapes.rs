@@ -65,3 +65,33 @@ fn fused_encoders_and_cameras_lay_out_the_prefix() {
     let other = policy.encode(&swapped).unwrap();
     assert!(common::max_abs_diff(&prefix.embeds, &other.embeds) > 1e-4);
 }
+
+/// A convolutional branch must land on the patch grid: one stride-2 convolution per halving
+/// of a power-of-two patch, each with 1..=4096 channels; otherwise a config error names the
+/// field.
+#[test]
+fn conv_stem_channels_are_validated() {
+    let with = |patch: usize, image: usize, channels: Vec<usize>| {
+        let mut file = presets::tiny();
+        file.vision.patch_size = patch;
+        file.vision.image_size = image;
+        file.vision.conv_stem_channels = channels;
+        Config::new(file)
+    };
+    assert!(with(8, 32, vec![4, 6, 8]).is_ok());
+    assert!(with(16, 32, vec![4, 6, 8, 8]).is_ok());
+    for (patch, image, channels, says) in [
+        (8, 32, vec![4, 8], "do not reach"),
+        (8, 32, vec![4, 6, 8, 8], "do not reach"),
+        (12, 36, vec![4, 8], "power-of-two"),
+        (8, 32, vec![4, 0, 8], "1..=4096"),
+    ] {
+        let err = with(patch, image, channels.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("vision.conv_stem_channels") && err.contains(says),
+            "{patch} px, {channels:?}: {err}"
+        );
+    }
+}

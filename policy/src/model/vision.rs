@@ -4,7 +4,8 @@
 //!
 //! Checkpoint names mirror HF `SiglipVisionTransformer`: `embeddings.patch_embedding`,
 //! `embeddings.position_embedding`, `encoder.layers.{i}.{layer_norm1,self_attn,layer_norm2,mlp}`,
-//! `post_layernorm`.
+//! `post_layernorm`; with `conv_stem_channels`, the convolutional branch
+//! `embeddings.conv_stem` ([`super::conv_stem`]) adds to the patch tokens.
 
 use candle_core::{D, Module, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, LayerNorm, LayerNormConfig, Linear, VarBuilder};
