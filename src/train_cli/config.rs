@@ -24,6 +24,12 @@ pub struct ModelSection {
     /// those values. A checkpoint gets it with `ddvla checkpoint proprio-axis-angle`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proprio_axis_angle_at: Option<usize>,
+    /// With `preset`: the fresh model's vision towers get a convolutional branch of these
+    /// channels beside the patch embedding (`config.json` `vision.conv_stem_channels`,
+    /// `ddvla_policy::model::conv_stem`; one per halving of the patch, e.g. `[32, 64, 128,
+    /// 192]` for 16-pixel patches). A checkpoint gets it with `ddvla checkpoint add-conv-stem`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conv_stem_channels: Vec<usize>,
 }
 
 /// `[data]`: the demonstrations.
@@ -210,6 +216,11 @@ impl TrainFile {
              the canonical orientation with `ddvla checkpoint proprio-axis-angle`, whose \
              statistics it keeps"
         );
+        ensure!(
+            self.model.conv_stem_channels.is_empty() || self.model.preset.is_some(),
+            "[model] conv_stem_channels is for a fresh model (preset); give a checkpoint the \
+             branch with `ddvla checkpoint add-conv-stem`, which keeps its actions"
+        );
         ensure!(!self.data.demos.is_empty(), "[data] demos is empty");
         ensure!(
             self.data.suites.as_ref().is_none_or(|s| !s.is_empty()),
@@ -288,5 +299,21 @@ mod tests {
         .unwrap();
         let err = fine_tune.validate().unwrap_err().to_string();
         assert!(err.contains("ddvla checkpoint proprio-axis-angle"), "{err}");
+    }
+
+    #[test]
+    fn conv_stem_channels_are_for_a_fresh_model_only() {
+        let fresh: TrainFile = toml::from_str(&config_with_model(
+            "preset = \"tiny\"\nconv_stem_channels = [4, 6, 8]",
+        ))
+        .unwrap();
+        fresh.validate().unwrap();
+        assert_eq!(fresh.model.conv_stem_channels, vec![4, 6, 8]);
+        let fine_tune: TrainFile = toml::from_str(&config_with_model(
+            "init_checkpoint = \"c\"\nconv_stem_channels = [4, 6, 8]",
+        ))
+        .unwrap();
+        let err = fine_tune.validate().unwrap_err().to_string();
+        assert!(err.contains("ddvla checkpoint add-conv-stem"), "{err}");
     }
 }

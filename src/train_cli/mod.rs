@@ -75,16 +75,26 @@ fn trainer_for(cfg: &TrainFile, ds: &Dataset, out: &Path) -> Result<Trainer> {
 }
 
 /// The configuration of the model the run trains: the preset's (with `[model]
-/// proprio_axis_angle_at` applied, validated) or the start checkpoint's.
+/// proprio_axis_angle_at` and `conv_stem_channels` applied, validated) or the start
+/// checkpoint's.
 fn model_config(cfg: &TrainFile) -> Result<ddvla_policy::model::Config> {
     match (&cfg.model.preset, &cfg.model.init_checkpoint) {
         (Some(p), _) => {
             let mut file = presets::preset(p)?.file;
             file.proprio_axis_angle_at = cfg.model.proprio_axis_angle_at;
+            file.vision
+                .conv_stem_channels
+                .clone_from(&cfg.model.conv_stem_channels);
+            if let Some(fused) = &mut file.fused_vision {
+                fused
+                    .conv_stem_channels
+                    .clone_from(&cfg.model.conv_stem_channels);
+            }
             ddvla_policy::model::Config::new(file).with_context(|| {
                 format!(
-                    "[model] preset {p} with proprio_axis_angle_at {:?}",
-                    cfg.model.proprio_axis_angle_at
+                    "[model] preset {p} with proprio_axis_angle_at {:?} and \
+                     conv_stem_channels {:?}",
+                    cfg.model.proprio_axis_angle_at, cfg.model.conv_stem_channels
                 )
             })
         }
