@@ -33,8 +33,8 @@ pub fn add_conv_stem(input: &Path, channels: &[usize], seed: u64, out: &Path) ->
         )));
     }
     let old = ConfigFile::load(&input.join(files::CONFIG))?;
-    let towers = std::iter::once(&old.vision).chain(old.fused_vision.as_ref());
-    if towers.into_iter().any(|v| !v.conv_stem_channels.is_empty()) {
+    let mut towers = std::iter::once(&old.vision).chain(old.fused_vision.as_ref());
+    if towers.any(|v| !v.conv_stem_channels.is_empty()) {
         return Err(refuse(format!(
             "{} has a convolutional branch already",
             input.display()
@@ -51,19 +51,15 @@ pub fn add_conv_stem(input: &Path, channels: &[usize], seed: u64, out: &Path) ->
     let cfg = Config::new(new.clone())?;
     // The input's tensors, then the model built over them: what it asks for and the input
     // lacks (the branch) is created by the seeded builder.
+    let vars = load_weight_tensors(input)?
+        .into_iter()
+        .map(|(name, t)| Ok((name, Var::from_tensor(&t)?)))
+        .collect::<Result<_>>()?;
     let varmap = VarMap::new();
-    {
-        let mut data = varmap
-            .data()
-            .lock()
-            .map_err(|_| refuse("the VarMap lock is poisoned".into()))?;
-        let tensors = load_weight_tensors(input)?;
-        let mut names: Vec<&String> = tensors.keys().collect();
-        names.sort();
-        for name in names {
-            data.insert(name.clone(), Var::from_tensor(&tensors[name])?);
-        }
-    }
+    *varmap
+        .data()
+        .lock()
+        .map_err(|_| refuse("the VarMap lock is poisoned".into()))? = vars;
     let vb = crate::seeded_init::var_builder(&varmap, seed, DType::F32, &Device::Cpu);
     VlaModel::load(&vb, cfg)?;
     write_new_folder("checkpoint add-conv-stem", out, |staging| {
