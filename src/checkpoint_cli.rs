@@ -132,6 +132,14 @@ pub enum CheckpointCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy a checkpoint whose first three action values are where the end effector should
+    /// go (`config.json` `action_position_target`), not how far to move: each recorded delta
+    /// `a` is relabelled `p + a·m` (p the proprio's position at that step), and evaluation
+    /// and serving execute `(target − p_now) / m`, clamped, from the position measured at each
+    /// step. The action statistics' position bounds are computed from `--demos`' relabelled
+    /// actions; weights are copied, so the copy needs a fine-tune on the same labels (`ddvla
+    /// train` relabels for such a model) before it acts well.
+    PositionTarget(PositionTargetArgs),
     /// Copy a checkpoint that reads no proprio (`drop-proprio`'s output, fine-tuned to take
     /// its state from the cameras) with its proprio input back: `config.json` `use_proprio`
     /// true and a new proprio projector whose output layer is zero, so the pose changes
@@ -147,6 +155,35 @@ pub enum CheckpointCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+/// `ddvla checkpoint position-target`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct PositionTargetArgs {
+    /// The checkpoint folder.
+    pub input: PathBuf,
+    /// Demonstration folders to take the targets' bounds from (the fine-tune's).
+    #[arg(long, required = true, num_args = 1..)]
+    pub demos: Vec<PathBuf>,
+    /// Only these suites' episodes (default: every episode).
+    #[arg(long, value_delimiter = ',')]
+    pub suites: Option<Vec<String>>,
+    /// Take failed episodes' actions too (default: successful episodes only, as `ddvla
+    /// train`'s `successful_only`).
+    #[arg(long)]
+    pub keep_failures: bool,
+    /// Index of the end-effector position's first value in the proprio (0 for
+    /// LIBERO-style proprio: position, axis angle, gripper).
+    #[arg(long, default_value_t = 0)]
+    pub proprio_at: usize,
+    /// Metres per action unit of the executed delta: 0.02 for the suites' expert (5 cm
+    /// per unit over its proportional gain of 2.5), which makes a label the skill's goal
+    /// wherever the expert is not saturated.
+    #[arg(long, default_value_t = 0.02)]
+    pub metres_per_unit: f32,
+    /// The new checkpoint folder (refused if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Run a checkpoint subcommand.
@@ -236,21 +273,59 @@ pub fn run(cmd: CheckpointCommand) -> Result<()> {
             out,
         } => skill_prompt(&input, (min_closed_steps, min_open_steps, max_part), &out),
         CheckpointCommand::ProprioAxisAngle { input, at, out } => {
-            ddvla_policy::checkpoint_axis_angle::set_proprio_axis_angle(&input, at, &out)
-                .with_context(|| {
-                    format!("setting the axis-angle proprio of {}", input.display())
-                })?;
-            println!(
-                "{}: {} reading proprio values {at}..{} as a canonical axis angle",
-                out.display(),
-                input.display(),
-                at + 3
-            );
-            Ok(())
+            proprio_axis_angle(&input, at, &out)
         }
         CheckpointCommand::AddProprio { input, out, seed } => add_proprio(&input, seed, &out),
         CheckpointCommand::DropProprio { input, out } => drop_proprio(&input, &out),
+        CheckpointCommand::PositionTarget(args) => position_target(&args),
     }
+}
+
+/// `ddvla checkpoint proprio-axis-angle`.
+fn proprio_axis_angle(input: &Path, at: usize, out: &Path) -> Result<()> {
+    ddvla_policy::checkpoint_axis_angle::set_proprio_axis_angle(input, at, out)
+        .with_context(|| format!("setting the axis-angle proprio of {}", input.display()))?;
+    println!(
+        "{}: {} reading proprio values {at}..{} as a canonical axis angle",
+        out.display(),
+        input.display(),
+        at + 3
+    );
+    Ok(())
+}
+
+/// `ddvla checkpoint position-target`.
+fn position_target(args: &PositionTargetArgs) -> Result<()> {
+    let data = crate::train_cli::DataSection {
+        suites: args.suites.clone(),
+        successful_only: !args.keep_failures,
+        ..crate::train_cli::DataSection::with_demos(args.demos.clone())
+    };
+    let data = &data;
+    let (input, out) = (args.input.as_path(), args.out.as_path());
+    let target = ddvla_policy::position_target::PositionTarget {
+        proprio_at: args.proprio_at,
+        metres_per_unit: args.metres_per_unit,
+    };
+    let cfg =
+        ddvla_policy::model::ConfigFile::load(&input.join(ddvla_policy::checkpoint::files::CONFIG))
+            .with_context(|| format!("loading the config of {}", input.display()))?;
+    let (mut ds, _) =
+        crate::train_cli::Dataset::load(data, cfg.action.chunk_len, cfg.vision.image_size, 0)?;
+    ds.set_action_position_target(target)?;
+    let (q01, q99) = ds.position_target_bounds(&data.unnorm_key)?;
+    ddvla_policy::checkpoint_position_target::set_action_position_target(
+        input, target, q01, q99, out,
+    )
+    .with_context(|| format!("giving {} position-target actions", input.display()))?;
+    println!(
+        "{}: {} with action values 0..3 target positions (q01 {q01:?}, q99 {q99:?} m over {} \
+         training episodes)",
+        out.display(),
+        input.display(),
+        ds.episode_counts.0
+    );
+    Ok(())
 }
 
 /// `ddvla checkpoint add-proprio`.

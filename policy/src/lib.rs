@@ -30,6 +30,7 @@ pub mod checkpoint_episode_step;
 pub mod checkpoint_export;
 #[cfg(test)]
 mod checkpoint_fixture;
+pub mod checkpoint_position_target;
 pub mod checkpoint_resize;
 pub mod checkpoint_skill_prompt;
 pub mod decode;
@@ -39,6 +40,7 @@ pub mod model;
 pub mod new_folder;
 pub mod observation;
 pub mod policy;
+pub mod position_target;
 pub mod proprio_rotation;
 pub mod seeded_init;
 pub mod skill_prompt;

@@ -17,7 +17,7 @@ use ddvla_policy::model::{Config, presets};
 use ddvla_policy::observation::{CameraImage, Observation};
 use ddvla_policy::skill_prompt::{SkillCounter, SkillPromptConfig};
 use ddvla_tasks::eval::{EvalError, EvalPolicy, StepContext};
-use ddvla_tasks::suite::{Contract, Task};
+use ddvla_tasks::suite::{Contract, PolicyFrame, Task};
 
 use crate::runtime::gripper_dwell::GripperDwell;
 use crate::runtime::schedule::{Chunk, ChunkScheduler, Strategy};
@@ -400,6 +400,24 @@ impl EvalPolicy for ModelPolicy {
             .map(<[f32]>::to_vec)
             .collect();
         Ok(self.dwelled(actions))
+    }
+
+    fn to_execute(
+        &mut self,
+        mut action: Vec<f32>,
+        frame: &PolicyFrame,
+    ) -> Result<Vec<f32>, EvalError> {
+        let Some(target) = self.policy.model().config().file.action_position_target else {
+            return Ok(action);
+        };
+        target
+            .position(&frame.proprio)
+            .and_then(|p| target.delta_from_target(&mut action, p))
+            .map_err(|e| EvalError::Policy {
+                policy: self.name.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(action)
     }
 }
 

@@ -127,3 +127,61 @@ fn a_skill_prompt_model_reads_the_part_its_executed_actions_reached() {
     p.skills.as_mut().unwrap().reset();
     assert_eq!(p.prompt("put the bowl away"), "put the bowl away");
 }
+
+#[test]
+fn a_position_target_model_executes_the_delta_from_where_the_arm_is() {
+    #![allow(clippy::unwrap_used)] // a failure is the test failing
+    use ddvla_policy::checkpoint::{files, random_model, save};
+    use ddvla_policy::position_target::PositionTarget;
+    use ddvla_policy::stats::DatasetStatistics;
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = presets::tiny();
+    file.action_position_target = Some(PositionTarget {
+        proprio_at: 0,
+        metres_per_unit: 0.02,
+    });
+    let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
+    save(&varmap, &file, dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join(files::TOKENIZER),
+        ddvla_policy::text::byte_level_tokenizer_json(),
+    )
+    .unwrap();
+    DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
+        .save(&dir.path().join(files::STATISTICS))
+        .unwrap();
+    let contract = Contract {
+        cameras: vec!["agentview".into()],
+        image_size: u32::try_from(file.vision.image_size).unwrap(),
+        opengl_rows: false,
+        rotate_180: false,
+        center_crop_area: None,
+        gripper: ddvla_tasks::suite::GripperConvention::CloseIsPositive,
+        action_dim: 7,
+    };
+    let spec = dir.path().display().to_string();
+    let mut p = ModelPolicy::load(&spec, settings(DecoderKind::Parallel), &contract).unwrap();
+    let frame = |proprio: Vec<f32>| PolicyFrame {
+        images: Vec::new(),
+        proprio,
+    };
+    let at = frame(vec![0.50, 0.10, 0.20, 3.1, 0.0, 0.0, 0.04, 0.04]);
+    let target = vec![0.51, 0.30, 0.20, 0.05, 0.0, 0.0, 1.0];
+    let sent = p.to_execute(target, &at).unwrap();
+    assert!(
+        (sent[0] - 0.5).abs() < 1e-5,
+        "1 cm short: half a unit, {sent:?}"
+    );
+    assert!(
+        (sent[1] - 1.0).abs() < 1e-6,
+        "20 cm off: saturated, {sent:?}"
+    );
+    assert!(sent[2].abs() < 1e-6, "at the target height, {sent:?}");
+    assert_eq!(
+        sent[3..],
+        [0.05, 0.0, 0.0, 1.0],
+        "orientation and gripper as decoded"
+    );
+    let err = p.to_execute(vec![0.5; 7], &frame(vec![0.5])).unwrap_err();
+    assert!(err.to_string().contains("proprio has 1 values"), "{err}");
+}

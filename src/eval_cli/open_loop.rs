@@ -12,6 +12,7 @@ use candle_core::Device;
 use clap::{Args, ValueEnum};
 use ddvla_policy::Policy;
 use ddvla_policy::decode::StartedAt;
+use ddvla_policy::position_target::{POSITION_DIMS, PositionTarget};
 use serde::Serialize;
 
 use super::DecoderFlags;
@@ -189,6 +190,20 @@ fn scored_frames(args: &OpenLoopArgs, ds: &Dataset) -> Result<Vec<(usize, usize)
     Ok(picks)
 }
 
+/// A chunk of `dim`-value actions with position targets' values divided by the metres per
+/// unit (at the recorded pose, a target's error so scaled is the executed delta's error);
+/// delta actions (`target` `None`) as they are.
+fn in_delta_units(mut chunk: Vec<f32>, dim: usize, target: Option<PositionTarget>) -> Vec<f32> {
+    if let Some(t) = target {
+        for step in chunk.chunks_mut(dim) {
+            for v in step.iter_mut().take(POSITION_DIMS) {
+                *v /= t.metres_per_unit;
+            }
+        }
+    }
+    chunk
+}
+
 /// Score `args.policy` on the demonstrations.
 pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     ensure!(args.samples > 0, "--samples must be at least 1");
@@ -199,6 +214,13 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     // Scored samples are not augmented: the recorded step as it is.
     ds.set_episode_step(file.episode_step_input.then_some(0.0));
     ds.set_skill_prompt(file.skill_prompt.as_ref());
+    // A position-target model is scored on relabelled demonstrations, its position errors
+    // divided by the metres per unit: at the recorded pose that is the executed delta's
+    // error, comparable with a delta model's.
+    let targets = file.action_position_target;
+    if let Some(t) = targets {
+        ds.set_action_position_target(t)?;
+    }
     let picks = scored_frames(args, &ds)?;
     let settings = args
         .decode
@@ -263,14 +285,11 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
                 tok.action_dim()
             )
         })?;
-        acc.add(&out.actions, &sample.actions, &out.tokens, &truth);
+        let pred = &in_delta_units(out.actions.clone(), tok.action_dim(), targets);
+        let label = &in_delta_units(sample.actions.clone(), tok.action_dim(), targets);
+        acc.add(pred, label, &out.tokens, &truth);
         if let Some(log) = frames.as_mut() {
-            log.add(
-                ds.episode_file(p.0).unwrap_or("?"),
-                p.1,
-                &out.actions,
-                &sample.actions,
-            )?;
+            log.add(ds.episode_file(p.0).unwrap_or("?"), p.1, pred, label)?;
         }
     }
     if let Some(log) = frames {

@@ -37,6 +37,7 @@ pub fn shape_of(policy: &Policy) -> ModelShape {
         proprio_dim: file.proprio_dim - usize::from(file.episode_step_input),
         episode_step_input: file.episode_step_input,
         skill_prompt: file.skill_prompt.clone(),
+        action_position_target: file.action_position_target,
         chunk_len: file.action.chunk_len,
         action_dim: file.action.action_dim,
         trained: policy.is_trained(),

@@ -172,7 +172,7 @@ pub fn decode_response(
 }
 
 /// What the server's `describe` query answers (JSON): the model's input/output shapes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelShape {
     /// Cameras the model takes.
     pub cameras: usize,
@@ -193,6 +193,11 @@ pub struct ModelShape {
     /// existed, and for models without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill_prompt: Option<ddvla_policy::skill_prompt::SkillPromptConfig>,
+    /// The model's first three action values are target positions
+    /// ([`ddvla_policy::position_target`]): the serve loop sends each as the delta from the
+    /// newest measured position. Absent for delta models and from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_position_target: Option<ddvla_policy::position_target::PositionTarget>,
     /// Actions per chunk.
     pub chunk_len: usize,
     /// Values per action.

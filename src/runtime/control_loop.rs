@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::time::Duration;
 
+use ddvla_policy::position_target::PositionTarget;
 use ddvla_policy::skill_prompt::{SkillCounter, SkillPromptConfig};
 
 use super::latency_tracker::LatencyTracker;
+use super::position_target::TargetExecution;
 use super::safety::{HoldReason, Proposal, SafetyCounts, SafetyLayer, TickContext};
 use super::schedule::{Chunk, ChunkScheduler, Trigger};
 use super::time::{Clock, MonoNs};
@@ -121,6 +123,9 @@ pub struct ControlLoop<O> {
     /// With a model whose instruction names the task's part: the skills the commands sent
     /// under the instruction in force finished, and the count the newest request named.
     skills: Option<(SkillCounter, Option<u32>)>,
+    /// With a model whose actions are target positions: the step that turns each into the
+    /// delta sent at its tick.
+    targets: Option<TargetExecution>,
 }
 
 impl<O> ControlLoop<O> {
@@ -157,6 +162,21 @@ impl<O> ControlLoop<O> {
             instruction_tick: 0,
             counts: LoopCounts::default(),
             skills: None,
+            targets: None,
+        }
+    }
+
+    /// Execute the model's first three action values as target positions under `target`:
+    /// each sent as the delta from the newest position given to [`Self::observe_proprio`];
+    /// with none (or a bad one) the loop holds.
+    pub fn set_position_target(&mut self, target: PositionTarget) {
+        self.targets = Some(TargetExecution::new(target));
+    }
+
+    /// The robot's newest proprio vector, for position-target execution (ignored without).
+    pub fn observe_proprio(&mut self, proprio: &[f32]) {
+        if let Some(t) = self.targets.as_mut() {
+            t.observe(proprio);
         }
     }
 
@@ -337,7 +357,10 @@ impl<O> ControlLoop<O> {
         } else if trigger.requests() {
             trigger = Trigger::Enough;
         }
-        let has_action = self.scheduler.next_action(tick, &mut self.action);
+        let mut has_action = self.scheduler.next_action(tick, &mut self.action);
+        if let Some(t) = self.targets.as_ref().filter(|_| has_action) {
+            has_action = t.apply(&mut self.action);
+        }
         let proposal = if self.last_error {
             Proposal::PolicyError
         } else if has_action {

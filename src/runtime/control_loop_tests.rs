@@ -11,6 +11,8 @@ use crate::runtime::time::MockClock;
 
 const PERIOD: Duration = Duration::from_millis(20);
 const H: usize = 8;
+/// Values per action (three, so a position target fits).
+const DIM: usize = 3;
 
 struct Record(Vec<(u64, [f32; 2], Option<HoldReason>)>);
 
@@ -43,15 +45,15 @@ fn harness() -> Harness {
     let (res_tx, res_rx) = sync_channel(4);
     let safety = SafetyLayer::new(
         SafetyConfig {
-            lower: vec![-1.0; 2],
-            upper: vec![1.0; 2],
-            max_step: vec![0.5; 2],
-            hold_value: vec![0.0; 2],
+            lower: vec![-1.0; DIM],
+            upper: vec![1.0; DIM],
+            max_step: vec![0.5; DIM],
+            hold_value: vec![0.0; DIM],
             hold_keep_last_dims: vec![],
             max_observation_age_ms: 100.0,
             workspace: None,
         },
-        &[0.0, 0.0],
+        &[0.0; DIM],
     )
     .unwrap();
     let lp = ControlLoop::new(
@@ -60,7 +62,7 @@ fn harness() -> Harness {
             max_inference: Duration::from_millis(200),
             retry_after_error: Duration::from_millis(100),
         },
-        ChunkScheduler::new(Strategy::ExecuteThenReplan, H, 2),
+        ChunkScheduler::new(Strategy::ExecuteThenReplan, H, DIM),
         safety,
         LatencyTracker::new(16, 0, Duration::from_millis(60)),
         req_tx,
@@ -102,8 +104,8 @@ impl Harness {
                 let chunk = self.worker_value.clone().map(|v| Chunk {
                     start_tick: request.start_tick,
                     horizon: H,
-                    dim: 2,
-                    actions: vec![v; H * 2],
+                    dim: DIM,
+                    actions: vec![v; H * DIM],
                     rounds_cut: self.worker_rounds_cut,
                     trace: None,
                 });
@@ -154,7 +156,7 @@ fn deadline_cuts_are_counted_and_latency_and_command_are_exposed() {
         "the newest cut is the newest chunk"
     );
     let (_, sent, _) = *h.sink.0.last().unwrap();
-    assert_eq!(h.lp.last_command(), &sent[..]);
+    assert_eq!(h.lp.last_command()[..2], sent[..]);
 }
 
 #[test]
@@ -342,4 +344,34 @@ fn a_vanished_worker_is_a_policy_error() {
     drop(std::mem::replace(&mut h.requests, sync_channel(1).1));
     let reports = h.run(20);
     assert_eq!(reports.last().unwrap().held, Some(HoldReason::PolicyError));
+}
+
+#[test]
+fn position_targets_are_sent_as_deltas_from_the_newest_proprio_and_held_without_it() {
+    let mut h = harness();
+    h.lp.set_position_target(PositionTarget {
+        proprio_at: 0,
+        metres_per_unit: 0.02,
+    });
+    // Chunks of targets at 0.25 m on every axis, and no proprio yet: nothing is sent.
+    let reports = h.run(6);
+    assert!(holds(&reports).iter().all(Option::is_some), "{reports:?}");
+    // The arm 1 cm short in x, on target in y: half a unit in x, none in y.
+    h.lp.observe_proprio(&[0.24, 0.25, 0.26, 3.1]);
+    let reports = h.run(3);
+    assert!(holds(&reports).iter().all(Option::is_none), "{reports:?}");
+    let (_, command, _) = *h.sink.0.last().unwrap();
+    assert!(
+        (command[0] - 0.5).abs() < 1e-5 && command[1].abs() < 1e-6,
+        "{command:?}"
+    );
+    assert!(
+        (h.lp.last_command()[2] + 0.5).abs() < 1e-5,
+        "{:?}",
+        h.lp.last_command()
+    );
+    // A proprio that is not finite clears the position: held again.
+    h.lp.observe_proprio(&[f32::NAN, 0.25, 0.26]);
+    let reports = h.run(2);
+    assert!(holds(&reports).iter().all(Option::is_some), "{reports:?}");
 }

@@ -143,6 +143,7 @@ impl RunState {
         if let Some((obs, at)) = inputs.observation(&self.instruction, episode_step) {
             let obs = Arc::new(obs);
             control.observe(Arc::clone(&obs), at, None);
+            control.observe_proprio(&obs.proprio);
             self.observation = Some(obs);
             self.provenance = inputs.provenance(&self.instruction, episode_step);
         }
@@ -406,6 +407,9 @@ pub fn serve_on(
     drop(worker.requests);
     if let Some(prompt) = &model.skill_prompt {
         control.set_skill_prompt(prompt.clone());
+    }
+    if let Some(target) = model.action_position_target {
+        control.set_position_target(target);
     }
     let mut run = RunState {
         instruction: String::new(),

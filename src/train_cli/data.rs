@@ -19,6 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::DataSection;
 
 mod keypose;
+mod position_target;
 mod skill_prompt;
 use crate::demos::{DemoEpisode, DemoIndex, Labels, load_episode_with, read_index};
 pub use keypose::KeyposeScale;
@@ -73,6 +74,9 @@ pub struct Dataset {
     /// With a model whose instruction names the task's part: the prompt and, per episode,
     /// per step, the skills finished before it ([`Self::set_skill_prompt`]).
     skill_prompt: Option<(SkillPromptConfig, Vec<Vec<u32>>)>,
+    /// With a model that predicts position targets: the settings the actions were
+    /// relabelled with (`position_target.rs`).
+    position_target: Option<ddvla_policy::position_target::PositionTarget>,
 }
 
 /// The dataset camera index of each named model input (`None`: every camera, in order);
@@ -238,6 +242,7 @@ impl Dataset {
                 proprio_noise_std: Vec::new(),
                 keyposes: Vec::new(),
                 skill_prompt: None,
+                position_target: None,
             },
             index,
         ))

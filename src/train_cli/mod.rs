@@ -143,6 +143,14 @@ fn configured_trainer(cfg: &TrainFile, ds: &mut Dataset, out: &Path) -> Result<T
         out.display()
     );
     ensure!(
+        trainer.model().config().file.action_position_target == ds.action_position_target(),
+        "{}: the trained model's action_position_target ({:?}) differs from the labels' \
+         ({:?})",
+        out.display(),
+        trainer.model().config().file.action_position_target,
+        ds.action_position_target()
+    );
+    ensure!(
         trainer.model().config().file.proprio_axis_angle_at == ds.proprio_axis_angle_at(),
         "{}: the trained model's proprio_axis_angle_at ({:?}) differs from the config's \
          ({:?})",
@@ -203,6 +211,16 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
             at + 3
         );
         ds.set_proprio_axis_angle(Some(at));
+    }
+    if let Some(target) = file.action_position_target {
+        ds.set_action_position_target(target)?;
+        println!(
+            "action values 0..3 are target positions: the recorded delta times {} m plus \
+             proprio values {}..{}",
+            target.metres_per_unit,
+            target.proprio_at,
+            target.proprio_at + 3
+        );
     }
     if let Some(prompt) = &file.skill_prompt {
         ds.set_skill_prompt(Some(prompt));

@@ -243,6 +243,12 @@ pub struct ConfigFile {
     /// `None`: the instruction as given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skill_prompt: Option<crate::skill_prompt::SkillPromptConfig>,
+    /// Action values `0..3` are a target position for the end effector (metres, the frame
+    /// of the proprio's position), turned into the delta to execute at each step from the
+    /// position measured then ([`crate::position_target`]); training relabels the recorded
+    /// deltas. `None`: the actions are the deltas themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_position_target: Option<crate::position_target::PositionTarget>,
     /// Attention mode of the diffusion decoder.
     pub attention_mode: AttentionMode,
     /// Read the logits of action slot `j` from position `j - 1` (the released code's HF
@@ -283,6 +289,7 @@ impl Default for ConfigFile {
             episode_step_input: false,
             proprio_axis_angle_at: None,
             skill_prompt: None,
+            action_position_target: None,
             attention_mode: AttentionMode::Bidirectional,
             logit_shift: true,
             append_stop_token: true,

@@ -195,6 +195,7 @@ pub fn openvla_7b() -> ConfigFile {
         episode_step_input: false,
         proprio_axis_angle_at: None,
         skill_prompt: None,
+        action_position_target: None,
         attention_mode: AttentionMode::Bidirectional,
         logit_shift: true,
         append_stop_token: true,

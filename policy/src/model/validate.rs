@@ -191,6 +191,12 @@ pub(crate) fn validate(f: &ConfigFile) -> Result<()> {
     if let Some(s) = &f.skill_prompt {
         s.validate(f.action.action_dim)?;
     }
+    if let Some(t) = &f.action_position_target {
+        let robot = f
+            .proprio_dim
+            .saturating_sub(usize::from(f.episode_step_input));
+        t.validate(robot, f.action.action_dim)?;
+    }
     validate_action_and_tokens(f)
 }
 

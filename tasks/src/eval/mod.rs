@@ -275,7 +275,7 @@ impl<'s> TaskRunner<'s> {
                     });
                 }
             }
-            let action = queue.pop_front().unwrap_or_default();
+            let action = policy.to_execute(queue.pop_front().unwrap_or_default(), &frame)?;
             if wants_objects {
                 observer.objects(steps, &tracker.object_positions())?;
             }

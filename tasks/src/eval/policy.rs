@@ -42,6 +42,17 @@ pub trait EvalPolicy {
     /// The next actions (one or a chunk, executed in order before the policy is asked
     /// again), in the suite contract's gripper convention.
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError>;
+
+    /// The action to execute now, from one that `act` returned, given this step's
+    /// observation: a policy whose actions are target positions turns the target into the
+    /// delta from the position measured now. Default: the action as it is.
+    fn to_execute(
+        &mut self,
+        action: Vec<f32>,
+        _frame: &PolicyFrame,
+    ) -> Result<Vec<f32>, EvalError> {
+        Ok(action)
+    }
 }
 
 /// Uniform random actions in [-1, 1] (the chance baseline), seeded per episode.
