@@ -8,6 +8,8 @@
 mod common;
 #[path = "launch_stages/long.rs"]
 mod long;
+#[path = "launch_stages/long_targets.rs"]
+mod long_targets;
 use common::{
     assert_continues, assert_half, assert_half_lr_variant, assert_same_but_out,
     launch_train_config, put_back_folder, take_dart_folders,
@@ -109,7 +111,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long::long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 45);
+    assert_eq!(outs.len(), 46);
 }
 
 /// The goal suite's variants of one stage each differ from it in one thing and the output

@@ -54,6 +54,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_wide_scene_objects_conv_stem_out(),
         long_axis_angle_out(),
         long_axis_angle_passes_out(),
+        crate::long_targets::long_position_target_out(),
     ]
 }
 

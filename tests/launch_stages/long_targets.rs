@@ -1,0 +1,26 @@
+//! The long suite's position-target stage (`launch/train-compact-long-parallel-5-position-target.toml`).
+
+use crate::common::{assert_same_but_out, launch_train_config, take_schedule};
+
+/// The committed long policy predicting target positions: the axis-angle stage's data, split
+/// and settings from the committed policy copied with `ddvla checkpoint position-target`, at
+/// the spatial fine-tunes' lr over twice the steps; returns its output folder.
+pub fn long_position_target_out() -> std::path::PathBuf {
+    let axis = launch_train_config("train-compact-long-parallel-5-axis-angle.toml");
+    let mut targets = launch_train_config("train-compact-long-parallel-5-position-target.toml");
+    assert_eq!(
+        targets.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/long-4-passes-position-target"
+        ))
+    );
+    assert!(targets.train.lr.peak_lr > axis.train.lr.peak_lr);
+    assert_eq!(targets.run.steps, 2 * axis.run.steps);
+    assert_eq!(targets.run.steps, targets.train.lr.total_steps);
+    targets
+        .model
+        .init_checkpoint
+        .clone_from(&axis.model.init_checkpoint);
+    take_schedule(&mut targets, &axis);
+    assert_same_but_out(targets, &axis)
+}
