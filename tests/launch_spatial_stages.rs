@@ -271,37 +271,3 @@ fn the_all_masked_stage_is_the_diffusion_stage_with_half_its_samples_all_masked(
     mixed.run.out.clone_from(&diffusion.run.out);
     assert_eq!(mixed, diffusion);
 }
-
-#[test]
-fn the_position_target_stage_is_the_extra_stage_without_its_folder() {
-    // The shipped policy's position-target stage is the extra-demonstration stage without the extra folder,
-    // from the shipped policy copied with position targets, at the long position-target
-    // stage's lr over 3000 steps, into its own folder.
-    let whole_extra = launch_train_config("train-compact-spatial-parallel-50-5-extra.toml");
-    let mut targets =
-        launch_train_config("train-compact-spatial-parallel-50-5-position-target.toml");
-    let long_targets = launch_train_config("train-compact-long-parallel-5-position-target.toml");
-    assert_eq!(
-        targets.model.init_checkpoint.as_deref(),
-        Some(std::path::Path::new(
-            ".cache/checkpoints/spatial-50-position-target"
-        ))
-    );
-    assert_same_lr(targets.train.lr.peak_lr, long_targets.train.lr.peak_lr);
-    assert_same_lr(targets.train.lr.min_lr, long_targets.train.lr.min_lr);
-    assert_eq!(targets.run.steps, 3000);
-    assert_eq!(targets.run.steps, targets.train.lr.total_steps);
-    assert_ne!(targets.run.out, whole_extra.run.out);
-    targets
-        .data
-        .demos
-        .push(".cache/demos/libero_style_spatial_extra".into());
-    targets
-        .model
-        .init_checkpoint
-        .clone_from(&whole_extra.model.init_checkpoint);
-    targets.train.lr = whole_extra.train.lr.clone();
-    targets.run.steps = whole_extra.run.steps;
-    targets.run.out.clone_from(&whole_extra.run.out);
-    assert_eq!(targets, whole_extra);
-}
