@@ -181,6 +181,10 @@ pub struct PositionTargetArgs {
     /// wherever the expert is not saturated.
     #[arg(long, default_value_t = 0.02)]
     pub metres_per_unit: f32,
+    /// The split seed of the fine-tune (its `[train] seed`): the bounds come from the
+    /// episodes it trains on.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// The new checkpoint folder (refused if it exists).
     #[arg(long)]
     pub out: PathBuf,
@@ -310,8 +314,19 @@ fn position_target(args: &PositionTargetArgs) -> Result<()> {
     let cfg =
         ddvla_policy::model::ConfigFile::load(&input.join(ddvla_policy::checkpoint::files::CONFIG))
             .with_context(|| format!("loading the config of {}", input.display()))?;
-    let (mut ds, _) =
-        crate::train_cli::Dataset::load(data, cfg.action.chunk_len, cfg.vision.image_size, 0)?;
+    // The settings are checked against the model before any demonstration is read.
+    let robot_proprio = cfg
+        .proprio_dim
+        .saturating_sub(usize::from(cfg.episode_step_input));
+    target
+        .validate(robot_proprio, cfg.action.action_dim)
+        .with_context(|| format!("position targets for {}", input.display()))?;
+    let (mut ds, _) = crate::train_cli::Dataset::load(
+        data,
+        cfg.action.chunk_len,
+        cfg.vision.image_size,
+        args.seed,
+    )?;
     ds.set_action_position_target(target)?;
     let (q01, q99) = ds.position_target_bounds(&data.unnorm_key)?;
     ddvla_policy::checkpoint_position_target::set_action_position_target(

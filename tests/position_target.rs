@@ -152,4 +152,28 @@ fn a_checkpoint_given_position_targets_trains_and_evaluates() {
         let a = executed.sample((e, t), None, 0).unwrap().actions;
         assert_eq!(a[..3], [1.0, -1.0, -1.0], "step {t}: {:?}", &a[..7]);
     }
+    // So does a DAgger recording it drives: its executed actions are the deltas, the
+    // expert's labels beside them.
+    let dagger = d.path().join("dagger");
+    ok(&ddvla()
+        .args([
+            "demos",
+            "record",
+            "--suite",
+            "libero_style_object",
+            "--tasks",
+            "0",
+        ])
+        .args(["--episodes-per-task", "1", "--max-steps", "12", "--policy"])
+        .arg(&far)
+        .args(["--expert-labels", "--label-chunk", "0", "--out"])
+        .arg(&dagger)
+        .output()
+        .unwrap());
+    let idx = ddvla::demos::read_index(&dagger).unwrap();
+    let ep = ddvla::demos::load_episode(&dagger, &idx.episodes[0]).unwrap();
+    assert_eq!(ep.executed.len(), 12);
+    for (t, a) in ep.executed.iter().enumerate() {
+        assert_eq!(a[..3], [1.0, -1.0, -1.0], "step {t}: {a:?}");
+    }
 }

@@ -43,13 +43,17 @@ impl PositionTarget {
                 format!("must be finite and > 0, got {}", self.metres_per_unit),
             ));
         }
-        if self.proprio_at + POSITION_DIMS > proprio_values {
+        if self
+            .proprio_at
+            .checked_add(POSITION_DIMS)
+            .is_none_or(|end| end > proprio_values)
+        {
             return Err(PolicyError::config(
                 "action_position_target.proprio_at",
                 format!(
                     "values {}..{} must be robot proprio values (there are {proprio_values})",
                     self.proprio_at,
-                    self.proprio_at + POSITION_DIMS
+                    self.proprio_at.saturating_add(POSITION_DIMS)
                 ),
             ));
         }
@@ -65,8 +69,10 @@ impl PositionTarget {
     /// The end effector's position in `proprio`, or an error naming what is missing or not
     /// finite.
     pub fn position(&self, proprio: &[f32]) -> Result<[f32; POSITION_DIMS]> {
-        let p = proprio
-            .get(self.proprio_at..self.proprio_at + POSITION_DIMS)
+        let p = self
+            .proprio_at
+            .checked_add(POSITION_DIMS)
+            .and_then(|end| proprio.get(self.proprio_at..end))
             .ok_or_else(|| {
                 PolicyError::bad_input(
                     "position-target action",
@@ -74,7 +80,7 @@ impl PositionTarget {
                         "the proprio has {} values, the position is values {}..{}",
                         proprio.len(),
                         self.proprio_at,
-                        self.proprio_at + POSITION_DIMS
+                        self.proprio_at.saturating_add(POSITION_DIMS)
                     ),
                 )
             })?;
@@ -176,6 +182,12 @@ mod tests {
         assert!(T.validate(4, 7).is_ok());
         assert!(T.validate(3, 7).is_err(), "values 1..4 of 3");
         assert!(T.validate(8, 2).is_err());
+        let huge = PositionTarget {
+            proprio_at: usize::MAX,
+            ..T
+        };
+        assert!(huge.validate(8, 7).is_err(), "no overflow");
+        assert!(huge.position(&[0.0; 8]).is_err());
         let zero = PositionTarget {
             metres_per_unit: 0.0,
             ..T

@@ -128,11 +128,12 @@ impl EvalPolicy for ExpertLabelled {
                 self.queue.extend(chunk.into_iter().map(Some));
             }
         }
-        let executed = self
-            .queue
-            .pop_front()
-            .flatten()
-            .unwrap_or_else(|| label.action.clone());
+        // The driver's action as it executes it (a position-target model's target turned
+        // into the delta from where the arm is now); the expert's as labelled.
+        let executed = match self.queue.pop_front().flatten() {
+            Some(action) => self.driver.to_execute(action, ctx.frame)?,
+            None => label.action.clone(),
+        };
         self.labeller.publish(label);
         Ok(vec![executed])
     }

@@ -216,7 +216,9 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     ds.set_skill_prompt(file.skill_prompt.as_ref());
     // A position-target model is scored on relabelled demonstrations, its position errors
     // divided by the metres per unit: at the recorded pose that is the executed delta's
-    // error, comparable with a delta model's.
+    // error before the clamp to [-1, 1] (an upper bound where the delta saturates),
+    // comparable with a delta model's. The `gain` column means little for those values
+    // (targets sit far from zero).
     let targets = file.action_position_target;
     if let Some(t) = targets {
         ds.set_action_position_target(t)?;

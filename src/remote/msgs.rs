@@ -195,7 +195,9 @@ pub struct ModelShape {
     pub skill_prompt: Option<ddvla_policy::skill_prompt::SkillPromptConfig>,
     /// The model's first three action values are target positions
     /// ([`ddvla_policy::position_target`]): the serve loop sends each as the delta from the
-    /// newest measured position. Absent for delta models and from older servers.
+    /// newest measured position. Absent for delta models and from older servers. A robot
+    /// built before this field ignores it and would send the targets as deltas: serve
+    /// position-target models to robots of this version or later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_position_target: Option<ddvla_policy::position_target::PositionTarget>,
     /// Actions per chunk.

@@ -36,6 +36,8 @@ pub struct Inputs {
     /// Whether the model takes the episode step as its last proprio value.
     episode_step_input: bool,
     proprio: Option<Vec<f32>>,
+    /// When the proprio topic's newest vector was taken (with [`ProprioSource::Topic`]).
+    proprio_at: Option<MonoNs>,
     /// Receive time of the message behind `proprio`.
     pub proprio_receive_ns: Option<u64>,
     /// Task events received since the caller last took them (JSON text).
@@ -101,6 +103,7 @@ impl Inputs {
             proprio_dim,
             episode_step_input,
             proprio: None,
+            proprio_at: None,
             proprio_receive_ns: None,
             task_events_in: Vec::new(),
             rejected: 0,
@@ -144,6 +147,7 @@ impl Inputs {
             match sub.decode_counted::<Float32MultiArray>(&sample) {
                 Some(msg) if msg.data.len() == self.proprio_dim => {
                     self.proprio = Some(msg.data);
+                    self.proprio_at = Some(now);
                     self.proprio_receive_ns = receive_ns(&sample);
                 }
                 Some(msg) => {
@@ -204,7 +208,8 @@ impl Inputs {
     }
 
     /// The observation once every camera has a frame (stamped with the oldest frame's time,
-    /// so one dead camera makes it stale) and, with a proprio topic, a proprio vector came;
+    /// or the proprio topic's vector's when older, so one dead camera or a dead proprio feed
+    /// makes it stale) and, with a proprio topic, a proprio vector came;
     /// `episode_step` (control ticks since the instruction began) is appended to the proprio
     /// when the model takes it.
     pub fn observation(
@@ -225,6 +230,9 @@ impl Inputs {
             (None, ProprioSource::JointStates) => Vec::new(),
             (None, ProprioSource::Topic) => return None,
         };
+        if let (ProprioSource::Topic, Some(at)) = (self.source, self.proprio_at) {
+            oldest = oldest.min(at);
+        }
         proprio.resize(self.proprio_dim, 0.0);
         if self.episode_step_input {
             // Steps stay far below f32's 2^24 exact integers (~2.3 days at 100 Hz).

@@ -9,6 +9,7 @@
 //! asked; with `--rrd`/`--connect` (feature `rerun`) a logger thread fed through a bounded,
 //! never-blocking queue ([`telemetry`]) draws the run live in rerun.
 
+mod checks;
 pub mod config;
 pub mod inputs;
 pub mod io;
@@ -333,28 +334,6 @@ fn start_worker(
     Ok((shape, worker))
 }
 
-/// The config must match the model: camera count, action dims, command kind.
-fn check_shapes(config: &ServeConfig, model: &ModelShape) -> Result<()> {
-    if config.topics.cameras.len() != model.cameras {
-        bail!(
-            "topics.cameras lists {} cameras, the model takes {}",
-            config.topics.cameras.len(),
-            model.cameras
-        );
-    }
-    let dim = model.action_dim;
-    if config.safety.lower.len() != dim {
-        bail!(
-            "safety has {} dims, the model's actions have {dim}",
-            config.safety.lower.len()
-        );
-    }
-    if config.output.command == CommandKind::EeDelta && dim < 6 {
-        bail!("output.command = ee_delta needs 6+ action dims, the model has {dim}");
-    }
-    Ok(())
-}
-
 /// Run until `stop` is set (Ctrl-C) or `max_ticks` ticks ran.
 pub fn serve(config: &ServeConfig, stop: &AtomicBool, max_ticks: Option<u64>) -> Result<()> {
     let transport = ZenohTransport::open(&config.zenoh).context("opening the zenoh session")?;
@@ -373,7 +352,7 @@ pub fn serve_on(
     let (telemetry, logger) = start_telemetry(&config.rerun)?;
     let max_inference = ms(config.control.max_inference_ms)?;
     let (model, worker) = start_worker(config, zenoh, max_inference)?;
-    check_shapes(config, &model)?;
+    checks::check_shapes(config, &model)?;
     let source = config.input.proprio.unwrap_or(ProprioSource::JointStates);
     let mut inputs = Inputs::open(
         transport,
