@@ -17,6 +17,38 @@ fn settings(kind: DecoderKind) -> DecodeSettings {
     }
 }
 
+/// A random `tiny` checkpoint with the config `file` (byte-level tokenizer, identity
+/// statistics) in a new temporary folder, loaded as the evaluation's parallel-decoder policy
+/// under a one-camera contract. The folder lives as long as the returned guard.
+#[allow(clippy::unwrap_used)] // a failure is the test failing
+fn tiny_policy(file: &ddvla_policy::model::ConfigFile) -> (tempfile::TempDir, ModelPolicy) {
+    use ddvla_policy::checkpoint::{files, random_model, save};
+    use ddvla_policy::stats::DatasetStatistics;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
+    save(&varmap, file, dir.path()).unwrap();
+    std::fs::write(
+        dir.path().join(files::TOKENIZER),
+        ddvla_policy::text::byte_level_tokenizer_json(),
+    )
+    .unwrap();
+    DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
+        .save(&dir.path().join(files::STATISTICS))
+        .unwrap();
+    let contract = Contract {
+        cameras: vec!["agentview".into()],
+        image_size: u32::try_from(file.vision.image_size).unwrap(),
+        opengl_rows: false,
+        rotate_180: false,
+        center_crop_area: None,
+        gripper: ddvla_tasks::suite::GripperConvention::CloseIsPositive,
+        action_dim: 7,
+    };
+    let spec = dir.path().display().to_string();
+    let p = ModelPolicy::load(&spec, settings(DecoderKind::Parallel), &contract).unwrap();
+    (dir, p)
+}
+
 #[test]
 fn describe_names_only_the_settings_the_decoder_reads() {
     assert_eq!(
@@ -86,9 +118,6 @@ fn logit_ensembles_need_the_parallel_decoder_at_argmax_and_loadable_members() {
 #[test]
 fn a_skill_prompt_model_reads_the_part_its_executed_actions_reached() {
     #![allow(clippy::unwrap_used)] // a failure is the test failing
-    use ddvla_policy::checkpoint::{files, random_model, save};
-    use ddvla_policy::stats::DatasetStatistics;
-    let dir = tempfile::tempdir().unwrap();
     let mut file = presets::tiny();
     file.skill_prompt = Some(SkillPromptConfig {
         gripper_index: 6,
@@ -96,27 +125,7 @@ fn a_skill_prompt_model_reads_the_part_its_executed_actions_reached() {
         min_open_steps: 1,
         ..SkillPromptConfig::default()
     });
-    let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
-    save(&varmap, &file, dir.path()).unwrap();
-    std::fs::write(
-        dir.path().join(files::TOKENIZER),
-        ddvla_policy::text::byte_level_tokenizer_json(),
-    )
-    .unwrap();
-    DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
-        .save(&dir.path().join(files::STATISTICS))
-        .unwrap();
-    let contract = Contract {
-        cameras: vec!["agentview".into()],
-        image_size: u32::try_from(file.vision.image_size).unwrap(),
-        opengl_rows: false,
-        rotate_180: false,
-        center_crop_area: None,
-        gripper: ddvla_tasks::suite::GripperConvention::CloseIsPositive,
-        action_dim: 7,
-    };
-    let spec = dir.path().display().to_string();
-    let mut p = ModelPolicy::load(&spec, settings(DecoderKind::Parallel), &contract).unwrap();
+    let (_dir, mut p) = tiny_policy(&file);
     let gripper = |g: f32| vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, g];
     assert_eq!(p.prompt("put the bowl away"), "put the bowl away");
     // One closed step is no hold; two then an open step finish a skill.
@@ -131,36 +140,13 @@ fn a_skill_prompt_model_reads_the_part_its_executed_actions_reached() {
 #[test]
 fn a_position_target_model_executes_the_delta_from_where_the_arm_is() {
     #![allow(clippy::unwrap_used)] // a failure is the test failing
-    use ddvla_policy::checkpoint::{files, random_model, save};
     use ddvla_policy::position_target::PositionTarget;
-    use ddvla_policy::stats::DatasetStatistics;
-    let dir = tempfile::tempdir().unwrap();
     let mut file = presets::tiny();
     file.action_position_target = Some(PositionTarget {
         proprio_at: 0,
         metres_per_unit: 0.02,
     });
-    let (_, varmap) = random_model(Config::new(file.clone()).unwrap(), &Device::Cpu).unwrap();
-    save(&varmap, &file, dir.path()).unwrap();
-    std::fs::write(
-        dir.path().join(files::TOKENIZER),
-        ddvla_policy::text::byte_level_tokenizer_json(),
-    )
-    .unwrap();
-    DatasetStatistics::identity(file.action.action_dim, file.proprio_dim)
-        .save(&dir.path().join(files::STATISTICS))
-        .unwrap();
-    let contract = Contract {
-        cameras: vec!["agentview".into()],
-        image_size: u32::try_from(file.vision.image_size).unwrap(),
-        opengl_rows: false,
-        rotate_180: false,
-        center_crop_area: None,
-        gripper: ddvla_tasks::suite::GripperConvention::CloseIsPositive,
-        action_dim: 7,
-    };
-    let spec = dir.path().display().to_string();
-    let mut p = ModelPolicy::load(&spec, settings(DecoderKind::Parallel), &contract).unwrap();
+    let (_dir, mut p) = tiny_policy(&file);
     let frame = |proprio: Vec<f32>| PolicyFrame {
         images: Vec::new(),
         proprio,
