@@ -358,8 +358,14 @@ impl<O> ControlLoop<O> {
             trigger = Trigger::Enough;
         }
         let mut has_action = self.scheduler.next_action(tick, &mut self.action);
+        // A position-target action is sent as the delta from the newest measured position:
+        // without one the observation is unusable (a stale-observation hold); a non-finite
+        // target is left as it is, for the safety layer to refuse by name.
+        let mut position_missing = false;
         if let Some(t) = self.targets.as_ref().filter(|_| has_action) {
-            has_action = t.apply(&mut self.action);
+            position_missing = !t.has_position();
+            has_action &= !position_missing;
+            t.apply(&mut self.action);
         }
         let proposal = if self.last_error {
             Proposal::PolicyError
@@ -370,7 +376,11 @@ impl<O> ControlLoop<O> {
         };
         let ctx = TickContext {
             now,
-            newest_observation: self.observation.as_ref().map(|(_, t)| *t),
+            newest_observation: self
+                .observation
+                .as_ref()
+                .map(|(_, t)| *t)
+                .filter(|_| !position_missing),
             ee_position_m: self.ee_position_m,
         };
         let held = self.safety.filter(proposal, &ctx, &mut self.command);

@@ -353,9 +353,14 @@ fn position_targets_are_sent_as_deltas_from_the_newest_proprio_and_held_without_
         proprio_at: 0,
         metres_per_unit: 0.02,
     });
-    // Chunks of targets at 0.25 m on every axis, and no proprio yet: nothing is sent.
+    // Chunks of targets at 0.25 m on every axis, and no proprio yet: nothing is sent (the
+    // observation lacks the position: a stale-observation hold once chunks arrive).
     let reports = h.run(6);
     assert!(holds(&reports).iter().all(Option::is_some), "{reports:?}");
+    assert_eq!(
+        reports.last().unwrap().held,
+        Some(HoldReason::StaleObservation)
+    );
     // The arm 1 cm short in x, on target in y: half a unit in x, none in y.
     h.lp.observe_proprio(&[0.24, 0.25, 0.26, 3.1]);
     let reports = h.run(3);
@@ -370,8 +375,17 @@ fn position_targets_are_sent_as_deltas_from_the_newest_proprio_and_held_without_
         "{:?}",
         h.lp.last_command()
     );
+    // Non-finite targets are refused by name.
+    h.worker_value = Ok(f32::NAN);
+    let reports = h.run(12);
+    assert_eq!(
+        reports.last().unwrap().held,
+        Some(HoldReason::NonFinite),
+        "{reports:?}"
+    );
     // A proprio that is not finite clears the position: held again.
+    h.worker_value = Ok(0.25);
     h.lp.observe_proprio(&[f32::NAN, 0.25, 0.26]);
     let reports = h.run(2);
-    assert!(holds(&reports).iter().all(Option::is_some), "{reports:?}");
+    assert_eq!(holds(&reports), vec![Some(HoldReason::StaleObservation); 2]);
 }

@@ -28,8 +28,15 @@ impl TargetExecution {
         self.measured = self.target.position(proprio).ok();
     }
 
+    /// Whether a position has been measured (targets can be executed).
+    pub fn has_position(&self) -> bool {
+        self.measured.is_some()
+    }
+
     /// Turn `action`'s target into the delta to send now, in place. `false` (the action
-    /// must not be sent) when no position has been measured or the target is not finite.
+    /// must not be sent) when no position has been measured or the target is not finite;
+    /// the action is then left as it was (a non-finite target stays non-finite, for the
+    /// safety layer to name).
     pub fn apply(&self, action: &mut [f32]) -> bool {
         match self.measured {
             Some(p) => self.target.delta_from_target(action, p).is_ok(),
@@ -50,6 +57,7 @@ mod tests {
             metres_per_unit: 0.02,
         });
         let mut a = [0.51, 0.0, 0.2, 0.3, 1.0];
+        assert!(!x.has_position());
         assert!(!x.apply(&mut a.clone()), "no position measured yet");
         x.observe(&[0.50, 0.0, 0.2, 9.0]);
         assert!(x.apply(&mut a));
@@ -61,6 +69,8 @@ mod tests {
             "a bad proprio clears the position"
         );
         x.observe(&[0.5, 0.0, 0.2]);
-        assert!(!x.apply(&mut [f32::INFINITY, 0.0, 0.2]));
+        let mut bad = [f32::INFINITY, 0.0, 0.2];
+        assert!(!x.apply(&mut bad));
+        assert!(bad[0].is_infinite(), "left as it was");
     }
 }
