@@ -13,7 +13,6 @@ use ddvla_policy::position_target::PositionTarget;
 use ddvla_policy::skill_prompt::{SkillCounter, SkillPromptConfig};
 
 use super::latency_tracker::LatencyTracker;
-use super::position_target::TargetExecution;
 use super::safety::{HoldReason, Proposal, SafetyCounts, SafetyLayer, TickContext};
 use super::schedule::{Chunk, ChunkScheduler, Trigger};
 use super::time::{Clock, MonoNs};
@@ -123,9 +122,9 @@ pub struct ControlLoop<O> {
     /// With a model whose instruction names the task's part: the skills the commands sent
     /// under the instruction in force finished, and the count the newest request named.
     skills: Option<(SkillCounter, Option<u32>)>,
-    /// With a model whose actions are target positions: the step that turns each into the
-    /// delta sent at its tick.
-    targets: Option<TargetExecution>,
+    /// With a model whose actions are target positions: how each is turned into the delta
+    /// sent at its tick, from the newest observation's `ee_position_m`.
+    targets: Option<PositionTarget>,
 }
 
 impl<O> ControlLoop<O> {
@@ -167,17 +166,15 @@ impl<O> ControlLoop<O> {
     }
 
     /// Execute the model's first three action values as target positions under `target`:
-    /// each sent as the delta from the newest position given to [`Self::observe_proprio`];
-    /// with none (or a bad one) the loop holds.
+    /// each sent as the delta from the end-effector position given with the newest
+    /// observation ([`Self::observe`]); with none the loop holds (stale observation).
     pub fn set_position_target(&mut self, target: PositionTarget) {
-        self.targets = Some(TargetExecution::new(target));
+        self.targets = Some(target);
     }
 
-    /// The robot's newest proprio vector, for position-target execution (ignored without).
-    pub fn observe_proprio(&mut self, proprio: &[f32]) {
-        if let Some(t) = self.targets.as_mut() {
-            t.observe(proprio);
-        }
+    /// The position-target setting the loop executes actions under, if any.
+    pub fn position_target(&self) -> Option<PositionTarget> {
+        self.targets
     }
 
     /// Count the skills the sent commands finish, and ask the policy with the instruction of
@@ -191,7 +188,8 @@ impl<O> ControlLoop<O> {
         self.skills.as_ref().and_then(|(_, done)| *done)
     }
 
-    /// A new observation received at `at`.
+    /// A new observation received at `at`, with the end effector's position then (m), when
+    /// known: the workspace box and position-target execution read it.
     pub fn observe(&mut self, observation: Arc<O>, at: MonoNs, ee_position_m: Option<[f64; 3]>) {
         self.observation = Some((observation, at));
         self.ee_position_m = ee_position_m;
@@ -358,14 +356,18 @@ impl<O> ControlLoop<O> {
             trigger = Trigger::Enough;
         }
         let mut has_action = self.scheduler.next_action(tick, &mut self.action);
-        // A position-target action is sent as the delta from the newest measured position:
-        // without one the observation is unusable (a stale-observation hold); a non-finite
-        // target is left as it is, for the safety layer to refuse by name.
+        // A position-target action is sent as the delta from the newest observed position:
+        // without one the observation is unusable (a stale-observation hold).
         let mut position_missing = false;
-        if let Some(t) = self.targets.as_ref().filter(|_| has_action) {
-            position_missing = !t.has_position();
-            has_action &= !position_missing;
-            t.apply(&mut self.action);
+        if let Some(t) = self.targets.filter(|_| has_action) {
+            if let Some(p) = self.ee_position_m {
+                // A target that is not finite is left as it is (the error says only that),
+                // for the safety layer to refuse by name.
+                let _ = t.delta_from_target(&mut self.action, p.map(|v| v as f32));
+            } else {
+                position_missing = true;
+                has_action = false;
+            }
         }
         let proposal = if self.last_error {
             Proposal::PolicyError

@@ -38,6 +38,8 @@ struct Harness {
     frames: bool,
     /// The instruction of every request the fake worker took, in order.
     asked: Vec<String>,
+    /// The end-effector position given with each frame.
+    ee_position_m: Option<[f64; 3]>,
 }
 
 fn harness() -> Harness {
@@ -81,6 +83,7 @@ fn harness() -> Harness {
         worker_alive: true,
         frames: true,
         asked: Vec::new(),
+        ee_position_m: None,
     }
 }
 
@@ -118,7 +121,7 @@ impl Harness {
             }
         }
         if self.frames {
-            self.lp.observe(Arc::new(tick), now, None);
+            self.lp.observe(Arc::new(tick), now, self.ee_position_m);
         }
         self.lp.tick(now, &mut self.sink)
     }
@@ -347,14 +350,14 @@ fn a_vanished_worker_is_a_policy_error() {
 }
 
 #[test]
-fn position_targets_are_sent_as_deltas_from_the_newest_proprio_and_held_without_it() {
+fn position_targets_are_sent_as_deltas_from_the_observed_position_and_held_without_it() {
     let mut h = harness();
     h.lp.set_position_target(PositionTarget {
         proprio_at: 0,
         metres_per_unit: 0.02,
     });
-    // Chunks of targets at 0.25 m on every axis, and no proprio yet: nothing is sent (the
-    // observation lacks the position: a stale-observation hold once chunks arrive).
+    // Chunks of targets at 0.25 m on every axis, and no position observed yet: nothing is
+    // sent (the observation lacks the position: a stale-observation hold).
     let reports = h.run(6);
     assert!(holds(&reports).iter().all(Option::is_some), "{reports:?}");
     assert_eq!(
@@ -362,7 +365,7 @@ fn position_targets_are_sent_as_deltas_from_the_newest_proprio_and_held_without_
         Some(HoldReason::StaleObservation)
     );
     // The arm 1 cm short in x, on target in y: half a unit in x, none in y.
-    h.lp.observe_proprio(&[0.24, 0.25, 0.26, 3.1]);
+    h.ee_position_m = Some([0.24, 0.25, 0.26]);
     let reports = h.run(3);
     assert!(holds(&reports).iter().all(Option::is_none), "{reports:?}");
     let (_, command, _) = *h.sink.0.last().unwrap();
@@ -383,9 +386,10 @@ fn position_targets_are_sent_as_deltas_from_the_newest_proprio_and_held_without_
         Some(HoldReason::NonFinite),
         "{reports:?}"
     );
-    // A proprio that is not finite clears the position: held again.
+    // Observations without the position (serve gives none for a proprio that is not
+    // finite): held again.
     h.worker_value = Ok(0.25);
-    h.lp.observe_proprio(&[f32::NAN, 0.25, 0.26]);
+    h.ee_position_m = None;
     let reports = h.run(2);
     assert_eq!(holds(&reports), vec![Some(HoldReason::StaleObservation); 2]);
 }

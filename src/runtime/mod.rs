@@ -5,7 +5,6 @@
 pub mod control_loop;
 pub mod gripper_dwell;
 pub mod latency_tracker;
-pub mod position_target;
 pub mod safety;
 pub mod schedule;
 pub mod time;

@@ -143,8 +143,13 @@ impl RunState {
         let episode_step = control.ticks_since_instruction();
         if let Some((obs, at)) = inputs.observation(&self.instruction, episode_step) {
             let obs = Arc::new(obs);
-            control.observe(Arc::clone(&obs), at, None);
-            control.observe_proprio(&obs.proprio);
+            // A position-target model's proprio holds the end effector's position (checked
+            // at start-up: the proprio topic), which its targets are executed from.
+            let ee_position_m = control
+                .position_target()
+                .and_then(|t| t.position(&obs.proprio).ok())
+                .map(|p| p.map(f64::from));
+            control.observe(Arc::clone(&obs), at, ee_position_m);
             self.observation = Some(obs);
             self.provenance = inputs.provenance(&self.instruction, episode_step);
         }
