@@ -314,12 +314,11 @@ fn position_target(args: &PositionTargetArgs) -> Result<()> {
     let cfg =
         ddvla_policy::model::ConfigFile::load(&input.join(ddvla_policy::checkpoint::files::CONFIG))
             .with_context(|| format!("loading the config of {}", input.display()))?;
-    // The settings are checked against the model before any demonstration is read.
-    let robot_proprio = cfg
-        .proprio_dim
-        .saturating_sub(usize::from(cfg.episode_step_input));
-    target
-        .validate(robot_proprio, cfg.action.action_dim)
+    // The settings are checked against the model (its own config validation) before any
+    // demonstration is read.
+    let mut with_target = cfg.clone();
+    with_target.action_position_target = Some(target);
+    ddvla_policy::model::Config::new(with_target)
         .with_context(|| format!("position targets for {}", input.display()))?;
     let (mut ds, _) = crate::train_cli::Dataset::load(
         data,
