@@ -134,11 +134,13 @@ pub enum CheckpointCommand {
     },
     /// Copy a checkpoint whose first three action values are where the end effector should
     /// go (`config.json` `action_position_target`), not how far to move: each recorded delta
-    /// `a` is relabelled `p + a·m` (p the proprio's position at that step), and evaluation
-    /// and serving execute `(target − p_now) / m`, clamped, from the position measured at each
-    /// step. The action statistics' position bounds are computed from `--demos`' relabelled
-    /// actions; weights are copied, so the copy needs a fine-tune on the same labels (`ddvla
-    /// train` relabels for such a model) before it acts well.
+    /// `a` is relabelled `p + a·m` (p the proprio's position at that step), or with `--labels
+    /// expert-goal` replaced by the scripted expert's recorded goal, and evaluation and
+    /// serving execute `(target − p_now) / m`, scaled so its largest value is at most 1, from
+    /// the position measured at each step. The action statistics' position bounds are
+    /// computed from `--demos`' relabelled actions; weights are copied, so the copy needs a
+    /// fine-tune on the same labels (`ddvla train` relabels for such a model) before it acts
+    /// well.
     PositionTarget(PositionTargetArgs),
     /// Copy a checkpoint that reads no proprio (`drop-proprio`'s output, fine-tuned to take
     /// its state from the cameras) with its proprio input back: `config.json` `use_proprio`
@@ -155,6 +157,16 @@ pub enum CheckpointCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+}
+
+/// `--labels` of `ddvla checkpoint position-target`
+/// ([`ddvla_policy::position_target::PositionLabels`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabelsArg {
+    /// Recorded deltas relabelled `p + a·m`.
+    Delta,
+    /// The scripted expert's recorded goals.
+    ExpertGoal,
 }
 
 /// `ddvla checkpoint position-target`'s arguments.
@@ -185,6 +197,11 @@ pub struct PositionTargetArgs {
     /// episodes it trains on.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// What the targets are trained to be: `delta` (each recorded delta relabelled `p +
+    /// a·m`) or `expert-goal` (the goal the scripted expert steered toward at each step,
+    /// recorded on `/ddvla/expert_goal` by `ddvla demos record`).
+    #[arg(long, value_enum, default_value_t = LabelsArg::Delta)]
+    pub labels: LabelsArg,
     /// The new checkpoint folder (refused if it exists).
     #[arg(long)]
     pub out: PathBuf,
@@ -310,6 +327,10 @@ fn position_target(args: &PositionTargetArgs) -> Result<()> {
     let target = ddvla_policy::position_target::PositionTarget {
         proprio_at: args.proprio_at,
         metres_per_unit: args.metres_per_unit,
+        labels: match args.labels {
+            LabelsArg::Delta => ddvla_policy::position_target::PositionLabels::Delta,
+            LabelsArg::ExpertGoal => ddvla_policy::position_target::PositionLabels::ExpertGoal,
+        },
     };
     let cfg =
         ddvla_policy::model::ConfigFile::load(&input.join(ddvla_policy::checkpoint::files::CONFIG))

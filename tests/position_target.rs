@@ -18,6 +18,7 @@ use common::run::{
 const T: PositionTarget = PositionTarget {
     proprio_at: 0,
     metres_per_unit: 0.02,
+    labels: ddvla_policy::position_target::PositionLabels::Delta,
 };
 
 /// Two random-action episodes of object task 0, 16 steps each.
@@ -92,8 +93,10 @@ fn a_checkpoint_given_position_targets_trains_and_evaluates() {
             .unwrap()
     };
     ok(&convert(&pt));
-    // Never overwritten; a missing demonstration folder is named.
+    // Never overwritten; a missing demonstration folder is named; expert-goal labels need
+    // recorded goals, which random-action episodes do not have.
     fail(&convert(&pt), &["never overwritten"]);
+    refuses_goal_labels_without_goals(&base, &demos, &d.path().join("goal"));
     let o = ddvla()
         .args(["checkpoint", "position-target"])
         .arg(&base)
@@ -125,7 +128,8 @@ fn a_checkpoint_given_position_targets_trains_and_evaluates() {
     eval_one_object_episode(&tuned, &d.path().join("ev"));
     // `ddvla eval` executes targets as deltas from where the arm is: with bounds a few
     // millimetres around (1.5, -1.2, 0.01) m, in front of, right of and below the arm (under
-    // the table top), every executed action is (+1, -1, -1), where the raw targets are not.
+    // the table top), every executed action points there at full speed (+x, -1 in y, the
+    // farthest, and down), where the raw targets' z (+0.01) would point up.
     let far = d.path().join("far");
     ddvla_policy::checkpoint_position_target::set_action_position_target(
         &base,
@@ -150,11 +154,14 @@ fn a_checkpoint_given_position_targets_trains_and_evaluates() {
     assert!(!executed.train.is_empty());
     for &(e, t) in &executed.train {
         let a = executed.sample((e, t), None, 0).unwrap().actions;
-        assert_eq!(a[..3], [1.0, -1.0, -1.0], "step {t}: {:?}", &a[..7]);
+        assert!(toward_far_target(&a), "step {t}: {:?}", &a[..7]);
     }
-    // So does a DAgger recording it drives: its executed actions are the deltas, the
-    // expert's labels beside them.
-    let dagger = d.path().join("dagger");
+    dagger_executes_targets_as_deltas(&far, &d.path().join("dagger"));
+}
+
+/// A DAgger recording driven by the far-target checkpoint `far` executes its targets as
+/// deltas too, the expert's labels beside them.
+fn dagger_executes_targets_as_deltas(far: &Path, dagger: &Path) {
     ok(&ddvla()
         .args([
             "demos",
@@ -165,15 +172,81 @@ fn a_checkpoint_given_position_targets_trains_and_evaluates() {
             "0",
         ])
         .args(["--episodes-per-task", "1", "--max-steps", "12", "--policy"])
-        .arg(&far)
+        .arg(far)
         .args(["--expert-labels", "--label-chunk", "0", "--out"])
-        .arg(&dagger)
+        .arg(dagger)
         .output()
         .unwrap());
-    let idx = ddvla::demos::read_index(&dagger).unwrap();
-    let ep = ddvla::demos::load_episode(&dagger, &idx.episodes[0]).unwrap();
+    let idx = ddvla::demos::read_index(dagger).unwrap();
+    let ep = ddvla::demos::load_episode(dagger, &idx.episodes[0]).unwrap();
     assert_eq!(ep.executed.len(), 12);
     for (t, a) in ep.executed.iter().enumerate() {
-        assert_eq!(a[..3], [1.0, -1.0, -1.0], "step {t}: {a:?}");
+        assert!(toward_far_target(a), "step {t}: {a:?}");
     }
+}
+
+/// `ddvla checkpoint position-target --labels expert-goal` on demonstrations recorded without
+/// the expert's goals: refused by name, nothing written.
+fn refuses_goal_labels_without_goals(base: &Path, demos: &Path, out: &Path) {
+    let o = ddvla()
+        .args(["checkpoint", "position-target"])
+        .arg(base)
+        .arg("--demos")
+        .arg(demos)
+        .args(["--keep-failures", "--labels", "expert-goal", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    fail(&o, &["no expert goals recorded"]);
+    assert!(!out.exists());
+}
+
+/// Whether an executed action points at a target far in front of, right of and below the
+/// arm at full speed, scaled as the expert's law is: +x, -1 in y (the farthest), down.
+fn toward_far_target(a: &[f32]) -> bool {
+    a[0] > 0.3 && a[0] < 1.0 && (a[1] + 1.0).abs() < 1e-6 && a[2] < 0.0 && a[2] > -1.0
+}
+
+#[test]
+fn expert_goal_labels_are_the_goals_the_expert_recorded() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    ok(&ddvla()
+        .args(["demos", "record", "--suite", "libero_style_object"])
+        .args([
+            "--policy",
+            "expert",
+            "--tasks",
+            "0",
+            "--episodes-per-task",
+            "1",
+        ])
+        .args(["--max-steps", "20", "--keep-failures", "--out"])
+        .arg(&demos)
+        .output()
+        .unwrap());
+    let idx = ddvla::demos::read_index(&demos).unwrap();
+    assert!(idx.episodes[0].expert_goals);
+    let ep = ddvla::demos::load_episode(&demos, &idx.episodes[0]).unwrap();
+    assert_eq!(ep.goals.len(), 20);
+    let goal = PositionTarget {
+        labels: ddvla_policy::position_target::PositionLabels::ExpertGoal,
+        ..T
+    };
+    let (plain, mut relabelled) = load_twice(&demos);
+    relabelled.set_action_position_target(goal).unwrap();
+    for t in [0, 9, 15] {
+        let a = plain.sample((0, t), None, 0).unwrap();
+        let b = relabelled.sample((0, t), None, 0).unwrap();
+        for k in 0..4 {
+            let (da, tb) = (&a.actions[k * 7..k * 7 + 7], &b.actions[k * 7..k * 7 + 7]);
+            assert_eq!(tb[..3], ep.goals[t + k][..3], "step {t}+{k}");
+            assert_eq!(tb[3..], da[3..], "orientation and gripper unchanged");
+        }
+    }
+    // The expert's first goal is the hover point above the object, far from where the arm
+    // starts: not where a relabelled delta points (2 cm ahead at most).
+    let p = &ep.proprio[0];
+    let gap: f32 = (0..3).map(|i| (ep.goals[0][i] - p[i]).powi(2)).sum();
+    assert!(gap.sqrt() > 0.05, "goal {:?} from {p:?}", ep.goals[0]);
 }

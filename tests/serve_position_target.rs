@@ -14,12 +14,13 @@ fn serve_sends_targets_as_deltas_from_the_measured_position() {
     let base = serve_tiny::base_checkpoint(dir.path());
     // Bounds a few millimetres wide around (1.5, -1.2, 0.01) m: whatever the random model
     // decodes, its target lies in front of, right of and below the arm, beneath the table
-    // top (z 0.1) and out of reach, so every delta sent points that way (+x, -y, and down at
-    // full or rate-limited speed); the raw target's z (+0.01) would point up, barely.
+    // top (z 0.1) and out of reach, so every delta sent points that way (+x, -y, down); the
+    // raw target's z (+0.01) would point up, barely.
     let ckpt = dir.path().join("targets");
     let target = PositionTarget {
         proprio_at: 0,
         metres_per_unit: 0.02,
+        labels: ddvla_policy::position_target::PositionLabels::Delta,
     };
     ddvla_policy::checkpoint_position_target::set_action_position_target(
         &base,
@@ -53,7 +54,7 @@ fn serve_sends_targets_as_deltas_from_the_measured_position() {
         moving.len()
     );
     for c in moving {
-        assert!(c[0] > 0.0 && c[1] < 0.0 && c[2] <= -0.5, "{c:?}");
+        assert!(c[0] > 0.0 && c[1] < 0.0 && c[2] < 0.0, "{c:?}");
         assert!(c[..3].iter().all(|v| v.abs() <= 1.0), "{c:?}");
     }
     // Several chunks were asked for and executed (not one chunk's targets, then a hold).

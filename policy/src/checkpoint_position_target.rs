@@ -100,6 +100,7 @@ mod tests {
     const T: PositionTarget = PositionTarget {
         proprio_at: 0,
         metres_per_unit: 0.02,
+        labels: crate::position_target::PositionLabels::Delta,
     };
 
     #[test]

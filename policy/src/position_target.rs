@@ -10,9 +10,15 @@
 //! per action unit) the label is the skill's goal itself wherever the expert is not
 //! saturated, a point a few centimetres ahead on its path where it is, and the subtraction is
 //! done at execution with the position measured at that step: `a = (target − p) / m`,
-//! clamped to the action range. The conversion is exact on the demonstrations (the same `p`
-//! both ways), and executed per step it closes the loop inside a chunk (Diffusion Policy's
-//! position control, Chi et al. 2023). Orientation and gripper values are left as they are.
+//! scaled down as the expert's law is (the largest value 1, the direction kept). The
+//! conversion is exact on the demonstrations (the same `p` both ways), and executed per step
+//! it closes the loop inside a chunk (Diffusion Policy's position control, Chi et al. 2023).
+//! Orientation and gripper values are left as they are.
+//!
+//! With [`PositionLabels::ExpertGoal`] the label is instead the goal the scripted expert
+//! steered toward at that step (recorded with each demonstration step): the grasp point, the
+//! carry waypoint, the place pose, constant through a phase, where `p + a·m` is a point a
+//! few centimetres ahead of the arm wherever the expert is saturated.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +34,30 @@ pub struct PositionTarget {
     /// Metres per action unit of the executed delta: `target = p + a · metres_per_unit`
     /// (0.02 for the suites' expert: 5 cm per unit over its gain of 2.5).
     pub metres_per_unit: f32,
+    /// What the targets were trained to be (absent: [`PositionLabels::Delta`]). Execution
+    /// is the same either way.
+    #[serde(default, skip_serializing_if = "PositionLabels::is_delta")]
+    pub labels: PositionLabels,
+}
+
+/// Where a position-target model's training labels come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionLabels {
+    /// Each recorded delta relabelled `p + a·m`: the skill's goal wherever the expert is not
+    /// saturated, a point `m` metres per unit ahead of the arm where it is.
+    #[default]
+    Delta,
+    /// The scripted expert's goal recorded with each step (`/ddvla/expert_goal`): constant
+    /// through a phase of a skill.
+    ExpertGoal,
+}
+
+impl PositionLabels {
+    /// Whether this is the default, [`PositionLabels::Delta`].
+    pub fn is_delta(&self) -> bool {
+        *self == Self::Delta
+    }
 }
 
 /// Action values a position target replaces (x, y, z).
@@ -106,8 +136,9 @@ impl PositionTarget {
     }
 
     /// Turn a decoded target into the delta to execute now, in place: `a[i] = (a[i] − p[i])
-    /// / m`, clamped to [−1, 1], with `p` the position measured at this step. A target that
-    /// is not finite is an error (nothing to execute), as is a short action.
+    /// / m`, with `p` the position measured at this step, scaled down so that its largest
+    /// value is at most 1 (the direction kept, as the expert's saturated law moves). A target
+    /// that is not finite is an error (nothing to execute), as is a short action.
     pub fn delta_from_target(
         &self,
         action: &mut [f32],
@@ -122,7 +153,13 @@ impl PositionTarget {
             ));
         }
         for (v, p) in a.iter_mut().zip(position) {
-            *v = ((*v - p) / self.metres_per_unit).clamp(-1.0, 1.0);
+            *v = (*v - p) / self.metres_per_unit;
+        }
+        let largest = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+        if largest > 1.0 {
+            for v in a.iter_mut() {
+                *v /= largest;
+            }
         }
         Ok(())
     }
@@ -143,6 +180,7 @@ mod tests {
     const T: PositionTarget = PositionTarget {
         proprio_at: 1,
         metres_per_unit: 0.02,
+        labels: PositionLabels::Delta,
     };
 
     #[test]
@@ -162,14 +200,35 @@ mod tests {
     }
 
     #[test]
-    fn a_target_is_executed_from_where_the_arm_is_and_clamped() {
-        // The arm 1 cm short of the target in x: half a unit toward it; 10 cm off in y:
-        // saturated; at the target in z: no motion.
+    fn a_target_is_executed_from_where_the_arm_is_and_scaled_down() {
+        // Near the target: proportional (1 cm short in x is half a unit).
+        let mut a = [0.51, 0.1, 0.2, 0.3];
+        T.delta_from_target(&mut a, [0.50, 0.105, 0.2]).unwrap();
+        assert!((a[0] - 0.5).abs() < 1e-5, "{a:?}");
+        assert!((a[1] - -0.25).abs() < 1e-5, "{a:?}");
+        assert!(a[2].abs() < 1e-6 && (a[3] - 0.3).abs() < 1e-9, "{a:?}");
+        // Far: the largest value is 1 and the direction is kept (1 cm in x against 10 cm
+        // in y is a tenth of a unit, not the half a unit a per-value clamp would give).
         let mut a = [0.51, 0.0, 0.2, 0.0];
         T.delta_from_target(&mut a, [0.50, 0.10, 0.2]).unwrap();
-        assert!((a[0] - 0.5).abs() < 1e-5, "{a:?}");
+        assert!((a[0] - 0.1).abs() < 1e-5, "{a:?}");
         assert!((a[1] - -1.0).abs() < 1e-6, "{a:?}");
         assert!(a[2].abs() < 1e-6, "{a:?}");
+    }
+
+    #[test]
+    fn labels_default_to_deltas_and_round_trip() {
+        let t: PositionTarget =
+            serde_json::from_str(r#"{"proprio_at": 0, "metres_per_unit": 0.02}"#).unwrap();
+        assert_eq!(t.labels, PositionLabels::Delta);
+        assert!(!serde_json::to_string(&t).unwrap().contains("labels"));
+        let goal = PositionTarget {
+            labels: PositionLabels::ExpertGoal,
+            ..t
+        };
+        let text = serde_json::to_string(&goal).unwrap();
+        assert!(text.contains(r#""labels":"expert_goal""#), "{text}");
+        assert_eq!(serde_json::from_str::<PositionTarget>(&text).unwrap(), goal);
     }
 
     #[test]

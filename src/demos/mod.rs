@@ -19,6 +19,11 @@
 //!   frame, m; layout `[objects, xyz]`, the objects named by the manifest entry's `objects`:
 //!   the goal's objects first), the target of the localisation loss in training (recordings
 //!   made before it have none);
+//! - `/ddvla/expert_goal` — scripted-expert recordings only: the target pose the expert's
+//!   action moved toward, `[x, y, z, yaw, speed]` (the pinch point in the world frame, m,
+//!   the proprio position's frame; the gripper yaw about world z, rad; the largest
+//!   translation action it moves there with), the label of position-target training with
+//!   `[data] position_labels = "expert_goal"` (recordings made before it have none);
 //!
 //! and once: `/instruction` (`std_msgs/String`) at the start and `/ddvla/episode`
 //! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.
@@ -47,6 +52,10 @@ pub const EXECUTED_ACTION_TOPIC: &str = "/ddvla/executed_action";
 pub const EXPERT_CHUNK_TOPIC: &str = "/ddvla/expert_chunk";
 /// Movable-object positions topic.
 pub const OBJECTS_TOPIC: &str = "/ddvla/objects";
+/// Expert-goal topic of scripted-expert recordings.
+pub const EXPERT_GOAL_TOPIC: &str = "/ddvla/expert_goal";
+/// Values of an [`EXPERT_GOAL_TOPIC`] message: x, y, z (m), yaw (rad), speed.
+pub const EXPERT_GOAL_VALUES: usize = 5;
 /// Instruction topic.
 pub const INSTRUCTION_TOPIC: &str = "/instruction";
 /// Episode metadata topic.
@@ -93,6 +102,9 @@ pub struct DemoEpisode {
     /// objects first); empty in recordings made before it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<String>,
+    /// Whether every step has the expert's goal on [`EXPERT_GOAL_TOPIC`] (absent: none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expert_goals: bool,
 }
 
 /// What an episode's `/ddvla/action` topic holds.

@@ -10,8 +10,9 @@ use ddvla_bridge::msg::std::{Float32MultiArray, StringMsg};
 use ddvla_bridge::record::read_bag;
 
 use super::{
-    ACTION_TOPIC, DemoEpisode, DemoIndex, EXECUTED_ACTION_TOPIC, EXPERT_CHUNK_TOPIC, FORMAT,
-    INSTRUCTION_TOPIC, Labels, OBJECTS_TOPIC, PROPRIO_TOPIC, image_topic,
+    ACTION_TOPIC, DemoEpisode, DemoIndex, EXECUTED_ACTION_TOPIC, EXPERT_CHUNK_TOPIC,
+    EXPERT_GOAL_TOPIC, EXPERT_GOAL_VALUES, FORMAT, INSTRUCTION_TOPIC, Labels, OBJECTS_TOPIC,
+    PROPRIO_TOPIC, image_topic,
 };
 
 /// One episode in memory.
@@ -34,6 +35,9 @@ pub struct Episode {
     /// Per step, where the manifest entry's `objects` were when the frame was rendered
     /// (x, y, z each, world frame, m), in a recording that has them (empty otherwise).
     pub objects: Vec<Vec<f32>>,
+    /// Per step, the scripted expert's goal `[x, y, z, yaw, speed]`
+    /// ([`super::EXPERT_GOAL_TOPIC`]), in a recording that has them (empty otherwise).
+    pub goals: Vec<Vec<f32>>,
 }
 
 /// Read and check `<dir>/index.json`.
@@ -77,6 +81,7 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
         executed: Vec::new(),
         chunks: Vec::new(),
         objects: Vec::new(),
+        goals: Vec::new(),
     };
     let cameras: Vec<String> = match idx {
         Some(i) => i.cameras.clone(),
@@ -114,6 +119,11 @@ pub fn load_episode_with(dir: &Path, ep: &DemoEpisode, idx: Option<&DemoIndex>) 
             OBJECTS_TOPIC => e.objects.push(
                 decode::<Float32MultiArray>(&m.data)
                     .with_context(|| bad("objects"))?
+                    .data,
+            ),
+            EXPERT_GOAL_TOPIC => e.goals.push(
+                decode::<Float32MultiArray>(&m.data)
+                    .with_context(|| bad("expert goal"))?
                     .data,
             ),
             t if t.starts_with("/camera/") => {
@@ -188,6 +198,7 @@ fn check_episode(
     }
     check_chunks(e, ep, dim, at)?;
     check_objects(e, ep, at)?;
+    check_goals(e, ep, at)?;
     let pdim = e.proprio[0].len();
     if let Some(s) = e.proprio.iter().position(|p| p.len() != pdim) {
         bail!(
@@ -202,9 +213,13 @@ fn check_episode(
         .chain(&e.chunks)
         .chain(&e.proprio)
         .chain(&e.objects)
+        .chain(&e.goals)
         .position(|a| a.iter().any(|v| !v.is_finite()))
     {
-        bail!("{at}: non-finite action, expert chunk, proprio or object value (vector {s})");
+        bail!(
+            "{at}: non-finite action, expert chunk, proprio, object or expert goal value \
+             (vector {s})"
+        );
     }
     Ok(())
 }
@@ -264,6 +279,27 @@ fn check_objects(e: &Episode, ep: &DemoEpisode, at: &str) -> Result<()> {
             e.objects[s].len(),
             ep.objects.len(),
             ep.objects
+        );
+    }
+    Ok(())
+}
+
+/// An episode whose manifest entry says `expert_goals` has one goal of
+/// [`EXPERT_GOAL_VALUES`] values per step; one that does not has none.
+fn check_goals(e: &Episode, ep: &DemoEpisode, at: &str) -> Result<()> {
+    let n = e.actions.len();
+    let want = if ep.expert_goals { n } else { 0 };
+    ensure!(
+        e.goals.len() == want,
+        "{at}: {n} actions and {} expert goals, expected {want} (manifest expert_goals: {})",
+        e.goals.len(),
+        ep.expert_goals
+    );
+    if let Some(s) = e.goals.iter().position(|g| g.len() != EXPERT_GOAL_VALUES) {
+        bail!(
+            "{at}: the expert goal of step {s} has {} values, expected {EXPERT_GOAL_VALUES} \
+             (x, y, z, yaw, speed)",
+            e.goals[s].len()
         );
     }
     Ok(())

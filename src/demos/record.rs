@@ -10,7 +10,8 @@ use ddvla_bridge::msg::std::{
 };
 use ddvla_bridge::record::Recorder;
 use ddvla_tasks::eval::{
-    self, EpisodeObserver, EpisodeResult, EvalError, EvalOptions, EvalPolicy, ObjectAt, Shard,
+    self, EeGoal, EpisodeObserver, EpisodeResult, EvalError, EvalOptions, EvalPolicy, ObjectAt,
+    Shard,
 };
 use ddvla_tasks::suite::{PolicyFrame, Suite, Task};
 
@@ -18,8 +19,8 @@ use crate::eval_cli::render_at;
 
 use super::{
     ACTION_TOPIC, ActionNoise, DemoEpisode, DemoIndex, EPISODE_TOPIC, EXECUTED_ACTION_TOPIC,
-    EXPERT_CHUNK_TOPIC, INSTRUCTION_TOPIC, LabelSlot, Labels, OBJECTS_TOPIC, PROPRIO_TOPIC,
-    image_topic,
+    EXPERT_CHUNK_TOPIC, EXPERT_GOAL_TOPIC, INSTRUCTION_TOPIC, LabelSlot, Labels, OBJECTS_TOPIC,
+    PROPRIO_TOPIC, image_topic,
 };
 
 /// Options of a recording run.
@@ -69,6 +70,8 @@ pub struct DemoRecorder {
     label_chunk: Option<usize>,
     /// The movable objects of the open episode, in the order its object topic lists them.
     objects: Vec<String>,
+    /// Steps of the open episode with an expert goal recorded.
+    goals: u32,
     /// The expert's labels, when a policy's rollouts are expert-labelled.
     labels: Option<LabelSlot>,
     /// The noise the expert executes with (DART recordings).
@@ -116,6 +119,7 @@ impl DemoRecorder {
             current: None,
             label_chunk: None,
             objects: Vec::new(),
+            goals: 0,
             labels: None,
             action_noise: None,
             index,
@@ -180,6 +184,31 @@ impl EpisodeObserver for DemoRecorder {
         self.current = Some((rec, path, rel, task.instruction.clone()));
         self.label_chunk = None;
         self.objects.clear();
+        self.goals = 0;
+        Ok(())
+    }
+
+    fn goal(&mut self, step: u32, goal: &EeGoal) -> Result<(), EvalError> {
+        let t = u64::from(step) * self.period_ns;
+        let Some((rec, _, _, _)) = self.current.as_mut() else {
+            return Err(obs_err("goal before begin"));
+        };
+        if self.goals != step {
+            return Err(obs_err(format!(
+                "an expert goal for step {step}, after goals for {} steps (the policy must \
+                 give one with every action)",
+                self.goals
+            )));
+        }
+        let [x, y, z] = goal.position_m;
+        let msg = Float32MultiArray {
+            data: [x, y, z, goal.yaw_rad, goal.speed]
+                .map(|v| v as f32)
+                .to_vec(),
+            ..Float32MultiArray::default()
+        };
+        rec.write(EXPERT_GOAL_TOPIC, &msg, t, t).map_err(obs_err)?;
+        self.goals += 1;
         Ok(())
     }
 
@@ -291,7 +320,14 @@ impl EpisodeObserver for DemoRecorder {
             label_chunk: self.label_chunk,
             action_noise: self.action_noise,
             objects: std::mem::take(&mut self.objects),
+            expert_goals: self.goals > 0,
         };
+        if self.goals > 0 && self.goals != r.steps {
+            return Err(obs_err(format!(
+                "{}: expert goals for {} of {} steps",
+                ep.file, self.goals, r.steps
+            )));
+        }
         let t = u64::from(r.steps) * self.period_ns;
         let json = serde_json::to_string(&ep).map_err(obs_err)?;
         rec.write(EPISODE_TOPIC, &StringMsg { data: json }, t, t)

@@ -145,6 +145,7 @@ fn a_position_target_model_executes_the_delta_from_where_the_arm_is() {
     file.action_position_target = Some(PositionTarget {
         proprio_at: 0,
         metres_per_unit: 0.02,
+        labels: ddvla_policy::position_target::PositionLabels::Delta,
     });
     let (_dir, mut p) = tiny_policy(&file);
     let frame = |proprio: Vec<f32>| PolicyFrame {

@@ -355,6 +355,7 @@ fn position_targets_are_sent_as_deltas_from_the_observed_position_and_held_witho
     h.lp.set_position_target(PositionTarget {
         proprio_at: 0,
         metres_per_unit: 0.02,
+        labels: ddvla_policy::position_target::PositionLabels::Delta,
     });
     // Chunks of targets at 0.25 m on every axis, and no position observed yet: nothing is
     // sent (the observation lacks the position: a stale-observation hold).

@@ -70,6 +70,7 @@ mod tests {
         model.action_position_target = Some(PositionTarget {
             proprio_at: 0,
             metres_per_unit: 0.02,
+            labels: ddvla_policy::position_target::PositionLabels::Delta,
         });
         let err = check_shapes(&config, &model).unwrap_err().to_string();
         assert!(err.contains("input.proprio = \"topic\""), "{err}");

@@ -39,6 +39,8 @@ struct Loaded {
     /// Per step, the recorded movable objects' positions (x, y, z each; empty in a
     /// recording made before `/ddvla/objects`).
     objects: Vec<Vec<f32>>,
+    /// Per step, the scripted expert's goal `[x, y, z, yaw, speed]` (empty: none recorded).
+    goals: Vec<Vec<f32>>,
 }
 
 /// A loaded demonstration dataset.
@@ -201,6 +203,7 @@ impl Dataset {
                     chunks: e.chunks,
                     executed: e.executed,
                     objects: e.objects,
+                    goals: e.goals,
                 });
             }
             first.get_or_insert(idx);

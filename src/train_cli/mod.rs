@@ -214,13 +214,18 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
     }
     if let Some(target) = file.action_position_target {
         ds.set_action_position_target(target)?;
-        println!(
-            "action values 0..3 are target positions: the recorded delta times {} m plus \
-             proprio values {}..{}",
-            target.metres_per_unit,
-            target.proprio_at,
-            target.proprio_at + 3
-        );
+        match target.labels {
+            ddvla_policy::position_target::PositionLabels::Delta => println!(
+                "action values 0..3 are target positions: the recorded delta times {} m plus \
+                 proprio values {}..{}",
+                target.metres_per_unit,
+                target.proprio_at,
+                target.proprio_at + 3
+            ),
+            ddvla_policy::position_target::PositionLabels::ExpertGoal => println!(
+                "action values 0..3 are target positions: the scripted expert's recorded goals"
+            ),
+        }
     }
     if let Some(prompt) = &file.skill_prompt {
         ds.set_skill_prompt(Some(prompt));

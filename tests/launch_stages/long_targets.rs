@@ -24,3 +24,36 @@ pub fn long_position_target_out() -> std::path::PathBuf {
     take_schedule(&mut targets, &axis);
     assert_same_but_out(targets, &axis)
 }
+
+/// The committed long policy predicting the expert's goals: the position-target stage with
+/// its demonstrations recorded again with the goals, its start copied with `--labels
+/// expert-goal`, over half the steps; returns its output folder.
+pub fn long_expert_goal_out() -> std::path::PathBuf {
+    let targets = launch_train_config("train-compact-long-parallel-5-position-target.toml");
+    let mut goals = launch_train_config("train-compact-long-parallel-5-expert-goal.toml");
+    assert_eq!(
+        goals.model.init_checkpoint.as_deref(),
+        Some(std::path::Path::new(
+            ".cache/checkpoints/long-4-passes-expert-goal"
+        ))
+    );
+    let goal_demos: Vec<std::path::PathBuf> = targets
+        .data
+        .demos
+        .iter()
+        .map(|d| {
+            let name = d.file_name().unwrap().to_str().unwrap();
+            d.with_file_name(name.replace("long_", "long_goal_"))
+        })
+        .collect();
+    assert_eq!(goals.data.demos, goal_demos);
+    assert_eq!(2 * goals.run.steps, targets.run.steps);
+    assert_eq!(goals.run.steps, goals.train.lr.total_steps);
+    goals
+        .model
+        .init_checkpoint
+        .clone_from(&targets.model.init_checkpoint);
+    goals.data.demos.clone_from(&targets.data.demos);
+    take_schedule(&mut goals, &targets);
+    assert_same_but_out(goals, &targets)
+}

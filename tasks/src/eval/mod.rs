@@ -24,7 +24,7 @@ pub use outcome::{
     Approach, AtomMet, EpisodeOutcome, FailureKind, GRIP_CLOSED_SHARE, HOLD_REACH_M,
     LIFT_THRESHOLD_M, Lift, ObjectAt, OutcomeTracker, grip_of,
 };
-pub use policy::{EvalPolicy, RandomPolicy, StepContext};
+pub use policy::{EeGoal, EvalPolicy, RandomPolicy, StepContext};
 pub use results::{
     EpisodeResult, EpisodeTiming, EvalMeta, EvalResults, RunTiming, Shard, TaskSummary,
 };
@@ -82,6 +82,12 @@ pub trait EpisodeObserver {
     /// [`Self::wants_objects`].
     fn objects(&mut self, step: u32, objects: &[ObjectAt]) -> Result<(), EvalError> {
         let _ = (step, objects);
+        Ok(())
+    }
+    /// The policy's end-effector goal ([`EvalPolicy::goal`]) behind the actions it returned
+    /// at step `step`, called just after it answered, before [`Self::step`].
+    fn goal(&mut self, step: u32, goal: &EeGoal) -> Result<(), EvalError> {
+        let _ = (step, goal);
         Ok(())
     }
     /// Whether `step` needs the camera frames of every step (recording demonstrations);
@@ -268,6 +274,9 @@ impl<'s> TaskRunner<'s> {
                 queue.extend(policy.act(&ctx)?);
                 policy_s += tp.elapsed().as_secs_f64();
                 calls += 1;
+                if let Some(goal) = policy.goal() {
+                    observer.goal(steps, &goal)?;
+                }
                 if queue.is_empty() {
                     return Err(EvalError::Policy {
                         policy: policy.describe(),

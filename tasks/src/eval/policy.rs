@@ -25,6 +25,19 @@ pub struct StepContext<'a> {
     pub scene: &'a TaskScene,
 }
 
+/// Where a scripted policy steers the end effector at a step: the target pose its actions
+/// move toward (the scripted expert's proportional law) and the speed it moves there at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EeGoal {
+    /// Target position of the end effector (world frame, m: the frame of the proprio's
+    /// position).
+    pub position_m: [f64; 3],
+    /// Target gripper yaw about world z (rad).
+    pub yaw_rad: f64,
+    /// Largest translation action it moves there with (action units, at most 1).
+    pub speed: f64,
+}
+
 /// A policy under evaluation.
 pub trait EvalPolicy {
     /// What it is, for results (`expert`, `random`, a checkpoint and its decoding settings).
@@ -52,6 +65,13 @@ pub trait EvalPolicy {
         _frame: &PolicyFrame,
     ) -> Result<Vec<f32>, EvalError> {
         Ok(action)
+    }
+
+    /// The end-effector goal behind the actions the last [`Self::act`] returned, for a
+    /// policy that steers toward one (the scripted expert, on arms it drives by target
+    /// poses); `None` otherwise.
+    fn goal(&self) -> Option<EeGoal> {
+        None
     }
 }
 

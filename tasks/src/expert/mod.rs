@@ -61,7 +61,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::bddl::Atom;
-use crate::eval::{EvalError, EvalPolicy, StepContext};
+use crate::eval::{EeGoal, EvalError, EvalPolicy, StepContext};
 use crate::predicates::evaluate_atom;
 use crate::suite::Task;
 
@@ -89,6 +89,8 @@ pub struct ScriptedExpert {
     first_miss_dir_rad: f64,
     /// Detours home between skills ([`ScriptedExpert::detouring_home`]).
     detour: Option<Detour>,
+    /// The target the last action moved toward ([`EvalPolicy::goal`]).
+    last_target: Option<Target>,
 }
 
 impl ScriptedExpert {
@@ -254,6 +256,7 @@ impl EvalPolicy for ScriptedExpert {
     }
 
     fn act(&mut self, ctx: &StepContext<'_>) -> Result<Vec<Vec<f32>>, EvalError> {
+        self.last_target = None;
         if let Some(spec) = simpler::ArmSpec::of(ctx.scene.builder.robot) {
             return Ok(vec![self.simpler.act(ctx, spec)?]);
         }
@@ -270,6 +273,18 @@ impl EvalPolicy for ScriptedExpert {
             // Nothing left to do: hold still above where the gripper is, open.
             Target::new(w.ee.pos + Vector3::zeros(), w.ee.yaw(), -1.0)
         });
+        self.last_target = Some(target);
         Ok(vec![self.driver.action(&w.ee, &target)])
+    }
+
+    /// The target pose the last action moved toward (the pinch point, world frame), at its
+    /// skill's speed; `None` on the SimplerEnv-style arms, which `simpler/` drives in their
+    /// own conventions.
+    fn goal(&self) -> Option<EeGoal> {
+        self.last_target.map(|t| EeGoal {
+            position_m: [t.pos.x, t.pos.y, t.pos.z],
+            yaw_rad: t.yaw,
+            speed: t.speed,
+        })
     }
 }
