@@ -443,6 +443,24 @@ fn a_resumed_recording_equals_an_uninterrupted_one() {
     let o = record(&cut, &["--resume", "--seed", "5"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("seed"), "{err}");
+    // ... or with the scripted expert, whose episodes carry goals the random ones lack.
+    let o = ddvla()
+        .args(["demos", "record", "--policy", "expert", "--keep-failures"])
+        .args(["--suite", "libero_style_spatial", "--tasks", "1"])
+        .args([
+            "--episodes-per-task",
+            "3",
+            "--max-steps",
+            "6",
+            "--resume",
+            "--out",
+        ])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("expert goals"), "{err}");
+    assert_eq!(read_index(&cut).unwrap().episodes.len(), 1);
 
     let o = record(&cut, &["--resume"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

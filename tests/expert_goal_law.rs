@@ -8,6 +8,8 @@
 //! - CI: a long-suite task executed this way still succeeds.
 //! - Full: `cargo test --release --test expert_goal_law -- --ignored --nocapture` runs every
 //!   LIBERO-style suite's tasks × 10 episodes and prints the success table.
+//!
+//! Needs `scripts/setup.sh` (MuJoCo and the Panda assets).
 #![allow(clippy::unwrap_used)] // test helpers unwrap: a failure is the test failing
 
 use ddvla_policy::position_target::{PositionLabels, PositionTarget};

@@ -156,6 +156,15 @@ impl PositionTarget {
             *v = (*v - p) / self.metres_per_unit;
         }
         let largest = a.iter().fold(0.0_f32, |m, v| m.max(v.abs()));
+        if !largest.is_finite() {
+            return Err(PolicyError::bad_input(
+                "position-target action",
+                format!(
+                    "the delta toward the target is not finite ({a:?} at {} m per unit)",
+                    self.metres_per_unit
+                ),
+            ));
+        }
         if largest > 1.0 {
             for v in a.iter_mut() {
                 *v /= largest;
@@ -238,6 +247,12 @@ mod tests {
         assert!(T.target_from_delta(&mut [0.0; 3], &[0.0, 0.0]).is_err());
         assert!(T.position(&[0.0, f32::INFINITY, 0.0, 0.0]).is_err());
         assert!(T.delta_from_target(&mut [0.0; 2], [0.0; 3]).is_err());
+        let mut huge_target = [f32::MAX, 0.0, 0.0];
+        assert!(
+            T.delta_from_target(&mut huge_target, [-f32::MAX, 0.0, 0.0])
+                .is_err(),
+            "an overflowing delta is refused, not sent as NaN"
+        );
         assert!(T.validate(4, 7).is_ok());
         assert!(T.validate(3, 7).is_err(), "values 1..4 of 3");
         assert!(T.validate(8, 2).is_err());

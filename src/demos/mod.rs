@@ -19,11 +19,13 @@
 //!   frame, m; layout `[objects, xyz]`, the objects named by the manifest entry's `objects`:
 //!   the goal's objects first), the target of the localisation loss in training (recordings
 //!   made before it have none);
-//! - `/ddvla/expert_goal` — scripted-expert recordings only: the target pose the expert's
-//!   action moved toward, `[x, y, z, yaw, speed]` (the pinch point in the world frame, m,
-//!   the proprio position's frame; the gripper yaw about world z, rad; the largest
-//!   translation action it moves there with), the label of position-target training with
-//!   `[data] position_labels = "expert_goal"` (recordings made before it have none);
+//! - `/ddvla/expert_goal` — plain scripted-expert recordings only (not DART or DAgger ones,
+//!   whose wrappers report no goal): the target pose the expert's action moved toward,
+//!   `[x, y, z, yaw, speed]` (the pinch point in the world frame, m, the proprio position's
+//!   frame; the gripper yaw about world z, rad; the largest translation action it moves
+//!   there with), the label of position-target training for a model whose
+//!   `action_position_target.labels` is `expert_goal` (`ddvla checkpoint position-target
+//!   --labels expert-goal`; recordings made before it have none);
 //!
 //! and once: `/instruction` (`std_msgs/String`) at the start and `/ddvla/episode`
 //! (`std_msgs/String`, JSON [`DemoEpisode`]) at the end. Any MCAP/ROS 2 tool opens them.

@@ -299,6 +299,26 @@ impl EpisodeObserver for DemoRecorder {
     }
 
     fn end(&mut self, r: &EpisodeResult) -> Result<(), EvalError> {
+        let expert_goals = self.goals > 0;
+        if expert_goals && self.goals != r.steps {
+            return Err(obs_err(format!(
+                "expert goals for {} of {} steps",
+                self.goals, r.steps
+            )));
+        }
+        // A resumed recording keeps one kind of episode: all with goals or none.
+        if let Some(first) = self
+            .index
+            .episodes
+            .first()
+            .filter(|e| e.expert_goals != expert_goals)
+        {
+            return Err(obs_err(format!(
+                "this episode has expert goals: {expert_goals}; {} in the same recording: {} \
+                 (resumed with another policy or build? record into a new --out)",
+                first.file, first.expert_goals
+            )));
+        }
         let Some((mut rec, path, rel, instruction)) = self.current.take() else {
             return Err(obs_err("end before begin"));
         };
@@ -320,14 +340,8 @@ impl EpisodeObserver for DemoRecorder {
             label_chunk: self.label_chunk,
             action_noise: self.action_noise,
             objects: std::mem::take(&mut self.objects),
-            expert_goals: self.goals > 0,
+            expert_goals,
         };
-        if self.goals > 0 && self.goals != r.steps {
-            return Err(obs_err(format!(
-                "{}: expert goals for {} of {} steps",
-                ep.file, self.goals, r.steps
-            )));
-        }
         let t = u64::from(r.steps) * self.period_ns;
         let json = serde_json::to_string(&ep).map_err(obs_err)?;
         rec.write(EPISODE_TOPIC, &StringMsg { data: json }, t, t)

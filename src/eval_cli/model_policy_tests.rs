@@ -156,12 +156,12 @@ fn a_position_target_model_executes_the_delta_from_where_the_arm_is() {
     let target = vec![0.51, 0.30, 0.20, 0.05, 0.0, 0.0, 1.0];
     let sent = p.to_execute(target, &at).unwrap();
     assert!(
-        (sent[0] - 0.5).abs() < 1e-5,
-        "1 cm short: half a unit, {sent:?}"
-    );
-    assert!(
         (sent[1] - 1.0).abs() < 1e-6,
         "20 cm off: saturated, {sent:?}"
+    );
+    assert!(
+        (sent[0] - 0.05).abs() < 1e-5,
+        "1 cm short beside 20 cm: scaled with it, the direction kept, {sent:?}"
     );
     assert!(sent[2].abs() < 1e-6, "at the target height, {sent:?}");
     assert_eq!(

@@ -215,9 +215,10 @@ pub fn score(args: &OpenLoopArgs) -> Result<OpenLoopScores> {
     ds.set_episode_step(file.episode_step_input.then_some(0.0));
     ds.set_skill_prompt(file.skill_prompt.as_ref());
     // A position-target model is scored on relabelled demonstrations, its position errors
-    // divided by the metres per unit: at the recorded pose that is the executed delta's
-    // error before the clamp to [-1, 1] (an upper bound where the delta saturates),
-    // comparable with a delta model's. The `gain` column means little for those values
+    // divided by the metres per unit: for `delta` labels, at the recorded pose, that is the
+    // executed delta's error before it is scaled to at most 1, comparable with a delta
+    // model's; for `expert_goal` labels it is how far the decoded goal lies from the
+    // expert's, in the same units. The `gain` column means little for those values
     // (targets sit far from zero).
     let targets = file.action_position_target;
     if let Some(t) = targets {
