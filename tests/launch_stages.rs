@@ -111,7 +111,7 @@ fn the_other_suites_configs_start_from_the_default_policy() {
     outs.extend(long::long_variants_outs());
     outs.sort();
     outs.dedup();
-    assert_eq!(outs.len(), 47);
+    assert_eq!(outs.len(), 48);
 }
 
 /// The goal suite's variants of one stage each differ from it in one thing and the output

@@ -209,3 +209,47 @@ fn object_targets_are_the_recorded_positions_and_train_the_scene_head() {
     let log = std::fs::read_to_string(out.join("keypose.csv")).unwrap();
     assert_eq!(log.lines().count(), 3, "{log}");
 }
+
+#[test]
+fn objects_from_pinch_targets_train_the_hand_head() {
+    let d = tempfile::tempdir().unwrap();
+    let demos = d.path().join("demos");
+    record(&demos);
+    let (_, mut ds) = load_twice(&demos);
+    let from_pinch = ddvla_policy::train::KeyposeConfig {
+        target: ddvla_policy::train::KeyposeTarget::ObjectsFromPinch,
+        objects: 2,
+        input: ddvla_policy::train::KeyposeInput::HandTokens,
+        ..Default::default()
+    };
+    let scale = ds.set_keyposes(&from_pinch, None).unwrap();
+    // Each sample's targets are the first two recorded objects less the end effector's
+    // position at its step, standardised by the split's scale.
+    let idx = ddvla::demos::read_index(&demos).unwrap();
+    let ep = ddvla::demos::load_episode(&demos, &idx.episodes[0]).unwrap();
+    for t in [0, 5, ep.actions.len() - 1] {
+        let s = ds.sample((0, t), None, 0).unwrap();
+        assert_eq!(s.keyposes.len(), 6);
+        for (k, &z) in s.keyposes.iter().enumerate() {
+            let a = k % 3;
+            let raw = ep.objects[t][k] - ep.proprio[t][a];
+            assert!(
+                (z - (raw - scale.mean_m[a]) / scale.std_m[a]).abs() < 1e-4,
+                "step {t} value {k}"
+            );
+        }
+    }
+    let out = d.path().join("run");
+    let toml = quick_train_config("preset = \"compact\"", "", &demos, &out)
+        .replace("[train]\n", "[train]\ntrain_vision = true\n")
+        + "[train.keypose]\ntarget = \"objects_from_pinch\"\ninput = \"hand_tokens\"\n";
+    let o = train(&d.path().join("hand.toml"), &toml);
+    ok(&o);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("the head reading HandTokens") && stdout.contains("from the end effector"),
+        "{stdout}"
+    );
+    let log = std::fs::read_to_string(out.join("keypose.csv")).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
+}

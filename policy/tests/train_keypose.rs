@@ -209,6 +209,39 @@ fn a_scene_token_head_reads_camera_0_and_trains_the_vision_tower() {
 }
 
 #[test]
+fn a_hand_token_head_reads_camera_1_only() {
+    let c = two_cameras();
+    let hand = KeyposeConfig {
+        input: KeyposeInput::HandTokens,
+        ..scene_object()
+    };
+    let t = scene_trainer(&c, Some(hand.clone()));
+    let base = batch_differing_in(&c, 1);
+    let mut scene = base.clone();
+    scene.samples[0].observation.images[0] = common::frame(c.file.vision.image_size, 40);
+    let mut wrist = base.clone();
+    wrist.samples[0].observation.images[1] = common::frame(c.file.vision.image_size, 40);
+    let err = |b: &Batch| t.eval_keypose(b).unwrap().unwrap().to_bits();
+    assert_eq!(
+        err(&scene),
+        err(&base),
+        "another scene image changes nothing"
+    );
+    assert_ne!(err(&wrist), err(&base));
+    // A model with one camera has no hand camera to read: refused, naming the setting.
+    let one = cfg();
+    let stats = DatasetStatistics::identity(one.file.action.action_dim, one.file.proprio_dim);
+    let tc = TrainConfig {
+        train_vision: true,
+        ..train_cfg(Some(hand))
+    };
+    let e = Trainer::new(one, stats, None, tc, &Device::Cpu)
+        .err()
+        .unwrap();
+    assert!(format!("{e}").contains("camera 1"), "{e}");
+}
+
+#[test]
 fn the_head_is_saved_resumed_and_ignored_by_the_policy() {
     let b = batch(&cfg());
     let dir = tempfile::tempdir().unwrap();

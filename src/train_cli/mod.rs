@@ -252,6 +252,10 @@ fn load_data(cfg: &TrainFile) -> Result<(Dataset, crate::demos::DemoIndex)> {
             KeyposeTarget::Objects => {
                 format!("the first {} recorded objects' positions", k.objects)
             }
+            KeyposeTarget::ObjectsFromPinch => format!(
+                "the first {} recorded objects' positions from the end effector",
+                k.objects
+            ),
         };
         println!(
             "keypose loss (weight {}), the head reading {:?}: {what}, standardised by mean {:?} \

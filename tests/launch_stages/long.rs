@@ -56,6 +56,7 @@ pub fn long_variants_outs() -> Vec<std::path::PathBuf> {
         long_axis_angle_passes_out(),
         crate::long_targets::long_position_target_out(),
         crate::long_targets::long_expert_goal_out(),
+        crate::long_targets::long_wide_hand_objects_out(),
     ]
 }
 

@@ -57,3 +57,19 @@ pub fn long_expert_goal_out() -> std::path::PathBuf {
     take_schedule(&mut goals, &targets);
     assert_same_but_out(goals, &targets)
 }
+
+/// The scene-object stage with its head on the hand camera's tokens, regressing the objects'
+/// positions from the end effector; returns its output folder.
+pub fn long_wide_hand_objects_out() -> std::path::PathBuf {
+    use ddvla_policy::train::{KeyposeInput, KeyposeTarget};
+    let scene = launch_train_config("train-compact-long-parallel-5-wide-scene-objects.toml");
+    let mut hand = launch_train_config("train-compact-long-parallel-5-wide-hand-objects.toml");
+    let k = hand.train.keypose.as_mut().unwrap();
+    assert_eq!(
+        (k.target, k.input, k.objects),
+        (KeyposeTarget::ObjectsFromPinch, KeyposeInput::HandTokens, 2)
+    );
+    k.target = KeyposeTarget::Objects;
+    k.input = KeyposeInput::SceneTokens;
+    assert_same_but_out(hand, &scene)
+}

@@ -27,6 +27,11 @@
 //!   gradient reaches the vision tower alone, so it has to learn to localise — the signal
 //!   the slot-state head could bypass (docs/results-preamble.md: that head fitted its targets
 //!   as well with another task's images). Needs `train_vision`.
+//! - `input = "hand_tokens"`: the same from the hand camera (camera 1), which sees the last
+//!   centimetres of an approach at several pixels per millimetre where the scene camera
+//!   spends ~7 mm per pixel; with `target = "objects_from_pinch"` (each object's position
+//!   minus the end effector's, the proprio's first three values) it asks for what that
+//!   camera shows: where the object sits relative to the fingers.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Init, VarMap};
@@ -51,6 +56,9 @@ pub enum KeyposeTarget {
     GripperEvents,
     /// The positions of the recording's first `objects` movable objects at the step.
     Objects,
+    /// Those positions minus the end effector's at the step (the proprio's first three
+    /// values): where each object sits relative to the fingers.
+    ObjectsFromPinch,
 }
 
 /// What the keypose head reads.
@@ -62,6 +70,19 @@ pub enum KeyposeInput {
     ActionSlots,
     /// The scene camera's patch features out of the vision tower, flattened.
     SceneTokens,
+    /// The hand camera's (camera 1's) patch features out of the vision tower, flattened.
+    HandTokens,
+}
+
+impl KeyposeInput {
+    /// The camera whose patch features the head reads, if it reads one.
+    pub fn camera(self) -> Option<usize> {
+        match self {
+            Self::ActionSlots => None,
+            Self::SceneTokens => Some(0),
+            Self::HandTokens => Some(1),
+        }
+    }
 }
 
 /// `[train.keypose]`: the keypose loss.
@@ -76,7 +97,8 @@ pub struct KeyposeConfig {
     pub weight: f64,
     /// What is predicted.
     pub target: KeyposeTarget,
-    /// Objects whose positions are predicted (3 values each), with `target = "objects"`.
+    /// Objects whose positions are predicted (3 values each), with `target = "objects"` or
+    /// `"objects_from_pinch"`.
     pub objects: usize,
     /// What the head reads.
     pub input: KeyposeInput,
@@ -99,7 +121,7 @@ impl KeyposeConfig {
     pub fn positions(&self) -> usize {
         match self.target {
             KeyposeTarget::GripperEvents => self.events,
-            KeyposeTarget::Objects => self.objects,
+            KeyposeTarget::Objects | KeyposeTarget::ObjectsFromPinch => self.objects,
         }
     }
 
@@ -130,6 +152,36 @@ impl KeyposeConfig {
         }
         Ok(())
     }
+}
+
+/// How many values the head reads under `model` (the action slots' hidden width, or one
+/// camera's patches × features); an error naming the setting when it reads camera tokens
+/// and the towers are not trained (`trains_vision` false) or the model lacks that camera.
+pub(crate) fn input_width(
+    k: &KeyposeConfig,
+    model: &crate::model::Config,
+    trains_vision: bool,
+) -> Result<usize> {
+    let Some(camera) = k.input.camera() else {
+        return Ok(model.file.text.hidden_size);
+    };
+    if !trains_vision {
+        return Err(PolicyError::config(
+            "train.keypose.input",
+            "camera tokens train the vision tower through the head: set train.train_vision = \
+             true",
+        ));
+    }
+    if camera >= model.file.num_images_in_input {
+        return Err(PolicyError::config(
+            "train.keypose.input",
+            format!(
+                "reads camera {camera}; the model has {} camera(s)",
+                model.file.num_images_in_input
+            ),
+        ));
+    }
+    Ok(model.patches_per_image * model.vision_feature_dim)
 }
 
 /// The head's variables in `varmap` for `width` input values, created (seeded weight of std
@@ -285,6 +337,21 @@ mod tests {
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_hand_camera_head_reads_camera_one_and_parses() {
+        let parsed: KeyposeConfig = serde_json::from_str(
+            r#"{"target": "objects_from_pinch", "input": "hand_tokens", "objects": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (parsed.target, parsed.input, parsed.outputs()),
+            (KeyposeTarget::ObjectsFromPinch, KeyposeInput::HandTokens, 3)
+        );
+        assert_eq!(KeyposeInput::HandTokens.camera(), Some(1));
+        assert_eq!(KeyposeInput::SceneTokens.camera(), Some(0));
+        assert_eq!(KeyposeInput::ActionSlots.camera(), None);
     }
 
     #[test]

@@ -103,15 +103,16 @@ pub(crate) fn batch_terms(
                     .mean(1)?,
             )
         }
-        Some(KeyposeInput::SceneTokens) => {
+        Some(input @ (KeyposeInput::SceneTokens | KeyposeInput::HandTokens)) => {
             let patches = hidden.patches.as_ref().ok_or_else(|| {
                 crate::PolicyError::config(
                     "train.keypose.input",
-                    "\"scene_tokens\" reads the vision tower's features: set train_vision",
+                    "camera tokens are the vision tower's features: set train_vision",
                 )
             })?;
             let n = model.config().patches_per_image;
-            Some(patches.narrow(1, 0, n)?.flatten_from(1)?)
+            let camera = input.camera().unwrap_or(0);
+            Some(patches.narrow(1, camera * n, n)?.flatten_from(1)?)
         }
     };
     Ok(SampleTerms {

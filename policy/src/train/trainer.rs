@@ -149,19 +149,7 @@ impl Trainer {
         // them; a checkpoint trained with it gives its weights.
         let keypose_head = match &cfg.keypose {
             Some(k) => {
-                let width = match k.input {
-                    keypose::KeyposeInput::ActionSlots => model_cfg.file.text.hidden_size,
-                    keypose::KeyposeInput::SceneTokens => {
-                        if vision.is_none() {
-                            return Err(PolicyError::config(
-                                "train.keypose.input",
-                                "\"scene_tokens\" trains the vision tower through the head: \
-                                 set train.train_vision = true",
-                            ));
-                        }
-                        model_cfg.patches_per_image * model_cfg.vision_feature_dim
-                    }
-                };
+                let width = keypose::input_width(k, model_cfg, vision.is_some())?;
                 let head = keypose::head(&varmap, k, width, model.device())?;
                 if let Some(file) = &file {
                     keypose::load_head(&varmap, file)?;

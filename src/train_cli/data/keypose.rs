@@ -118,6 +118,14 @@ impl Dataset {
                 .iter()
                 .map(|ep| object_targets(&ep.objects, k.objects, &ep.file))
                 .collect::<Result<Vec<_>>>()?,
+            KeyposeTarget::ObjectsFromPinch => self
+                .episodes
+                .iter()
+                .map(|ep| {
+                    let rows = object_targets(&ep.objects, k.objects, &ep.file)?;
+                    from_pinch(rows, &ep.proprio, &ep.file)
+                })
+                .collect::<Result<Vec<_>>>()?,
         };
         let scale = if let Some(s) = scale {
             s
@@ -163,6 +171,34 @@ impl Dataset {
         }
         Ok(raw)
     }
+}
+
+/// Each step's object positions (`rows`, x, y, z per object) made relative to that step's
+/// end effector (the proprio's first three values); an error naming `file` when a proprio
+/// has no position or the counts differ.
+pub fn from_pinch(rows: Vec<Vec<f32>>, proprio: &[Vec<f32>], file: &str) -> Result<Vec<Vec<f32>>> {
+    ensure!(
+        rows.len() == proprio.len(),
+        "{file}: {} object rows for {} proprio vectors",
+        rows.len(),
+        proprio.len()
+    );
+    rows.into_iter()
+        .zip(proprio)
+        .enumerate()
+        .map(|(t, (mut row, p))| {
+            let Some(ee) = p.get(..3) else {
+                bail!(
+                    "{file}: step {t}: a proprio of {} values has no position",
+                    p.len()
+                );
+            };
+            for (i, v) in row.iter_mut().enumerate() {
+                *v -= ee[i % 3];
+            }
+            Ok(row)
+        })
+        .collect()
 }
 
 /// Per step, the first `count` objects' positions of an episode's recorded `objects` (rows of
