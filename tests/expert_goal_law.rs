@@ -67,8 +67,9 @@ impl EvalPolicy for GoalLaw {
             policy: self.describe(),
             reason: e.to_string(),
         };
-        let p = self.target.position(&frame.proprio).map_err(bad)?;
-        self.target.delta_from_target(&mut action, p).map_err(bad)?;
+        self.target
+            .delta_at(&mut action, &frame.proprio)
+            .map_err(bad)?;
         Ok(action)
     }
 }

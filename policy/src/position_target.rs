@@ -138,7 +138,9 @@ impl PositionTarget {
     /// Turn a decoded target into the delta to execute now, in place: `a[i] = (a[i] − p[i])
     /// / m`, with `p` the position measured at this step, scaled down so that its largest
     /// value is at most 1 (the direction kept, as the expert's saturated law moves). A target
-    /// that is not finite is an error (nothing to execute), as is a short action.
+    /// that is not finite is an error (the action left as it is), as is a short action and a
+    /// delta that overflows (its infinite values left in place): either way the action is
+    /// non-finite or unchanged, for a safety layer to refuse.
     pub fn delta_from_target(
         &self,
         action: &mut [f32],
@@ -171,6 +173,15 @@ impl PositionTarget {
             }
         }
         Ok(())
+    }
+}
+
+impl PositionTarget {
+    /// [`Self::delta_from_target`] from the position in `proprio` ([`Self::position`]): how
+    /// evaluation executes a decoded target at the step's observation.
+    pub fn delta_at(&self, action: &mut [f32], proprio: &[f32]) -> Result<()> {
+        let p = self.position(proprio)?;
+        self.delta_from_target(action, p)
     }
 }
 

@@ -411,8 +411,7 @@ impl EvalPolicy for ModelPolicy {
             return Ok(action);
         };
         target
-            .position(&frame.proprio)
-            .and_then(|p| target.delta_from_target(&mut action, p))
+            .delta_at(&mut action, &frame.proprio)
             .map_err(|e| EvalError::Policy {
                 policy: self.name.clone(),
                 reason: e.to_string(),

@@ -361,8 +361,9 @@ impl<O> ControlLoop<O> {
         let mut position_missing = false;
         if let Some(t) = self.targets.filter(|_| has_action) {
             if let Some(p) = self.ee_position_m {
-                // A target that is not finite is left as it is (the error says only that),
-                // for the safety layer to refuse by name.
+                // A target that is not finite is left as it is, and one whose delta
+                // overflows left infinite (the error says only that), for the safety layer
+                // to refuse by name.
                 let _ = t.delta_from_target(&mut self.action, p.map(|v| v as f32));
             } else {
                 position_missing = true;

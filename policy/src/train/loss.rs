@@ -90,9 +90,9 @@ pub(crate) fn batch_terms(
     }
     let idx = Tensor::from_slice(&rows, rows.len(), hidden.states.device())?;
     let logits = net.vocab_logits(&hidden.states.index_select(&idx, 0)?)?;
-    let head_input = match head_input {
+    let head_input = match head_input.map(KeyposeInput::camera) {
         None => None,
-        Some(KeyposeInput::ActionSlots) => {
+        Some(None) => {
             let slots = samples.first().map_or(0, |s| s.1.len());
             let slot_idx = Tensor::from_slice(&slot_rows, slot_rows.len(), hidden.states.device())?;
             Some(
@@ -103,7 +103,7 @@ pub(crate) fn batch_terms(
                     .mean(1)?,
             )
         }
-        Some(input @ (KeyposeInput::SceneTokens | KeyposeInput::HandTokens)) => {
+        Some(Some(camera)) => {
             let patches = hidden.patches.as_ref().ok_or_else(|| {
                 crate::PolicyError::config(
                     "train.keypose.input",
@@ -111,7 +111,6 @@ pub(crate) fn batch_terms(
                 )
             })?;
             let n = model.config().patches_per_image;
-            let camera = input.camera().unwrap_or(0);
             Some(patches.narrow(1, camera * n, n)?.flatten_from(1)?)
         }
     };
